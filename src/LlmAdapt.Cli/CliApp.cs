@@ -1,0 +1,55 @@
+using System.CommandLine;
+using LlmAdapt.Cli.Commands;
+
+namespace LlmAdapt.Cli;
+
+/// <summary>Builds the <c>llmadapt</c> command tree and runs it with the exit codes the README documents.</summary>
+internal static class CliApp
+{
+    /// <summary>Exit code of a successful run.</summary>
+    public const int Success = 0;
+
+    /// <summary>Exit code of a run that failed (bad data, missing file, model error).</summary>
+    public const int Failure = 1;
+
+    /// <summary>Exit code of a command line that could not be parsed.</summary>
+    public const int BadUsage = 2;
+
+    /// <summary>Runs the tool.</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="output">Standard output: results.</param>
+    /// <param name="error">Standard error: progress and errors.</param>
+    /// <param name="cancellationToken">Ctrl+C.</param>
+    /// <returns>The exit code.</returns>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        var context = new CliContext(output, error);
+        var root = BuildRoot(context);
+        var parseResult = root.Parse(args);
+        var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        if (parseResult.Errors.Count > 0)
+        {
+            foreach (var parseError in parseResult.Errors)
+            {
+                await error.WriteLineAsync($"error: {parseError.Message}").ConfigureAwait(false);
+            }
+
+            await error.WriteLineAsync("Run 'llmadapt --help' (or the verb with --help) for usage.").ConfigureAwait(false);
+            return BadUsage;
+        }
+
+        context.Verbose = parseResult.GetValue(CliContext.VerboseOption);
+        return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Builds the command tree; each verb group lives in its own file under <c>Commands/</c>.</summary>
+    /// <param name="context">Shared output and error handling.</param>
+    /// <returns>The root command.</returns>
+    public static RootCommand BuildRoot(CliContext context)
+    {
+        var root = new RootCommand("llmadapt: make a general-purpose LLM work for your organisation (prompting, retrieval, fine-tuning, preferences).");
+        root.Options.Add(CliContext.VerboseOption);
+        root.Subcommands.Add(TokensCommands.Create(context));
+        return root;
+    }
+}
