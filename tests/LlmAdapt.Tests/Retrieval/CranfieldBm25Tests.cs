@@ -1,3 +1,4 @@
+using LlmAdapt.Retrieval;
 using LlmAdapt.Retrieval.Evaluation;
 using LlmAdapt.Retrieval.Indexes;
 using LlmAdapt.Retrieval.Retrievers;

@@ -9,7 +9,7 @@ namespace LlmAdapt.Retrieval.Indexes;
 public sealed class DocumentIndex : IDisposable
 {
     /// <summary>The metadata key under which chunkers record a chunk's heading path.</summary>
-    public const string HeadingPathKey = "heading_path";
+    public const string HeadingPathKey = Chunking.MarkdownChunker.HeadingPathKey;
 
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<string, int> _slotOfChunk = new(StringComparer.Ordinal);
