@@ -1,37 +1,41 @@
 namespace LlmAdapt.Tests;
 
-/// <summary>Finds the shared datasets: $LLMADAPT_SHARED, or ../shared beside the folder holding LlmAdapt.sln.</summary>
+/// <summary>Finds the shared datasets: ../shared beside the folder that holds LlmAdapt.sln, or LLMADAPT_SHARED.</summary>
 internal static class TestData
 {
-    public static string SharedRoot { get; } = Find();
+    private static readonly Lazy<string> s_root = new(Find);
 
-    public static string PathOf(string relative)
+    public static string SharedRoot => s_root.Value;
+
+    public static string PathOf(string relativeToData) => Path.Combine(SharedRoot, "data", relativeToData);
+
+    public static string RepositoryRoot
     {
-        var path = Path.Combine(SharedRoot, "data", relative);
-        if (!File.Exists(path) && !Directory.Exists(path))
+        get
         {
-            throw new FileNotFoundException($"Test data missing: {path}", path);
-        }
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "LlmAdapt.sln")))
+                {
+                    return dir.FullName;
+                }
+            }
 
-        return path;
+            throw new DirectoryNotFoundException("LlmAdapt.sln was not found above " + AppContext.BaseDirectory);
+        }
     }
 
     private static string Find()
     {
-        var fromEnvironment = Environment.GetEnvironmentVariable("LLMADAPT_SHARED");
-        if (!string.IsNullOrEmpty(fromEnvironment) && Directory.Exists(fromEnvironment))
+        var env = Environment.GetEnvironmentVariable("LLMADAPT_SHARED");
+        if (!string.IsNullOrEmpty(env) && Directory.Exists(Path.Combine(env, "data")))
         {
-            return fromEnvironment;
+            return env;
         }
 
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "LlmAdapt.sln")) && dir.Parent is { } parent && Directory.Exists(Path.Combine(parent.FullName, "shared")))
-            {
-                return Path.Combine(parent.FullName, "shared");
-            }
-        }
-
-        throw new DirectoryNotFoundException("The shared datasets were not found: put the repository next to 'shared/' or set LLMADAPT_SHARED.");
+        var candidate = Path.Combine(Directory.GetParent(RepositoryRoot)!.FullName, "shared");
+        return Directory.Exists(Path.Combine(candidate, "data"))
+            ? candidate
+            : throw new DirectoryNotFoundException($"The shared datasets were not found at {candidate}; set LLMADAPT_SHARED.");
     }
 }
