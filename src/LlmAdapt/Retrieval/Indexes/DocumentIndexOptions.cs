@@ -29,6 +29,12 @@ public sealed class DocumentIndexOptions
     /// <summary>Gets or sets whether vectors and queries are scaled to unit length, so scores are cosine similarities; on by default.</summary>
     public bool NormalizeVectors { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets the identifier of the embedding model that produced the index's vectors (saved with the index so a
+    /// loader can tell which model to embed queries with), or <see langword="null"/>.
+    /// </summary>
+    public string? EmbeddingModelId { get; set; }
+
     /// <summary>Throws when a value is out of range, listing every problem.</summary>
     /// <exception cref="ValidationException">A value is out of range.</exception>
     public void Validate()

@@ -151,6 +151,7 @@ public static class DocumentIndexFile
             writer.Write(options.IndexTitles);
             writer.Write(options.NormalizeVectors);
             writer.Write(options.RequireAccessControl);
+            WriteOptional(writer, options.EmbeddingModelId);
             var slots = index.SlotCount;
             writer.Write(slots);
             var chunks = Enumerable.Range(0, slots).Select(s => (Slot: s, Chunk: index.ChunkAt(s))).Where(p => p.Chunk is not null).ToList();
@@ -205,6 +206,7 @@ public static class DocumentIndexFile
             IndexTitles = reader.ReadBoolean(),
             NormalizeVectors = reader.ReadBoolean(),
             RequireAccessControl = reader.ReadBoolean(),
+            EmbeddingModelId = ReadOptional(reader),
         };
         var slots = reader.ReadInt32();
         var count = reader.ReadInt32();
