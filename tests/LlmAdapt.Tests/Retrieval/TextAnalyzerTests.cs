@@ -9,7 +9,7 @@ public sealed class TextAnalyzerTests
     public void Analyze_LowercasesDropsStopWordsAndStems()
     {
         var terms = TextAnalyzer.English.Analyze("The Pilot's wings were CONNECTED to the fuselage, and flutter-free!");
-        Assert.Equal(["pilot", "wing", "were", "connect", "fuselag", "flutter", "free"], terms);
+        Assert.Equal(["pilot", "wing", "connect", "fuselag", "flutter", "free"], terms);
     }
 
     [Fact]

@@ -6,8 +6,9 @@ namespace LlmAdapt.Retrieval.Indexes;
 public static class DocumentIndexer
 {
     /// <summary>
-    /// Returns the text a chunk is embedded from: its title and heading path, then its text, except where the
-    /// text already starts with the title (so a title is never counted twice).
+    /// Returns the text a chunk is embedded from: its title, its heading path (less a leading title already given),
+    /// then its text. The title always comes first, as the BEIR benchmarks embed title + text, even when the text
+    /// repeats it: a repeated title weighs more, which suits short, title-led passages.
     /// </summary>
     /// <param name="chunk">The chunk.</param>
     /// <returns>The text to embed.</returns>
@@ -16,8 +17,7 @@ public static class DocumentIndexer
         ArgumentNullException.ThrowIfNull(chunk);
         var parts = new List<string>(3);
         var heading = chunk.Metadata.TryGetValue(DocumentIndex.HeadingPathKey, out var path) ? path : null;
-        if (!string.IsNullOrWhiteSpace(chunk.Title) && !chunk.Text.StartsWith(chunk.Title, StringComparison.OrdinalIgnoreCase)
-            && (heading is null || !heading.StartsWith(chunk.Title, StringComparison.Ordinal)))
+        if (!string.IsNullOrWhiteSpace(chunk.Title) && (heading is null || !heading.StartsWith(chunk.Title, StringComparison.Ordinal)))
         {
             parts.Add(chunk.Title);
         }
