@@ -1,0 +1,23 @@
+using LlmAdapt.Prompting;
+
+namespace LlmAdapt.Tests.Prompting;
+
+/// <summary>Real SST-2 sentences (GLUE dev set, shared/data/classification/sst2/test.tsv), sampled with a fixed seed.</summary>
+internal static class Sst2Sample
+{
+    private static readonly Lazy<PromptExample[]> s_all = new(() => File.ReadLines(PromptingTestData.PathOf("classification/sst2/test.tsv"))
+        .Skip(1)
+        .Select(line => line.Split('\t'))
+        .Select(parts => new PromptExample(parts[0].Trim(), parts[1] == "1" ? "positive" : "negative"))
+        .ToArray());
+
+    /// <summary>Returns <paramref name="count"/> distinct sentences chosen by a seeded shuffle.</summary>
+    public static PromptExample[] Take(int count, int seed)
+    {
+        var all = s_all.Value;
+        Assert.True(all.Length >= count, $"SST-2 test.tsv has {all.Length} rows; {count} wanted.");
+        var order = Enumerable.Range(0, all.Length).ToArray();
+        new Random(seed).Shuffle(order);
+        return [.. order.Take(count).Select(i => all[i])];
+    }
+}
