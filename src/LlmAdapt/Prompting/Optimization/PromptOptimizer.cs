@@ -27,7 +27,7 @@ public sealed partial class PromptOptimizer
     /// <summary>Initializes the optimiser.</summary>
     /// <param name="options">The options; validated here.</param>
     /// <param name="logger">Logs progress; instructions and examples only at Trace.</param>
-    /// <exception cref="System.ComponentModel.DataAnnotations.ValidationException">The options are invalid; every problem is listed.</exception>
+    /// <exception cref="LlmAdapt.Resilience.OptionsValidationProblemException">The options are invalid; every problem is listed.</exception>
     public PromptOptimizer(PromptOptimizerOptions options, ILogger? logger = null)
     {
         OptionsValidation.ThrowIfInvalid(options, "Prompt optimizer");
