@@ -15,6 +15,7 @@ public sealed class OnnxDecoderModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly HashSet<int> _specialIds;
+    private readonly KeyValuePair<string, int>[] _specialTokens;
 
     private OnnxDecoderModel(string directory, DecoderModelConfig config, DecoderGraph graph, InferenceSession session, TokenizerJsonReader.Loaded tokenizer, int contextLength)
     {
@@ -25,6 +26,7 @@ public sealed class OnnxDecoderModel : IDisposable
         Tokenizer = tokenizer.Tokenizer;
         TokenizerProblem = tokenizer.Problem;
         _specialIds = [.. tokenizer.SpecialTokens.Values];
+        _specialTokens = [.. tokenizer.SpecialTokens.OrderByDescending(t => t.Key.Length)];
         ContextLength = contextLength;
 
         int? IdOf(string? token) => token is not null && tokenizer.SpecialTokens.TryGetValue(token, out var id) ? id : null;
@@ -124,14 +126,49 @@ public sealed class OnnxDecoderModel : IDisposable
         }
     }
 
-    /// <summary>Turns text into ids with the model's tokenizer (a beginning-of-sequence id included where the tokenizer adds one).</summary>
+    /// <summary>
+    /// Turns text into ids with the model's tokenizer. Special tokens written in the text (<c>&lt;|im_end|&gt;</c>,
+    /// <c>&lt;/s&gt;</c>, …, as listed in <c>tokenizer.json</c>) become their single ids, as chat templates need; a
+    /// beginning-of-sequence id is added first where the tokenizer's config asks for one and the text does not start with it.
+    /// </summary>
     /// <param name="text">The text.</param>
     /// <returns>The ids.</returns>
     /// <exception cref="InvalidOperationException">The model has no tokenizer; the message says why.</exception>
-    public IReadOnlyList<int> Encode(string text)
+    public IReadOnlyList<int> Encode(string text) => Encode(text, addBeginningOfSequence: true);
+
+    internal List<int> Encode(string text, bool addBeginningOfSequence)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return RequireTokenizer().EncodeToIds(text);
+        var tokenizer = RequireTokenizer();
+        var ids = new List<int>();
+        if (addBeginningOfSequence && tokenizer is SentencePieceTokenizer { AddBeginningOfSentence: true } sentencePiece
+            && !text.StartsWith(sentencePiece.BeginningOfSentenceToken, StringComparison.Ordinal))
+        {
+            ids.Add(sentencePiece.BeginningOfSentenceId);
+        }
+
+        var at = 0;
+        while (at < text.Length)
+        {
+            var (next, special) = NextSpecial(text, at);
+            if (next > at)
+            {
+                var segment = text[at..next];
+                ids.AddRange(tokenizer is SentencePieceTokenizer sp
+                    ? sp.EncodeToIds(segment, addBeginningOfSentence: false, addEndOfSentence: false)
+                    : tokenizer.EncodeToIds(segment));
+            }
+
+            if (special is not { } token)
+            {
+                break;
+            }
+
+            ids.Add(token.Value);
+            at = next + token.Key.Length;
+        }
+
+        return ids;
     }
 
     /// <summary>Turns ids into text, leaving out special tokens.</summary>
@@ -239,6 +276,24 @@ public sealed class OnnxDecoderModel : IDisposable
 
         cancellationToken.ThrowIfCancellationRequested();
         return new DecodeRun(this, prompts, options, streaming, cancellationToken);
+    }
+
+    private (int At, KeyValuePair<string, int>? Token) NextSpecial(string text, int from)
+    {
+        var best = text.Length;
+        KeyValuePair<string, int>? found = null;
+        foreach (var token in _specialTokens)
+        {
+            // Longest first, so the earliest position keeps the longest token that starts there.
+            var at = text.IndexOf(token.Key, from, StringComparison.Ordinal);
+            if (at >= 0 && at < best)
+            {
+                best = at;
+                found = token;
+            }
+        }
+
+        return (best, found);
     }
 
     private Tokenizer RequireTokenizer()
