@@ -76,7 +76,7 @@ internal sealed class EmbeddingModelFolder
         try
         {
             using var stream = open();
-            var options = new BertOptions();
+            var options = new BertOptions { PreTokenizer = BertBasicPreTokenizer.Instance };
             if (lowerCase is bool lower)
             {
                 options.LowerCaseBeforeTokenization = lower;

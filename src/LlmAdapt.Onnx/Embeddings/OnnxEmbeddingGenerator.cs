@@ -76,7 +76,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     public EmbeddingPrecision Precision { get; }
 
     /// <summary>Gets the tokenizer, for counting tokens exactly as the generator does.</summary>
-    public Tokenizer Tokenizer => _tokenizer;
+    public BertTokenizer Tokenizer => _tokenizer;
 
     /// <summary>
     /// Creates a generator for a sentence-transformers model folder: <c>model.onnx</c> (or <c>onnx/model.onnx</c>) with
