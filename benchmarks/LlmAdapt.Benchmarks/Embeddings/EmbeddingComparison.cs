@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using LlmAdapt.Onnx.Embeddings;
 
 namespace LlmAdapt.Benchmarks.Embeddings;
@@ -14,9 +15,9 @@ internal static class EmbeddingComparison
     public static async Task<int> RunAsync(string[] args)
     {
         // Each operation embeds a whole corpus (up to a minute for the peer on the abstracts), so one warm-up and three
-        // measured operations per method are enough and keep the run to minutes.
+        // measured operations per method are enough and keep the run to minutes. In process: all sides share it anyway.
         var job = Job.Default.WithId("embeddings").WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3)
-            .WithInvocationCount(1).WithUnrollFactor(1);
+            .WithInvocationCount(1).WithUnrollFactor(1).WithToolchain(InProcessEmitToolchain.Instance);
         var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
         var summary = BenchmarkRunner.Run<EmbeddingBenchmarks>(config, args);
 
@@ -34,6 +35,11 @@ internal static class EmbeddingComparison
         var int8Speedup = Mean(fp32, "abstracts") / Mean(int8, "abstracts");
 
         var minCosine = await Int8MinCosineAsync().ConfigureAwait(false);
+        if (EmbeddingCorpora.AbstractsLimit is int limit)
+        {
+            Console.WriteLine($"note: abstracts limited to the first {limit} by LLMADAPT_BENCH_ABSTRACTS");
+        }
+
         Console.WriteLine(FormattableString.Invariant(
             $"ratio_vs_peer_short={ratioShort:F2} ratio_vs_peer_abstracts={ratioAbstracts:F2} ratio_vs_plain_ort={ratioPlain:F2} int8_speedup={int8Speedup:F2} int8_min_cosine={minCosine:F4}"));
         return 0;

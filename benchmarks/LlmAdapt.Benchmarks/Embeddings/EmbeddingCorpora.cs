@@ -12,7 +12,10 @@ internal static class EmbeddingCorpora
         .Take(512)
         .ToArray();
 
-    /// <summary>(b) all 1,400 Cranfield abstracts, title + text (mean about 187 tokens).</summary>
+    /// <summary>
+    /// (b) all 1,400 Cranfield abstracts, title + text (mean about 187 tokens); on a machine too busy for that,
+    /// <c>LLMADAPT_BENCH_ABSTRACTS=N</c> takes the first N (and the closing line says so).
+    /// </summary>
     public static string[] Abstracts()
     {
         var texts = new List<string>(1400);
@@ -22,8 +25,12 @@ internal static class EmbeddingCorpora
             texts.Add($"{doc.RootElement.GetProperty("title").GetString()} {doc.RootElement.GetProperty("text").GetString()}");
         }
 
-        return texts.ToArray();
+        return texts.Take(AbstractsLimit ?? texts.Count).ToArray();
     }
+
+    /// <summary>The first-N limit from <c>LLMADAPT_BENCH_ABSTRACTS</c>, or <see langword="null"/> for all.</summary>
+    public static int? AbstractsLimit =>
+        int.TryParse(Environment.GetEnvironmentVariable("LLMADAPT_BENCH_ABSTRACTS"), out var n) && n > 0 ? n : null;
 
     public static string[] Get(string corpus) => corpus switch
     {
