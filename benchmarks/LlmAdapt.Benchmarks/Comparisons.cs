@@ -6,6 +6,7 @@ internal static class Comparisons
     private static readonly Dictionary<string, Func<string[], Task<int>>> s_comparisons = new(StringComparer.OrdinalIgnoreCase)
     {
         ["tokens"] = TokenCountingComparison.RunAsync,
+        ["embeddings"] = Embeddings.EmbeddingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
     };
 
