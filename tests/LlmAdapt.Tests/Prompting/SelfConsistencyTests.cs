@@ -62,10 +62,14 @@ public sealed class SelfConsistencyTests
         var strategy = new SelfConsistencyPromptStrategy("sc", new SelfConsistencyPromptOptions { Samples = 10, MaxConcurrency = 3 }, s_counter);
 
         var run = strategy.ExecuteAsync(client, new PromptRequest { Task = "?" });
-        while (client.Calls.Count < 3)
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (client.Calls.Count < 3 && DateTime.UtcNow < deadline)
         {
-            await Task.Yield();
+            await Task.Delay(1);
         }
+
+        // Give a fourth sample every chance to start if the limit were not held.
+        await Task.Delay(50);
 
         Assert.Equal(3, client.Calls.Count);
         release.SetResult();
