@@ -173,7 +173,7 @@ public sealed class PromptTemplate
     public IReadOnlyList<ChatMessage> Render(IReadOnlyDictionary<string, object?> variables)
     {
         ArgumentNullException.ThrowIfNull(variables);
-        ThrowIfMissing(variables.Keys);
+        ThrowIfMissing(variables);
 
         var context = new TemplateContext(s_options, StringComparer.Ordinal);
         foreach (var (key, value) in variables)
@@ -227,6 +227,18 @@ public sealed class PromptTemplate
         }
     }
 
+    private void ThrowIfMissing(IReadOnlyDictionary<string, object?> variables)
+    {
+        // The common case allocates nothing: every variable is there.
+        foreach (var name in Variables)
+        {
+            if (!variables.ContainsKey(name))
+            {
+                ThrowIfMissing(variables.Keys);
+            }
+        }
+    }
+
     private static ChatRole? SectionRole(string line)
     {
         var trimmed = line.Trim();
@@ -254,7 +266,6 @@ public sealed class PromptTemplate
             // Not StrictVariables: it treats a supplied null as undefined. Missing top-level variables are found before
             // rendering from the parsed template; a missing member of a supplied object is reported here.
             Undefined = static name => throw new InvalidOperationException($"Undefined variable '{name}'."),
-            MaxSteps = 1_000_000,
             CultureInfo = System.Globalization.CultureInfo.InvariantCulture,
         };
         return options;
