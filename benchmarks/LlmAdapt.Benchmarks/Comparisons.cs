@@ -7,6 +7,7 @@ internal static class Comparisons
     {
         ["tokens"] = TokenCountingComparison.RunAsync,
         ["templates"] = Prompting.TemplateRenderingComparison.RunAsync,
+        ["generation"] = Generation.GenerationComparison.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)

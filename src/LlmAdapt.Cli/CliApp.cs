@@ -57,6 +57,7 @@ internal static class CliApp
         root.Options.Add(CliContext.VerboseOption);
         root.Subcommands.Add(TokensCommands.Create(context));
         root.Subcommands.Add(PromptCommands.Create(context));
+        root.Subcommands.Add(GenerateCommands.Create(context));
         return root;
     }
 }
