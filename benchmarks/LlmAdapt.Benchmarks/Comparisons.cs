@@ -7,6 +7,7 @@ internal static class Comparisons
     {
         ["tokens"] = TokenCountingComparison.RunAsync,
         ["embeddings"] = Embeddings.EmbeddingComparison.RunAsync,
+        ["templates"] = Prompting.TemplateRenderingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
     };
 
