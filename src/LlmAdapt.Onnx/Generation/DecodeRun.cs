@@ -383,16 +383,22 @@ internal sealed unsafe class DecodeRun : IDisposable
         {
             var kv = cache[i];
             var shape = _kvShapes[i];
-            shape[kv.SequenceAxis] = past;
-            var pastView = View(from[i], kv.ElementType, shape);
+
+            // Last step's present (same buffer, same length) is this step's past: reuse its view.
+            var pastView = _presentViews[i];
+            if (pastView is null || past == 0)
+            {
+                pastView?.Dispose();
+                shape[kv.SequenceAxis] = past;
+                pastView = View(from[i], kv.ElementType, shape);
+            }
+
             shape[kv.SequenceAxis] = present;
-            var presentView = View(to[i], kv.ElementType, shape);
             _pastViews[i]?.Dispose();
-            _presentViews[i]?.Dispose();
             _pastViews[i] = pastView;
-            _presentViews[i] = presentView;
+            _presentViews[i] = View(to[i], kv.ElementType, shape);
             _stepInputs[_cacheSlot + i] = pastView;
-            _stepOutputs[1 + i] = presentView;
+            _stepOutputs[1 + i] = _presentViews[i];
         }
     }
 
