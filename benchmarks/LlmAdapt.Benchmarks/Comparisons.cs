@@ -9,6 +9,7 @@ internal static class Comparisons
         ["embeddings"] = Embeddings.EmbeddingComparison.RunAsync,
         ["templates"] = Prompting.TemplateRenderingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
+        ["retrieval"] = Retrieval.RetrievalComparison.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)
