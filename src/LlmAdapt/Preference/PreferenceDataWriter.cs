@@ -54,8 +54,9 @@ public static class PreferenceDataWriter
         {
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
             {
-                Stream stream = full.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true) : file;
-                await using (stream.ConfigureAwait(false))
+                var gzip = full.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true) : null;
+                Stream stream = (Stream?)gzip ?? file;
+                try
                 {
                     using var buffer = new MemoryStream();
                     var newline = "\n"u8.ToArray();
@@ -71,6 +72,13 @@ public static class PreferenceDataWriter
                         buffer.Write(newline);
                         await stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken).ConfigureAwait(false);
                         count++;
+                    }
+                }
+                finally
+                {
+                    if (gzip is not null)
+                    {
+                        await gzip.DisposeAsync().ConfigureAwait(false);
                     }
                 }
 

@@ -22,6 +22,12 @@ public sealed class PreferenceLimits
     /// <summary>Gets or sets whether an empty prompt is accepted (TRL's implicit format may share no prefix). Default: <see langword="true"/>.</summary>
     public bool AllowEmptyPrompt { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets whether an empty response is accepted. HH-RLHF has a few pairs whose preferred answer is empty (saying
+    /// nothing beat saying something harmful), which are real preferences. Default: <see langword="false"/>.
+    /// </summary>
+    public bool AllowEmptyResponses { get; set; }
+
     /// <summary>Returns what is wrong with <paramref name="pair"/>, or <see langword="null"/> when it is valid.</summary>
     /// <param name="pair">The pair.</param>
     /// <returns>The problem, with the numbers, or <see langword="null"/>.</returns>
@@ -43,12 +49,12 @@ public sealed class PreferenceLimits
             return $"the prompt has {pair.Prompt.Length} characters; the limit is {MaxPromptCharacters}.";
         }
 
-        if (string.IsNullOrWhiteSpace(pair.Chosen))
+        if (!AllowEmptyResponses && string.IsNullOrWhiteSpace(pair.Chosen))
         {
             return "the chosen response is empty.";
         }
 
-        if (string.IsNullOrWhiteSpace(pair.Rejected))
+        if (!AllowEmptyResponses && string.IsNullOrWhiteSpace(pair.Rejected))
         {
             return "the rejected response is empty.";
         }

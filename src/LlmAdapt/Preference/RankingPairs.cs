@@ -152,7 +152,7 @@ public static class RankingPairs
         for (var i = 0; i < ranking.Responses.Count; i++)
         {
             var response = ranking.Responses[i];
-            if (string.IsNullOrWhiteSpace(response))
+            if (!limits.AllowEmptyResponses && string.IsNullOrWhiteSpace(response))
             {
                 throw new InvalidDataFileException($"{origin}: response {i} is empty.");
             }
