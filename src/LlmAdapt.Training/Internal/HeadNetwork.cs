@@ -4,7 +4,7 @@ namespace LlmAdapt.Training.Internal;
 
 /// <summary>
 /// The head on frozen features: standardise → (Linear) or (Linear → ReLU → Dropout → Linear). Inputs are standardised
-/// with the training set's mean and standard deviation, kept with the weights, so the optimiser sees features of
+/// with the training set's mean and standard deviation (floored at the median deviation), kept with the weights, so the optimiser sees features of
 /// unit scale whatever the encoder's norm.
 /// </summary>
 internal sealed class HeadNetwork
@@ -46,7 +46,7 @@ internal sealed class HeadNetwork
     /// <summary>Per-feature mean subtracted before the first layer (Inputs).</summary>
     public float[] Mean { get; }
 
-    /// <summary>Per-feature 1/std multiplied after centring (Inputs).</summary>
+    /// <summary>Per-feature 1/max(std, median std) multiplied after centring (Inputs).</summary>
     public float[] Scale { get; }
 
     public Dense? HiddenLayer { get; }
@@ -71,12 +71,22 @@ internal sealed class HeadNetwork
             }
         }
 
+        var std = new double[Inputs];
         for (var j = 0; j < Inputs; j++)
         {
             var mean = sum[j] / rows.Count;
-            var variance = Math.Max(0, (sumSq[j] / rows.Count) - (mean * mean));
             Mean[j] = (float)mean;
-            Scale[j] = variance > 1e-12 ? (float)(1 / Math.Sqrt(variance)) : 1f;
+            std[j] = Math.Sqrt(Math.Max(0, (sumSq[j] / rows.Count) - (mean * mean)));
+        }
+
+        // Floor each deviation at the median: a rarely active feature (a sparse bucket, a rare word) is not blown up to
+        // unit variance, while dense embedding components and scalar features such as length are put on one scale.
+        var sorted = (double[])std.Clone();
+        Array.Sort(sorted);
+        var floor = Math.Max(sorted[sorted.Length / 2], 1e-6);
+        for (var j = 0; j < Inputs; j++)
+        {
+            Scale[j] = (float)(1 / Math.Max(std[j], floor));
         }
     }
 
