@@ -28,14 +28,14 @@ public sealed class TaskHeadTrainerTests : IDisposable
     /// Hashed words and bigrams (4,096 buckets) on 10,000 sampled training phrases: a weak encoder, so the floor is modest
     /// (the majority class of test.tsv is 0.509); the real-encoder numbers are in <c>MiniLmHeadTests</c> and the CLI's eval.
     /// </summary>
-    [Theory]
-    [InlineData(HeadKind.Linear, 0.62)]
-    [InlineData(HeadKind.Mlp, 0.62)]
-    public async Task Sst2Sample_HashedFeatures_LearnsSentiment(HeadKind head, double floor)
+    [Fact]
+    public async Task Sst2Sample_HashedFeatures_LearnsSentiment()
     {
+        const HeadKind head = HeadKind.Linear;
+        const double floor = 0.62;
         var (train, dev, test) = await Sst2SampleAsync(train: 10_000);
         var generator = new HashingEmbeddingGenerator(4096, "test/hashing-4096");
-        var trainer = new TaskHeadTrainer(generator, new TaskHeadOptions { Head = head, HiddenSize = 32, MaxEpochs = 15 });
+        var trainer = new TaskHeadTrainer(generator, new TaskHeadOptions { Head = head, MaxEpochs = 15 });
         var artifact = await trainer.FineTuneAsync(new FineTuningRequest { TrainingSet = train, ValidationSet = dev, OutputPath = Out("sst2-" + head) });
 
         var classifier = await TextClassifier.LoadAsync(artifact.Path, generator);
