@@ -6,6 +6,7 @@ internal static class Comparisons
     private static readonly Dictionary<string, Func<string[], Task<int>>> s_comparisons = new(StringComparer.OrdinalIgnoreCase)
     {
         ["tokens"] = TokenCountingComparison.RunAsync,
+        ["generation"] = Generation.GenerationComparison.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)

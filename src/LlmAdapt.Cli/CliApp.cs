@@ -56,6 +56,8 @@ internal static class CliApp
         var root = new RootCommand("llmadapt: make a general-purpose LLM work for your organisation (prompting, retrieval, fine-tuning, preferences).");
         root.Options.Add(CliContext.VerboseOption);
         root.Subcommands.Add(TokensCommands.Create(context));
+        root.Subcommands.Add(PromptCommands.Create(context));
+        root.Subcommands.Add(GenerateCommands.Create(context));
         return root;
     }
 }
