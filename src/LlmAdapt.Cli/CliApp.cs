@@ -58,6 +58,7 @@ internal static class CliApp
         root.Subcommands.Add(TokensCommands.Create(context));
         root.Subcommands.Add(PromptCommands.Create(context));
         root.Subcommands.Add(GenerateCommands.Create(context));
+        TrainingHeadCommands.AddTo(root, context);
         return root;
     }
 }
