@@ -60,6 +60,7 @@ internal static class CliApp
         root.Subcommands.Add(PromptCommands.Create(context));
         root.Subcommands.Add(GenerateCommands.Create(context));
         RetrievalCommands.AddTo(root, context);
+        TrainingHeadCommands.AddTo(root, context);
         return root;
     }
 }
