@@ -50,6 +50,7 @@ internal static class CliApp
         var root = new RootCommand("llmadapt: make a general-purpose LLM work for your organisation (prompting, retrieval, fine-tuning, preferences).");
         root.Options.Add(CliContext.VerboseOption);
         root.Subcommands.Add(TokensCommands.Create(context));
+        FineTuningCommands.AddTo(root, context);
         return root;
     }
 }
