@@ -13,6 +13,143 @@ internal static class FineTuningCommands
     public static void AddTo(RootCommand root, CliContext context)
     {
         root.Subcommands.Add(CreatePretrain(context));
+        root.Subcommands.Add(CreateSft(context));
+        root.Subcommands.Add(CreateGenerate(context));
+        var eval = root.Subcommands.FirstOrDefault(c => c.Name == "eval");
+        if (eval is null)
+        {
+            eval = new Command("eval", "Evaluate models and pipelines.");
+            root.Subcommands.Add(eval);
+        }
+
+        eval.Subcommands.Add(CreatePerplexity(context));
+    }
+
+    private static Command CreateSft(CliContext context)
+    {
+        var baseModel = new Option<DirectoryInfo>("--base") { Description = "Checkpoint folder to tune (Hugging Face layout).", Required = true };
+        var data = new Option<FileInfo>("--data") { Description = "Instruction data file.", Required = true };
+        var format = new Option<string>("--format") { Description = "alpaca | self-instruct | chat.", DefaultValueFactory = _ => "alpaca" };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Output folder: a PEFT adapter with --lora-rank, else a checkpoint.", Required = true };
+        var holdOut = new Option<int>("--hold-out") { Description = "Examples held out at the end of the file for validation (0: 10%).", DefaultValueFactory = _ => 0 };
+        var steps = new Option<int>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 200 };
+        var batch = new Option<int>("--batch") { Description = "Examples per step.", DefaultValueFactory = _ => 4 };
+        var contextLength = new Option<int>("--context") { Description = "Tokens per example (longer ones are cut).", DefaultValueFactory = _ => 128 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank (0: full fine-tuning).", DefaultValueFactory = _ => 8 };
+        var loraAlpha = new Option<double>("--lora-alpha") { Description = "LoRA alpha.", DefaultValueFactory = _ => 16 };
+        var loraDropout = new Option<double>("--lora-dropout") { Description = "LoRA dropout.", DefaultValueFactory = _ => 0.05 };
+        var merge = new Option<bool>("--merge") { Description = "Merge the adapter into the base and write a full checkpoint." };
+        var threads = new Option<int>("--threads") { Description = "Threads for the kernels.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Write the loss curve to this PNG." };
+        var json = CliContext.JsonOption();
+        var sft = new Command("sft", "Instruction-tune a checkpoint (LoRA by default); the loss falls on answer tokens only.")
+        {
+            baseModel, data, format, output, holdOut, steps, batch, contextLength, lr, loraRank, loraAlpha, loraDropout, merge, threads, seed, plot, json,
+        };
+        sft.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
+        {
+            var file = parseResult.GetRequiredValue(data);
+            IReadOnlyList<TrainingExample> examples;
+            try
+            {
+                examples = await LlmAdapt.Training.Data.InstructionDatasets.LoadAsync(file.FullName, parseResult.GetRequiredValue(format), cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArgumentException ex) when (ex.ParamName == "format")
+            {
+                throw new CliUsageException(ex.Message);
+            }
+
+            var rank = parseResult.GetValue(loraRank);
+            var stepCount = parseResult.GetValue(steps);
+            var options = new DecoderTrainingOptions
+            {
+                Steps = stepCount,
+                BatchSize = parseResult.GetValue(batch),
+                SequenceLength = parseResult.GetValue(contextLength),
+                LearningRate = parseResult.GetValue(lr),
+                WarmupSteps = Math.Min(10, stepCount),
+                WeightDecay = 0,
+                EvaluationInterval = Math.Max(1, stepCount / 10),
+                CheckpointInterval = stepCount,
+                Threads = parseResult.GetValue(threads),
+                Lora = rank > 0 ? new LlmAdapt.Training.Lora.LoraOptions { Rank = rank, Alpha = parseResult.GetValue(loraAlpha), Dropout = parseResult.GetValue(loraDropout) } : null,
+                MergeLora = parseResult.GetValue(merge),
+            };
+            var held = parseResult.GetValue(holdOut);
+            var request = new FineTuningRequest
+            {
+                TrainingSet = held > 0 ? examples.Take(examples.Count - held).ToList() : examples,
+                ValidationSet = held > 0 ? examples.Skip(examples.Count - held).ToList() : null,
+                OutputPath = parseResult.GetRequiredValue(output).FullName,
+                BaseModel = parseResult.GetRequiredValue(baseModel).FullName,
+                Seed = parseResult.GetValue(seed),
+            };
+            var tuner = new InstructionFineTuner(options);
+            var artifact = await TrainingConsole.RunAsync(context, "sft", options.Steps, progress => tuner.FineTuneAsync(request, progress, cancellationToken)).ConfigureAwait(false);
+            if (artifact.Report.Metrics.TryGetValue("validation_loss_before", out var before))
+            {
+                await context.Out.WriteLineAsync($"validation answer-token loss {before:F4} before tuning, {artifact.Report.BestValidationLoss:F4} after").ConfigureAwait(false);
+            }
+
+            await ReportAsync(context, artifact, parseResult.GetValue(plot), "sft", parseResult.GetValue(json)).ConfigureAwait(false);
+            return CliApp.Success;
+        }));
+        return sft;
+    }
+
+    private static Command CreatePerplexity(CliContext context)
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "Checkpoint or LoRA adapter folder.", Required = true };
+        var data = new Option<FileInfo>("--data") { Description = "Text file to score.", Required = true };
+        var from = new Option<double>("--from") { Description = "Score only the tokens after this fraction of the file (0.9: pretrain's validation part); the unigram baseline is then the part before.", DefaultValueFactory = _ => 0 };
+        var contextLength = new Option<int>("--context") { Description = "Tokens per block (0: the model's context)." };
+        var json = CliContext.JsonOption();
+        var perplexity = new Command("perplexity", "Score a text with a checkpoint: mean next-token loss and perplexity.") { model, data, from, contextLength, json };
+        perplexity.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
+        {
+            var file = parseResult.GetRequiredValue(data);
+            if (!file.Exists)
+            {
+                throw new FileNotFoundException($"{file.FullName}: no such file.", file.FullName);
+            }
+
+            var text = await File.ReadAllTextAsync(file.FullName, cancellationToken).ConfigureAwait(false);
+            var fraction = parseResult.GetValue(from);
+            var result = await DecoderEvaluator.PerplexityAsync(parseResult.GetRequiredValue(model).FullName, text, parseResult.GetValue(contextLength), fraction, cancellationToken).ConfigureAwait(false);
+            double? unigram = fraction > 0 ? DecoderEvaluator.UnigramEntropy(text, fraction) : null;
+            await context.Out.WriteLineAsync($"loss {result.Loss:F4} nats/token, perplexity {result.Perplexity:F2}, {result.Tokens} tokens scored").ConfigureAwait(false);
+            if (unigram is { } u)
+            {
+                await context.Out.WriteLineAsync($"unigram entropy of the first {fraction:P0}: {u:F4} nats; the model is {u - result.Loss:F4} nats below it").ConfigureAwait(false);
+            }
+
+            if (parseResult.GetValue(json))
+            {
+                context.WriteJson(new { loss = result.Loss, perplexity = result.Perplexity, tokens = result.Tokens, unigram_entropy = unigram });
+            }
+
+            return CliApp.Success;
+        }));
+        return perplexity;
+    }
+
+    private static Command CreateGenerate(CliContext context)
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "Checkpoint or LoRA adapter folder.", Required = true };
+        var prompt = new Option<string>("--prompt") { Description = "The start of the text.", DefaultValueFactory = _ => string.Empty };
+        var tokens = new Option<int>("--tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 100 };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0: greedy).", DefaultValueFactory = _ => 0.8 };
+        var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 42 };
+        var generate = new Command("generate", "Sample a continuation from a checkpoint trained by the engine.") { model, prompt, tokens, temperature, seed };
+        generate.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
+        {
+            var text = await DecoderEvaluator.GenerateAsync(parseResult.GetRequiredValue(model).FullName, parseResult.GetValue(prompt) ?? string.Empty, parseResult.GetValue(tokens), parseResult.GetValue(temperature), parseResult.GetValue(seed), cancellationToken).ConfigureAwait(false);
+            await context.Out.WriteLineAsync(text).ConfigureAwait(false);
+            return CliApp.Success;
+        }));
+        return generate;
     }
 
     private static Command CreatePretrain(CliContext context)
