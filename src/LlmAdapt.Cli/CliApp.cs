@@ -61,6 +61,7 @@ internal static class CliApp
         root.Subcommands.Add(GenerateCommands.Create(context));
         RetrievalCommands.AddTo(root, context);
         TrainingHeadCommands.AddTo(root, context);
+        FineTuningCommands.AddTo(root, context);
         return root;
     }
 }
