@@ -184,13 +184,15 @@ internal static class RetrievalCommands
             else
             {
                 var modelId = generator.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId ?? "default";
-                var vectors = await EmbeddingCache.GetOrCreateAsync(
-                    generator,
-                    modelId,
-                    [.. chunks.Select(DocumentIndexer.TextForEmbedding)],
-                    parse.GetValue(cache)?.FullName ?? EmbeddingCache.DefaultDirectory,
-                    new Progress<int>(n => { if (n % 640 == 0) { context.Error.WriteLine($"embedded {n}/{chunks.Count}"); } }),
-                    cancellationToken).ConfigureAwait(false);
+                float[][] vectors = [];
+                await ProgressBar.RunAsync(context, "embedding the corpus (cached after the first run)", chunks.Count, async progress =>
+                    vectors = await EmbeddingCache.GetOrCreateAsync(
+                        generator,
+                        modelId,
+                        [.. chunks.Select(DocumentIndexer.TextForEmbedding)],
+                        parse.GetValue(cache)?.FullName ?? EmbeddingCache.DefaultDirectory,
+                        progress,
+                        cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
                 for (var i = 0; i < chunks.Count; i++)
                 {
                     index.Upsert(chunks[i], vectors[i]);
@@ -344,7 +346,11 @@ internal static class RetrievalCommands
         {
             EmbeddingModelId = generator?.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId,
         });
-        await DocumentIndexer.AddAsync(index, chunks, generator, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await ProgressBar.RunAsync(
+            context,
+            generator is null ? "indexing" : "embedding and indexing",
+            chunks.Count,
+            progress => DocumentIndexer.AddAsync(index, chunks, generator, progress: progress, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return (index, documents.Count, skipped.Count);
     }
 
