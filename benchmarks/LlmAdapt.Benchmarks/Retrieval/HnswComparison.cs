@@ -48,24 +48,35 @@ internal static class HnswComparison
         }
 
         flatWatch.Stop();
-        var hits = 0;
-        var hnswWatch = Stopwatch.StartNew();
-        var found = new ScoredKey[queries.Length][];
-        for (var q = 0; q < queries.Length; q++)
+        // One graph, several efSearch values: the reported point is the smallest efSearch whose recall@10 reaches 0.95.
+        (double Recall, double Speedup)? chosen = null;
+        (double Recall, double Speedup) best = (0, 0);
+        foreach (var ef in new[] { 32, 48, 64, 96, 128 })
         {
-            found[q] = hnsw.Search(queries[q], 10);
+            hnsw.EfSearch = ef;
+            var found = new ScoredKey[queries.Length][];
+            var hnswWatch = Stopwatch.StartNew();
+            for (var q = 0; q < queries.Length; q++)
+            {
+                found[q] = hnsw.Search(queries[q], 10);
+            }
+
+            hnswWatch.Stop();
+            var hits = 0;
+            for (var q = 0; q < queries.Length; q++)
+            {
+                hits += found[q].Count(r => exact[q].Contains(r.Key));
+            }
+
+            var point = (Recall: hits / (10.0 * queries.Length), Speedup: flatWatch.Elapsed.TotalSeconds / hnswWatch.Elapsed.TotalSeconds);
+            Console.WriteLine(FormattableString.Invariant(
+                $"hnsw efSearch={ef}: recall@10 {point.Recall:F4}, {queries.Length / hnswWatch.Elapsed.TotalSeconds:F0} q/s, {point.Speedup:F1}x exact ({queries.Length / flatWatch.Elapsed.TotalSeconds:F0} q/s)"));
+            chosen ??= point.Recall >= 0.95 ? point : null;
+            best = point.Recall > best.Recall ? point : best;
         }
 
-        hnswWatch.Stop();
-        for (var q = 0; q < queries.Length; q++)
-        {
-            hits += found[q].Count(r => exact[q].Contains(r.Key));
-        }
-
-        var recall = hits / (10.0 * queries.Length);
-        var speedup = flatWatch.Elapsed.TotalSeconds / hnswWatch.Elapsed.TotalSeconds;
-        Console.WriteLine(FormattableString.Invariant(
-            $"hnsw: {corpus} vectors x {dims}, M=16 efConstruction=100 efSearch=64, build {build.Elapsed.TotalSeconds:F1} s; exact {queries.Length / flatWatch.Elapsed.TotalSeconds:F0} q/s, hnsw {queries.Length / hnswWatch.Elapsed.TotalSeconds:F0} q/s, recall@10 {recall:F4}"));
+        Console.WriteLine(FormattableString.Invariant($"hnsw: {corpus} vectors x {dims}, M=16 efConstruction=100, build {build.Elapsed.TotalSeconds:F1} s"));
+        var (recall, speedup) = chosen ?? best;
         return (recall, speedup);
     }
 

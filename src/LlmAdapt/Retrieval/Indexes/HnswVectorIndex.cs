@@ -17,6 +17,12 @@ public sealed class HnswVectorIndex : IVectorIndex
     [ThreadStatic]
     private static int t_generation;
 
+    [ThreadStatic]
+    private static NodeHeap? t_candidates;
+
+    [ThreadStatic]
+    private static NodeHeap? t_results;
+
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<int, int> _nodeOfKey = [];
     private readonly Random _random;
@@ -467,18 +473,21 @@ public sealed class HnswVectorIndex : IVectorIndex
         }
 
         var generation = t_generation;
-        var candidates = new PriorityQueue<int, float>();
-        var results = new PriorityQueue<int, float>();
+        var candidates = t_candidates ??= new NodeHeap();
+        var results = t_results ??= new NodeHeap();
+        candidates.Clear();
+        results.Clear();
         visited[entry] = generation;
-        candidates.Enqueue(entry, -entryScore);
+        candidates.Push(entry, -entryScore);
         if (accept is null || accept(entry))
         {
-            results.Enqueue(entry, entryScore);
+            results.Push(entry, entryScore);
         }
 
-        while (candidates.TryDequeue(out var current, out var negative))
+        while (candidates.Count > 0)
         {
-            if (results.Count >= ef && -negative < WorstScore(results))
+            var (current, negative) = candidates.Pop();
+            if (results.Count >= ef && -negative < results.TopKey)
             {
                 break;
             }
@@ -500,15 +509,15 @@ public sealed class HnswVectorIndex : IVectorIndex
 
                 visited[next] = generation;
                 var score = Score(query, next);
-                if (results.Count < ef || score > WorstScore(results))
+                if (results.Count < ef || score > results.TopKey)
                 {
-                    candidates.Enqueue(next, -score);
+                    candidates.Push(next, -score);
                     if (accept is null || accept(next))
                     {
-                        results.Enqueue(next, score);
+                        results.Push(next, score);
                         if (results.Count > ef)
                         {
-                            results.Dequeue();
+                            results.Pop();
                         }
                     }
                 }
@@ -516,14 +525,12 @@ public sealed class HnswVectorIndex : IVectorIndex
         }
 
         var list = new List<(int Node, float Score)>(results.Count);
-        while (results.TryDequeue(out var node, out var score))
+        while (results.Count > 0)
         {
-            list.Add((node, score));
+            list.Add(results.Pop());
         }
 
         list.Reverse();
         return list;
     }
-
-    private static float WorstScore(PriorityQueue<int, float> results) => results.TryPeek(out _, out var score) ? score : float.NegativeInfinity;
 }
