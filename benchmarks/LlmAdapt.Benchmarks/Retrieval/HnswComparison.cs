@@ -22,7 +22,7 @@ internal static class HnswComparison
         var dims = vectors[0].Length;
         var corpus = vectors.Length - QueryCount;
         using var flat = new FlatVectorIndex(dims);
-        using var hnsw = new HnswVectorIndex(dims, new HnswOptions { M = 16, EfConstruction = 100, EfSearch = 64 });
+        using var hnsw = new HnswVectorIndex(dims, new HnswOptions { M = 16, EfConstruction = 200, EfSearch = 48 });
         var build = Stopwatch.StartNew();
         for (var i = 0; i < corpus; i++)
         {
@@ -38,46 +38,63 @@ internal static class HnswComparison
         var queries = vectors[corpus..];
         var exact = new HashSet<int>[queries.Length];
 
-        // Warm both paths, then time them on the same queries.
-        flat.Search(queries[0], 10);
-        hnsw.Search(queries[0], 10);
-        var flatWatch = Stopwatch.StartNew();
+        // The machine is shared and noisy: each timing is the fastest of five passes over the same 1,000 queries.
+        const int passes = 5;
         for (var q = 0; q < queries.Length; q++)
         {
             exact[q] = [.. flat.Search(queries[q], 10).Select(r => r.Key)];
         }
 
-        flatWatch.Stop();
+        var flatSeconds = BestOf(passes, () =>
+        {
+            foreach (var query in queries)
+            {
+                flat.Search(query, 10);
+            }
+        });
+
         // One graph, several efSearch values: the reported point is the smallest efSearch whose recall@10 reaches 0.95.
         (double Recall, double Speedup)? chosen = null;
         (double Recall, double Speedup) best = (0, 0);
-        foreach (var ef in new[] { 32, 48, 64, 96, 128 })
+        foreach (var ef in new[] { 24, 32, 40, 48, 64, 96 })
         {
             hnsw.EfSearch = ef;
-            var found = new ScoredKey[queries.Length][];
-            var hnswWatch = Stopwatch.StartNew();
-            for (var q = 0; q < queries.Length; q++)
-            {
-                found[q] = hnsw.Search(queries[q], 10);
-            }
-
-            hnswWatch.Stop();
             var hits = 0;
             for (var q = 0; q < queries.Length; q++)
             {
-                hits += found[q].Count(r => exact[q].Contains(r.Key));
+                hits += hnsw.Search(queries[q], 10).Count(r => exact[q].Contains(r.Key));
             }
 
-            var point = (Recall: hits / (10.0 * queries.Length), Speedup: flatWatch.Elapsed.TotalSeconds / hnswWatch.Elapsed.TotalSeconds);
+            var hnswSeconds = BestOf(passes, () =>
+            {
+                foreach (var query in queries)
+                {
+                    hnsw.Search(query, 10);
+                }
+            });
+            var point = (Recall: hits / (10.0 * queries.Length), Speedup: flatSeconds / hnswSeconds);
             Console.WriteLine(FormattableString.Invariant(
-                $"hnsw efSearch={ef}: recall@10 {point.Recall:F4}, {queries.Length / hnswWatch.Elapsed.TotalSeconds:F0} q/s, {point.Speedup:F1}x exact ({queries.Length / flatWatch.Elapsed.TotalSeconds:F0} q/s)"));
+                $"hnsw efSearch={ef}: recall@10 {point.Recall:F4}, {queries.Length / hnswSeconds:F0} q/s, {point.Speedup:F1}x exact ({queries.Length / flatSeconds:F0} q/s)"));
             chosen ??= point.Recall >= 0.95 ? point : null;
             best = point.Recall > best.Recall ? point : best;
         }
 
-        Console.WriteLine(FormattableString.Invariant($"hnsw: {corpus} vectors x {dims}, M=16 efConstruction=100, build {build.Elapsed.TotalSeconds:F1} s"));
+        Console.WriteLine(FormattableString.Invariant($"hnsw: {corpus} vectors x {dims}, M=16 efConstruction=200, build {build.Elapsed.TotalSeconds:F1} s"));
         var (recall, speedup) = chosen ?? best;
         return (recall, speedup);
+    }
+
+    private static double BestOf(int passes, Action pass)
+    {
+        var best = double.PositiveInfinity;
+        for (var i = 0; i < passes; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            pass();
+            best = Math.Min(best, watch.Elapsed.TotalSeconds);
+        }
+
+        return best;
     }
 
     internal static async Task<float[][]> LoadEmbeddingsAsync()

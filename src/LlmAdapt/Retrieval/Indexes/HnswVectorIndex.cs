@@ -457,7 +457,7 @@ public sealed class HnswVectorIndex : IVectorIndex
 
     // Best-first search of one layer. Every reachable node is explored in score order; only accepted nodes
     // (all nodes when accept is null) enter the results. Returns the results best first.
-    private List<(int Node, float Score)> SearchLayer(ReadOnlySpan<float> query, int entry, float entryScore, int ef, int level, Func<int, bool>? accept)
+    private unsafe List<(int Node, float Score)> SearchLayer(ReadOnlySpan<float> query, int entry, float entryScore, int ef, int level, Func<int, bool>? accept)
     {
         var visited = t_visited;
         if (visited is null || visited.Length < _nodeCount)
@@ -473,6 +473,7 @@ public sealed class HnswVectorIndex : IVectorIndex
         }
 
         var generation = t_generation;
+        Span<int> pending = stackalloc int[(2 * M) + 1];
         var candidates = t_candidates ??= new NodeHeap();
         var results = t_results ??= new NodeHeap();
         candidates.Clear();
@@ -498,16 +499,36 @@ public sealed class HnswVectorIndex : IVectorIndex
                 continue;
             }
 
+            // First mark the unvisited neighbours and ask the CPU to fetch their vectors, then score them: the
+            // walk is bound by memory latency, and overlapping the fetches is what makes it fast.
             var layer = links[level];
-            for (var i = 1; i <= layer[0]; i++)
+            var pendingCount = 0;
+            fixed (float* vectors = _vectors)
             {
-                var next = layer[i];
-                if (visited[next] == generation)
+                for (var i = 1; i <= layer[0]; i++)
                 {
-                    continue;
-                }
+                    var next = layer[i];
+                    if (visited[next] == generation)
+                    {
+                        continue;
+                    }
 
-                visited[next] = generation;
+                    visited[next] = generation;
+                    pending[pendingCount++] = next;
+                    if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                    {
+                        var start = vectors + ((long)next * Dimensions);
+                        for (var offset = 0; offset < Dimensions; offset += 16)
+                        {
+                            System.Runtime.Intrinsics.X86.Sse.Prefetch0(start + offset);
+                        }
+                    }
+                }
+            }
+
+            for (var p = 0; p < pendingCount; p++)
+            {
+                var next = pending[p];
                 var score = Score(query, next);
                 if (results.Count < ef || score > results.TopKey)
                 {
