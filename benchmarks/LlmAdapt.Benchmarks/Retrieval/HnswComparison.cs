@@ -22,7 +22,7 @@ internal static class HnswComparison
         var dims = vectors[0].Length;
         var corpus = vectors.Length - QueryCount;
         using var flat = new FlatVectorIndex(dims);
-        using var hnsw = new HnswVectorIndex(dims, new HnswOptions { M = 16, EfConstruction = 200, EfSearch = 48 });
+        using var hnsw = new HnswVectorIndex(dims, new HnswOptions { M = 12, EfConstruction = 200, EfSearch = 48 });
         var build = Stopwatch.StartNew();
         for (var i = 0; i < corpus; i++)
         {
@@ -79,7 +79,7 @@ internal static class HnswComparison
             best = point.Recall > best.Recall ? point : best;
         }
 
-        Console.WriteLine(FormattableString.Invariant($"hnsw: {corpus} vectors x {dims}, M=16 efConstruction=200, build {build.Elapsed.TotalSeconds:F1} s"));
+        Console.WriteLine(FormattableString.Invariant($"hnsw: {corpus} vectors x {dims}, M=12 efConstruction=200, build {build.Elapsed.TotalSeconds:F1} s"));
         var (recall, speedup) = chosen ?? best;
         return (recall, speedup);
     }
