@@ -7,7 +7,9 @@ internal static class Comparisons
     {
         ["tokens"] = TokenCountingComparison.RunAsync,
         ["embeddings"] = Embeddings.EmbeddingComparison.RunAsync,
+        ["templates"] = Prompting.TemplateRenderingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
+        ["retrieval"] = Retrieval.RetrievalComparison.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)

@@ -59,6 +59,9 @@ internal static class CliApp
         root.Subcommands.Add(EmbedCommands.Create(context));
         root.Subcommands.Add(PromptCommands.Create(context));
         root.Subcommands.Add(GenerateCommands.Create(context));
+        RetrievalCommands.AddTo(root, context);
+        TrainingHeadCommands.AddTo(root, context);
+        FineTuningCommands.AddTo(root, context);
         return root;
     }
 }
