@@ -139,7 +139,7 @@ internal static class PromptCommands
         var apiKeyEnv = ApiKeyEnvOption();
         var dev = new Option<FileInfo>("--dev") { Description = "The labelled dev set: JSON Lines of {\"input\": ..., \"output\": ...}.", Required = true };
         var description = new Option<string>("--task-description") { Description = "What the instruction should make the model do (shown to the model that writes instructions).", Required = true };
-        var seeds = new Option<string[]>("--seed-instruction") { Description = "An instruction to start from; repeat for more.", DefaultValueFactory = _ => ["Answer the question."], Arity = ArgumentArity.OneOrMore };
+        var seeds = new Option<string[]>("--seed-instruction") { Description = "An instruction to start from; repeat for more. Without one, the model is asked what instruction explains the dev pairs (APE induction).", Arity = ArgumentArity.ZeroOrMore };
         var metric = new Option<string>("--metric") { Description = "How answers are scored: exact, normalized or contains.", DefaultValueFactory = _ => "normalized" };
         metric.AcceptOnlyFromAmong("exact", "normalized", "contains");
         var maxCalls = new Option<int>("--max-calls") { Description = "The most model calls in all.", DefaultValueFactory = _ => 200 };
@@ -169,7 +169,7 @@ internal static class PromptCommands
                 Patience = parseResult.GetValue(patience),
                 Seed = parseResult.GetValue(seed),
             };
-            foreach (var instruction in parseResult.GetRequiredValue(seeds))
+            foreach (var instruction in parseResult.GetValue(seeds) ?? [])
             {
                 options.SeedInstructions.Add(instruction);
             }

@@ -86,7 +86,7 @@ public sealed class PromptCommandsTests : IDisposable
         });
 
         var (code, output, error) = await CliRunner.RunAsync("prompt", "optimize", "--endpoint", server.BaseUrl, "--model", "m", "--api-key-env", _keyVariable,
-            "--dev", dev, "--task-description", "add two numbers", "--max-calls", "30", "--json");
+            "--dev", dev, "--task-description", "add two numbers", "--seed-instruction", "Answer the question.", "--max-calls", "30", "--json");
 
         Assert.Equal(0, code);
         var lines = output.TrimEnd().Split('\n');
