@@ -1,14 +1,5 @@
 namespace LlmAdapt.Training.Tests;
 
-/// <summary>Finds ../shared/data beside the repository (or LLMADAPT_SHARED); a missing file fails the test loudly.</summary>
-internal static class TestData
-{
-    public static string PathOf(string relative)
-    {
-        var fromEnvironment = Environment.GetEnvironmentVariable("LLMADAPT_SHARED");
-        if (!string.IsNullOrEmpty(fromEnvironment))
-        {
-            return Existing(Path.Combine(fromEnvironment, "data", relative));
 /// <summary>Finds the shared datasets: $LLMADAPT_SHARED, or ../shared beside the folder holding LlmAdapt.sln.</summary>
 internal static class TestData
 {
@@ -33,16 +24,6 @@ internal static class TestData
 
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "LlmAdapt.sln")))
-            {
-                return Existing(Path.Combine(dir.Parent!.FullName, "shared", "data", relative));
-            }
-        }
-
-        throw new DirectoryNotFoundException("LlmAdapt.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    private static string Existing(string path) => File.Exists(path) ? path : throw new FileNotFoundException($"Shared test data missing: {path}", path);
             if (File.Exists(Path.Combine(dir.FullName, "LlmAdapt.sln")) && dir.Parent is { } parent && Directory.Exists(Path.Combine(parent.FullName, "shared")))
             {
                 return Path.Combine(parent.FullName, "shared");
