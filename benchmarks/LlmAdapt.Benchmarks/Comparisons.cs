@@ -7,6 +7,8 @@ internal static class Comparisons
     {
         ["tokens"] = TokenCountingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
+        ["heads"] = Heads.HeadComparison.RunAsync,
+        ["reward"] = Heads.RewardComparison.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)
