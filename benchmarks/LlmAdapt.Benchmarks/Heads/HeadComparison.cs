@@ -13,7 +13,7 @@ namespace LlmAdapt.Benchmarks.Heads;
 /// <summary>
 /// `compare heads`: SST-2 with the built-in MiniLM embeddings. Trains on train.tsv, chooses settings on dev.tsv, reports
 /// test.tsv for LlmAdapt's linear and MLP heads and ML.NET's LbfgsLogisticRegression, then times head training (no
-/// encoder) on the first 20,000 training phrases with BenchmarkDotNet. Options: --train-limit N, --no-timing.
+/// encoder) on the first 20,000 training phrases with BenchmarkDotNet. Options: --train-limit N (the first N phrases), --no-timing.
 /// </summary>
 internal static class HeadComparison
 {
@@ -25,8 +25,7 @@ internal static class HeadComparison
         var train = (await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/train.tsv"), "sentence", "label").ConfigureAwait(false)).ToArray();
         if (limit is int n && n < train.Length)
         {
-            new Random(42).Shuffle(train);
-            train = train[..n];
+            train = train[..n]; // the first n phrases of train.tsv
         }
 
         var dev = await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/dev.tsv"), "sentence", "label").ConfigureAwait(false);
@@ -45,12 +44,12 @@ internal static class HeadComparison
         {
             Console.WriteLine($"SST-2: {train.Length:N0} train, {dev.Count:N0} dev, {test.Count:N0} test; MiniLM features (384)");
             var linear = await BestHeadAsync(generator, train, dev, test, folder, "linear", [
-                new TaskHeadOptions { Head = HeadKind.Linear, WeightDecay = 0 },
-                new TaskHeadOptions { Head = HeadKind.Linear, WeightDecay = 0.1 },
+                new TaskHeadOptions { Head = HeadKind.Linear, BatchSize = 256, WeightDecay = 0 },
+                new TaskHeadOptions { Head = HeadKind.Linear, BatchSize = 64, WeightDecay = 0.01 },
             ]).ConfigureAwait(false);
             var mlp = await BestHeadAsync(generator, train, dev, test, folder, "mlp", [
-                new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 256, Dropout = 0.2 },
-                new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5 },
+                new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.2, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10 },
+                new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.3, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10 },
             ]).ConfigureAwait(false);
             var peer = MlNetBest(train, dev, test, vectors);
 
@@ -90,7 +89,7 @@ internal static class HeadComparison
             var devAccuracy = artifact.Report.Metrics["accuracy"];
             var testMetrics = await classifier.EvaluateAsync(test).ConfigureAwait(false);
             Console.WriteLine(FormattableString.Invariant(
-                $"  {name} hidden={(options.Head == HeadKind.Mlp ? options.HiddenSize : 0)} dropout={options.Dropout} wd={options.WeightDecay}: dev {devAccuracy:F4}, test {testMetrics.Accuracy:F4} (macro-F1 {testMetrics.MacroF1:F4}, ECE {testMetrics.ExpectedCalibrationError:F4}), {artifact.Report.History.Count} epochs, {clock.Elapsed.TotalSeconds:F1} s"));
+                $"  {name} hidden={(options.Head == HeadKind.Mlp ? options.HiddenSize : 0)} dropout={options.Dropout} input_dropout={options.InputDropout} lr={options.LearningRate} wd={options.WeightDecay} batch={options.BatchSize}: dev {devAccuracy:F4}, test {testMetrics.Accuracy:F4} (macro-F1 {testMetrics.MacroF1:F4}, ECE {testMetrics.ExpectedCalibrationError:F4}), {artifact.Report.History.Count} epochs, {clock.Elapsed.TotalSeconds:F1} s"));
             if (devAccuracy > best.Dev)
             {
                 best = (options, devAccuracy, testMetrics.Accuracy);
