@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using LlmAdapt.Cli.Commands;
 
 namespace LlmAdapt.Cli;
@@ -27,11 +28,16 @@ internal static class CliApp
         var root = BuildRoot(context);
         var parseResult = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
-        if (parseResult.Errors.Count > 0)
+        // An unknown --option would otherwise be taken as a positional value (for example a file name).
+        var unknownOptions = parseResult.Tokens
+            .Where(t => t.Type == TokenType.Argument && t.Value.StartsWith("--", StringComparison.Ordinal) && t.Value.Length > 2)
+            .Select(t => $"Unrecognized option '{t.Value}'.");
+        var errors = parseResult.Errors.Select(e => e.Message).Concat(unknownOptions).ToList();
+        if (errors.Count > 0)
         {
-            foreach (var parseError in parseResult.Errors)
+            foreach (var message in errors)
             {
-                await error.WriteLineAsync($"error: {parseError.Message}").ConfigureAwait(false);
+                await error.WriteLineAsync($"error: {message}").ConfigureAwait(false);
             }
 
             await error.WriteLineAsync("Run 'llmadapt --help' (or the verb with --help) for usage.").ConfigureAwait(false);
@@ -50,6 +56,11 @@ internal static class CliApp
         var root = new RootCommand("llmadapt: make a general-purpose LLM work for your organisation (prompting, retrieval, fine-tuning, preferences).");
         root.Options.Add(CliContext.VerboseOption);
         root.Subcommands.Add(TokensCommands.Create(context));
+        root.Subcommands.Add(EmbedCommands.Create(context));
+        root.Subcommands.Add(PromptCommands.Create(context));
+        root.Subcommands.Add(GenerateCommands.Create(context));
+        RetrievalCommands.AddTo(root, context);
+        TrainingHeadCommands.AddTo(root, context);
         FineTuningCommands.AddTo(root, context);
         return root;
     }

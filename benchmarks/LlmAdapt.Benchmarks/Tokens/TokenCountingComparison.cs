@@ -10,15 +10,16 @@ internal static class TokenCountingComparison
 {
     public static Task<int> RunAsync(string[] args)
     {
-        var config = DefaultConfig.Instance.AddJob(Job.ShortRun.WithId("short")).WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        // Medians over 15 iterations: the machine is shared, so means are pulled by outliers.
+        var config = DefaultConfig.Instance.AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(15).WithId("median15")).WithOptions(ConfigOptions.DisableOptimizationsValidator);
         var summary = BenchmarkRunner.Run<TokenCountingBenchmarks>(config, args);
         var ratios = new List<string>();
         foreach (var model in new[] { "gpt-4o", "gpt-4" })
         {
-            double Mean(string method) => summary.Reports
+            double Median(string method) => summary.Reports
                 .Where(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method && r.BenchmarkCase.Parameters["Model"] as string == model)
-                .Select(r => r.ResultStatistics?.Mean ?? double.NaN).FirstOrDefault(double.NaN);
-            var ratio = Mean(nameof(TokenCountingBenchmarks.TokenCounter_LlmAdapt)) / Mean(nameof(TokenCountingBenchmarks.Tokenizer_Direct));
+                .Select(r => r.ResultStatistics?.Median ?? double.NaN).FirstOrDefault(double.NaN);
+            var ratio = Median(nameof(TokenCountingBenchmarks.TokenCounter_LlmAdapt)) / Median(nameof(TokenCountingBenchmarks.Tokenizer_Direct));
             ratios.Add($"overhead_{model.Replace("-", "", StringComparison.Ordinal).Replace(".", "", StringComparison.Ordinal)}={ratio:F3}");
         }
 

@@ -80,7 +80,7 @@ public sealed class TokenCounter
     public int CountTokens(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return CountTokens(text.AsSpan());
+        return text.Length == 0 ? 0 : Tokenizer.CountTokens(text);
     }
 
     /// <summary>Counts the tokens of <paramref name="text"/>, with no special-token or chat overhead.</summary>

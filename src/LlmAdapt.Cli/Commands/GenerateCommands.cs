@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using LlmAdapt.Onnx.Generation;
+
+namespace LlmAdapt.Cli.Commands;
+
+/// <summary><c>llmadapt generate</c>: continue a prompt with a local ONNX decoder model.</summary>
+internal static class GenerateCommands
+{
+    public static Command Create(CliContext context)
+    {
+        var model = new Option<DirectoryInfo>("--model", "-m") { Description = "Model folder: ONNX Runtime GenAI (genai_config.json) or Hugging Face Optimum (config.json + model.onnx).", Required = true };
+        var prompt = new Option<string?>("--prompt", "-p") { Description = "Prompt text, tokenized with the model's tokenizer." };
+        var promptIds = new Option<string?>("--prompt-ids") { Description = "Prompt as comma-separated token ids, for models without a readable tokenizer (e.g. 0,0,0,52)." };
+        var maxNewTokens = new Option<int>("--max-new-tokens", "-n") { Description = "Most tokens to generate.", DefaultValueFactory = _ => 64 };
+        var greedy = new Option<bool>("--greedy") { Description = "Take the most likely token at every step (the default when no --temperature is given)." };
+        var temperature = new Option<double?>("--temperature", "-t") { Description = "Sample with this temperature (> 0)." };
+        var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling: keep the most likely tokens up to this probability (0 < p ≤ 1)." };
+        var topK = new Option<int?>("--top-k") { Description = "Keep only this many most likely tokens when sampling." };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the sampler; the same seed gives the same output." };
+        var threads = new Option<int?>("--threads") { Description = "ONNX Runtime threads per step (0: ONNX Runtime chooses; default: the folder's genai_config.json, else 1)." };
+        var json = CliContext.JsonOption();
+
+        var command = new Command("generate", "Generate text with a local decoder-only ONNX model (KV cache, greedy or sampled).")
+        {
+            model, prompt, promptIds, maxNewTokens, greedy, temperature, topP, topK, seed, threads, json,
+        };
+        command.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
+        {
+            var text = parseResult.GetValue(prompt);
+            var idsText = parseResult.GetValue(promptIds);
+            if ((text is null) == (idsText is null))
+            {
+                throw new CliUsageException("give exactly one of --prompt and --prompt-ids.");
+            }
+
+            var t = parseResult.GetValue(temperature);
+            var sampling = t is not null || parseResult.GetValue(topP) is not null || parseResult.GetValue(topK) is not null || parseResult.GetValue(seed) is not null;
+            if (parseResult.GetValue(greedy) && sampling)
+            {
+                throw new CliUsageException("--greedy cannot be combined with --temperature, --top-p, --top-k or --seed.");
+            }
+
+            if (sampling && t is not > 0)
+            {
+                throw new CliUsageException("sampling needs --temperature above 0.");
+            }
+
+            var options = new GenerationOptions
+            {
+                MaxNewTokens = parseResult.GetValue(maxNewTokens),
+                Temperature = t ?? 0,
+                TopP = parseResult.GetValue(topP) ?? 1.0,
+                TopK = parseResult.GetValue(topK) ?? 0,
+                Seed = parseResult.GetValue(seed),
+            };
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                throw new CliUsageException(ex.Message, ex);
+            }
+
+            using var decoder = OnnxDecoderModel.Load(parseResult.GetRequiredValue(model).FullName, new OnnxDecoderModelOptions { IntraOpThreads = parseResult.GetValue(threads) });
+            var ids = idsText is not null ? ParseIds(idsText) : decoder.Encode(text!);
+            var asJson = parseResult.GetValue(json);
+
+            // Text streams to standard output as it is decoded; without a tokenizer the ids are printed at the end.
+            var generated = new List<int>();
+            var output = new System.Text.StringBuilder();
+            GenerationFinishReason? finish = null;
+            var clock = Stopwatch.StartNew();
+            await foreach (var update in decoder.GenerateStreamingAsync(ids, options, cancellationToken).ConfigureAwait(false))
+            {
+                if (update.TokenId >= 0)
+                {
+                    generated.Add(update.TokenId);
+                }
+
+                output.Append(update.Text);
+                if (!asJson && decoder.Tokenizer is not null)
+                {
+                    await context.Out.WriteAsync(update.Text).ConfigureAwait(false);
+                }
+
+                finish = update.FinishReason;
+            }
+
+            var seconds = clock.Elapsed.TotalSeconds;
+            var tokensPerSecond = seconds > 0 ? generated.Count / seconds : 0;
+            if (!asJson)
+            {
+                await context.Out.WriteLineAsync(decoder.Tokenizer is null ? string.Join(',', generated) : string.Empty).ConfigureAwait(false);
+            }
+
+            await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{generated.Count} tokens in {seconds:F2} s ({tokensPerSecond:F1} tokens/s), finish: {finish}")).ConfigureAwait(false);
+            if (asJson)
+            {
+                context.WriteJson(new
+                {
+                    model = decoder.Directory,
+                    prompt_ids = ids,
+                    ids = generated,
+                    text = decoder.Tokenizer is null ? null : output.ToString(),
+                    finish_reason = finish?.ToString(),
+                    prompt_tokens = ids.Count,
+                    generated_tokens = generated.Count,
+                    seconds,
+                    tokens_per_second = tokensPerSecond,
+                });
+            }
+
+            return CliApp.Success;
+        }));
+
+        return command;
+    }
+
+    private static int[] ParseIds(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var ids = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out ids[i]))
+            {
+                throw new CliUsageException($"--prompt-ids: '{parts[i]}' (item {i + 1}) is not an integer token id.");
+            }
+        }
+
+        return ids.Length > 0 ? ids : throw new CliUsageException("--prompt-ids is empty.");
+    }
+}

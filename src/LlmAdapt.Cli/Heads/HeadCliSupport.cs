@@ -1,0 +1,141 @@
+using LlmAdapt.Onnx.Embeddings;
+using LlmAdapt.Training;
+using LlmAdapt.Training.Embeddings;
+using Microsoft.Extensions.AI;
+using ScottPlot;
+using Spectre.Console;
+
+namespace LlmAdapt.Cli.Heads;
+
+/// <summary>What the head and reward verbs share: the cached encoder, the progress display and the loss plot.</summary>
+internal static class HeadCliSupport
+{
+    /// <summary>The environment variable that moves the embedding cache.</summary>
+    public const string CacheEnvironmentVariable = "LLMADAPT_EMBEDDING_CACHE";
+
+    public static string DefaultCacheDirectory()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable(CacheEnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(fromEnvironment))
+        {
+            return fromEnvironment;
+        }
+
+        var root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
+        return Path.Combine(string.IsNullOrEmpty(root) ? Path.GetTempPath() : root, "LlmAdapt", "embeddings");
+    }
+
+    /// <summary>The built-in all-MiniLM-L6-v2 (or an ONNX model folder), behind the on-disk embedding cache unless it is off.</summary>
+    public static Encoder OpenEncoder(string? modelDirectory, string? cacheDirectory, bool noCache)
+    {
+        var onnx = modelDirectory is null ? OnnxEmbeddingGenerator.CreateDefault() : OnnxEmbeddingGenerator.Create(modelDirectory);
+        if (noCache)
+        {
+            return new Encoder(onnx, onnx, null);
+        }
+
+        var cached = new DiskCachingEmbeddingGenerator(onnx, cacheDirectory ?? DefaultCacheDirectory());
+        return new Encoder(cached, onnx, cached);
+    }
+
+    /// <summary>Runs <paramref name="work"/> under a progress display on standard error: one bar for embedding, one for epochs.</summary>
+    public static async Task<T> WithProgressAsync<T>(CliContext context, int maxEpochs, Func<IProgress<EmbeddingProgress>, IProgress<TrainingProgress>?, Task<T>> work)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(context.Error) });
+        return await console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var embedding = ctx.AddTask("Embedding texts", maxValue: 1);
+                var training = maxEpochs > 0 ? ctx.AddTask("Training", autoStart: false, maxValue: maxEpochs) : null;
+                var result = await work(
+                    new SyncProgress<EmbeddingProgress>(p =>
+                    {
+                        embedding.MaxValue = Math.Max(p.Total, 1);
+                        embedding.Value = p.Completed;
+                        embedding.Description = $"Embedding {p.Completed:N0}/{p.Total:N0} texts";
+                    }),
+                    training is null ? null : new SyncProgress<TrainingProgress>(p =>
+                    {
+                        if (!training.IsStarted)
+                        {
+                            training.StartTask();
+                        }
+
+                        training.Value = p.Epoch;
+                        training.Description = p.ValidationLoss is { } v
+                            ? $"Epoch {p.Epoch}: loss {p.TrainingLoss:F4}, validation {v:F4}"
+                            : $"Epoch {p.Epoch}: loss {p.TrainingLoss:F4}";
+                    })).ConfigureAwait(false);
+                embedding.Value = embedding.MaxValue;
+                if (training is not null)
+                {
+                    training.Value = training.MaxValue;
+                }
+
+                return result;
+            }).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the loss curve (training, and validation when measured) as a PNG, atomically.</summary>
+    public static void SaveLossPlot(string path, IReadOnlyList<TrainingProgress> history, string title)
+    {
+        var plot = new Plot();
+        var epochs = history.Select(h => (double)h.Epoch).ToArray();
+        var training = plot.Add.Scatter(epochs, history.Select(h => h.TrainingLoss).ToArray());
+        training.LegendText = "training loss";
+        if (history.All(h => h.ValidationLoss is not null))
+        {
+            var validation = plot.Add.Scatter(epochs, history.Select(h => h.ValidationLoss!.Value).ToArray());
+            validation.LegendText = "validation loss";
+        }
+
+        plot.Title(title);
+        plot.XLabel("epoch");
+        plot.YLabel("loss");
+        plot.ShowLegend();
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp.png";
+        try
+        {
+            plot.SavePng(temp, 800, 500);
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    /// <summary>The encoder the verbs use, and what to dispose.</summary>
+    public sealed class Encoder(IEmbeddingGenerator<string, Embedding<float>> generator, IDisposable onnx, DiskCachingEmbeddingGenerator? cache) : IDisposable
+    {
+        public IEmbeddingGenerator<string, Embedding<float>> Generator { get; } = generator;
+
+        public DiskCachingEmbeddingGenerator? Cache { get; } = cache;
+
+        public void Dispose()
+        {
+            // The cache disposes the encoder it wraps.
+            if (Cache is not null)
+            {
+                Cache.Dispose();
+            }
+            else
+            {
+                onnx.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Reports on the caller's thread, so the display sees every update before the verb returns.</summary>
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

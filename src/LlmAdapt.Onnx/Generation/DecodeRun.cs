@@ -1,0 +1,494 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace LlmAdapt.Onnx.Generation;
+
+/// <summary>
+/// One generate call: its own KV cache, inputs and logits, all sized once for the whole call. The cache is two
+/// buffers per KV tensor used in turn: a step reads the past from one and ONNX Runtime writes the present straight
+/// into the other (through IOBinding), so nothing is copied or allocated per token; only the small <c>OrtValue</c>
+/// views whose sequence length grows are recreated.
+/// </summary>
+internal sealed unsafe class DecodeRun : IDisposable
+{
+    private readonly OnnxDecoderModel _model;
+    private readonly DecoderGraph _graph;
+    private readonly GenerationOptions _options;
+    private readonly CancellationToken _cancellationToken;
+    private readonly RunOptions _runOptions = new();
+    private readonly OrtIoBinding _binding;
+    private readonly CancellationTokenRegistration _registration;
+    private readonly List<IDisposable> _owned = [];
+    private readonly Row[] _rows;
+    private readonly int _batch;
+    private readonly int _promptLength;
+    private readonly int _capacity;
+    private readonly int _vocabulary;
+    private readonly bool _padded;
+    private readonly NativeBuffer[] _cacheA;
+    private readonly NativeBuffer[] _cacheB;
+    private readonly OrtValue?[] _pastViews;
+    private readonly OrtValue?[] _presentViews;
+    private readonly long[][] _kvShapes;
+    private readonly NativeBuffer _mask;
+    private readonly long[] _maskShape;
+    private readonly NativeBuffer _stepIds;
+    private readonly NativeBuffer _stepPositions;
+    private readonly NativeBuffer _logits;
+    private readonly NativeBuffer _useCache;
+    private readonly float[] _rowLogits;
+    private readonly TokenSampler _sampler;
+    private readonly string[] _stepInputNames;
+    private readonly OrtValue?[] _stepInputs;
+    private readonly string[] _stepOutputNames;
+    private readonly OrtValue?[] _stepOutputs;
+    private readonly int _maskSlot;
+    private readonly int _cacheSlot;
+    private OrtValue? _maskView;
+    private bool _cacheInA = true;
+    private int _pastLength;
+    private int _steps;
+
+    public DecodeRun(OnnxDecoderModel model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, bool streaming, CancellationToken cancellationToken)
+    {
+        _model = model;
+        _graph = model.Graph;
+        _options = options;
+        _cancellationToken = cancellationToken;
+        _batch = prompts.Count;
+        _promptLength = prompts.Max(p => p.Count);
+        _capacity = (int)Math.Min((long)_promptLength + options.MaxNewTokens, model.ContextLength);
+        _vocabulary = _graph.VocabularySize;
+        var stops = new HashSet<int>(model.EosTokenIds.Concat(options.StopTokenIds));
+        _rows = [.. prompts.Select(p => new Row(p, _promptLength - p.Count, stops, model.Tokenizer is not null && (streaming || options.StopStrings.Count > 0) ? new TextTracker(model.Tokenizer, options.StopStrings) : null, options.RepetitionPenalty != 1.0))];
+        _padded = _rows.Any(r => r.Padding > 0);
+        _sampler = new TokenSampler(options, _vocabulary);
+        _rowLogits = new float[_vocabulary];
+
+        _binding = model.Session.CreateIoBinding();
+        _owned.Add(_binding);
+        _owned.Add(_runOptions);
+        var cache = _graph.Cache;
+        _cacheA = new NativeBuffer[cache.Count];
+        _cacheB = new NativeBuffer[cache.Count];
+        _pastViews = new OrtValue?[cache.Count];
+        _presentViews = new OrtValue?[cache.Count];
+        _kvShapes = new long[cache.Count][];
+        for (var i = 0; i < cache.Count; i++)
+        {
+            var bytes = cache[i].ElementCount(_batch, _capacity) * cache[i].ElementSize;
+            _cacheA[i] = Own(new NativeBuffer(bytes));
+            _cacheB[i] = Own(new NativeBuffer(bytes));
+            _kvShapes[i] = (long[])cache[i].Shape.Clone();
+            _kvShapes[i][cache[i].BatchAxis] = _batch;
+        }
+
+        _mask = Own(new NativeBuffer((long)_batch * _capacity * 8));
+        _maskShape = [_batch, 0];
+        _stepIds = Own(new NativeBuffer(_batch * 8L));
+        _stepPositions = Own(new NativeBuffer(_batch * 8L));
+        _logits = Own(new NativeBuffer((long)_batch * _vocabulary * (_graph.LogitsType == TensorElementType.Float16 ? 2 : 4)));
+        _useCache = Own(new NativeBuffer(1));
+
+        // Decode steps run with name and value arrays built once: inputs ids, positions, mask, use_cache_branch, pasts;
+        // outputs logits, presents. Only the mask and cache slots change from step to step.
+        var names = new List<string> { _graph.InputIds };
+        if (_graph.PositionIds is { } p)
+        {
+            names.Add(p);
+        }
+
+        _maskSlot = _graph.AttentionMask is null ? -1 : names.Count;
+        if (_graph.AttentionMask is { } m)
+        {
+            names.Add(m);
+        }
+
+        if (_graph.UseCacheBranch is { } u)
+        {
+            names.Add(u);
+        }
+
+        _cacheSlot = names.Count;
+        names.AddRange(cache.Select(c => c.PastName));
+        _stepInputNames = [.. names];
+        _stepInputs = new OrtValue?[_stepInputNames.Length];
+        _stepOutputNames = [_graph.Logits, .. cache.Select(c => c.PresentName)];
+        _stepOutputs = new OrtValue?[_stepOutputNames.Length];
+
+        // Registered last: a cancellation that fires now must find the run fully built.
+        _registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, _runOptions);
+    }
+
+    /// <summary>Runs one model step (the prompt first, then one token) and samples; returns whether any row goes on.</summary>
+    public bool Step()
+    {
+        if (_rows.All(r => r.Finish is not null))
+        {
+            return false;
+        }
+
+        _cancellationToken.ThrowIfCancellationRequested();
+        if (_steps == 0)
+        {
+            Prefill();
+        }
+        else
+        {
+            Advance();
+        }
+
+        _steps++;
+        var total = _pastLength;
+        for (var r = 0; r < _batch; r++)
+        {
+            var row = _rows[r];
+            if (row.Finish is not null)
+            {
+                continue;
+            }
+
+            var logits = _rowLogits.AsSpan();
+            ReadLogits(r, logits);
+            if (row.Seen is { } seen)
+            {
+                _sampler.Penalize(logits, seen);
+            }
+
+            var id = _sampler.Next(logits);
+            row.Generated.Add(id);
+            row.Seen?.Add(id);
+            if (row.StopIds.Contains(id))
+            {
+                row.Finish = GenerationFinishReason.EndOfSequence;
+            }
+            else if (row.Text is { } text && !_model.SpecialIds.Contains(id) && text.Append(id))
+            {
+                row.Finish = GenerationFinishReason.StopString;
+            }
+            else if (row.Generated.Count >= _options.MaxNewTokens)
+            {
+                row.Finish = GenerationFinishReason.MaxNewTokens;
+            }
+            else if (total + 1 >= _capacity)
+            {
+                row.Finish = GenerationFinishReason.ContextLength;
+            }
+        }
+
+        return _rows.Any(r => r.Finish is null);
+    }
+
+    public IReadOnlyList<GenerationResult> Results()
+    {
+        var results = new GenerationResult[_batch];
+        for (var r = 0; r < _batch; r++)
+        {
+            var row = _rows[r];
+            var finish = row.Finish ?? GenerationFinishReason.MaxNewTokens;
+            string? text;
+            if (row.Text is { } tracker)
+            {
+                tracker.Flush();
+                text = tracker.Text;
+            }
+            else
+            {
+                // Without stop strings or streaming the text is decoded once, at the end.
+                var ids = finish == GenerationFinishReason.EndOfSequence ? row.Generated.Take(row.Generated.Count - 1) : row.Generated;
+                text = _model.Tokenizer is null ? null : _model.Decode(ids);
+            }
+
+            results[r] = new GenerationResult(row.Prompt, [.. row.Generated], text, finish);
+        }
+
+        return results;
+    }
+
+    /// <summary>The newest id of row <paramref name="r"/> and the text it makes final (all remaining text once finished).</summary>
+    public (int Id, string Text, GenerationFinishReason? Finish) TakeStreamUpdate(int r)
+    {
+        var row = _rows[r];
+        var id = row.Generated.Count > row.Streamed ? row.Generated[^1] : -1;
+        row.Streamed = row.Generated.Count;
+        if (row.Finish is not null)
+        {
+            row.Text?.Flush();
+        }
+
+        var text = row.Text?.TakeReady(final: row.Finish is not null) ?? string.Empty;
+        return (id, text, row.Finish);
+    }
+
+    public void Dispose()
+    {
+        _registration.Dispose();
+        _maskView?.Dispose();
+        foreach (var view in _pastViews.Concat(_presentViews))
+        {
+            view?.Dispose();
+        }
+
+        for (var i = _owned.Count - 1; i >= 0; i--)
+        {
+            _owned[i].Dispose();
+        }
+    }
+
+    private T Own<T>(T disposable)
+        where T : IDisposable
+    {
+        _owned.Add(disposable);
+        return disposable;
+    }
+
+    private void Prefill()
+    {
+        var p = _promptLength;
+        var ids = Own(new NativeBuffer((long)_batch * p * 8));
+        var positions = Own(new NativeBuffer((long)_batch * p * 8));
+        for (var r = 0; r < _batch; r++)
+        {
+            var row = _rows[r];
+            for (var t = 0; t < p; t++)
+            {
+                var real = t >= row.Padding;
+                var index = (r * p) + t;
+                Write(ids, _graph.InputIdsType, index, real ? row.Prompt[t - row.Padding] : _model.PadTokenId);
+                Write(positions, _graph.PositionIdsType, index, real ? t - row.Padding : 0);
+            }
+
+            row.NextPosition = row.Prompt.Count;
+        }
+
+        long[] shape = [_batch, p];
+        _binding.BindInput(_graph.InputIds, Own(View(ids, _graph.InputIdsType, shape)));
+        if (_graph.PositionIds is { } positionName)
+        {
+            _binding.BindInput(positionName, Own(View(positions, _graph.PositionIdsType, shape)));
+        }
+
+        if (_graph.UseCacheBranch is { } useCache)
+        {
+            _binding.BindInput(useCache, Own(View(_useCache, TensorElementType.Bool, [1])));
+        }
+
+        // Padding never changes after the prompt, so without any the mask is ones for the whole call.
+        for (var i = 0; i < _batch * _capacity; i++)
+        {
+            Write(_mask, _graph.AttentionMaskType, i, 1);
+        }
+
+        BindMask(p);
+        BindCache(0, p);
+        if (_graph.AttentionMask is { } maskName)
+        {
+            _binding.BindInput(maskName, _maskView!);
+        }
+
+        for (var i = 0; i < _graph.Cache.Count; i++)
+        {
+            _binding.BindInput(_graph.Cache[i].PastName, _pastViews[i]!);
+            _binding.BindOutput(_graph.Cache[i].PresentName, _presentViews[i]!);
+        }
+
+        _binding.BindOutputToDevice(_graph.Logits, OrtMemoryInfo.DefaultInstance);
+        Run(binding: true);
+
+        // The prompt's logits come from ONNX Runtime's own allocation, once per call; every later step writes into ours.
+        using var outputs = _binding.GetOutputValues();
+        var names = _binding.GetOutputNames();
+        var logits = outputs.ElementAt(Array.IndexOf(names, _graph.Logits));
+        var raw = logits.GetTensorMutableRawData();
+        var elementSize = _graph.LogitsType == TensorElementType.Float16 ? 2 : 4;
+        var rowBytes = _vocabulary * elementSize;
+        for (var r = 0; r < _batch; r++)
+        {
+            raw.Slice((((r * p) + p - 1) * rowBytes), rowBytes).CopyTo(new Span<byte>((void*)(_logits.Pointer + (r * rowBytes)), rowBytes));
+        }
+
+        _pastLength = p;
+        _cacheInA = !_cacheInA;
+    }
+
+    private void Advance()
+    {
+        for (var r = 0; r < _batch; r++)
+        {
+            var row = _rows[r];
+            Write(_stepIds, _graph.InputIdsType, r, row.Finish is null ? row.Generated[^1] : _model.PadTokenId);
+            Write(_stepPositions, _graph.PositionIdsType, r, row.NextPosition++);
+        }
+
+        if (_steps == 1)
+        {
+            long[] shape = [_batch, 1];
+            var slot = 0;
+            _stepInputs[slot++] = Own(View(_stepIds, _graph.InputIdsType, shape));
+            if (_graph.PositionIds is not null)
+            {
+                _stepInputs[slot++] = Own(View(_stepPositions, _graph.PositionIdsType, shape));
+            }
+
+            if (_graph.UseCacheBranch is not null)
+            {
+                *(bool*)_useCache.Pointer = true;
+                _stepInputs[_cacheSlot - 1] = Own(View(_useCache, TensorElementType.Bool, [1]));
+            }
+
+            _stepOutputs[0] = Own(View(_logits, _graph.LogitsType, [_batch, 1, _vocabulary]));
+        }
+
+        var total = _pastLength + 1;
+        BindMask(total);
+        BindCache(_pastLength, total);
+        Run(binding: false);
+        _pastLength = total;
+        _cacheInA = !_cacheInA;
+    }
+
+    private void BindMask(int total)
+    {
+        if (_graph.AttentionMask is null)
+        {
+            return;
+        }
+
+        if (_padded)
+        {
+            // Rows are laid out [batch, total], so the row starts move as total grows: rewrite (batch × total, small).
+            for (var r = 0; r < _batch; r++)
+            {
+                for (var t = 0; t < total; t++)
+                {
+                    Write(_mask, _graph.AttentionMaskType, (r * total) + t, t < _rows[r].Padding ? 0 : 1);
+                }
+            }
+        }
+
+        _maskShape[1] = total;
+        _maskView?.Dispose();
+        _maskView = View(_mask, _graph.AttentionMaskType, _maskShape);
+        _stepInputs[_maskSlot] = _maskView;
+    }
+
+    private void BindCache(int past, int present)
+    {
+        var cache = _graph.Cache;
+        var from = _cacheInA ? _cacheA : _cacheB;
+        var to = _cacheInA ? _cacheB : _cacheA;
+        for (var i = 0; i < cache.Count; i++)
+        {
+            var kv = cache[i];
+            var shape = _kvShapes[i];
+
+            // Last step's present (same buffer, same length) is this step's past: reuse its view.
+            var pastView = _presentViews[i];
+            if (pastView is null || past == 0)
+            {
+                pastView?.Dispose();
+                shape[kv.SequenceAxis] = past;
+                pastView = View(from[i], kv.ElementType, shape);
+            }
+
+            shape[kv.SequenceAxis] = present;
+            _pastViews[i]?.Dispose();
+            _pastViews[i] = pastView;
+            _presentViews[i] = View(to[i], kv.ElementType, shape);
+            _stepInputs[_cacheSlot + i] = pastView;
+            _stepOutputs[1 + i] = _presentViews[i];
+        }
+    }
+
+    private void Run(bool binding)
+    {
+        try
+        {
+            if (binding)
+            {
+                // The prompt step: ONNX Runtime allocates its [batch, prompt, vocabulary] logits, which only this step needs.
+                _model.Session.RunWithBinding(_runOptions, _binding);
+            }
+            else
+            {
+                _model.Session.Run(_runOptions, _stepInputNames, _stepInputs!, _stepOutputNames, _stepOutputs!);
+            }
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            if (_cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("Generation was cancelled during a model step.", ex, _cancellationToken);
+            }
+
+            throw new LlmAdaptException($"{_model.ModelPath}: ONNX Runtime failed at step {_steps} (batch {_batch}, past length {_pastLength}): {ex.Message}", ex);
+        }
+    }
+
+    private void ReadLogits(int r, Span<float> destination)
+    {
+        if (_graph.LogitsType == TensorElementType.Float16)
+        {
+            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((void*)(_logits.Pointer + ((long)r * _vocabulary * 2)), _vocabulary), destination);
+        }
+        else
+        {
+            new ReadOnlySpan<float>((void*)(_logits.Pointer + ((long)r * _vocabulary * 4)), _vocabulary).CopyTo(destination);
+        }
+    }
+
+    private static OrtValue View(NativeBuffer buffer, TensorElementType type, long[] shape)
+    {
+        long elements = 1;
+        foreach (var d in shape)
+        {
+            elements *= d;
+        }
+
+        var size = type switch
+        {
+            TensorElementType.Float or TensorElementType.Int32 => 4,
+            TensorElementType.Int64 => 8,
+            TensorElementType.Float16 or TensorElementType.BFloat16 => 2,
+            TensorElementType.Bool => 1,
+            _ => throw new InvalidOperationException($"Unsupported element type {type}."),
+        };
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, buffer.Pointer, elements * size);
+    }
+
+    private static void Write(NativeBuffer buffer, TensorElementType type, int index, long value)
+    {
+        if (type == TensorElementType.Int32)
+        {
+            ((int*)buffer.Pointer)[index] = (int)value;
+        }
+        else
+        {
+            ((long*)buffer.Pointer)[index] = value;
+        }
+    }
+
+    /// <summary>The state of one prompt of the batch.</summary>
+    private sealed class Row(IReadOnlyList<int> prompt, int padding, HashSet<int> stopIds, TextTracker? text, bool trackSeen)
+    {
+        public IReadOnlyList<int> Prompt { get; } = prompt;
+
+        public int Padding { get; } = padding;
+
+        public HashSet<int> StopIds { get; } = stopIds;
+
+        public TextTracker? Text { get; } = text;
+
+        public HashSet<int>? Seen { get; } = trackSeen ? [.. prompt] : null;
+
+        public List<int> Generated { get; } = [];
+
+        public GenerationFinishReason? Finish { get; set; }
+
+        public int NextPosition { get; set; }
+
+        public int Streamed { get; set; }
+    }
+}

@@ -1,0 +1,82 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LlmAdapt.Onnx.Generation;
+
+/// <summary>
+/// How tokens are chosen and when generation stops. The defaults decode greedily for up to 256 new tokens.
+/// Call <see cref="Validate"/> (done by every generate call) to get one exception listing every problem.
+/// </summary>
+public sealed class GenerationOptions
+{
+    /// <summary>Gets or sets the most tokens generated per sequence; from 1 to 1,000,000. Default: 256.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxNewTokens { get; set; } = 256;
+
+    /// <summary>
+    /// Gets or sets the softmax temperature; 0 (the default) decodes greedily, taking the most likely id at every step.
+    /// From 0 to 100.
+    /// </summary>
+    [Range(0.0, 100.0)]
+    public double Temperature { get; set; }
+
+    /// <summary>Gets or sets how many of the most likely ids sampling keeps; 0 (the default) keeps all. From 0 to 1,000,000.</summary>
+    [Range(0, 1_000_000)]
+    public int TopK { get; set; }
+
+    /// <summary>Gets or sets the nucleus: the smallest set of most likely ids whose probability reaches it; 1 (the default) keeps all. Above 0, at most 1.</summary>
+    [Range(double.Epsilon, 1.0)]
+    public double TopP { get; set; } = 1.0;
+
+    /// <summary>
+    /// Gets or sets the repetition penalty applied to every id already in the sequence (prompt included): positive logits
+    /// are divided by it, negative ones multiplied. 1 (the default) turns it off. From 0.01 to 100.
+    /// </summary>
+    [Range(0.01, 100.0)]
+    public double RepetitionPenalty { get; set; } = 1.0;
+
+    /// <summary>Gets or sets the seed of the sampler; the same seed, prompt and options give the same output. <see langword="null"/> seeds randomly.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Gets or sets ids that end a sequence, besides the model's end-of-sequence ids. The stop id is kept in <see cref="GenerationResult.TokenIds"/> but not in the text.</summary>
+    public IReadOnlyList<int> StopTokenIds { get; set; } = [];
+
+    /// <summary>
+    /// Gets or sets strings that end a sequence when they appear in the decoded text, even across token boundaries;
+    /// the text is cut just before the first one. Needs the model's tokenizer.
+    /// </summary>
+    public IReadOnlyList<string> StopStrings { get; set; } = [];
+
+    /// <summary>Gets whether these options decode greedily (temperature 0).</summary>
+    public bool IsGreedy => Temperature == 0;
+
+    /// <summary>Checks every property and throws one exception listing every problem.</summary>
+    /// <exception cref="ArgumentException">Some property is out of range; the message lists each with its value.</exception>
+    public void Validate()
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
+        var problems = results.Select(r => r.ErrorMessage ?? string.Join(", ", r.MemberNames)).ToList();
+        if (StopTokenIds is null)
+        {
+            problems.Add($"{nameof(StopTokenIds)} is null.");
+        }
+        else if (StopTokenIds.Any(id => id < 0))
+        {
+            problems.Add($"{nameof(StopTokenIds)} holds a negative id ({StopTokenIds.First(id => id < 0)}).");
+        }
+
+        if (StopStrings is null)
+        {
+            problems.Add($"{nameof(StopStrings)} is null.");
+        }
+        else if (StopStrings.Any(string.IsNullOrEmpty))
+        {
+            problems.Add($"{nameof(StopStrings)} holds an empty string.");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"Invalid generation options: {string.Join(" ", problems)}");
+        }
+    }
+}

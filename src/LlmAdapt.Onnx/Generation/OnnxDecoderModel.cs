@@ -1,0 +1,306 @@
+using System.ComponentModel.DataAnnotations;
+using System.Runtime.CompilerServices;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Tokenizers;
+
+namespace LlmAdapt.Onnx.Generation;
+
+/// <summary>
+/// A decoder-only language model on ONNX Runtime with a KV cache: an ONNX Runtime GenAI folder
+/// (<c>genai_config.json</c>) or a Hugging Face Optimum export (<c>config.json</c> + <c>model.onnx</c> or
+/// <c>decoder_model_merged.onnx</c>), with the folder's <c>tokenizer.json</c> when Microsoft.ML.Tokenizers can read it.
+/// Thread-safe: concurrent calls each get their own cache and buffers.
+/// </summary>
+public sealed class OnnxDecoderModel : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly HashSet<int> _specialIds;
+    private readonly KeyValuePair<string, int>[] _specialTokens;
+
+    private OnnxDecoderModel(string directory, DecoderModelConfig config, DecoderGraph graph, InferenceSession session, TokenizerJsonReader.Loaded tokenizer, int contextLength)
+    {
+        Directory = directory;
+        Config = config;
+        Graph = graph;
+        _session = session;
+        Tokenizer = tokenizer.Tokenizer;
+        TokenizerProblem = tokenizer.Problem;
+        _specialIds = [.. tokenizer.SpecialTokens.Values];
+        _specialTokens = [.. tokenizer.SpecialTokens.OrderByDescending(t => t.Key.Length)];
+        ContextLength = contextLength;
+
+        int? IdOf(string? token) => token is not null && tokenizer.SpecialTokens.TryGetValue(token, out var id) ? id : null;
+        var eos = config.EosTokenIds.Count > 0 ? config.EosTokenIds : IdOf(tokenizer.EosToken) is int e ? [e] : [];
+        EosTokenIds = eos;
+        BosTokenId = config.BosTokenId ?? IdOf(tokenizer.BosToken);
+        PadTokenId = config.PadTokenId ?? IdOf(tokenizer.PadToken) ?? (eos.Count > 0 ? eos[0] : 0);
+    }
+
+    /// <summary>Gets the model folder.</summary>
+    public string Directory { get; }
+
+    /// <summary>Gets the ONNX file the session runs.</summary>
+    public string ModelPath => Config.ModelPath;
+
+    /// <summary>Gets the layout the folder was read as.</summary>
+    public DecoderModelLayout Layout => Config.Layout;
+
+    /// <summary>Gets the number of ids the model scores (the logits' last dimension).</summary>
+    public int VocabularySize => Graph.VocabularySize;
+
+    /// <summary>Gets the most positions a sequence (prompt and generated ids) may take.</summary>
+    public int ContextLength { get; }
+
+    /// <summary>Gets the number of transformer layers (KV-cache entries per layer: one combined or a key and a value).</summary>
+    public int LayerCount => Config.CombinedPastName is null ? Graph.Cache.Count / 2 : Graph.Cache.Count;
+
+    /// <summary>Gets the ids that end a sequence.</summary>
+    public IReadOnlyList<int> EosTokenIds { get; }
+
+    /// <summary>Gets the beginning-of-sequence id, if the model has one.</summary>
+    public int? BosTokenId { get; }
+
+    /// <summary>Gets the id written into left padding (masked out, so its value does not change the result).</summary>
+    public int PadTokenId { get; }
+
+    /// <summary>Gets the model's tokenizer, or <see langword="null"/> when the folder has none that Microsoft.ML.Tokenizers reads (see <see cref="TokenizerProblem"/>).</summary>
+    public Tokenizer? Tokenizer { get; }
+
+    /// <summary>Gets why <see cref="Tokenizer"/> is <see langword="null"/>, or <see langword="null"/>.</summary>
+    public string? TokenizerProblem { get; }
+
+    internal DecoderModelConfig Config { get; }
+
+    internal DecoderGraph Graph { get; }
+
+    internal InferenceSession Session => _session;
+
+    internal IReadOnlySet<int> SpecialIds => _specialIds;
+
+    /// <summary>Loads a model folder.</summary>
+    /// <param name="directory">The folder holding <c>genai_config.json</c>, or <c>config.json</c> and the ONNX file.</param>
+    /// <param name="options">Session settings; defaults when <see langword="null"/>.</param>
+    /// <returns>The loaded model.</returns>
+    /// <exception cref="ModelLoadException">The folder is missing, of an unknown layout, or its config, graph, weights or tokenizer cannot be read; the message names the file.</exception>
+    public static OnnxDecoderModel Load(string directory, OnnxDecoderModelOptions? options = null) => LoadWith(directory, options, null);
+
+    internal static OnnxDecoderModel LoadWith(string directory, OnnxDecoderModelOptions? options, Action<SessionOptions>? configureSession)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        options ??= new OnnxDecoderModelOptions();
+        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
+        directory = Path.GetFullPath(directory);
+        var config = DecoderModelConfig.Read(directory);
+        DecoderModelConfig.CheckWeightsFile(config.ModelPath);
+        foreach (var data in System.IO.Directory.EnumerateFiles(directory, Path.GetFileName(config.ModelPath) + "*data"))
+        {
+            DecoderModelConfig.CheckWeightsFile(data);
+        }
+
+        var tokenizer = TokenizerJsonReader.Read(directory);
+        using var sessionOptions = new SessionOptions();
+        var threads = options.IntraOpThreads ?? config.IntraOpThreads ?? 1;
+        if (threads > 0)
+        {
+            sessionOptions.IntraOpNumThreads = threads;
+        }
+
+        configureSession?.Invoke(sessionOptions);
+
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(config.ModelPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelLoadException(config.ModelPath, $"ONNX Runtime could not load the model: {ex.Message}", ex);
+        }
+
+        try
+        {
+            var graph = DecoderGraph.Read(session, config, config.ModelPath);
+            var context = options.ContextLength > 0 ? Math.Min(options.ContextLength, config.ContextLength ?? int.MaxValue) : config.ContextLength
+                ?? throw new ModelLoadException(config.ModelPath, "the config gives no context length (context_length, max_position_embeddings or n_positions); set OnnxDecoderModelOptions.ContextLength.", null);
+            return new OnnxDecoderModel(directory, config, graph, session, tokenizer, context);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Turns text into ids with the model's tokenizer. Special tokens written in the text (<c>&lt;|im_end|&gt;</c>,
+    /// <c>&lt;/s&gt;</c>, …, as listed in <c>tokenizer.json</c>) become their single ids, as chat templates need; a
+    /// beginning-of-sequence id is added first where the tokenizer's config asks for one and the text does not start with it.
+    /// </summary>
+    /// <param name="text">The text.</param>
+    /// <returns>The ids.</returns>
+    /// <exception cref="InvalidOperationException">The model has no tokenizer; the message says why.</exception>
+    public IReadOnlyList<int> Encode(string text) => Encode(text, addBeginningOfSequence: true);
+
+    internal List<int> Encode(string text, bool addBeginningOfSequence)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var tokenizer = RequireTokenizer();
+        var ids = new List<int>();
+        if (addBeginningOfSequence && tokenizer is SentencePieceTokenizer { AddBeginningOfSentence: true } sentencePiece
+            && !text.StartsWith(sentencePiece.BeginningOfSentenceToken, StringComparison.Ordinal))
+        {
+            ids.Add(sentencePiece.BeginningOfSentenceId);
+        }
+
+        var at = 0;
+        while (at < text.Length)
+        {
+            var (next, special) = NextSpecial(text, at);
+            if (next > at)
+            {
+                var segment = text[at..next];
+                ids.AddRange(tokenizer is SentencePieceTokenizer sp
+                    ? sp.EncodeToIds(segment, addBeginningOfSentence: false, addEndOfSentence: false)
+                    : tokenizer.EncodeToIds(segment));
+            }
+
+            if (special is not { } token)
+            {
+                break;
+            }
+
+            ids.Add(token.Value);
+            at = next + token.Key.Length;
+        }
+
+        return ids;
+    }
+
+    /// <summary>Turns ids into text, leaving out special tokens.</summary>
+    /// <param name="ids">The ids.</param>
+    /// <returns>The text.</returns>
+    /// <exception cref="InvalidOperationException">The model has no tokenizer; the message says why.</exception>
+    public string Decode(IEnumerable<int> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        return RequireTokenizer().Decode(ids.Where(id => !_specialIds.Contains(id)));
+    }
+
+    /// <summary>
+    /// Generates a continuation for each prompt, as one batch (shorter prompts are left-padded and masked, so each
+    /// result equals the one the prompt gets alone).
+    /// </summary>
+    /// <param name="prompts">The prompts' ids.</param>
+    /// <param name="options">Decoding and stopping; greedy for 256 tokens when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops generation, within the running step.</param>
+    /// <returns>One result per prompt, in order.</returns>
+    /// <exception cref="ArgumentException">No prompt, an empty prompt, or invalid options.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside the vocabulary; the message gives the prompt, position, id and vocabulary size.</exception>
+    /// <exception cref="TokenBudgetExceededException">A prompt leaves no room in the context; the message gives both numbers.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        using var run = StartRun(prompts, options ?? new GenerationOptions(), streaming: false, cancellationToken);
+        while (run.Step())
+        {
+        }
+
+        return run.Results();
+    }
+
+    /// <summary>Generates a continuation for one prompt; see <see cref="Generate(IReadOnlyList{IReadOnlyList{int}}, GenerationOptions?, CancellationToken)"/>.</summary>
+    /// <param name="prompt">The prompt's ids.</param>
+    /// <param name="options">Decoding and stopping.</param>
+    /// <param name="cancellationToken">Stops generation.</param>
+    /// <returns>The result.</returns>
+    public GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+        => Generate([prompt], options, cancellationToken)[0];
+
+    /// <summary>Generates a continuation for <paramref name="prompt"/>, yielding each id and the text it makes final as soon as it is decoded.</summary>
+    /// <param name="prompt">The prompt's ids.</param>
+    /// <param name="options">Decoding and stopping.</param>
+    /// <param name="cancellationToken">Stops generation, within the running step.</param>
+    /// <returns>The updates; the last carries the finish reason.</returns>
+    public async IAsyncEnumerable<GeneratedToken> GenerateStreamingAsync(IReadOnlyList<int> prompt, GenerationOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var run = StartRun([prompt], options ?? new GenerationOptions(), streaming: true, cancellationToken);
+        var more = true;
+        while (more)
+        {
+            more = run.Step();
+            var (id, text, finish) = run.TakeStreamUpdate(0);
+            if (id >= 0 || text.Length > 0 || finish is not null)
+            {
+                yield return new GeneratedToken(id, text, finish);
+            }
+
+            // Let a consumer on this thread act on the token before the next step runs.
+            await Task.Yield();
+        }
+    }
+
+    /// <summary>Releases the ONNX Runtime session.</summary>
+    public void Dispose() => _session.Dispose();
+
+    internal DecodeRun StartRun(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, bool streaming, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (prompts.Count == 0)
+        {
+            throw new ArgumentException("At least one prompt is needed.", nameof(prompts));
+        }
+
+        for (var p = 0; p < prompts.Count; p++)
+        {
+            var prompt = prompts[p] ?? throw new ArgumentException($"Prompt {p} is null.", nameof(prompts));
+            if (prompt.Count == 0)
+            {
+                throw new ArgumentException($"Prompt {p} is empty: a decoder needs at least one id to start from.", nameof(prompts));
+            }
+
+            for (var i = 0; i < prompt.Count; i++)
+            {
+                if ((uint)prompt[i] >= (uint)VocabularySize)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(prompts), prompt[i], $"Prompt {p}, position {i}: id {prompt[i]} is outside the vocabulary of {VocabularySize} ids (0..{VocabularySize - 1}).");
+                }
+            }
+
+            if (prompt.Count >= ContextLength)
+            {
+                throw new TokenBudgetExceededException(prompt.Count, ContextLength - 1, $"prompt {p} (context of {ContextLength} positions, one kept for generation)");
+            }
+        }
+
+        if (options.StopStrings.Count > 0 && Tokenizer is null)
+        {
+            throw new ArgumentException($"Stop strings need the model's tokenizer, which is missing: {TokenizerProblem}", nameof(options));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return new DecodeRun(this, prompts, options, streaming, cancellationToken);
+    }
+
+    private (int At, KeyValuePair<string, int>? Token) NextSpecial(string text, int from)
+    {
+        var best = text.Length;
+        KeyValuePair<string, int>? found = null;
+        foreach (var token in _specialTokens)
+        {
+            // Longest first, so the earliest position keeps the longest token that starts there.
+            var at = text.IndexOf(token.Key, from, StringComparison.Ordinal);
+            if (at >= 0 && at < best)
+            {
+                best = at;
+                found = token;
+            }
+        }
+
+        return (best, found);
+    }
+
+    private Tokenizer RequireTokenizer()
+        => Tokenizer ?? throw new InvalidOperationException($"The model in {Directory} has no tokenizer: {TokenizerProblem}");
+}

@@ -1,0 +1,248 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.ML.Tokenizers;
+
+namespace LlmAdapt.Onnx.Generation;
+
+/// <summary>
+/// Builds a Microsoft.ML.Tokenizers tokenizer from a Hugging Face <c>tokenizer.json</c>, which that library (2.0.1)
+/// cannot read itself: byte-level BPE (GPT-2, CodeGen) goes to <see cref="CodeGenTokenizer"/> through its
+/// vocab/merges streams; SentencePiece-style BPE with byte fallback (Llama, Mistral, TinyLlama) goes to
+/// <see cref="LlamaTokenizer"/> through a SentencePiece model written from the same vocabulary and merges.
+/// </summary>
+internal static class TokenizerJsonReader
+{
+    private const char Metaspace = '\u2581';
+
+    /// <summary>The tokenizer and what the folder says about special tokens.</summary>
+    internal sealed record Loaded(Tokenizer? Tokenizer, string? Problem, IReadOnlyDictionary<string, int> SpecialTokens, string? EosToken, string? BosToken, string? PadToken);
+
+    public static Loaded Read(string directory)
+    {
+        var path = Path.Combine(directory, "tokenizer.json");
+        var configPath = Path.Combine(directory, "tokenizer_config.json");
+        var config = File.Exists(configPath) ? Parse(configPath) : [];
+        var eos = TokenText(config["eos_token"]);
+        var bos = TokenText(config["bos_token"]);
+        var pad = TokenText(config["pad_token"]);
+        if (!File.Exists(path))
+        {
+            return new Loaded(null, $"{path}: no such file; generation works on token ids only.", new Dictionary<string, int>(), eos, bos, pad);
+        }
+
+        var root = Parse(path);
+        var special = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var added in (root["added_tokens"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            if (added["special"]?.GetValue<bool>() == true && added["content"]?.GetValue<string>() is { } content && added["id"]?.GetValue<int>() is int id)
+            {
+                special[content] = id;
+            }
+        }
+
+        var model = root["model"] as JsonObject;
+        var type = model?["type"]?.GetValue<string>();
+        if (model is null || type != "BPE")
+        {
+            return new Loaded(null, $"{path}: model type '{type ?? "none"}' is not supported (BPE is); generation works on token ids only.", special, eos, bos, pad);
+        }
+
+        var vocab = model["vocab"] as JsonObject ?? throw new ModelLoadException(path, "missing 'model.vocab'.", null);
+        var merges = (model["merges"] as JsonArray ?? []).Select(MergeText).ToList();
+        try
+        {
+            if (IsByteLevel(root["pre_tokenizer"]) || IsByteLevel(root["decoder"]))
+            {
+                var addPrefixSpace = FindByType(root["pre_tokenizer"], "ByteLevel")?["add_prefix_space"]?.GetValue<bool>() ?? false;
+                using var vocabStream = new MemoryStream(Encoding.UTF8.GetBytes(vocab.ToJsonString()));
+                using var mergesStream = new MemoryStream(Encoding.UTF8.GetBytes("#version: 0.2\n" + string.Join('\n', merges)));
+                return new Loaded(CodeGenTokenizer.Create(vocabStream, mergesStream, addPrefixSpace, addBeginOfSentence: false, addEndOfSentence: false), null, special, eos, bos, pad);
+            }
+
+            if (IsMetaspace(root))
+            {
+                var addBos = config["add_bos_token"] is JsonValue b && b.TryGetValue<bool>(out var flag) ? flag : true;
+                var proto = SentencePieceModelWriter.Write(vocab, merges, special, model, root, bos, eos, pad);
+                using var protoStream = new MemoryStream(proto);
+                return new Loaded(LlamaTokenizer.Create(protoStream, addBeginOfSentence: addBos, addEndOfSentence: false), null, special, eos, bos, pad);
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or IOException)
+        {
+            throw new ModelLoadException(path, $"Microsoft.ML.Tokenizers could not build the tokenizer: {ex.Message}", ex);
+        }
+
+        return new Loaded(null, $"{path}: a BPE tokenizer that is neither byte-level (GPT-2) nor SentencePiece-style (Llama) is not supported; generation works on token ids only.", special, eos, bos, pad);
+    }
+
+    private static JsonObject Parse(string path)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new ModelLoadException(path, "expected a JSON object.", null);
+        }
+        catch (JsonException ex)
+        {
+            throw new ModelLoadException(path, $"invalid JSON at line {ex.LineNumber + 1}: {ex.Message}", ex);
+        }
+    }
+
+    private static string? TokenText(JsonNode? node) => node switch
+    {
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        JsonObject o => o["content"]?.GetValue<string>(),
+        _ => null,
+    };
+
+    private static string MergeText(JsonNode? merge) => merge switch
+    {
+        JsonArray pair when pair.Count == 2 => $"{pair[0]!.GetValue<string>()} {pair[1]!.GetValue<string>()}",
+        JsonValue v => v.GetValue<string>(),
+        _ => throw new FormatException($"merge '{merge?.ToJsonString()}' is neither \"a b\" nor [\"a\", \"b\"]."),
+    };
+
+    private static JsonObject? FindByType(JsonNode? node, string type)
+    {
+        if (node is not JsonObject o)
+        {
+            return null;
+        }
+
+        if (o["type"]?.GetValue<string>() == type)
+        {
+            return o;
+        }
+
+        foreach (var key in new[] { "pretokenizers", "decoders", "normalizers" })
+        {
+            foreach (var child in o[key] as JsonArray ?? [])
+            {
+                if (FindByType(child, type) is { } found)
+                {
+                    return found;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsByteLevel(JsonNode? node) => FindByType(node, "ByteLevel") is not null;
+
+    private static bool IsMetaspace(JsonObject root)
+    {
+        if (FindByType(root["pre_tokenizer"], "Metaspace") is not null || FindByType(root["decoder"], "Metaspace") is not null)
+        {
+            return true;
+        }
+
+        // Newer Llama exports: normalizer Prepend("▁") + Replace(" ", "▁"), decoder Replace("▁", " ").
+        return FindByType(root["normalizer"], "Replace")?["content"]?.GetValue<string>() == Metaspace.ToString();
+    }
+
+    /// <summary>Writes the subset of SentencePiece's <c>ModelProto</c> that a BPE model needs.</summary>
+    private static class SentencePieceModelWriter
+    {
+        private const int Normal = 1, Unknown = 2, Control = 3, Byte = 6;
+
+        public static byte[] Write(JsonObject vocab, List<string> merges, Dictionary<string, int> special, JsonObject model, JsonObject root, string? bos, string? eos, string? pad)
+        {
+            var pieces = new string?[vocab.Count];
+            foreach (var (piece, idNode) in vocab)
+            {
+                var id = idNode!.GetValue<int>();
+                if (id < 0 || id >= pieces.Length)
+                {
+                    throw new FormatException($"vocabulary id {id} of '{piece}' is outside 0..{pieces.Length - 1}.");
+                }
+
+                pieces[id] = piece;
+            }
+
+            // SentencePiece merges the adjacent pair whose result scores highest; Hugging Face merges by rank, so a
+            // merged piece scores minus the rank of the merge that first makes it.
+            var score = new Dictionary<string, float>(StringComparer.Ordinal);
+            for (var rank = 0; rank < merges.Count; rank++)
+            {
+                var space = merges[rank].IndexOf(' ', StringComparison.Ordinal);
+                var merged = string.Concat(merges[rank].AsSpan(0, space), merges[rank].AsSpan(space + 1));
+                score.TryAdd(merged, -rank);
+            }
+
+            var unk = model["unk_token"]?.GetValue<string>();
+            var output = new MemoryStream();
+            for (var id = 0; id < pieces.Length; id++)
+            {
+                var piece = pieces[id] ?? throw new FormatException($"vocabulary id {id} is missing.");
+                var type = piece == unk ? Unknown
+                    : special.ContainsKey(piece) ? Control
+                    : piece.Length == 6 && piece.StartsWith("<0x", StringComparison.Ordinal) && piece[^1] == '>' ? Byte
+                    : Normal;
+                var entry = new MemoryStream();
+                WriteString(entry, 1, piece);
+                WriteFloat(entry, 2, score.TryGetValue(piece, out var s) ? s : 0f);
+                WriteVarintField(entry, 3, type);
+                WriteBytes(output, 1, entry.ToArray());
+            }
+
+            int IdOf(string? token) => token is not null && vocab[token] is JsonNode n ? n.GetValue<int>() : -1;
+            var trainer = new MemoryStream();
+            WriteVarintField(trainer, 3, 2); // model_type = BPE
+            WriteVarintField(trainer, 4, pieces.Length);
+            WriteVarintField(trainer, 35, model["byte_fallback"]?.GetValue<bool>() == true ? 1 : 0);
+            WriteVarintField(trainer, 40, IdOf(unk));
+            WriteVarintField(trainer, 41, IdOf(bos));
+            WriteVarintField(trainer, 42, IdOf(eos));
+            WriteVarintField(trainer, 43, pad is not null && pad != unk ? IdOf(pad) : -1);
+            WriteString(trainer, 45, unk ?? "<unk>");
+            WriteString(trainer, 46, bos ?? "<s>");
+            WriteString(trainer, 47, eos ?? "</s>");
+            WriteBytes(output, 2, trainer.ToArray());
+
+            var prepend = FindByType(root["normalizer"], "Prepend") is not null
+                || FindByType(root["pre_tokenizer"], "Metaspace") is JsonObject m && m["prepend_scheme"]?.GetValue<string>() != "never" && m["add_prefix_space"]?.GetValue<bool>() != false;
+            var normalizer = new MemoryStream();
+            WriteString(normalizer, 1, "identity");
+            WriteVarintField(normalizer, 3, prepend ? 1 : 0); // add_dummy_prefix
+            WriteVarintField(normalizer, 4, 0); // remove_extra_whitespaces: Hugging Face keeps them
+            WriteVarintField(normalizer, 5, 1); // escape_whitespaces
+            WriteBytes(output, 3, normalizer.ToArray());
+            return output.ToArray();
+        }
+
+        private static void WriteVarint(Stream s, ulong value)
+        {
+            while (value >= 0x80)
+            {
+                s.WriteByte((byte)(value | 0x80));
+                value >>= 7;
+            }
+
+            s.WriteByte((byte)value);
+        }
+
+        private static void WriteVarintField(Stream s, int field, int value)
+        {
+            WriteVarint(s, (ulong)(field << 3));
+            WriteVarint(s, (ulong)(long)value); // negative int32 is sign-extended to ten bytes, as protobuf does
+        }
+
+        private static void WriteBytes(Stream s, int field, byte[] bytes)
+        {
+            WriteVarint(s, (ulong)((field << 3) | 2));
+            WriteVarint(s, (ulong)bytes.Length);
+            s.Write(bytes);
+        }
+
+        private static void WriteString(Stream s, int field, string value) => WriteBytes(s, field, Encoding.UTF8.GetBytes(value));
+
+        private static void WriteFloat(Stream s, int field, float value)
+        {
+            WriteVarint(s, (ulong)((field << 3) | 5));
+            Span<byte> bytes = stackalloc byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(bytes, value);
+            s.Write(bytes);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using LlmAdapt.DependencyInjection;
+using LlmAdapt.Preference;
+using LlmAdapt.Training;
+using LlmAdapt.Training.Heads;
+using LlmAdapt.Training.Reward;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers task heads and reward models; both need an <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> of strings registered too.</summary>
+public static class TrainingServiceCollectionExtensions
+{
+    /// <summary>The configuration section of <see cref="TaskHeadOptions"/> under <c>LlmAdapt</c>.</summary>
+    public const string TaskHeadsSection = "TaskHeads";
+
+    /// <summary>The configuration section of <see cref="RewardModelOptions"/> under <c>LlmAdapt</c>.</summary>
+    public const string RewardModelSection = "RewardModel";
+
+    /// <summary>
+    /// Registers <see cref="TaskHeadTrainer"/> as an <see cref="IFineTuner"/> (and as itself). Options bind from
+    /// <c>LlmAdapt:TaskHeads</c>, then <paramref name="configure"/>, and are validated when the host starts.
+    /// </summary>
+    /// <param name="builder">The builder from <c>services.AddLlmAdapt(...)</c>.</param>
+    /// <param name="configure">Changes the options, or <see langword="null"/>.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static LlmAdaptBuilder AddTaskHeads(this LlmAdaptBuilder builder, Action<TaskHeadOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddValidatedOptions(builder, TaskHeadsSection, configure, o => o.Validate());
+        builder.Services.TryAddSingleton(sp => new TaskHeadTrainer(
+            sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
+            sp.GetRequiredService<IOptions<TaskHeadOptions>>().Value,
+            sp.GetService<ILogger<TaskHeadTrainer>>()));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IFineTuner, TaskHeadTrainer>(sp => sp.GetRequiredService<TaskHeadTrainer>()));
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers <see cref="RewardModelTrainer"/> as an <see cref="IPreferenceTrainer"/> (and as itself). Options bind from
+    /// <c>LlmAdapt:RewardModel</c>, then <paramref name="configure"/>, and are validated when the host starts.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Changes the options, or <see langword="null"/>.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static LlmAdaptBuilder AddRewardModelTrainer(this LlmAdaptBuilder builder, Action<RewardModelOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddValidatedOptions(builder, RewardModelSection, configure, o => o.Validate());
+        builder.Services.TryAddSingleton(sp => new RewardModelTrainer(
+            sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
+            sp.GetRequiredService<IOptions<RewardModelOptions>>().Value,
+            sp.GetService<ILogger<RewardModelTrainer>>()));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPreferenceTrainer, RewardModelTrainer>(sp => sp.GetRequiredService<RewardModelTrainer>()));
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers the reward model saved in <paramref name="path"/> as the <see cref="IResponseScorer"/> that
+    /// <c>UseBestOfN()</c> resolves. The model is loaded, and checked against the registered encoder, on first use.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="path">The reward model folder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static LlmAdaptBuilder AddRewardModelScorer(this LlmAdaptBuilder builder, string path)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        builder.Services.TryAddSingleton(sp => RewardModel.LoadAsync(path, sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>()).GetAwaiter().GetResult());
+        builder.Services.TryAddSingleton<IResponseScorer>(sp => sp.GetRequiredService<RewardModel>());
+        return builder;
+    }
+
+    private static void AddValidatedOptions<T>(LlmAdaptBuilder builder, string sectionName, Action<T>? configure, Action<T> validate)
+        where T : class
+    {
+        var options = builder.Services.AddOptions<T>();
+        if (builder.GetSection(sectionName) is { } section && section.Exists())
+        {
+            options.Bind(section);
+        }
+
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<T>>(new CallbackValidator<T>(sectionName, validate)));
+        options.ValidateOnStart();
+    }
+
+    private sealed class CallbackValidator<T>(string sectionName, Action<T> validate) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? name, T options)
+        {
+            try
+            {
+                validate(options);
+                return ValidateOptionsResult.Success;
+            }
+            catch (ArgumentException ex)
+            {
+                return ValidateOptionsResult.Fail($"LlmAdapt:{sectionName}: {ex.Message}");
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+
+namespace LlmAdapt.Training.Internal;
+
+/// <summary>
+/// The mini-batch loop both heads share: shuffle, step AdamW per batch, measure validation loss per epoch, keep the
+/// best epoch's weights, stop after <c>patience</c> epochs without improvement.
+/// </summary>
+internal sealed class EpochLoop
+{
+    public required HeadNetwork Network { get; init; }
+
+    public required int TrainCount { get; init; }
+
+    public required int BatchSize { get; init; }
+
+    public required int MaxEpochs { get; init; }
+
+    public required int Patience { get; init; }
+
+    public required double LearningRate { get; init; }
+
+    public required double WeightDecay { get; init; }
+
+    public required double MaxGradientNorm { get; init; }
+
+    /// <summary>Runs forward and backward on the examples order[start..start+count) and returns their mean loss.</summary>
+    public required Func<int[], int, int, Random, double> TrainBatch { get; init; }
+
+    /// <summary>Returns the validation loss, or <see langword="null"/> when there is no validation set.</summary>
+    public required Func<double?> ValidationLoss { get; init; }
+
+    public (TrainingReport Report, int BestEpoch) Run(Random random, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var optimizer = new AdamW(Network);
+        var order = Enumerable.Range(0, TrainCount).ToArray();
+        var stepsPerEpoch = (TrainCount + BatchSize - 1) / BatchSize;
+        var history = new List<TrainingProgress>();
+        var clock = Stopwatch.StartNew();
+        var best = double.PositiveInfinity;
+        var bestEpoch = 0;
+        float[][]? bestWeights = null;
+        var sinceBest = 0;
+        var step = 0;
+        var stoppedEarly = false;
+        var lastLoss = double.NaN;
+        for (var epoch = 1; epoch <= MaxEpochs; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            random.Shuffle(order);
+            double lossSum = 0;
+            for (var start = 0; start < TrainCount; start += BatchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var count = Math.Min(BatchSize, TrainCount - start);
+                Network.ZeroGrad();
+                var loss = TrainBatch(order, start, count, random);
+                if (!double.IsFinite(loss))
+                {
+                    throw new LlmAdaptException($"The training loss became {loss} at epoch {epoch}, step {step + 1}; lower the learning rate (now {LearningRate}).");
+                }
+
+                optimizer.Step(LearningRate, WeightDecay, MaxGradientNorm);
+                lossSum += loss * count;
+                step++;
+            }
+
+            lastLoss = lossSum / TrainCount;
+            var validation = ValidationLoss();
+            var report = new TrainingProgress
+            {
+                Step = step,
+                TotalSteps = Patience > 0 && validation is not null ? 0 : stepsPerEpoch * MaxEpochs,
+                Epoch = epoch,
+                TrainingLoss = lastLoss,
+                ValidationLoss = validation,
+                LearningRate = LearningRate,
+                ItemsPerSecond = TrainCount / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9),
+                Elapsed = clock.Elapsed,
+            };
+            history.Add(report);
+            progress?.Report(report);
+
+            if (validation is { } v)
+            {
+                if (v < best - 1e-6)
+                {
+                    best = v;
+                    bestEpoch = epoch;
+                    bestWeights = Network.Snapshot();
+                    sinceBest = 0;
+                }
+                else if (Patience > 0 && ++sinceBest >= Patience)
+                {
+                    stoppedEarly = epoch < MaxEpochs;
+                    break;
+                }
+            }
+        }
+
+        if (bestWeights is not null)
+        {
+            Network.Restore(bestWeights);
+        }
+
+        return (new TrainingReport
+        {
+            Steps = step,
+            FinalTrainingLoss = lastLoss,
+            BestValidationLoss = double.IsPositiveInfinity(best) ? null : best,
+            Duration = clock.Elapsed,
+            History = history,
+            StoppedEarly = stoppedEarly,
+        }, bestEpoch == 0 ? history.Count : bestEpoch);
+    }
+}

@@ -1,0 +1,189 @@
+using System.Numerics.Tensors;
+
+namespace LlmAdapt.Training.Internal;
+
+/// <summary>
+/// The head on frozen features: standardise → (Linear) or (Linear → ReLU → Dropout → Linear). Inputs are standardised
+/// with the training set's mean and standard deviation (floored at the median deviation), kept with the weights, so the optimiser sees features of
+/// unit scale whatever the encoder's norm.
+/// </summary>
+internal sealed class HeadNetwork
+{
+    private float[] _standardized = [];
+    private float[] _hiddenPre = [];
+    private float[] _hiddenPost = [];
+    private float[] _mask = [];
+    private float[] _dHidden = [];
+    private int _capacity;
+
+    public HeadNetwork(int inputs, int hidden, int outputs, float dropout, Random random)
+    {
+        Inputs = inputs;
+        Hidden = hidden;
+        Outputs = outputs;
+        Dropout = dropout;
+        Mean = new float[inputs];
+        Scale = Enumerable.Repeat(1f, inputs).ToArray();
+        if (hidden > 0)
+        {
+            HiddenLayer = new Dense(inputs, hidden, random);
+            OutputLayer = new Dense(hidden, outputs, random);
+        }
+        else
+        {
+            OutputLayer = new Dense(inputs, outputs, random);
+        }
+    }
+
+    public int Inputs { get; }
+
+    public int Hidden { get; }
+
+    public int Outputs { get; }
+
+    public float Dropout { get; }
+
+    /// <summary>Per-feature mean subtracted before the first layer (Inputs).</summary>
+    public float[] Mean { get; }
+
+    /// <summary>Per-feature 1/max(std, median std) multiplied after centring (Inputs).</summary>
+    public float[] Scale { get; }
+
+    public Dense? HiddenLayer { get; }
+
+    public Dense OutputLayer { get; }
+
+    public long ParameterCount => OutputLayer.Weight.Length + OutputLayer.Bias.Length + (HiddenLayer is null ? 0 : HiddenLayer.Weight.Length + HiddenLayer.Bias.Length);
+
+    public IEnumerable<Dense> Layers => HiddenLayer is null ? [OutputLayer] : [HiddenLayer, OutputLayer];
+
+    /// <summary>Sets <see cref="Mean"/> and <see cref="Scale"/> from rows of features.</summary>
+    public void FitStandardization(IReadOnlyList<float[]> rows)
+    {
+        var sum = new double[Inputs];
+        var sumSq = new double[Inputs];
+        foreach (var row in rows)
+        {
+            for (var j = 0; j < Inputs; j++)
+            {
+                sum[j] += row[j];
+                sumSq[j] += (double)row[j] * row[j];
+            }
+        }
+
+        var std = new double[Inputs];
+        for (var j = 0; j < Inputs; j++)
+        {
+            var mean = sum[j] / rows.Count;
+            Mean[j] = (float)mean;
+            std[j] = Math.Sqrt(Math.Max(0, (sumSq[j] / rows.Count) - (mean * mean)));
+        }
+
+        // Floor each deviation at the median: a rarely active feature (a sparse bucket, a rare word) is not blown up to
+        // unit variance, while dense embedding components and scalar features such as length are put on one scale.
+        var sorted = (double[])std.Clone();
+        Array.Sort(sorted);
+        var floor = Math.Max(sorted[sorted.Length / 2], 1e-6);
+        for (var j = 0; j < Inputs; j++)
+        {
+            Scale[j] = (float)(1 / Math.Max(std[j], floor));
+        }
+    }
+
+    /// <summary>logits (B, Outputs) from raw features x (B, Inputs). With <paramref name="random"/>, applies dropout.</summary>
+    public float[] Forward(float[] x, int batch, float[] logits, Random? random)
+    {
+        Ensure(batch);
+        for (var b = 0; b < batch; b++)
+        {
+            var source = x.AsSpan(b * Inputs, Inputs);
+            var target = _standardized.AsSpan(b * Inputs, Inputs);
+            TensorPrimitives.Subtract(source, Mean, target);
+            TensorPrimitives.Multiply(target, Scale, target);
+        }
+
+        if (HiddenLayer is null)
+        {
+            OutputLayer.Forward(_standardized, batch, logits);
+            return logits;
+        }
+
+        HiddenLayer.Forward(_standardized, batch, _hiddenPre);
+        var count = batch * Hidden;
+        var keep = 1f - Dropout;
+        for (var i = 0; i < count; i++)
+        {
+            var v = _hiddenPre[i] > 0 ? _hiddenPre[i] : 0f;
+            if (random is not null && Dropout > 0)
+            {
+                // Inverted dropout: scale survivors now so inference needs no change.
+                _mask[i] = random.NextSingle() < keep ? 1f / keep : 0f;
+                v *= _mask[i];
+            }
+            else
+            {
+                _mask[i] = 1f;
+            }
+
+            _hiddenPost[i] = v;
+        }
+
+        OutputLayer.Forward(_hiddenPost, batch, logits);
+        return logits;
+    }
+
+    /// <summary>Accumulates gradients for the batch last passed to <see cref="Forward"/>.</summary>
+    public void Backward(float[] dLogits, int batch)
+    {
+        if (HiddenLayer is null)
+        {
+            OutputLayer.Backward(_standardized, dLogits, batch, null);
+            return;
+        }
+
+        OutputLayer.Backward(_hiddenPost, dLogits, batch, _dHidden);
+        var count = batch * Hidden;
+        for (var i = 0; i < count; i++)
+        {
+            _dHidden[i] = _hiddenPre[i] > 0 ? _dHidden[i] * _mask[i] : 0f;
+        }
+
+        HiddenLayer.Backward(_standardized, _dHidden, batch, null);
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var layer in Layers)
+        {
+            layer.ZeroGrad();
+        }
+    }
+
+    /// <summary>Copies the weights, for keeping the best epoch.</summary>
+    public float[][] Snapshot() => Layers.SelectMany(l => new[] { (float[])l.Weight.Clone(), (float[])l.Bias.Clone() }).ToArray();
+
+    public void Restore(float[][] snapshot)
+    {
+        var i = 0;
+        foreach (var layer in Layers)
+        {
+            snapshot[i++].CopyTo(layer.Weight, 0);
+            snapshot[i++].CopyTo(layer.Bias, 0);
+        }
+    }
+
+    private void Ensure(int batch)
+    {
+        if (batch <= _capacity)
+        {
+            return;
+        }
+
+        _capacity = batch;
+        _standardized = new float[batch * Inputs];
+        _hiddenPre = new float[batch * Math.Max(Hidden, 1)];
+        _hiddenPost = new float[batch * Math.Max(Hidden, 1)];
+        _mask = new float[batch * Math.Max(Hidden, 1)];
+        _dHidden = new float[batch * Math.Max(Hidden, 1)];
+    }
+}

@@ -1,0 +1,132 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LlmAdapt.Preference;
+
+/// <summary>
+/// Middleware that asks the inner client for n candidate responses (at most <see cref="BestOfNOptions.MaxConcurrency"/>
+/// at a time), scores them with an <see cref="IResponseScorer"/> (a reward model) and returns the best one. Every
+/// candidate's score, the candidates' text and the chosen index ride in the response's
+/// <see cref="ChatResponse.AdditionalProperties"/> (keys on <see cref="BestOfNOptions"/>); usage is the sum over all
+/// candidates, since all of them were paid for. Ties go to the earliest candidate. Add it with
+/// <c>UseBestOfN(...)</c> on a <see cref="ChatClientBuilder"/>.
+/// </summary>
+public sealed partial class BestOfNChatClient : DelegatingChatClient
+{
+    private readonly IResponseScorer _scorer;
+    private readonly BestOfNOptions _options;
+    private readonly ILogger _logger;
+
+    /// <summary>Initializes the middleware.</summary>
+    /// <param name="innerClient">The client that generates candidates.</param>
+    /// <param name="scorer">Scores candidates.</param>
+    /// <param name="options">How many candidates, and how many at once.</param>
+    /// <param name="logger">Logs the scores (content only at Trace), or <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options are out of range.</exception>
+    public BestOfNChatClient(IChatClient innerClient, IResponseScorer scorer, BestOfNOptions? options = null, ILogger<BestOfNChatClient>? logger = null)
+        : base(innerClient)
+    {
+        ArgumentNullException.ThrowIfNull(scorer);
+        options ??= new BestOfNOptions();
+        options.Validate();
+        _scorer = scorer;
+        _options = options;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <inheritdoc />
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var conversation = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
+        var candidateOptions = options?.Clone() ?? new ChatOptions();
+        candidateOptions.Temperature ??= _options.Temperature;
+
+        var candidates = new ChatResponse[_options.N];
+        using (var gate = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency))
+        {
+            var tasks = new Task[_options.N];
+            for (var i = 0; i < _options.N; i++)
+            {
+                var index = i;
+                tasks[i] = Task.Run(
+                    async () =>
+                    {
+                        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            candidates[index] = await base.GetResponseAsync(conversation, candidateOptions, cancellationToken).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            gate.Release();
+                        }
+                    },
+                    cancellationToken);
+            }
+
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+
+        var texts = candidates.Select(c => c.Text).ToArray();
+        var scores = await _scorer.ScoreAsync(conversation, texts, cancellationToken).ConfigureAwait(false);
+        if (scores.Count != texts.Length)
+        {
+            throw new LlmAdaptException($"The scorer returned {scores.Count} scores for {texts.Length} candidates.");
+        }
+
+        var best = 0;
+        for (var i = 1; i < scores.Count; i++)
+        {
+            if (scores[i] > scores[best] || double.IsNaN(scores[best]))
+            {
+                best = i;
+            }
+        }
+
+        LogChosen(_logger, best, _options.N, scores[best]);
+        if (_logger.IsEnabled(LogLevel.Trace))
+        {
+            LogCandidates(_logger, string.Join(" | ", texts.Select((t, i) => $"[{i}] {scores[i]:G4}: {t}")));
+        }
+
+        var chosen = candidates[best];
+        var usage = new UsageDetails();
+        foreach (var c in candidates)
+        {
+            if (c.Usage is { } u)
+            {
+                usage.Add(u);
+            }
+        }
+
+        chosen.Usage = usage;
+        chosen.AdditionalProperties ??= [];
+        chosen.AdditionalProperties[BestOfNOptions.ScoresKey] = scores.ToArray();
+        chosen.AdditionalProperties[BestOfNOptions.ChosenIndexKey] = best;
+        chosen.AdditionalProperties[BestOfNOptions.CandidatesKey] = texts;
+        return chosen;
+    }
+
+    /// <summary>Streams the chosen response once every candidate has been generated and scored (a choice needs all of them).</summary>
+    /// <param name="messages">The conversation.</param>
+    /// <param name="options">The chat options.</param>
+    /// <param name="cancellationToken">Stops generation.</param>
+    /// <returns>The chosen response's updates.</returns>
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var response = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+        foreach (var update in response.ToChatResponseUpdates())
+        {
+            yield return update;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Best-of-n chose candidate {Index} of {N} with score {Score}.")]
+    private static partial void LogChosen(ILogger logger, int index, int n, double score);
+
+    [LoggerMessage(Level = LogLevel.Trace, Message = "Best-of-n candidates: {Candidates}")]
+    private static partial void LogCandidates(ILogger logger, string candidates);
+}

@@ -1,0 +1,42 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LlmAdapt.Preference;
+
+/// <summary>Options of <see cref="BestOfNChatClient"/>.</summary>
+public sealed class BestOfNOptions
+{
+    /// <summary>The key of the candidates' scores (a <c>double[]</c>, in request order) in the response's additional properties.</summary>
+    public const string ScoresKey = "best_of_n.scores";
+
+    /// <summary>The key of the chosen candidate's index (an <c>int</c>) in the response's additional properties.</summary>
+    public const string ChosenIndexKey = "best_of_n.chosen";
+
+    /// <summary>The key of the candidates' texts (a <c>string[]</c>, in request order) in the response's additional properties.</summary>
+    public const string CandidatesKey = "best_of_n.candidates";
+
+    /// <summary>Gets or sets how many candidates to ask for; from 1 to 64. Default: 4.</summary>
+    [Range(1, 64)]
+    public int N { get; set; } = 4;
+
+    /// <summary>Gets or sets how many candidate requests may be in flight at once; from 1 to 64. Default: 4.</summary>
+    [Range(1, 64)]
+    public int MaxConcurrency { get; set; } = 4;
+
+    /// <summary>
+    /// Gets or sets the sampling temperature for candidates when the caller's options set none; 0 to 2, or
+    /// <see langword="null"/> to leave the provider's default. Default: 0.8, so candidates differ.
+    /// </summary>
+    [Range(0.0, 2.0)]
+    public float? Temperature { get; set; } = 0.8f;
+
+    /// <summary>Throws when a value is out of range, listing every problem.</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public void Validate()
+    {
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true))
+        {
+            throw new ArgumentException($"Invalid {nameof(BestOfNOptions)}: {string.Join(" ", results.Select(r => r.ErrorMessage))}");
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+
+namespace LlmAdapt.Prompting.Internal;
+
+/// <summary>
+/// Makes the model calls of one strategy run: counts them against an optional bound, sums the usage the client
+/// reports, and logs message content only at Trace (prompts are user data). Thread-safe.
+/// </summary>
+internal sealed class ModelCallLedger(IChatClient client, ILogger logger, string strategyName, int maxCalls = int.MaxValue)
+{
+    private readonly Lock _gate = new();
+    private int _calls;
+    private int _reserved;
+    private UsageDetails? _usage;
+
+    public int Calls
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _calls;
+            }
+        }
+    }
+
+    public int Remaining
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return maxCalls - _reserved;
+            }
+        }
+    }
+
+    public UsageDetails? Usage
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _usage;
+            }
+        }
+    }
+
+    public async Task<ChatResponse> CallAsync(IReadOnlyList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_reserved >= maxCalls)
+            {
+                throw new InvalidOperationException($"Strategy '{strategyName}' tried call {_reserved + 1} with a bound of {maxCalls} calls.");
+            }
+
+            _reserved++;
+        }
+
+        if (logger.IsEnabled(LogLevel.Trace))
+        {
+            logger.LogTrace("{Strategy} call: {Messages}", strategyName, string.Join(" | ", messages.Select(m => $"{m.Role}: {m.Text}")));
+        }
+
+        var response = await client.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _calls++;
+            if (response.Usage is { } usage)
+            {
+                _usage ??= new UsageDetails();
+                _usage.Add(usage);
+            }
+        }
+
+        if (logger.IsEnabled(LogLevel.Trace))
+        {
+            logger.LogTrace("{Strategy} reply: {Text}", strategyName, response.Text);
+        }
+
+        return response;
+    }
+}

@@ -1,0 +1,46 @@
+using LlmAdapt.Prompting.Internal;
+using LlmAdapt.Prompting.Templates;
+using Microsoft.Extensions.AI;
+
+namespace LlmAdapt.Prompting.Reasoning;
+
+/// <summary>Builds the messages of a reasoning call: [system], then the task with the answer instruction and the cue appended.</summary>
+internal static class ReasoningPrompt
+{
+    public static List<ChatMessage> Build(PromptRequest request, string? systemPrompt, PromptTemplate? template, string? answerInstruction, string cue)
+    {
+        var messages = new List<ChatMessage>();
+        if (!string.IsNullOrEmpty(systemPrompt))
+        {
+            messages.Add(new ChatMessage(ChatRole.System, systemPrompt));
+        }
+
+        if (template is null)
+        {
+            ArgumentNullException.ThrowIfNull(request.Task, nameof(request));
+            messages.Add(new ChatMessage(ChatRole.User, request.Task));
+        }
+        else
+        {
+            messages.AddRange(template.Render(TemplateVariables.From(request)));
+        }
+
+        var last = messages.FindLastIndex(m => m.Role == ChatRole.User);
+        if (last < 0)
+        {
+            messages.Add(new ChatMessage(ChatRole.User, string.Empty));
+            last = messages.Count - 1;
+        }
+
+        var text = messages[last].Text;
+        if (!string.IsNullOrWhiteSpace(answerInstruction))
+        {
+            text = Join(text, answerInstruction);
+        }
+
+        messages[last] = new ChatMessage(ChatRole.User, Join(text, cue));
+        return messages;
+    }
+
+    private static string Join(string head, string tail) => head.Length == 0 ? tail : $"{head.TrimEnd()}\n\n{tail}";
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+
+namespace LlmAdapt.Cli.Tests.Generation;
+
+public sealed class GenerateCommandTests
+{
+    private static readonly Lazy<string> s_models = new(() =>
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable("LLMADAPT_SHARED");
+        if (!string.IsNullOrEmpty(fromEnvironment) && Directory.Exists(fromEnvironment))
+        {
+            return Path.Combine(fromEnvironment, "models", "onnxruntime-genai");
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "LlmAdapt.sln")) && dir.Parent is { } parent && Directory.Exists(Path.Combine(parent.FullName, "shared")))
+            {
+                return Path.Combine(parent.FullName, "shared", "models", "onnxruntime-genai");
+            }
+        }
+
+        throw new DirectoryNotFoundException("shared/ not found next to the repository; set LLMADAPT_SHARED.");
+    });
+
+    private static string Gpt2 => Path.Combine(s_models.Value, "tiny-random-gpt2-fp32");
+
+    // Text prompts run on the Llama fixture: the GPT-2 one scores only ids below 1,000, which few words tokenize to.
+    private static string Llama => Path.Combine(s_models.Value, "tiny-random-LlamaForCausalLM-fp16");
+
+    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CliApp.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Generate_PromptIds_Json_PrintsTheReferenceIdsAndThroughput()
+    {
+        var (code, output, error) = await RunAsync("generate", "--model", Gpt2, "--prompt-ids", "0,0,195,731", "--max-new-tokens", "6", "--greedy", "--json");
+
+        Assert.Equal(0, code);
+        Assert.Contains("6 tokens in", error, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]);
+        var root = json.RootElement;
+        Assert.Equal([731, 114, 114, 114, 114, 114], root.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(4, root.GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal("MaxNewTokens", root.GetProperty("finish_reason").GetString());
+        Assert.True(root.GetProperty("tokens_per_second").GetDouble() > 0);
+        Assert.Equal(JsonValueKind.String, root.GetProperty("text").ValueKind);
+    }
+
+    [Fact]
+    public async Task Generate_SampledWithSeed_IsRepeatable()
+    {
+        string[] args = ["generate", "--model", Llama, "--prompt", "Once upon a time", "--max-new-tokens", "12", "--temperature", "0.9", "--top-p", "0.9", "--seed", "4"];
+
+        var first = await RunAsync(args);
+        var second = await RunAsync(args);
+
+        Assert.Equal(0, first.Code);
+        Assert.Equal(first.Out, second.Out);
+        Assert.False(string.IsNullOrWhiteSpace(first.Out));
+    }
+
+    [Theory]
+    [InlineData("--prompt", "hi", "--prompt-ids", "1,2")]
+    [InlineData("--prompt-ids", "1,x")]
+    [InlineData("--prompt-ids", "1,2", "--greedy", "--temperature", "0.5")]
+    [InlineData("--prompt-ids", "1,2", "--top-p", "0.5")]
+    public async Task Generate_ContradictoryOrBadOptions_ExitWithUsageError(params string[] options)
+    {
+        var (code, _, error) = await RunAsync(["generate", "--model", Gpt2, .. options]);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("error:", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Generate_IdOutsideVocabulary_FailsWithOneLine()
+    {
+        var (code, _, error) = await RunAsync("generate", "--model", Gpt2, "--prompt-ids", "5,1000");
+
+        Assert.Equal(1, code);
+        Assert.Contains("id 1000 is outside the vocabulary of 1000 ids", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+}

@@ -1,0 +1,167 @@
+using LlmAdapt.Onnx.Embeddings;
+using Microsoft.Extensions.AI;
+
+namespace LlmAdapt.Onnx.Tests.Embeddings;
+
+public sealed class OnnxEmbeddingGeneratorTests
+{
+    private static readonly OnnxEmbeddingGenerator s_default = OnnxEmbeddingGenerator.CreateDefault();
+
+    [Fact]
+    public async Task Default_CheckSentence_Is20TokensAndMatchesReferenceValue()
+    {
+        var result = await s_default.GenerateAsync([EmbeddingTestData.CheckSentence]);
+
+        Assert.Equal(20, result.Usage?.InputTokenCount);
+        var vector = result[0].Vector.Span;
+        Assert.Equal(384, vector.Length);
+        Assert.Equal(-0.01079, vector[0], 1e-4);
+        Assert.Equal(1.0, Math.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(vector, vector)), 1e-5);
+        Assert.Equal("sentence-transformers/all-MiniLM-L6-v2", result[0].ModelId);
+        Assert.Equal(0, result.Usage?.AdditionalCounts?["truncated_texts"]);
+    }
+
+    [Fact]
+    public void Default_Metadata_NamesModelAndDimension()
+    {
+        Assert.Equal("onnxruntime", s_default.Metadata.ProviderName);
+        Assert.Equal("sentence-transformers/all-MiniLM-L6-v2", s_default.Metadata.DefaultModelId);
+        Assert.Equal(384, s_default.Metadata.DefaultModelDimensions);
+        Assert.Same(s_default.Metadata, s_default.GetService<EmbeddingGeneratorMetadata>());
+        Assert.Equal(256, s_default.MaxSequenceLength);
+    }
+
+    [Fact]
+    public async Task Batch_OfMixedLengths_ReturnsEachTextsOwnEmbeddingInInputOrder()
+    {
+        var texts = EmbeddingTestData.Sst2Sentences("dev").Take(40).Reverse().ToArray();
+        var batched = await s_default.GenerateAsync(texts);
+
+        Assert.Equal(texts.Length, batched.Count);
+        foreach (var i in new[] { 0, 7, 19, 39 })
+        {
+            var alone = await s_default.GenerateAsync([texts[i]]);
+            Assert.True(EmbeddingTestData.Cosine(alone[0].Vector.Span, batched[i].Vector.Span) > 0.99999, $"text {i} differs when batched");
+        }
+
+        // Different texts give clearly different embeddings, so the order check above can fail.
+        Assert.True(EmbeddingTestData.Cosine(batched[0].Vector.Span, batched[1].Vector.Span) < 0.95);
+    }
+
+    [Fact]
+    public async Task EmptyString_EmbedsAsClsSep()
+    {
+        var result = await s_default.GenerateAsync(["", "a film"]);
+
+        Assert.Equal(2 + 4, result.Usage?.InputTokenCount);
+        Assert.All(result[0].Vector.ToArray(), v => Assert.True(float.IsFinite(v)));
+        Assert.Equal(1.0, Math.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(result[0].Vector.Span, result[0].Vector.Span)), 1e-5);
+    }
+
+    [Fact]
+    public async Task NullInBatch_ThrowsNamingIndex()
+    {
+        var ex = await Assert.ThrowsAsync<InvalidBatchItemException>(() => s_default.GenerateAsync(["one", "two", null!]));
+
+        Assert.Equal(2, ex.Index);
+        Assert.Contains("values[2]", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LongText_IsTruncatedAndReported()
+    {
+        var longText = string.Join(' ', Enumerable.Repeat("aerodynamic boundary layer", 200));
+        var head = string.Join(' ', Enumerable.Repeat("aerodynamic boundary layer", 100));
+        var logger = new ListLogger();
+        using var generator = OnnxEmbeddingGenerator.CreateDefault(logger: logger);
+
+        var result = await generator.GenerateAsync([longText, "short"]);
+
+        Assert.Equal(1, result.Usage?.AdditionalCounts?["truncated_texts"]);
+        var dropped = result.Usage!.AdditionalCounts!["truncated_tokens"];
+        Assert.True(dropped > 100, $"dropped {dropped}");
+        Assert.Equal(dropped, Convert.ToInt64(result[0].AdditionalProperties!["truncated_tokens"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Null(result[1].AdditionalProperties);
+        Assert.Equal(256 + 3, result.Usage.InputTokenCount);
+        Assert.Contains(logger.Messages, m => m.Contains("Truncated 1 of 2 texts to 256 tokens", StringComparison.Ordinal));
+
+        // The rule: the first 254 word pieces are kept, so a text that is already longer than that embeds the same.
+        var fromHead = await generator.GenerateAsync([head]);
+        Assert.True(EmbeddingTestData.Cosine(fromHead[0].Vector.Span, result[0].Vector.Span) > 0.9999);
+    }
+
+    [Fact]
+    public async Task CancelledToken_ThrowsBeforeWork()
+    {
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => s_default.GenerateAsync(["text"], null, cts.Token));
+    }
+
+    [Fact]
+    public void Cancellation_StopsBetweenBatches()
+    {
+        using var generator = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { MaxBatchSize = 2 });
+        using var cts = new CancellationTokenSource();
+        var texts = EmbeddingTestData.Sst2Sentences("dev").Take(20).ToArray();
+        var batches = 0;
+        var progress = new SyncProgress(done =>
+        {
+            batches++;
+            cts.Cancel();
+        });
+
+        Assert.ThrowsAny<OperationCanceledException>(() => generator.Embed(texts, "texts", out _, out _, progress, cts.Token));
+        Assert.Equal(1, batches);
+    }
+
+    [Fact]
+    public async Task ManyCallers_AtOnce_GetTheSameResultsAsOneAtATime()
+    {
+        var sentences = EmbeddingTestData.Sst2Sentences("dev").Skip(100).Take(96).ToArray();
+        var chunks = sentences.Chunk(24).ToArray();
+        var sequential = new List<float[]>();
+        foreach (var chunk in chunks)
+        {
+            var r = await s_default.GenerateAsync(chunk);
+            sequential.AddRange(r.Select(e => e.Vector.ToArray()));
+        }
+
+        var parallel = await Task.WhenAll(chunks.Select(chunk => Task.Run(() => s_default.GenerateAsync(chunk))));
+        var flat = parallel.SelectMany(r => r.Select(e => e.Vector.ToArray())).ToList();
+
+        Assert.Equal(sequential.Count, flat.Count);
+        for (var i = 0; i < flat.Count; i++)
+        {
+            Assert.True(EmbeddingTestData.Cosine(sequential[i], flat[i]) > 0.99999, $"text {i}");
+        }
+    }
+
+    [Fact]
+    public async Task RequestedDimensions_OtherThanModels_Throws()
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => s_default.GenerateAsync(["x"], new EmbeddingGenerationOptions { Dimensions = 768 }));
+    }
+
+    [Fact]
+    public void InvalidOptions_AreRefusedAtCreation()
+    {
+        var ex = Assert.Throws<System.ComponentModel.DataAnnotations.ValidationException>(() => OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { MaxBatchSize = 0, MaxSequenceLength = 1 }));
+        Assert.Contains("MaxBatchSize", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("MaxSequenceLength", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Tokenizer_SplitsEveryAsciiSymbolAsHuggingFaceDoes()
+    {
+        var tokens = s_default.Tokenizer.EncodeToTokens("in `` stuart_little 2 `` costs $5 & Café", out _).Select(t => t.Value).ToArray();
+
+        Assert.Equal(["in", "`", "`", "stuart", "_", "little", "2", "`", "`", "costs", "$", "5", "&", "cafe"], tokens);
+    }
+
+    private sealed class SyncProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+}
