@@ -10,6 +10,7 @@ internal static class Comparisons
         ["templates"] = Prompting.TemplateRenderingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
         ["retrieval"] = Retrieval.RetrievalComparison.RunAsync,
+        ["training"] = Training.TrainingComparison.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)
