@@ -12,6 +12,7 @@ internal static class Comparisons
         ["retrieval"] = Retrieval.RetrievalComparison.RunAsync,
         ["heads"] = Heads.HeadComparison.RunAsync,
         ["reward"] = Heads.RewardComparison.RunAsync,
+        ["training"] = Training.TrainingComparison.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)
