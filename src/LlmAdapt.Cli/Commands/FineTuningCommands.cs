@@ -14,6 +14,7 @@ internal static class FineTuningCommands
     {
         root.Subcommands.Add(CreatePretrain(context));
         root.Subcommands.Add(CreateSft(context));
+        root.Subcommands.Add(CreateGenerate(context));
         var eval = root.Subcommands.FirstOrDefault(c => c.Name == "eval");
         if (eval is null)
         {
@@ -132,6 +133,23 @@ internal static class FineTuningCommands
             return CliApp.Success;
         }));
         return perplexity;
+    }
+
+    private static Command CreateGenerate(CliContext context)
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "Checkpoint or LoRA adapter folder.", Required = true };
+        var prompt = new Option<string>("--prompt") { Description = "The start of the text.", DefaultValueFactory = _ => string.Empty };
+        var tokens = new Option<int>("--tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 100 };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0: greedy).", DefaultValueFactory = _ => 0.8 };
+        var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 42 };
+        var generate = new Command("sample", "Sample a continuation from a checkpoint trained by the engine (pretrain, sft).") { model, prompt, tokens, temperature, seed };
+        generate.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
+        {
+            var text = await DecoderEvaluator.GenerateAsync(parseResult.GetRequiredValue(model).FullName, parseResult.GetValue(prompt) ?? string.Empty, parseResult.GetValue(tokens), parseResult.GetValue(temperature), parseResult.GetValue(seed), cancellationToken).ConfigureAwait(false);
+            await context.Out.WriteLineAsync(text).ConfigureAwait(false);
+            return CliApp.Success;
+        }));
+        return generate;
     }
 
     private static Command CreatePretrain(CliContext context)
