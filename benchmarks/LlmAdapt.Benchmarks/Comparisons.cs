@@ -6,9 +6,13 @@ internal static class Comparisons
     private static readonly Dictionary<string, Func<string[], Task<int>>> s_comparisons = new(StringComparer.OrdinalIgnoreCase)
     {
         ["tokens"] = TokenCountingComparison.RunAsync,
+        ["embeddings"] = Embeddings.EmbeddingComparison.RunAsync,
+        ["templates"] = Prompting.TemplateRenderingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
+        ["retrieval"] = Retrieval.RetrievalComparison.RunAsync,
         ["heads"] = Heads.HeadComparison.RunAsync,
         ["reward"] = Heads.RewardComparison.RunAsync,
+        ["training"] = Training.TrainingComparison.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)

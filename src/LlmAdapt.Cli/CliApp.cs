@@ -56,9 +56,12 @@ internal static class CliApp
         var root = new RootCommand("llmadapt: make a general-purpose LLM work for your organisation (prompting, retrieval, fine-tuning, preferences).");
         root.Options.Add(CliContext.VerboseOption);
         root.Subcommands.Add(TokensCommands.Create(context));
+        root.Subcommands.Add(EmbedCommands.Create(context));
         root.Subcommands.Add(PromptCommands.Create(context));
         root.Subcommands.Add(GenerateCommands.Create(context));
+        RetrievalCommands.AddTo(root, context);
         TrainingHeadCommands.AddTo(root, context);
+        FineTuningCommands.AddTo(root, context);
         return root;
     }
 }

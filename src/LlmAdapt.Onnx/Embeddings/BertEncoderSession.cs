@@ -131,7 +131,8 @@ internal sealed class BertEncoderSession : IDisposable
         }
     }
 
-    private static void CheckBytes(string displayPath, ReadOnlySpan<byte> head, long length)
+    /// <summary>Refuses an empty file or a Git LFS pointer before ONNX Runtime sees it.</summary>
+    public static void CheckBytes(string displayPath, ReadOnlySpan<byte> head, long length)
     {
         if (length == 0)
         {

@@ -76,12 +76,14 @@ internal sealed class EmbeddingModelFolder
         try
         {
             using var stream = open();
-            var options = new BertOptions();
-            if (lowerCase is bool lower)
+            // As Hugging Face's BertTokenizer: lower-casing is the default, and accents are stripped exactly when lower-casing.
+            var lower = lowerCase ?? true;
+            var options = new BertOptions
             {
-                options.LowerCaseBeforeTokenization = lower;
-                options.RemoveNonSpacingMarks = lower;
-            }
+                PreTokenizer = BertBasicPreTokenizer.Instance,
+                LowerCaseBeforeTokenization = lower,
+                RemoveNonSpacingMarks = lower,
+            };
 
             return BertTokenizer.Create(stream, options);
         }

@@ -26,7 +26,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
 {
     private const string ProviderName = "onnxruntime";
 
-    private static readonly ConcurrentDictionary<(EmbeddingPrecision Precision, int Threads, string CacheDirectory), Lazy<BertEncoderSession>> s_defaultSessions = new();
+    private static readonly ConcurrentDictionary<(EmbeddingPrecision Precision, int Threads, string? CacheDirectory), Lazy<BertEncoderSession>> s_defaultSessions = new();
 
     private static readonly Action<ILogger, int, int, int, long, Exception?> s_logTruncated = LoggerMessage.Define<int, int, int, long>(
         LogLevel.Information,
@@ -76,7 +76,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     public EmbeddingPrecision Precision { get; }
 
     /// <summary>Gets the tokenizer, for counting tokens exactly as the generator does.</summary>
-    public Tokenizer Tokenizer => _tokenizer;
+    public BertTokenizer Tokenizer => _tokenizer;
 
     /// <summary>
     /// Creates a generator for a sentence-transformers model folder: <c>model.onnx</c> (or <c>onnx/model.onnx</c>) with
@@ -94,10 +94,29 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         ArgumentException.ThrowIfNullOrWhiteSpace(modelDirectory);
         options = Validated(options);
         var folder = EmbeddingModelFolder.Load(modelDirectory);
-        var encoder = BertEncoderSession.OpenFile(folder.ModelPath, options.IntraOpThreads);
+        var modelId = options.ModelId ?? new DirectoryInfo(Path.GetFullPath(modelDirectory)).Name;
+        BertEncoderSession encoder;
+        if (options.Precision == EmbeddingPrecision.Int8)
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(folder.ModelPath);
+            }
+            catch (IOException ex)
+            {
+                throw new ModelLoadException(folder.ModelPath, $"cannot be read: {ex.Message}", ex);
+            }
+
+            encoder = OpenInt8(folder.ModelPath, bytes, options, modelId);
+        }
+        else
+        {
+            encoder = BertEncoderSession.OpenFile(folder.ModelPath, options.IntraOpThreads);
+        }
+
         try
         {
-            var modelId = options.ModelId ?? new DirectoryInfo(Path.GetFullPath(modelDirectory)).Name;
             return new OnnxEmbeddingGenerator(
                 encoder,
                 ownsEncoder: true,
@@ -130,9 +149,9 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     {
         options = Validated(options);
         var threads = options.IntraOpThreads > 0 ? options.IntraOpThreads : Environment.ProcessorCount;
-        var key = (options.Precision, threads, string.Empty);
+        var key = (options.Precision, threads, options.Precision == EmbeddingPrecision.Int8 ? options.CacheDirectory : null);
         var lazy = s_defaultSessions.GetOrAdd(key, k => new Lazy<BertEncoderSession>(
-            () => OpenDefault(k.Precision, k.Threads),
+            () => OpenDefault(k.Precision, k.Threads, k.CacheDirectory),
             LazyThreadSafetyMode.ExecutionAndPublication));
         BertEncoderSession encoder;
         try
@@ -142,7 +161,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         catch
         {
             // A failed load is not cached: the next call tries again.
-            s_defaultSessions.TryRemove(new KeyValuePair<(EmbeddingPrecision, int, string), Lazy<BertEncoderSession>>(key, lazy));
+            s_defaultSessions.TryRemove(new KeyValuePair<(EmbeddingPrecision, int, string?), Lazy<BertEncoderSession>>(key, lazy));
             throw;
         }
 
@@ -332,10 +351,19 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         return options;
     }
 
-    private static BertEncoderSession OpenDefault(EmbeddingPrecision precision, int threads)
+    private static BertEncoderSession OpenDefault(EmbeddingPrecision precision, int threads, string? cacheDirectory)
     {
-        _ = precision;
-        return BertEncoderSession.OpenBytes(DefaultEmbeddingModel.DisplayPath(DefaultEmbeddingModel.ModelResource), DefaultEmbeddingModel.ModelBytes, threads);
+        var displayPath = DefaultEmbeddingModel.DisplayPath(DefaultEmbeddingModel.ModelResource);
+        return precision == EmbeddingPrecision.Int8
+            ? OpenInt8(displayPath, DefaultEmbeddingModel.ModelBytes, new OnnxEmbeddingOptions { IntraOpThreads = threads, CacheDirectory = cacheDirectory }, "all-MiniLM-L6-v2")
+            : BertEncoderSession.OpenBytes(displayPath, DefaultEmbeddingModel.ModelBytes, threads);
+    }
+
+    private static BertEncoderSession OpenInt8(string displayPath, byte[] source, OnnxEmbeddingOptions options, string modelName)
+    {
+        BertEncoderSession.CheckBytes(displayPath, source.AsSpan(0, Math.Min(source.Length, 256)), source.Length);
+        var path = Int8ModelCache.GetOrCreate(displayPath, source, options.CacheDirectory, modelName);
+        return BertEncoderSession.OpenFile(path, options.IntraOpThreads);
     }
 
     private int[] Tokenize(string text, out int dropped)

@@ -40,6 +40,12 @@ internal sealed unsafe class DecodeRun : IDisposable
     private readonly NativeBuffer _useCache;
     private readonly float[] _rowLogits;
     private readonly TokenSampler _sampler;
+    private readonly string[] _stepInputNames;
+    private readonly OrtValue?[] _stepInputs;
+    private readonly string[] _stepOutputNames;
+    private readonly OrtValue?[] _stepOutputs;
+    private readonly int _maskSlot;
+    private readonly int _cacheSlot;
     private OrtValue? _maskView;
     private bool _cacheInA = true;
     private int _pastLength;
@@ -85,6 +91,32 @@ internal sealed unsafe class DecodeRun : IDisposable
         _stepPositions = Own(new NativeBuffer(_batch * 8L));
         _logits = Own(new NativeBuffer((long)_batch * _vocabulary * (_graph.LogitsType == TensorElementType.Float16 ? 2 : 4)));
         _useCache = Own(new NativeBuffer(1));
+
+        // Decode steps run with name and value arrays built once: inputs ids, positions, mask, use_cache_branch, pasts;
+        // outputs logits, presents. Only the mask and cache slots change from step to step.
+        var names = new List<string> { _graph.InputIds };
+        if (_graph.PositionIds is { } p)
+        {
+            names.Add(p);
+        }
+
+        _maskSlot = _graph.AttentionMask is null ? -1 : names.Count;
+        if (_graph.AttentionMask is { } m)
+        {
+            names.Add(m);
+        }
+
+        if (_graph.UseCacheBranch is { } u)
+        {
+            names.Add(u);
+        }
+
+        _cacheSlot = names.Count;
+        names.AddRange(cache.Select(c => c.PastName));
+        _stepInputNames = [.. names];
+        _stepInputs = new OrtValue?[_stepInputNames.Length];
+        _stepOutputNames = [_graph.Logits, .. cache.Select(c => c.PresentName)];
+        _stepOutputs = new OrtValue?[_stepOutputNames.Length];
 
         // Registered last: a cancellation that fires now must find the run fully built.
         _registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, _runOptions);
@@ -251,8 +283,19 @@ internal sealed unsafe class DecodeRun : IDisposable
 
         BindMask(p);
         BindCache(0, p);
+        if (_graph.AttentionMask is { } maskName)
+        {
+            _binding.BindInput(maskName, _maskView!);
+        }
+
+        for (var i = 0; i < _graph.Cache.Count; i++)
+        {
+            _binding.BindInput(_graph.Cache[i].PastName, _pastViews[i]!);
+            _binding.BindOutput(_graph.Cache[i].PresentName, _presentViews[i]!);
+        }
+
         _binding.BindOutputToDevice(_graph.Logits, OrtMemoryInfo.DefaultInstance);
-        Run();
+        Run(binding: true);
 
         // The prompt's logits come from ONNX Runtime's own allocation, once per call; every later step writes into ours.
         using var outputs = _binding.GetOutputValues();
@@ -282,24 +325,26 @@ internal sealed unsafe class DecodeRun : IDisposable
         if (_steps == 1)
         {
             long[] shape = [_batch, 1];
-            _binding.BindInput(_graph.InputIds, Own(View(_stepIds, _graph.InputIdsType, shape)));
-            if (_graph.PositionIds is { } positionName)
+            var slot = 0;
+            _stepInputs[slot++] = Own(View(_stepIds, _graph.InputIdsType, shape));
+            if (_graph.PositionIds is not null)
             {
-                _binding.BindInput(positionName, Own(View(_stepPositions, _graph.PositionIdsType, shape)));
+                _stepInputs[slot++] = Own(View(_stepPositions, _graph.PositionIdsType, shape));
             }
 
-            if (_graph.UseCacheBranch is { } useCache)
+            if (_graph.UseCacheBranch is not null)
             {
                 *(bool*)_useCache.Pointer = true;
+                _stepInputs[_cacheSlot - 1] = Own(View(_useCache, TensorElementType.Bool, [1]));
             }
 
-            _binding.BindOutput(_graph.Logits, Own(View(_logits, _graph.LogitsType, [_batch, 1, _vocabulary])));
+            _stepOutputs[0] = Own(View(_logits, _graph.LogitsType, [_batch, 1, _vocabulary]));
         }
 
         var total = _pastLength + 1;
         BindMask(total);
         BindCache(_pastLength, total);
-        Run();
+        Run(binding: false);
         _pastLength = total;
         _cacheInA = !_cacheInA;
     }
@@ -324,10 +369,9 @@ internal sealed unsafe class DecodeRun : IDisposable
         }
 
         _maskShape[1] = total;
-        var old = _maskView;
+        _maskView?.Dispose();
         _maskView = View(_mask, _graph.AttentionMaskType, _maskShape);
-        _binding.BindInput(_graph.AttentionMask, _maskView);
-        old?.Dispose();
+        _stepInputs[_maskSlot] = _maskView;
     }
 
     private void BindCache(int past, int present)
@@ -339,24 +383,38 @@ internal sealed unsafe class DecodeRun : IDisposable
         {
             var kv = cache[i];
             var shape = _kvShapes[i];
-            shape[kv.SequenceAxis] = past;
-            var pastView = View(from[i], kv.ElementType, shape);
+
+            // Last step's present (same buffer, same length) is this step's past: reuse its view.
+            var pastView = _presentViews[i];
+            if (pastView is null || past == 0)
+            {
+                pastView?.Dispose();
+                shape[kv.SequenceAxis] = past;
+                pastView = View(from[i], kv.ElementType, shape);
+            }
+
             shape[kv.SequenceAxis] = present;
-            var presentView = View(to[i], kv.ElementType, shape);
-            _binding.BindInput(kv.PastName, pastView);
-            _binding.BindOutput(kv.PresentName, presentView);
             _pastViews[i]?.Dispose();
-            _presentViews[i]?.Dispose();
             _pastViews[i] = pastView;
-            _presentViews[i] = presentView;
+            _presentViews[i] = View(to[i], kv.ElementType, shape);
+            _stepInputs[_cacheSlot + i] = pastView;
+            _stepOutputs[1 + i] = _presentViews[i];
         }
     }
 
-    private void Run()
+    private void Run(bool binding)
     {
         try
         {
-            _model.Session.RunWithBinding(_runOptions, _binding);
+            if (binding)
+            {
+                // The prompt step: ONNX Runtime allocates its [batch, prompt, vocabulary] logits, which only this step needs.
+                _model.Session.RunWithBinding(_runOptions, _binding);
+            }
+            else
+            {
+                _model.Session.Run(_runOptions, _stepInputNames, _stepInputs!, _stepOutputNames, _stepOutputs!);
+            }
         }
         catch (OnnxRuntimeException ex)
         {

@@ -114,6 +114,21 @@ internal sealed record DecoderGraph
             throw new ModelLoadException(modelPath, $"the config says {layers} layers but the graph has {cache.Count} cache inputs.", null);
         }
 
+        var fed = new HashSet<string>(cache.Select(c => c.PastName)) { inputIds };
+        foreach (var name in new[] { mask, positions, useCache })
+        {
+            if (name is not null)
+            {
+                fed.Add(name);
+            }
+        }
+
+        var unknown = inputs.Keys.Where(k => !fed.Contains(k)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ModelLoadException(modelPath, $"the graph needs input(s) {string.Join(", ", unknown)}, which this generator does not feed (it feeds {string.Join(", ", fed.Order(StringComparer.Ordinal))}).", null);
+        }
+
         var logitsDims = outputs[logits].Dimensions;
         var vocabulary = logitsDims.Length > 0 && logitsDims[^1] > 0 ? logitsDims[^1] : config.VocabularySize
             ?? throw new ModelLoadException(modelPath, "neither the logits output nor the config gives the vocabulary size.", null);

@@ -51,6 +51,9 @@ internal sealed record DecoderModelConfig
 
     public string? ModelType { get; init; }
 
+    /// <summary>ONNX Runtime GenAI's <c>decoder.session_options.intra_op_num_threads</c>, when the folder sets it.</summary>
+    public int? IntraOpThreads { get; init; }
+
     /// <summary>Finds the layout of <paramref name="directory"/> and reads its config; throws <see cref="ModelLoadException"/> naming the file.</summary>
     public static DecoderModelConfig Read(string directory)
     {
@@ -143,6 +146,7 @@ internal sealed record DecoderModelConfig
             PresentKeyName = String(outputs, "present_key_names") ?? defaults.PresentKeyName,
             PresentValueName = String(outputs, "present_value_names") ?? defaults.PresentValueName,
             CombinedPresentName = combinedPast is null ? null : String(outputs, "present_names") ?? "present_%d",
+            IntraOpThreads = decoder["session_options"] is JsonObject sessionOptions ? Int(sessionOptions, "intra_op_num_threads") : null,
             LayerCount = Int(decoder, "num_hidden_layers"),
             KeyValueHeads = Int(decoder, "num_key_value_heads"),
             HeadSize = Int(decoder, "head_size"),

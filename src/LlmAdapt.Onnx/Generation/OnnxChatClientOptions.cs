@@ -26,9 +26,9 @@ public sealed class OnnxChatClientOptions
     [Range(1, 1_000_000)]
     public int DefaultMaxOutputTokens { get; set; } = 256;
 
-    /// <summary>Gets or sets ONNX Runtime's threads per step (0: ONNX Runtime chooses). From 0 to 1,024.</summary>
+    /// <summary>Gets or sets ONNX Runtime's threads per step; see <see cref="OnnxDecoderModelOptions.IntraOpThreads"/>. From 0 to 1,024.</summary>
     [Range(0, 1024)]
-    public int IntraOpThreads { get; set; }
+    public int? IntraOpThreads { get; set; }
 
     /// <summary>Gets or sets the model id reported in responses and metadata; the folder name when <see langword="null"/>.</summary>
     public string? ModelId { get; set; }

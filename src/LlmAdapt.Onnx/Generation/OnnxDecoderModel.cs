@@ -82,7 +82,9 @@ public sealed class OnnxDecoderModel : IDisposable
     /// <param name="options">Session settings; defaults when <see langword="null"/>.</param>
     /// <returns>The loaded model.</returns>
     /// <exception cref="ModelLoadException">The folder is missing, of an unknown layout, or its config, graph, weights or tokenizer cannot be read; the message names the file.</exception>
-    public static OnnxDecoderModel Load(string directory, OnnxDecoderModelOptions? options = null)
+    public static OnnxDecoderModel Load(string directory, OnnxDecoderModelOptions? options = null) => LoadWith(directory, options, null);
+
+    internal static OnnxDecoderModel LoadWith(string directory, OnnxDecoderModelOptions? options, Action<SessionOptions>? configureSession)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         options ??= new OnnxDecoderModelOptions();
@@ -97,10 +99,13 @@ public sealed class OnnxDecoderModel : IDisposable
 
         var tokenizer = TokenizerJsonReader.Read(directory);
         using var sessionOptions = new SessionOptions();
-        if (options.IntraOpThreads > 0)
+        var threads = options.IntraOpThreads ?? config.IntraOpThreads ?? 1;
+        if (threads > 0)
         {
-            sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
+            sessionOptions.IntraOpNumThreads = threads;
         }
+
+        configureSession?.Invoke(sessionOptions);
 
         InferenceSession session;
         try

@@ -6,11 +6,13 @@ namespace LlmAdapt.Onnx.Generation;
 public sealed class OnnxDecoderModelOptions
 {
     /// <summary>
-    /// Gets or sets the threads ONNX Runtime uses inside one step; 0 (the default) lets ONNX Runtime choose (one per
-    /// physical core). Tiny models often decode fastest with 1. From 0 to 1,024.
+    /// Gets or sets the threads ONNX Runtime uses inside one step; 0 lets ONNX Runtime choose (one per physical core).
+    /// <see langword="null"/> (the default) takes <c>intra_op_num_threads</c> from the folder's <c>genai_config.json</c>,
+    /// else 1, which is what ONNX Runtime GenAI runs with: a decode step of a small model is too short to share out,
+    /// and waiting pool threads spin. Raise it for models of hundreds of millions of parameters. From 0 to 1,024.
     /// </summary>
     [Range(0, 1024)]
-    public int IntraOpThreads { get; set; }
+    public int? IntraOpThreads { get; set; }
 
     /// <summary>Gets or sets the context length when the model's config gives none (or to use less of it); 0 (the default) takes the config's.</summary>
     [Range(0, 10_000_000)]

@@ -73,6 +73,9 @@ public sealed class LlmAdaptResilienceOptions
     /// </summary>
     public Func<Exception, TimeSpan?>? RetryAfter { get; set; }
 
+    /// <summary>Gets or sets a callback told of every retry before its delay starts (for logs and metrics). Not bound from configuration.</summary>
+    public Action<ModelRetry>? OnRetry { get; set; }
+
     /// <summary>Gets or sets the random source for jitter, in [0, 1); tests inject a fixed one. Not bound from configuration.</summary>
     public Func<double>? Randomizer { get; set; }
 

@@ -47,6 +47,15 @@ internal static class ModelResiliencePipeline
                     return ValueTask.FromResult<TimeSpan?>(null);
                 },
             };
+            if (options.OnRetry is { } onRetry)
+            {
+                retry.OnRetry = args =>
+                {
+                    onRetry(new ModelRetry(args.AttemptNumber, args.RetryDelay, args.Outcome.Exception));
+                    return ValueTask.CompletedTask;
+                };
+            }
+
             if (options.Randomizer is { } randomizer)
             {
                 retry.Randomizer = randomizer;

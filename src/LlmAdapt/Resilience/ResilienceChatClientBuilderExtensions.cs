@@ -57,5 +57,6 @@ public static class ResilienceChatClientBuilderExtensions
         IsTransient = o.IsTransient,
         RetryAfter = o.RetryAfter,
         Randomizer = o.Randomizer,
+        OnRetry = o.OnRetry,
     };
 }

@@ -152,6 +152,14 @@ public sealed class OnnxEmbeddingGeneratorTests
         Assert.Contains("MaxSequenceLength", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Tokenizer_SplitsEveryAsciiSymbolAsHuggingFaceDoes()
+    {
+        var tokens = s_default.Tokenizer.EncodeToTokens("in `` stuart_little 2 `` costs $5 & Café", out _).Select(t => t.Value).ToArray();
+
+        Assert.Equal(["in", "`", "`", "stuart", "_", "little", "2", "`", "`", "costs", "$", "5", "&", "cafe"], tokens);
+    }
+
     private sealed class SyncProgress(Action<int> report) : IProgress<int>
     {
         public void Report(int value) => report(value);

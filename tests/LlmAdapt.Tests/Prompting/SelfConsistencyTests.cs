@@ -13,6 +13,7 @@ public sealed class SelfConsistencyTests
     {
         string[] replies = ["10 x 100.\nAnswer: 1,000", "Hmm.\nAnswer: 998", "no idea", "So:\nAnswer: 1000.", "Thus\n**Answer:** 1000", "Answer: 998"];
         var client = ScriptedChatClient.Sequence(replies);
+        client.TokensPerCall = 30;
         var strategy = new SelfConsistencyPromptStrategy("sc", new SelfConsistencyPromptOptions { Samples = 6, Temperature = 0.8f, Seed = 100, MaxConcurrency = 1 }, s_counter);
 
         var result = await strategy.ExecuteAsync(client, new PromptRequest { Task = "How many?" });
@@ -23,6 +24,7 @@ public sealed class SelfConsistencyTests
         Assert.Equal(0.5, votes.Agreement);
         Assert.Equal(1, votes.Unanswered);
         Assert.Equal(6, result.ModelCalls);
+        Assert.Equal(6 * 30, result.Usage!.InputTokenCount);
         Assert.All(client.Calls, c => Assert.Equal(0.8f, c.Options!.Temperature));
         Assert.Equal([100L, 101, 102, 103, 104, 105], client.Calls.Select(c => c.Options!.Seed!.Value));
         Assert.All(client.Calls, c => Assert.Equal(client.Calls[0].Transcript, c.Transcript));
@@ -62,10 +64,14 @@ public sealed class SelfConsistencyTests
         var strategy = new SelfConsistencyPromptStrategy("sc", new SelfConsistencyPromptOptions { Samples = 10, MaxConcurrency = 3 }, s_counter);
 
         var run = strategy.ExecuteAsync(client, new PromptRequest { Task = "?" });
-        while (client.Calls.Count < 3)
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (client.Calls.Count < 3 && DateTime.UtcNow < deadline)
         {
-            await Task.Yield();
+            await Task.Delay(1);
         }
+
+        // Give a fourth sample every chance to start if the limit were not held.
+        await Task.Delay(50);
 
         Assert.Equal(3, client.Calls.Count);
         release.SetResult();

@@ -114,4 +114,30 @@ public sealed class TemplatePromptStrategyTests
         Assert.Contains("Template", ex.Message, StringComparison.Ordinal);
         Assert.Contains("MaxPromptTokens", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Render_NullsObjectsAndDictionaries()
+    {
+        var template = PromptTemplate.Parse("[{{ nothing }}{% if nothing %}set{% endif %}] {{ customer.Name }} ordered {{ order.items | size }} items for {{ order.total }}.");
+
+        var text = template.Render(new Dictionary<string, object?>
+        {
+            ["nothing"] = null,
+            ["customer"] = new Customer("Ada"),
+            ["order"] = new Dictionary<string, object?> { ["items"] = new[] { "a", "b" }, ["total"] = 12.5 },
+        })[0].Text;
+
+        Assert.Equal("[] Ada ordered 2 items for 12.5.", text);
+    }
+
+    [Fact]
+    public void Render_UnknownMemberOfASuppliedObject_IsATemplateError()
+    {
+        var template = PromptTemplate.Parse("{{ customer.Nickname }}");
+
+        var ex = Assert.Throws<PromptTemplateException>(() => template.Render(new Dictionary<string, object?> { ["customer"] = new Customer("Ada") }));
+        Assert.Contains("Nickname", ex.Message, StringComparison.Ordinal);
+    }
+
+    public sealed record Customer(string Name);
 }

@@ -11,10 +11,19 @@ public sealed class ResilientChatClientTests
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
-    private static LlmAdaptResilienceOptions Options(Action<LlmAdaptResilienceOptions>? change = null)
+    private readonly List<ModelRetry> _retries = [];
+
+    private LlmAdaptResilienceOptions Options(Action<LlmAdaptResilienceOptions>? change = null)
     {
         var o = new LlmAdaptResilienceOptions
         {
+            OnRetry = r =>
+            {
+                lock (_retries)
+                {
+                    _retries.Add(r);
+                }
+            },
             MaxRetryAttempts = 3,
             BaseDelay = TimeSpan.FromSeconds(1),
             MaxDelay = TimeSpan.FromSeconds(30),
@@ -64,9 +73,10 @@ public sealed class ResilientChatClientTests
 
         Assert.Equal("recovered", response.Text);
         Assert.Equal(3, inner.Calls);
-        // Exponential backoff without jitter: 1 s, then 2 s.
-        Assert.InRange((inner.CallTimes[1] - inner.CallTimes[0]).TotalSeconds, 1.0, 1.3);
-        Assert.InRange((inner.CallTimes[2] - inner.CallTimes[1]).TotalSeconds, 2.0, 2.3);
+        // Exponential backoff without jitter: 1 s, then 2 s, and the model was not called before the delay ran out.
+        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)], _retries.Select(r => r.Delay));
+        Assert.True(inner.CallTimes[1] - inner.CallTimes[0] >= TimeSpan.FromSeconds(1));
+        Assert.True(inner.CallTimes[2] - inner.CallTimes[1] >= TimeSpan.FromSeconds(2));
     }
 
     [Fact]
@@ -114,8 +124,9 @@ public sealed class ResilientChatClientTests
 
         await Drive(client.GetResponseAsync("hi"));
 
-        Assert.InRange((inner.CallTimes[1] - inner.CallTimes[0]).TotalSeconds, 7.0, 7.3);
-        Assert.InRange((inner.CallTimes[2] - inner.CallTimes[1]).TotalSeconds, 4.0, 4.3);
+        Assert.Equal([TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(4)], _retries.Select(r => r.Delay));
+        Assert.True(inner.CallTimes[1] - inner.CallTimes[0] >= TimeSpan.FromSeconds(7));
+        Assert.True(inner.CallTimes[2] - inner.CallTimes[1] >= TimeSpan.FromSeconds(4));
     }
 
     [Fact]
@@ -126,8 +137,8 @@ public sealed class ResilientChatClientTests
 
         await Drive(client.GetResponseAsync("hi"));
 
-        var first = (inner.CallTimes[1] - inner.CallTimes[0]).TotalSeconds;
-        var second = (inner.CallTimes[2] - inner.CallTimes[1]).TotalSeconds;
+        var first = _retries[0].Delay.TotalSeconds;
+        var second = _retries[1].Delay.TotalSeconds;
         Assert.InRange(first, 0.5, 4.5);
         Assert.True(second > first, $"backoff should grow: {first} then {second}");
     }
@@ -142,7 +153,10 @@ public sealed class ResilientChatClientTests
 
         Assert.Equal("second try", response.Text);
         Assert.Equal(2, inner.Calls);
-        Assert.InRange((inner.CallTimes[1] - inner.CallTimes[0]).TotalSeconds, 4.0, 4.3); // 3 s timeout + 1 s backoff
+        var retry = Assert.Single(_retries);
+        Assert.IsType<TimeoutRejectedException>(retry.Exception);
+        Assert.Equal(TimeSpan.FromSeconds(1), retry.Delay);
+        Assert.True(inner.CallTimes[1] - inner.CallTimes[0] >= TimeSpan.FromSeconds(4)); // 3 s timeout + 1 s backoff
     }
 
     [Fact]
@@ -151,8 +165,12 @@ public sealed class ResilientChatClientTests
         var inner = new ScriptedChatClient(_time, ScriptedChatClient.Hang());
         using var client = new ResilientChatClient(inner, Options(o => { o.AttemptTimeout = TimeSpan.FromSeconds(5); o.TotalTimeout = TimeSpan.FromSeconds(8); o.MaxRetryAttempts = 10; }), _time);
 
+        var start = _time.GetUtcNow();
         await Assert.ThrowsAsync<TimeoutRejectedException>(() => Drive(client.GetResponseAsync("hi")));
-        Assert.Equal(2, inner.Calls);
+        // Without the total timeout, ten hanging attempts would take over a minute of (fake) time.
+        var elapsed = _time.GetUtcNow() - start;
+        Assert.True(elapsed >= TimeSpan.FromSeconds(8) && elapsed < TimeSpan.FromSeconds(20), $"elapsed {elapsed}");
+        Assert.InRange(inner.Calls, 1, 2);
     }
 
     [Fact]

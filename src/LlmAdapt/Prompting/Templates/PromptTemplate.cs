@@ -173,12 +173,20 @@ public sealed class PromptTemplate
     public IReadOnlyList<ChatMessage> Render(IReadOnlyDictionary<string, object?> variables)
     {
         ArgumentNullException.ThrowIfNull(variables);
-        ThrowIfMissing(variables.Keys);
+        ThrowIfMissing(variables);
 
         var context = new TemplateContext(s_options, StringComparer.Ordinal);
         foreach (var (key, value) in variables)
         {
-            context.SetValue(key, value);
+            // A supplied null renders as nothing; Fluid would otherwise treat it as undefined under strict variables.
+            if (value is null)
+            {
+                context.SetValue(key, Fluid.Values.NilValue.Instance);
+            }
+            else
+            {
+                context.SetValue(key, value);
+            }
         }
 
         var result = new ChatMessage[_compiled.Length];
@@ -189,7 +197,7 @@ public sealed class PromptTemplate
             {
                 text = _compiled[i].Render(context, NullEncoder.Default, isolateContext: true);
             }
-            catch (InvalidOperationException ex)
+            catch (Exception ex) when (ex is InvalidOperationException or FluidException)
             {
                 throw new PromptTemplateException($"Template '{Name}', message {i + 1} ({Messages[i].Role}): {ex.Message}", ex);
             }
@@ -219,6 +227,18 @@ public sealed class PromptTemplate
         }
     }
 
+    private void ThrowIfMissing(IReadOnlyDictionary<string, object?> variables)
+    {
+        // The common case allocates nothing: every variable is there.
+        foreach (var name in Variables)
+        {
+            if (!variables.ContainsKey(name))
+            {
+                ThrowIfMissing(variables.Keys);
+            }
+        }
+    }
+
     private static ChatRole? SectionRole(string line)
     {
         var trimmed = line.Trim();
@@ -243,8 +263,9 @@ public sealed class PromptTemplate
         var options = new TemplateOptions
         {
             MemberAccessStrategy = new UnsafeMemberAccessStrategy(),
-            StrictVariables = true,
-            MaxSteps = 1_000_000,
+            // Not StrictVariables: it treats a supplied null as undefined. Missing top-level variables are found before
+            // rendering from the parsed template; a missing member of a supplied object is reported here.
+            Undefined = static name => throw new InvalidOperationException($"Undefined variable '{name}'."),
             CultureInfo = System.Globalization.CultureInfo.InvariantCulture,
         };
         return options;

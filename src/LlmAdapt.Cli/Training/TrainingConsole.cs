@@ -1,0 +1,66 @@
+using LlmAdapt.Formats;
+using LlmAdapt.Training;
+using Spectre.Console;
+
+namespace LlmAdapt.Cli.Training;
+
+/// <summary>Shows a training run: a Spectre.Console progress bar with loss and tokens/s, and an optional loss-curve plot.</summary>
+internal static class TrainingConsole
+{
+    /// <summary>Runs <paramref name="train"/> under a progress bar drawn on standard error.</summary>
+    public static async Task<FineTunedArtifact> RunAsync(CliContext context, string title, int totalSteps, Func<IProgress<TrainingProgress>, Task<FineTunedArtifact>> train)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(context.Error) });
+        var interactive = console.Profile.Capabilities.Interactive;
+        FineTunedArtifact? artifact = null;
+        double? lastValidation = null;
+        await console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask(title, maxValue: totalSteps);
+                var progress = new Progress(p =>
+                {
+                    lastValidation = p.ValidationLoss ?? lastValidation;
+                    var validation = lastValidation is { } v ? $" val {v:F3}" : string.Empty;
+                    task.Description = $"{title} step {p.Step}/{p.TotalSteps} loss {p.TrainingLoss:F3}{validation} {p.ItemsPerSecond:F0} tok/s";
+                    task.Value = p.Step;
+                    if (!interactive && (p.ValidationLoss is not null || p.Step == 1))
+                    {
+                        context.Error.WriteLine($"step {p.Step}/{p.TotalSteps} loss {p.TrainingLoss:F4}{validation} lr {p.LearningRate:E2} {p.ItemsPerSecond:F0} tok/s elapsed {p.Elapsed:hh\\:mm\\:ss}");
+                    }
+                });
+                artifact = await train(progress).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        return artifact!;
+    }
+
+    /// <summary>Writes the training and validation loss curves as a PNG (atomically).</summary>
+    public static async Task WritePlotAsync(TrainingReport report, string path, string title)
+    {
+        var plot = new ScottPlot.Plot();
+        var steps = report.History.Select(h => (double)h.Step).ToArray();
+        var train = plot.Add.Scatter(steps, report.History.Select(h => h.TrainingLoss).ToArray());
+        train.LegendText = "training loss";
+        train.MarkerSize = 0;
+        var validated = report.History.Where(h => h.ValidationLoss is not null).ToArray();
+        if (validated.Length > 0)
+        {
+            var validation = plot.Add.Scatter(validated.Select(h => (double)h.Step).ToArray(), validated.Select(h => h.ValidationLoss!.Value).ToArray());
+            validation.LegendText = "validation loss";
+        }
+
+        plot.Title(title);
+        plot.XLabel("step");
+        plot.YLabel("loss (nats/token)");
+        plot.ShowLegend();
+        var bytes = plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png);
+        await AtomicFile.WriteAllBytesAsync(path, bytes).ConfigureAwait(false);
+    }
+
+    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}

@@ -1,0 +1,76 @@
+namespace LlmAdapt.Training.Data;
+
+/// <summary>
+/// Instruction tuning: one rendered example per row, left-aligned and padded to T; targets are −1 on prompt tokens and
+/// padding, so only answer tokens carry loss. Training draws rows by a shuffled pass; validation walks them in order.
+/// </summary>
+internal sealed class ExampleBatchSource : IBatchSource
+{
+    private readonly IReadOnlyList<TokenizedExample> _examples;
+    private int[] _order = [];
+    private int _cursor;
+
+    public ExampleBatchSource(IReadOnlyList<TokenizedExample> examples, int batchSize, int sequenceLength)
+    {
+        if (examples.Count == 0)
+        {
+            throw new ArgumentException("There are no examples with answer tokens inside the sequence length.", nameof(examples));
+        }
+
+        _examples = examples;
+        BatchSize = batchSize;
+        SequenceLength = sequenceLength;
+    }
+
+    public int BatchSize { get; }
+
+    public int SequenceLength { get; }
+
+    public long TokenCount => _examples.Sum(e => (long)e.Tokens.Length);
+
+    public (int[] Inputs, int[] Targets) Next(Random random)
+    {
+        var rows = new List<TokenizedExample>(BatchSize);
+        while (rows.Count < BatchSize)
+        {
+            if (_cursor >= _order.Length)
+            {
+                _order = Enumerable.Range(0, _examples.Count).ToArray();
+                random.Shuffle(_order);
+                _cursor = 0;
+            }
+
+            rows.Add(_examples[_order[_cursor++]]);
+        }
+
+        return Pack(rows);
+    }
+
+    public IEnumerable<(int[] Inputs, int[] Targets)> Sequential(int maxBatches)
+    {
+        for (var i = 0; i < _examples.Count && i / BatchSize < maxBatches; i += BatchSize)
+        {
+            yield return Pack(_examples.Skip(i).Take(BatchSize).ToList());
+        }
+    }
+
+    private (int[] Inputs, int[] Targets) Pack(IReadOnlyList<TokenizedExample> rows)
+    {
+        var t = SequenceLength;
+        var inputs = new int[BatchSize * t];
+        var targets = new int[BatchSize * t];
+        Array.Fill(targets, -1);
+        for (var b = 0; b < rows.Count; b++)
+        {
+            var e = rows[b];
+            var n = Math.Min(t, e.Tokens.Length - 1);
+            for (var i = 0; i < n; i++)
+            {
+                inputs[(b * t) + i] = e.Tokens[i];
+                targets[(b * t) + i] = e.LossMask[i + 1] ? e.Tokens[i + 1] : -1;
+            }
+        }
+
+        return (inputs, targets);
+    }
+}

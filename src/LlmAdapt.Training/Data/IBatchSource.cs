@@ -1,0 +1,18 @@
+namespace LlmAdapt.Training.Data;
+
+/// <summary>Batches of (inputs, targets), each B × T token ids; a negative target is ignored by the loss.</summary>
+internal interface IBatchSource
+{
+    int BatchSize { get; }
+
+    int SequenceLength { get; }
+
+    /// <summary>Gets the tokens one pass over the data would see.</summary>
+    long TokenCount { get; }
+
+    /// <summary>Draws a training batch with <paramref name="random"/>.</summary>
+    (int[] Inputs, int[] Targets) Next(Random random);
+
+    /// <summary>Enumerates up to <paramref name="maxBatches"/> batches in a fixed order, for validation.</summary>
+    IEnumerable<(int[] Inputs, int[] Targets)> Sequential(int maxBatches);
+}

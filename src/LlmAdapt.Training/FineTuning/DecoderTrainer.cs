@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using LlmAdapt.Training.Data;
+using LlmAdapt.Training.Kernels;
+using LlmAdapt.Training.Models;
+using LlmAdapt.Training.Optim;
+
+namespace LlmAdapt.Training.FineTuning;
+
+/// <summary>
+/// The training loop shared by every decoder tuner: micro-batches with gradient accumulation, clipping, AdamW on the
+/// warm-up + cosine schedule, validation every N steps, checkpoints every M steps, divergence and cancellation
+/// handling. Batches for step s are drawn from a generator seeded by (seed, s), so a fixed seed gives the same run,
+/// and a resumed run sees the batches the uninterrupted one would have.
+/// </summary>
+internal sealed class DecoderTrainer
+{
+    private readonly IDecoderModel<float> _model;
+    private readonly DecoderTrainingOptions _options;
+    private readonly int _seed;
+
+    public DecoderTrainer(IDecoderModel<float> model, DecoderTrainingOptions options, int seed)
+    {
+        _model = model;
+        _options = options;
+        _seed = seed;
+        Optimizer = new AdamW<float>(model.Trainable, options.Beta1, options.Beta2, 1e-8, options.WeightDecay);
+    }
+
+    public AdamW<float> Optimizer { get; }
+
+    /// <summary>Gets or sets what writes a checkpoint after a step (model or adapter, and optimizer state).</summary>
+    public Func<int, CancellationToken, Task>? SaveCheckpoint { get; set; }
+
+    /// <summary>Gets or sets where checkpoints go, for messages.</summary>
+    public string CheckpointPath { get; set; } = string.Empty;
+
+    /// <summary>Gets the step of the last checkpoint written, 0 when none.</summary>
+    public int LastCheckpointStep { get; private set; }
+
+    /// <summary>Returns the token-weighted mean loss over up to <paramref name="maxBatches"/> batches of <paramref name="source"/>.</summary>
+    public double Evaluate(IBatchSource source, int maxBatches)
+    {
+        var training = _model.Training;
+        _model.Training = false;
+        try
+        {
+            double sum = 0;
+            long count = 0;
+            foreach (var (inputs, targets) in source.Sequential(maxBatches))
+            {
+                var loss = _model.Forward(inputs, targets, source.BatchSize, source.SequenceLength);
+                if (_model.CountedTargets > 0)
+                {
+                    sum += loss * _model.CountedTargets;
+                    count += _model.CountedTargets;
+                }
+            }
+
+            return count == 0 ? double.NaN : sum / count;
+        }
+        finally
+        {
+            _model.Training = training;
+        }
+    }
+
+    public async Task<TrainingReport> RunAsync(IBatchSource train, IBatchSource? validation, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        MatMul.MaxThreads = _options.Threads;
+        var schedule = new LearningRateSchedule(_options.LearningRate, _options.LearningRate * _options.MinLearningRateRatio, _options.WarmupSteps, _options.Steps);
+        var history = new List<TrainingProgress>();
+        var clock = Stopwatch.StartNew();
+        double? best = null;
+        double firstLoss = double.NaN, loss = double.NaN;
+        var stoppedEarly = false;
+        var step = Optimizer.StepCount;
+        var tokensPerStep = (double)train.BatchSize * train.SequenceLength * _options.GradientAccumulationSteps;
+        var epochTokens = Math.Max(1, train.TokenCount);
+        while (step < _options.Steps)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                stoppedEarly = true;
+                if (step > LastCheckpointStep)
+                {
+                    await Checkpoint(step, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            step++;
+            var stepClock = Stopwatch.StartNew();
+            var random = new Random(HashCode.Combine(_seed, step));
+            _model.Training = true;
+            _model.ZeroGrad();
+            loss = 0;
+            for (var micro = 0; micro < _options.GradientAccumulationSteps; micro++)
+            {
+                var (inputs, targets) = train.Next(random);
+                var microLoss = _model.Forward(inputs, targets, train.BatchSize, train.SequenceLength);
+                if (double.IsNaN(microLoss) && _model.CountedTargets == 0)
+                {
+                    continue;
+                }
+
+                loss += microLoss / _options.GradientAccumulationSteps;
+                _model.Backward(1.0 / _options.GradientAccumulationSteps);
+            }
+
+            if (double.IsNaN(firstLoss))
+            {
+                firstLoss = loss;
+            }
+
+            var norm = Optimizer.ClipGradients(_options.MaxGradientNorm);
+            if (!double.IsFinite(loss) || !double.IsFinite(norm) || loss > _options.DivergenceFactor * firstLoss)
+            {
+                throw new TrainingDivergedException(step, loss, LastCheckpointStep, CheckpointPath);
+            }
+
+            var lr = schedule.At(step);
+            Optimizer.Step(lr);
+            double? validationLoss = null;
+            if (validation is not null && (step % _options.EvaluationInterval == 0 || step == _options.Steps))
+            {
+                validationLoss = Evaluate(validation, _options.EvaluationBatches);
+                best = best is null ? validationLoss : Math.Min(best.Value, validationLoss.Value);
+            }
+
+            if (step % _options.CheckpointInterval == 0 || step == _options.Steps)
+            {
+                await Checkpoint(step, cancellationToken).ConfigureAwait(false);
+            }
+
+            var report = new TrainingProgress
+            {
+                Step = step,
+                TotalSteps = _options.Steps,
+                Epoch = 1 + (int)(step * tokensPerStep / epochTokens),
+                TrainingLoss = loss,
+                ValidationLoss = validationLoss,
+                LearningRate = lr,
+                ItemsPerSecond = tokensPerStep / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds),
+                Elapsed = clock.Elapsed,
+            };
+            history.Add(report);
+            progress?.Report(report);
+        }
+
+        return new TrainingReport
+        {
+            Steps = step,
+            FinalTrainingLoss = loss,
+            BestValidationLoss = best,
+            Duration = clock.Elapsed,
+            History = history,
+            StoppedEarly = stoppedEarly,
+            Metrics = new Dictionary<string, double>
+            {
+                ["tokens_per_second"] = history.Count == 0 ? 0 : history.Count * tokensPerStep / Math.Max(1e-9, clock.Elapsed.TotalSeconds),
+            },
+        };
+    }
+
+    private async Task Checkpoint(int step, CancellationToken cancellationToken)
+    {
+        if (SaveCheckpoint is not null)
+        {
+            await SaveCheckpoint(step, cancellationToken).ConfigureAwait(false);
+            LastCheckpointStep = step;
+        }
+    }
+}

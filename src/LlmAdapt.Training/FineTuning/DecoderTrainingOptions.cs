@@ -1,0 +1,113 @@
+using System.ComponentModel.DataAnnotations;
+using LlmAdapt.Training.Lora;
+using LlmAdapt.Training.Models.Gpt2;
+
+namespace LlmAdapt.Training.FineTuning;
+
+/// <summary>
+/// How a decoder is trained: the optimiser (AdamW), the schedule (linear warm-up, cosine decay), batch shape,
+/// clipping, evaluation and checkpoint cadence. Validated when a tuner starts; every problem is listed at once.
+/// </summary>
+public sealed class DecoderTrainingOptions
+{
+    /// <summary>Gets or sets the number of optimiser steps.</summary>
+    [Range(1, 10_000_000)]
+    public int Steps { get; set; } = 1000;
+
+    /// <summary>Gets or sets the sequences per micro-batch (B).</summary>
+    [Range(1, 4096)]
+    public int BatchSize { get; set; } = 8;
+
+    /// <summary>Gets or sets the tokens per sequence (T); at most the model's context.</summary>
+    [Range(2, 1 << 20)]
+    public int SequenceLength { get; set; } = 128;
+
+    /// <summary>Gets or sets how many micro-batches add up to one step.</summary>
+    [Range(1, 4096)]
+    public int GradientAccumulationSteps { get; set; } = 1;
+
+    /// <summary>Gets or sets the peak learning rate.</summary>
+    [Range(1e-9, 10.0)]
+    public double LearningRate { get; set; } = 1e-3;
+
+    /// <summary>Gets or sets the final learning rate as a fraction of the peak.</summary>
+    [Range(0.0, 1.0)]
+    public double MinLearningRateRatio { get; set; } = 0.1;
+
+    /// <summary>Gets or sets the linear warm-up length in steps.</summary>
+    [Range(0, 10_000_000)]
+    public int WarmupSteps { get; set; } = 50;
+
+    /// <summary>Gets or sets AdamW's decoupled weight decay (matrices only).</summary>
+    [Range(0.0, 10.0)]
+    public double WeightDecay { get; set; } = 0.1;
+
+    /// <summary>Gets or sets AdamW's β1.</summary>
+    [Range(0.0, 0.99999)]
+    public double Beta1 { get; set; } = 0.9;
+
+    /// <summary>Gets or sets AdamW's β2.</summary>
+    [Range(0.0, 0.99999)]
+    public double Beta2 { get; set; } = 0.95;
+
+    /// <summary>Gets or sets the global gradient-norm clip; 0 turns clipping off.</summary>
+    [Range(0.0, 1e6)]
+    public double MaxGradientNorm { get; set; } = 1.0;
+
+    /// <summary>Gets or sets how often (in steps) validation loss is measured; the last step always is.</summary>
+    [Range(1, 10_000_000)]
+    public int EvaluationInterval { get; set; } = 100;
+
+    /// <summary>Gets or sets the most validation batches per evaluation.</summary>
+    [Range(1, 100_000)]
+    public int EvaluationBatches { get; set; } = 20;
+
+    /// <summary>Gets or sets how often (in steps) a checkpoint is written; the last step always is.</summary>
+    [Range(1, 10_000_000)]
+    public int CheckpointInterval { get; set; } = 200;
+
+    /// <summary>Gets or sets the fraction of a corpus held out for validation when no validation set is given.</summary>
+    [Range(0.01, 0.5)]
+    public double ValidationFraction { get; set; } = 0.1;
+
+    /// <summary>
+    /// Gets or sets when a loss counts as exploding: above this multiple of the first step's loss (or not finite),
+    /// training stops with <see cref="TrainingDivergedException"/> and the last good checkpoint is kept.
+    /// </summary>
+    [Range(1.01, 1e6)]
+    public double DivergenceFactor { get; set; } = 4.0;
+
+    /// <summary>Gets or sets the threads the kernels use (default: every core).</summary>
+    [Range(1, 1024)]
+    public int Threads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Gets or sets the shape of a model created from scratch when the request names no base model.</summary>
+    public Gpt2Config? NewModel { get; set; }
+
+    /// <summary>Gets or sets LoRA; when set the base is frozen and only adapters are trained and saved.</summary>
+    public LoraOptions? Lora { get; set; }
+
+    /// <summary>Gets or sets whether LoRA adapters are merged into the base and a full checkpoint is written instead.</summary>
+    public bool MergeLora { get; set; }
+
+    /// <summary>Throws when an option is out of range, listing every problem.</summary>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public void Validate()
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
+        var problems = results.Select(r => r.ErrorMessage ?? "invalid").ToList();
+        if (WarmupSteps > Steps)
+        {
+            problems.Add($"WarmupSteps ({WarmupSteps}) is more than Steps ({Steps})");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid training options: " + string.Join("; ", problems) + ".");
+        }
+
+        NewModel?.Validate();
+        Lora?.Validate();
+    }
+}

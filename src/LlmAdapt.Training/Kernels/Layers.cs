@@ -1,0 +1,357 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace LlmAdapt.Training.Kernels;
+
+/// <summary>
+/// The operations a decoder is made of, each forward beside its backward (llm.c style). Backward functions
+/// accumulate (+=) into parameter and input gradients, so micro-batches add up without extra buffers.
+/// Shapes in comments: B batch, T time, C channels, V vocabulary, NH heads.
+/// </summary>
+internal static unsafe class Layers
+{
+    // ---- token + position embedding ----
+
+    /// <summary>out[b,t,:] = wte[inp[b,t],:] + wpe[t,:].</summary>
+    public static void EncoderForward<T>(T* output, int[] inp, T* wte, T* wpe, int b, int t, int c)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (var bt = 0; bt < b * t; bt++)
+        {
+            var o = new Span<T>(output + ((long)bt * c), c);
+            var token = new ReadOnlySpan<T>(wte + ((long)inp[bt] * c), c);
+            var position = new ReadOnlySpan<T>(wpe + ((long)(bt % t) * c), c);
+            TensorPrimitives.Add(token, position, o);
+        }
+    }
+
+    public static void EncoderBackward<T>(T* dwte, T* dwpe, T* dout, int[] inp, int b, int t, int c)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (var bt = 0; bt < b * t; bt++)
+        {
+            var d = dout + ((long)bt * c);
+            if (dwte != null)
+            {
+                Simd.Axpy(T.One, d, dwte + ((long)inp[bt] * c), c);
+            }
+
+            if (dwpe != null)
+            {
+                Simd.Axpy(T.One, d, dwpe + ((long)(bt % t) * c), c);
+            }
+        }
+    }
+
+    // ---- LayerNorm ----
+
+    /// <summary>out (N, C) = (inp − mean) · rstd · weight + bias; keeps mean and rstd (N) for backward.</summary>
+    public static void LayerNormForward<T>(T* output, T* mean, T* rstd, T* inp, T* weight, T* bias, int n, int c, T eps)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var count = T.CreateChecked(c);
+        for (var i = 0; i < n; i++)
+        {
+            var x = inp + ((long)i * c);
+            var m = T.Zero;
+            for (var j = 0; j < c; j++)
+            {
+                m += x[j];
+            }
+
+            m /= count;
+            var v = T.Zero;
+            for (var j = 0; j < c; j++)
+            {
+                var d = x[j] - m;
+                v += d * d;
+            }
+
+            v /= count;
+            var s = T.One / T.Sqrt(v + eps);
+            var o = output + ((long)i * c);
+            for (var j = 0; j < c; j++)
+            {
+                o[j] = ((x[j] - m) * s * weight[j]) + bias[j];
+            }
+
+            mean[i] = m;
+            rstd[i] = s;
+        }
+    }
+
+    public static void LayerNormBackward<T>(T* dinp, T* dweight, T* dbias, T* dout, T* inp, T* weight, T* mean, T* rstd, int n, int c)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var count = T.CreateChecked(c);
+        for (var i = 0; i < n; i++)
+        {
+            var d = dout + ((long)i * c);
+            var x = inp + ((long)i * c);
+            var di = dinp + ((long)i * c);
+            var m = mean[i];
+            var s = rstd[i];
+            var dnormMean = T.Zero;
+            var dnormNormMean = T.Zero;
+            for (var j = 0; j < c; j++)
+            {
+                var norm = (x[j] - m) * s;
+                var dnorm = weight[j] * d[j];
+                dnormMean += dnorm;
+                dnormNormMean += dnorm * norm;
+            }
+
+            dnormMean /= count;
+            dnormNormMean /= count;
+            for (var j = 0; j < c; j++)
+            {
+                var norm = (x[j] - m) * s;
+                var dnorm = weight[j] * d[j];
+                if (dbias != null)
+                {
+                    dbias[j] += d[j];
+                    dweight[j] += norm * d[j];
+                }
+
+                di[j] += (dnorm - dnormMean - (norm * dnormNormMean)) * s;
+            }
+        }
+    }
+
+    // ---- linear (HF Conv1D layout: weight [IC, OC]) ----
+
+    /// <summary>out (N, OC) = inp (N, IC) · weight (IC, OC) + bias (OC).</summary>
+    public static void LinearForward<T>(T* output, T* inp, T* weight, T* bias, int n, int ic, int oc)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        MatMul.Gemm(inp, weight, output, n, ic, oc, accumulate: false);
+        if (bias != null)
+        {
+            var bs = new ReadOnlySpan<T>(bias, oc);
+            for (var i = 0; i < n; i++)
+            {
+                var row = new Span<T>(output + ((long)i * oc), oc);
+                TensorPrimitives.Add(row, bs, row);
+            }
+        }
+    }
+
+    /// <summary>dinp += dout · weightᵀ; dweight += inpᵀ · dout; dbias += Σ rows of dout. Null gradients are skipped (frozen).</summary>
+    public static void LinearBackward<T>(T* dinp, T* dweight, T* dbias, T* dout, T* inp, T* weight, int n, int ic, int oc)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (dinp != null)
+        {
+            MatMul.Gemm(dout, false, weight, true, dinp, n, oc, ic, accumulate: true);
+        }
+
+        if (dweight != null)
+        {
+            MatMul.Gemm(inp, true, dout, false, dweight, ic, n, oc, accumulate: true);
+        }
+
+        if (dbias != null)
+        {
+            var db = new Span<T>(dbias, oc);
+            for (var i = 0; i < n; i++)
+            {
+                TensorPrimitives.Add(db, new ReadOnlySpan<T>(dout + ((long)i * oc), oc), db);
+            }
+        }
+    }
+
+    // ---- causal self-attention ----
+
+    /// <summary>
+    /// qkv (B, T, 3C) holds queries, keys and values side by side; att (B, NH, T, T) keeps the softmax for backward;
+    /// out (B, T, C) = softmax(q·kᵀ/√hs, causal) · v per head.
+    /// </summary>
+    public static void AttentionForward<T>(T* output, T* att, T* qkv, int b, int t, int c, int nh)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var hs = c / nh;
+        var scale = T.One / T.Sqrt(T.CreateChecked(hs));
+        nint po = (nint)output, pa = (nint)att, pq = (nint)qkv;
+        Parallel.For(0, b * nh, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, bh =>
+        {
+            var bi = bh / nh;
+            var h = bh % nh;
+            var qkvB = (T*)pq + ((long)bi * t * 3 * c);
+            for (var ti = 0; ti < t; ti++)
+            {
+                var q = qkvB + ((long)ti * 3 * c) + (h * hs);
+                var row = (T*)pa + ((((long)bi * nh) + h) * t * t) + ((long)ti * t);
+                var max = T.NegativeInfinity;
+                for (var t2 = 0; t2 <= ti; t2++)
+                {
+                    var k = qkvB + ((long)t2 * 3 * c) + c + (h * hs);
+                    var v = Simd.Dot(q, k, hs) * scale;
+                    row[t2] = v;
+                    max = T.Max(max, v);
+                }
+
+                var sum = T.Zero;
+                for (var t2 = 0; t2 <= ti; t2++)
+                {
+                    var e = T.Exp(row[t2] - max);
+                    row[t2] = e;
+                    sum += e;
+                }
+
+                var inv = T.One / sum;
+                for (var t2 = 0; t2 < t; t2++)
+                {
+                    row[t2] = t2 <= ti ? row[t2] * inv : T.Zero;
+                }
+
+                var o = (T*)po + ((((long)bi * t) + ti) * c) + (h * hs);
+                new Span<T>(o, hs).Clear();
+                for (var t2 = 0; t2 <= ti; t2++)
+                {
+                    Simd.Axpy(row[t2], qkvB + ((long)t2 * 3 * c) + (2 * c) + (h * hs), o, hs);
+                }
+            }
+        });
+    }
+
+    public static void AttentionBackward<T>(T* dqkv, T* dout, T* qkv, T* att, int b, int t, int c, int nh)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var hs = c / nh;
+        var scale = T.One / T.Sqrt(T.CreateChecked(hs));
+        nint pd = (nint)dqkv, po = (nint)dout, pa = (nint)att, pq = (nint)qkv;
+        Parallel.For(0, b * nh, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, bh =>
+        {
+            var bi = bh / nh;
+            var h = bh % nh;
+            var datt = new T[t];
+            var qkvB = (T*)pq + ((long)bi * t * 3 * c);
+            var dqkvB = (T*)pd + ((long)bi * t * 3 * c);
+            for (var ti = 0; ti < t; ti++)
+            {
+                var row = (T*)pa + ((((long)bi * nh) + h) * t * t) + ((long)ti * t);
+                var d = (T*)po + ((((long)bi * t) + ti) * c) + (h * hs);
+                var q = qkvB + ((long)ti * 3 * c) + (h * hs);
+                var dq = dqkvB + ((long)ti * 3 * c) + (h * hs);
+
+                // Through out = Σ att·v: datt = dout·v, dv += att·dout.
+                var dot = T.Zero;
+                for (var t2 = 0; t2 <= ti; t2++)
+                {
+                    var v = qkvB + ((long)t2 * 3 * c) + (2 * c) + (h * hs);
+                    datt[t2] = Simd.Dot(d, v, hs);
+                    dot += datt[t2] * row[t2];
+                    Simd.Axpy(row[t2], d, dqkvB + ((long)t2 * 3 * c) + (2 * c) + (h * hs), hs);
+                }
+
+                // Through the softmax, then through pre = q·k·scale.
+                for (var t2 = 0; t2 <= ti; t2++)
+                {
+                    var dpre = row[t2] * (datt[t2] - dot) * scale;
+                    var k = qkvB + ((long)t2 * 3 * c) + c + (h * hs);
+                    Simd.Axpy(dpre, k, dq, hs);
+                    Simd.Axpy(dpre, q, dqkvB + ((long)t2 * 3 * c) + c + (h * hs), hs);
+                }
+            }
+        });
+    }
+
+    // ---- GELU (tanh approximation, Hugging Face's gelu_new) ----
+
+    public static void GeluForward<T>(T* output, T* inp, int n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var s = T.CreateChecked(0.7978845608028654);
+        var k = T.CreateChecked(0.044715);
+        var half = T.CreateChecked(0.5);
+        for (var i = 0; i < n; i++)
+        {
+            var x = inp[i];
+            output[i] = half * x * (T.One + T.Tanh(s * (x + (k * x * x * x))));
+        }
+    }
+
+    public static void GeluBackward<T>(T* dinp, T* inp, T* dout, int n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var s = T.CreateChecked(0.7978845608028654);
+        var k = T.CreateChecked(0.044715);
+        var half = T.CreateChecked(0.5);
+        var three = T.CreateChecked(3.0);
+        for (var i = 0; i < n; i++)
+        {
+            var x = inp[i];
+            var u = s * (x + (k * x * x * x));
+            var th = T.Tanh(u);
+            var sech2 = T.One - (th * th);
+            var grad = (half * (T.One + th)) + (half * x * sech2 * s * (T.One + (three * k * x * x)));
+            dinp[i] += grad * dout[i];
+        }
+    }
+
+    // ---- residual ----
+
+    public static void ResidualForward<T>(T* output, T* a, T* b, int n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => TensorPrimitives.Add(new ReadOnlySpan<T>(a, n), new ReadOnlySpan<T>(b, n), new Span<T>(output, n));
+
+    public static void ResidualBackward<T>(T* da, T* db, T* dout, int n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var d = new ReadOnlySpan<T>(dout, n);
+        TensorPrimitives.Add(new Span<T>(da, n), d, new Span<T>(da, n));
+        TensorPrimitives.Add(new Span<T>(db, n), d, new Span<T>(db, n));
+    }
+
+    // ---- softmax + cross-entropy, with ignored positions ----
+
+    /// <summary>
+    /// Turns logits (N, V) into probabilities in place and returns the summed loss over positions whose target is
+    /// not negative (a negative target is ignored: prompt tokens in instruction tuning, padding). losses (N) gets each
+    /// position's loss, 0 where ignored.
+    /// </summary>
+    public static double SoftmaxCrossEntropyForward<T>(T* logits, T* losses, int[]? targets, int n, int v)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        nint pl = (nint)logits, ploss = (nint)losses;
+        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, i =>
+        {
+            var row = new Span<T>((T*)pl + ((long)i * v), v);
+            var max = TensorPrimitives.Max<T>(row);
+            TensorPrimitives.Subtract(row, max, row);
+            TensorPrimitives.Exp<T>(row, row);
+            var sum = TensorPrimitives.Sum<T>(row);
+            TensorPrimitives.Divide(row, sum, row);
+            var target = targets is null ? -1 : targets[i];
+            ((T*)ploss)[i] = target >= 0 ? -T.Log(row[target]) : T.Zero;
+        });
+
+        var total = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            total += double.CreateChecked(losses[i]);
+        }
+
+        return total;
+    }
+
+    /// <summary>dlogits = (probs − onehot(target)) · scale, in place over the probabilities; ignored rows get 0.</summary>
+    public static void SoftmaxCrossEntropyBackward<T>(T* probs, int[] targets, int n, int v, T scale)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        nint pp = (nint)probs;
+        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, i =>
+        {
+            var row = new Span<T>((T*)pp + ((long)i * v), v);
+            var target = targets[i];
+            if (target < 0)
+            {
+                row.Clear();
+                return;
+            }
+
+            row[target] -= T.One;
+            TensorPrimitives.Multiply(row, scale, row);
+        });
+    }
+}

@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LlmAdapt.Training.Lora;
+
+/// <summary>
+/// Low-rank adaptation: each targeted projection W gets W + (alpha / rank) · B·A with A (rank × in) and B (out × rank)
+/// trained and W frozen. Names follow PEFT's <c>LoraConfig</c>.
+/// </summary>
+public sealed class LoraOptions
+{
+    /// <summary>Gets or sets the rank r of the update (<c>r</c>).</summary>
+    [Range(1, 4096)]
+    public int Rank { get; set; } = 8;
+
+    /// <summary>Gets or sets alpha (<c>lora_alpha</c>); the update is scaled by alpha / rank.</summary>
+    [Range(1e-6, 1e6)]
+    public double Alpha { get; set; } = 16;
+
+    /// <summary>Gets or sets the dropout applied to the adapter's input while training (<c>lora_dropout</c>).</summary>
+    [Range(0.0, 0.95)]
+    public double Dropout { get; set; }
+
+    /// <summary>
+    /// Gets the modules adapted (<c>target_modules</c>): a name matches a projection whose full name equals it or ends
+    /// with "." + it. GPT-2's projections are <c>attn.c_attn</c>, <c>attn.c_proj</c>, <c>mlp.c_fc</c>, <c>mlp.c_proj</c>.
+    /// </summary>
+    [MinLength(1)]
+    public IList<string> TargetModules { get; init; } = ["c_attn", "c_proj", "c_fc"];
+
+    /// <summary>Gets the scale alpha / rank.</summary>
+    public double Scaling => Alpha / Rank;
+
+    /// <summary>Throws when a value is out of range, listing every problem.</summary>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    public void Validate()
+    {
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true))
+        {
+            throw new ArgumentException("Invalid LoRA options: " + string.Join("; ", results.Select(r => r.ErrorMessage)));
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using LlmAdapt.Formats;
+
+namespace LlmAdapt.Training.Models.Gpt2;
+
+/// <summary>
+/// GPT-2 checkpoints in the Hugging Face layout: <c>config.json</c> and <c>model.safetensors</c> with
+/// <c>GPT2LMHeadModel</c>'s tensor names (<c>transformer.h.0.attn.c_attn.weight</c>, [in, out]) and the head tied
+/// to <c>transformer.wte.weight</c>. Reading also accepts the bare names of older checkpoints (<c>h.0.attn…</c>).
+/// </summary>
+internal static class Gpt2Checkpoint
+{
+    public const string WeightsFile = "model.safetensors";
+
+    public static HuggingFaceModelConfig ToHuggingFace(Gpt2Config c) => new()
+    {
+        ModelType = "gpt2",
+        Architectures = ["GPT2LMHeadModel"],
+        VocabSize = c.VocabSize,
+        NPositions = c.ContextLength,
+        NEmbd = c.Channels,
+        NLayer = c.Layers,
+        NHead = c.Heads,
+        LayerNormEpsilon = c.LayerNormEpsilon,
+        ActivationFunction = "gelu_new",
+        BosTokenId = 50256,
+        EosTokenId = 50256,
+        TieWordEmbeddings = true,
+        TorchDtype = "float32",
+    };
+
+    public static Gpt2Config FromHuggingFace(HuggingFaceModelConfig hf, string path)
+    {
+        if (!string.Equals(hf.ModelType, "gpt2", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ModelLoadException(path, $"model_type is '{hf.ModelType}'; this loader reads 'gpt2'.", null);
+        }
+
+        if (hf.ActivationFunction is not (null or "gelu_new" or "gelu_pytorch_tanh"))
+        {
+            throw new ModelLoadException(path, $"activation_function '{hf.ActivationFunction}' is not supported; the engine implements GPT-2's tanh GELU (gelu_new).", null);
+        }
+
+        if (hf.Extra is not null && hf.Extra.TryGetValue("n_inner", out var inner) && inner.ValueKind == System.Text.Json.JsonValueKind.Number && inner.GetInt32() != 4 * (hf.NEmbd ?? 0))
+        {
+            throw new ModelLoadException(path, $"n_inner is {inner.GetInt32()}; the engine supports n_inner = 4 × n_embd = {4 * (hf.NEmbd ?? 0)}.", null);
+        }
+
+        var config = new Gpt2Config
+        {
+            VocabSize = hf.VocabSize,
+            ContextLength = hf.NPositions ?? 1024,
+            Channels = hf.NEmbd ?? 768,
+            Layers = hf.NLayer ?? 12,
+            Heads = hf.NHead ?? 12,
+            LayerNormEpsilon = hf.LayerNormEpsilon ?? 1e-5,
+        };
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ModelLoadException(path, ex.Message, ex);
+        }
+
+        return config;
+    }
+
+    public static async Task SaveAsync(Gpt2Model<float> model, string directory, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        var writer = new SafeTensorsWriter();
+        writer.Metadata["format"] = "pt";
+        foreach (var tensor in model.Tensors)
+        {
+            writer.Add(tensor.Name, model.Values(tensor.Name), tensor.Shape);
+        }
+
+        await writer.WriteAsync(Path.Combine(directory, WeightsFile), cancellationToken).ConfigureAwait(false);
+        await ToHuggingFace(model.Config).WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName), cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task<Gpt2Model<float>> LoadAsync(string directory, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(directory);
+        var hf = await HuggingFaceModelConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
+        var config = FromHuggingFace(hf, Path.Combine(full, HuggingFaceModelConfig.FileName));
+        var weights = Path.Combine(full, WeightsFile);
+        if (!File.Exists(weights))
+        {
+            throw new ModelLoadException(weights, "no model.safetensors beside config.json.", null);
+        }
+
+        var model = new Gpt2Model<float>(config);
+        using var reader = SafeTensorsReader.Open(weights);
+        foreach (var tensor in model.Tensors)
+        {
+            var bare = tensor.Name["transformer.".Length..];
+            var name = reader.Contains(tensor.Name) ? tensor.Name : reader.Contains(bare) ? bare
+                : throw new InvalidDataFileException(weights, 0, $"tensor '{tensor.Name}' (shape {tensor.ShapeText}) is missing; the config (n_layer {config.Layers}, n_embd {config.Channels}) needs it.");
+            reader.ReadSingle(name, tensor.Shape).CopyTo(model.Values(tensor.Name));
+        }
+
+        return model;
+    }
+}

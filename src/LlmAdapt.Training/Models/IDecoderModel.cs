@@ -1,0 +1,32 @@
+using LlmAdapt.Training.Kernels;
+
+namespace LlmAdapt.Training.Models;
+
+/// <summary>What the trainer needs from a decoder: a loss forward, a backward, and the values it may update.</summary>
+internal interface IDecoderModel<T>
+    where T : unmanaged
+{
+    int VocabSize { get; }
+
+    int ContextLength { get; }
+
+    /// <summary>Gets or sets whether dropout is active.</summary>
+    bool Training { get; set; }
+
+    /// <summary>Gets the number of positions whose targets counted in the last forward.</summary>
+    int CountedTargets { get; }
+
+    /// <summary>Gets the probabilities (B, T, V) of the last forward.</summary>
+    PinnedBuffer<T> Probabilities { get; }
+
+    /// <summary>Gets the values the optimiser updates (the adapters only, when LoRA is attached).</summary>
+    IReadOnlyList<TrainableSlice<T>> Trainable { get; }
+
+    /// <summary>Runs the model on inputs (B·T token ids); returns the mean loss over targets ≥ 0, or NaN without targets.</summary>
+    double Forward(int[] inputs, int[]? targets, int b, int t);
+
+    /// <summary>Adds the gradients of lossScale × the last forward's mean loss.</summary>
+    void Backward(double lossScale = 1.0);
+
+    void ZeroGrad();
+}

@@ -1,0 +1,31 @@
+using System.ComponentModel.DataAnnotations;
+using LlmAdapt.Retrieval.Retrievers;
+
+namespace LlmAdapt.Retrieval;
+
+/// <summary>The retrieval services <c>AddRetrieval()</c> registers, bound from the <c>LlmAdapt:Retrieval</c> section.</summary>
+public sealed class RetrievalOptions
+{
+    /// <summary>The configuration section name under <c>LlmAdapt</c>.</summary>
+    public const string SectionName = "Retrieval";
+
+    /// <summary>Gets or sets an index file to load at first use (saved by <c>DocumentIndexFile</c>), or <see langword="null"/> to start empty.</summary>
+    public string? IndexPath { get; set; }
+
+    /// <summary>Gets or sets whether every retrieval must name a principal (fail-closed); off by default.</summary>
+    public bool RequireAccessControl { get; set; }
+
+    /// <summary>
+    /// Gets or sets the retriever: <c>keyword</c>, <c>dense</c> or <c>hybrid</c> (reciprocal-rank fusion). The default,
+    /// <see langword="null"/>, is hybrid when an embedding generator is registered and keyword otherwise.
+    /// </summary>
+    [RegularExpression("^(keyword|dense|hybrid)$")]
+    public string? Retriever { get; set; }
+
+    /// <summary>Gets or sets the k of reciprocal-rank fusion; 60 by default.</summary>
+    [Range(0.0, 10_000.0)]
+    public double RrfK { get; set; } = 60;
+
+    /// <summary>Gets or sets the fusion method of the hybrid retriever.</summary>
+    public FusionMethod Fusion { get; set; } = FusionMethod.ReciprocalRank;
+}

@@ -1,0 +1,76 @@
+using LlmAdapt.DependencyInjection;
+using LlmAdapt.Retrieval;
+using LlmAdapt.Retrieval.Indexes;
+using LlmAdapt.Retrieval.Persistence;
+using LlmAdapt.Retrieval.Retrievers;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the embedded retrieval stack: a <see cref="DocumentIndex"/> and an <see cref="IRetriever"/> over it.</summary>
+public static class RetrievalServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="RetrievalOptions"/> (bound from <c>LlmAdapt:Retrieval</c>, changed by
+    /// <paramref name="configure"/>, validated at start-up), a singleton <see cref="DocumentIndex"/> (loaded from
+    /// <see cref="RetrievalOptions.IndexPath"/> when set) and a singleton <see cref="IRetriever"/>: keyword, dense or
+    /// hybrid, the dense side using the registered <c>IEmbeddingGenerator&lt;string, Embedding&lt;float&gt;&gt;</c>.
+    /// </summary>
+    /// <param name="builder">The LlmAdapt builder.</param>
+    /// <param name="configure">Changes the options, or <see langword="null"/>.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static LlmAdaptBuilder AddRetrieval(this LlmAdaptBuilder builder, Action<RetrievalOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<RetrievalOptions>();
+        if (builder.GetSection(RetrievalOptions.SectionName) is { } section)
+        {
+            options.Bind(section);
+        }
+
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp =>
+        {
+            var settings = sp.GetRequiredService<IOptions<RetrievalOptions>>().Value;
+            if (settings.IndexPath is { } path && File.Exists(path))
+            {
+                var loaded = DocumentIndexFile.LoadAsync(path).GetAwaiter().GetResult();
+                if (settings.RequireAccessControl && !loaded.Options.RequireAccessControl)
+                {
+                    loaded.Options.RequireAccessControl = true;
+                }
+
+                return loaded;
+            }
+
+            return new DocumentIndex(new DocumentIndexOptions { RequireAccessControl = settings.RequireAccessControl });
+        });
+        builder.Services.AddSingleton<IRetriever>(sp =>
+        {
+            var settings = sp.GetRequiredService<IOptions<RetrievalOptions>>().Value;
+            var index = sp.GetRequiredService<DocumentIndex>();
+            var generator = sp.GetService<IEmbeddingGenerator<string, Embedding<float>>>();
+            var access = new RetrieverOptions { RequireAccessControl = settings.RequireAccessControl };
+            var kind = settings.Retriever ?? (generator is null ? "keyword" : "hybrid");
+            if (kind != "keyword" && generator is null)
+            {
+                throw new InvalidOperationException($"The '{kind}' retriever needs an IEmbeddingGenerator<string, Embedding<float>> registration (for example AddOnnxEmbeddings).");
+            }
+
+            var keyword = new KeywordRetriever(index, access);
+            return kind switch
+            {
+                "keyword" => keyword,
+                "dense" => new DenseRetriever(index, generator!, access),
+                _ => new HybridRetriever([keyword, new DenseRetriever(index, generator!, access)], new HybridOptions { RrfK = settings.RrfK, Method = settings.Fusion }, access),
+            };
+        });
+        return builder;
+    }
+}

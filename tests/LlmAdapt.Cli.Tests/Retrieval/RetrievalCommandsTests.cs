@@ -1,0 +1,136 @@
+using System.Text.Json;
+
+namespace LlmAdapt.Cli.Tests.Retrieval;
+
+public sealed class RetrievalCommandsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("llmadapt-cli-rag-").FullName;
+
+    public RetrievalCommandsTests()
+    {
+        var docs = Path.Combine(_dir, "docs");
+        Directory.CreateDirectory(Path.Combine(docs, "guide"));
+        File.WriteAllText(Path.Combine(docs, "guide", "install.md"), "# Install\n\nRun the installer with administrator rights.\n\n## Proxy\n\nSet HTTPS_PROXY before installing behind a corporate proxy.\n");
+        File.WriteAllText(Path.Combine(docs, "holidays.txt"), "Employees receive twenty-five days of paid holiday each year.\n\nUnused days carry over until March.");
+        File.WriteAllText(Path.Combine(docs, "empty.md"), "   \n");
+        File.WriteAllBytes(Path.Combine(docs, "image.txt"), [0x89, 0x50, 0x4E, 0x47, 0x00, 0x1A, 0xFF, 0xFE]);
+    }
+
+    private string Docs => Path.Combine(_dir, "docs");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task IndexBuildThenAsk_FindsThePassageWithItsCitation()
+    {
+        var index = Path.Combine(_dir, "docs.llmidx");
+        var (code, output, error) = await CliRunner.RunAsync("index", "build", "--docs", Docs, "--out", index, "--embeddings", "none", "--json");
+        Assert.Equal(0, code);
+        Assert.Contains("skipped", error, StringComparison.Ordinal);
+        Assert.Contains("empty.md: empty", error, StringComparison.Ordinal);
+        Assert.Contains("image.txt: binary", error, StringComparison.Ordinal);
+        using (var json = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
+        {
+            Assert.Equal(2, json.RootElement.GetProperty("files").GetInt32());
+            Assert.Equal(2, json.RootElement.GetProperty("skipped").GetInt32());
+        }
+
+        (code, output, _) = await CliRunner.RunAsync("ask", "How many holiday days do employees get?", "--index", index, "--k", "1", "--json");
+        Assert.Equal(0, code);
+        Assert.StartsWith("[1] holidays.txt", output, StringComparison.Ordinal);
+        using (var json = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
+        {
+            var passage = json.RootElement.GetProperty("passages")[0];
+            Assert.Equal("holidays.txt", passage.GetProperty("source").GetString());
+            Assert.Contains("twenty-five days", passage.GetProperty("text").GetString(), StringComparison.Ordinal);
+        }
+
+        (code, output, _) = await CliRunner.RunAsync("ask", "proxy settings", "--index", index, "--k", "1");
+        Assert.Equal(0, code);
+        Assert.Contains("guide/install.md › Install > Proxy", output, StringComparison.Ordinal);
+
+        (code, output, _) = await CliRunner.RunAsync("ask", "is it the", "--index", index);
+        Assert.Equal(0, code);
+        Assert.Contains("only stop words", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AskDocs_BuildsWithTheLocalModelOnceThenUsesTheCache()
+    {
+        var (code, output, error) = await CliRunner.RunAsync("ask", "Which variable configures the corporate proxy?", "--docs", Docs, "--k", "2");
+        Assert.Equal(0, code);
+        Assert.Contains("building the index", error, StringComparison.Ordinal);
+        Assert.StartsWith("[1] guide/install.md", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(Docs, ".llmadapt-cache", "index.llmidx")));
+
+        (code, var again, error) = await CliRunner.RunAsync("ask", "Which variable configures the corporate proxy?", "--docs", Docs, "--k", "2");
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("building the index", error, StringComparison.Ordinal);
+        Assert.Equal(output, again);
+
+        // Changing a document invalidates the cache.
+        File.AppendAllText(Path.Combine(Docs, "holidays.txt"), "\nNew rule.");
+        (_, _, error) = await CliRunner.RunAsync("ask", "proxy", "--docs", Docs, "--embeddings", "none");
+        Assert.Contains("building the index", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ask_WithPrincipal_SeesOnlyWhatTheAccessListAllows()
+    {
+        var index = Path.Combine(_dir, "hr.llmidx");
+        Assert.Equal(0, (await CliRunner.RunAsync("index", "build", "--docs", Docs, "--out", index, "--embeddings", "none", "--allow", "hr")).ExitCode);
+        var (code, output, _) = await CliRunner.RunAsync("ask", "holiday days", "--index", index, "--principal", "bob", "--group", "engineering");
+        Assert.Equal(0, code);
+        Assert.Contains("No passage found", output, StringComparison.Ordinal);
+        (code, output, _) = await CliRunner.RunAsync("ask", "holiday days", "--index", index, "--principal", "alice", "--group", "hr");
+        Assert.Equal(0, code);
+        Assert.StartsWith("[1] holidays.txt", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EvalRetrieval_Bm25OnCranfield_PrintsMetricsAndJson()
+    {
+        var (code, output, _) = await CliRunner.RunAsync("eval", "retrieval", "--beir", CliRunner.SharedData("retrieval/cranfield/beir"), "--retriever", "bm25", "--k", "10", "--json");
+        Assert.Equal(0, code);
+        Assert.Contains("queries        225", output, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]);
+        Assert.InRange(json.RootElement.GetProperty("ndcg").GetDouble(), 0.358, 1);
+        Assert.True(json.RootElement.GetProperty("queries_per_second").GetDouble() > 0);
+    }
+
+    [Theory]
+    [InlineData("eval", "retrieval", "--beir", "/no/such/beir")]
+    [InlineData("index", "build", "--docs", "/no/such/docs", "--out", "/tmp/x.llmidx")]
+    [InlineData("ask", "q", "--index", "/no/such/index.llmidx")]
+    public async Task MissingInput_IsOneLineErrorNamingIt(params string[] args)
+    {
+        var (code, _, error) = await CliRunner.RunAsync(args);
+        Assert.Equal(1, code);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Contains("/no/such/", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EvalRetrieval_MalformedBeirLine_NamesFileAndLine()
+    {
+        var beir = Path.Combine(_dir, "beir");
+        Directory.CreateDirectory(Path.Combine(beir, "qrels"));
+        File.WriteAllText(Path.Combine(beir, "corpus.jsonl"), "{\"_id\":\"1\",\"text\":\"wing\"}\n{oops\n");
+        File.WriteAllText(Path.Combine(beir, "queries.jsonl"), "{\"_id\":\"1\",\"text\":\"wing\"}\n");
+        File.WriteAllText(Path.Combine(beir, "qrels", "test.tsv"), "1\t1\t1\n");
+        var (code, _, error) = await CliRunner.RunAsync("eval", "retrieval", "--beir", beir);
+        Assert.Equal(1, code);
+        Assert.Contains("corpus.jsonl:2:", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ask", "q", "--docs", "DOCS", "--k", "0")]
+    [InlineData("ask", "q")]
+    [InlineData("eval", "retrieval", "--beir", "DOCS", "--k", "-1")]
+    public async Task BadUsage_ExitsTwo(params string[] args)
+    {
+        var (code, _, error) = await CliRunner.RunAsync([.. args.Select(a => a == "DOCS" ? Docs : a)]);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error:", error, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,113 @@
+using LlmAdapt.Training.Data;
+using LlmAdapt.Training.FineTuning;
+using Microsoft.Extensions.AI;
+
+namespace LlmAdapt.Training.Tests.Data;
+
+public sealed class InstructionDataTests
+{
+    [Fact]
+    public async Task SelfInstructSeedTasks_LoadOneExamplePerInstance()
+    {
+        var examples = await InstructionDatasets.LoadSelfInstructAsync(TestData.PathOf("instructions/self-instruct/seed_tasks.jsonl"));
+        Assert.True(examples.Count >= 175, $"{examples.Count} examples");
+        Assert.All(examples, e => Assert.False(string.IsNullOrEmpty(e.Output)));
+        Assert.StartsWith("Is there anything I can eat for a breakfast", examples[0].Input, StringComparison.Ordinal);
+        Assert.EndsWith(":1", examples[0].Origin, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Alpaca_JsonArrayAndJsonl_BothLoad_WithInputJoinedToTheInstruction()
+    {
+        var dir = TestData.TempDirectory();
+        var array = Path.Combine(dir, "a.json");
+        await File.WriteAllTextAsync(array, """[{"instruction":"Add","input":"2 and 3","output":"5"},{"instruction":"Greet","output":"Hello"}]""");
+        var lines = Path.Combine(dir, "a.jsonl");
+        await File.WriteAllTextAsync(lines, "{\"instruction\":\"Add\",\"input\":\"2 and 3\",\"output\":\"5\"}\n\n{\"instruction\":\"Greet\",\"output\":\"Hello\"}\n");
+        foreach (var path in new[] { array, lines })
+        {
+            var examples = await InstructionDatasets.LoadAsync(path, "alpaca");
+            Assert.Equal(2, examples.Count);
+            Assert.Equal("Add\n\n### Input:\n2 and 3", examples[0].Input);
+            Assert.Equal("Greet", examples[1].Input);
+            Assert.Equal("Hello", examples[1].Output);
+        }
+    }
+
+    [Theory]
+    [InlineData("alpaca", "{\"instruction\":\"a\",\"output\":\"b\"}\n{\"instruction\":\"a\" \"output\":\"b\"}\n", 2)]
+    [InlineData("alpaca", "{\"instruction\":\"a\",\"output\":\"b\"}\n{\"instruction\":\"a\",\"output\":\"b\"}\n{\"instruction\":\"a\"}\n", 3)]
+    [InlineData("self-instruct", "{\"instruction\":\"a\",\"instances\":[]}\n", 1)]
+    [InlineData("chat", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"yo\"}]}\n{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n", 2)]
+    [InlineData("chat", "{\"messages\":[{\"role\":\"robot\",\"content\":\"hi\"}]}\n", 1)]
+    public async Task MalformedLine_IsReportedWithItsLineNumber(string format, string contents, int line)
+    {
+        var path = Path.Combine(TestData.TempDirectory(), "bad.jsonl");
+        await File.WriteAllTextAsync(path, contents);
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => InstructionDatasets.LoadAsync(path, format));
+        Assert.Equal(line, ex.LineNumber);
+        Assert.Contains($"bad.jsonl:{line}:", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownFormat_ListsTheValidOnes()
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => InstructionDatasets.LoadAsync("x", "dolly"));
+        Assert.Contains("alpaca, self-instruct, chat", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rendering_MasksThePrompt_AndLearnsTheAnswerAndEndOfText()
+    {
+        var example = new TrainingExample { Input = "Say hi", Output = " Hello there" };
+        var rendered = InstructionFineTuner.Render(example, InstructionPromptFormat.Alpaca);
+        var promptTokens = FineTuningTokens.Count(InstructionPromptFormat.Alpaca.RenderPrompt("Say hi"));
+        var answerTokens = FineTuningTokens.Count(" Hello there");
+        Assert.Equal(promptTokens + answerTokens + 1, rendered.Tokens.Length);
+        Assert.All(rendered.LossMask[..promptTokens], m => Assert.False(m));
+        Assert.All(rendered.LossMask[promptTokens..], m => Assert.True(m));
+        Assert.Equal(50256, rendered.Tokens[^1]);
+    }
+
+    [Fact]
+    public void Batches_PutLossOnAnswerTokensOnly()
+    {
+        var examples = InstructionFineTuner.Render([new TrainingExample { Input = "Say hi", Output = " Hello there" }], InstructionPromptFormat.Alpaca, 64);
+        var source = new ExampleBatchSource(examples, 2, 64);
+        var (inputs, targets) = source.Sequential(1).Single();
+        var e = examples[0];
+
+        // Position i predicts token i + 1: a target exists exactly where token i + 1 is an answer token.
+        for (var i = 0; i < 64; i++)
+        {
+            var expected = i + 1 < e.Tokens.Length && e.LossMask[i + 1] ? e.Tokens[i + 1] : -1;
+            Assert.Equal(expected, targets[i]);
+        }
+
+        Assert.Equal(FineTuningTokens.Count(" Hello there") + 1, targets.Count(t => t >= 0));
+        Assert.All(targets[64..], t => Assert.Equal(-1, t));
+        Assert.Equal(e.Tokens[0], inputs[0]);
+    }
+
+    [Fact]
+    public void ChatRendering_LearnsAssistantTurnsOnly()
+    {
+        var example = new TrainingExample
+        {
+            Input = "hi",
+            Messages = [new ChatMessage(ChatRole.System, "Be brief."), new ChatMessage(ChatRole.User, "hi"), new ChatMessage(ChatRole.Assistant, "Hello")],
+        };
+        var rendered = InstructionFineTuner.Render(example, InstructionPromptFormat.Alpaca);
+        var learned = rendered.Tokens.Where((_, i) => rendered.LossMask[i]).ToArray();
+        Assert.Equal([.. FineTuningTokens.Ids("Hello"), 50256], learned);
+    }
+}
+
+internal static class FineTuningTokens
+{
+    private static readonly Microsoft.ML.Tokenizers.Tokenizer s_gpt2 = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForModel("gpt2");
+
+    public static int Count(string text) => s_gpt2.CountTokens(text);
+
+    public static int[] Ids(string text) => [.. s_gpt2.EncodeToIds(text)];
+}

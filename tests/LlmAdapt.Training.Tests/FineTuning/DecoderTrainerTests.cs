@@ -1,0 +1,144 @@
+using LlmAdapt.Formats;
+using LlmAdapt.Training.Data;
+using LlmAdapt.Training.FineTuning;
+using LlmAdapt.Training.Models.Gpt2;
+using LlmAdapt.Training.Tests.Models;
+
+namespace LlmAdapt.Training.Tests.FineTuning;
+
+public sealed class DecoderTrainerTests
+{
+    private static int[] PatternTokens(int n) => Enumerable.Range(0, n).Select(i => (i * 7 % 11) + (i % 3)).ToArray();
+
+    private static DecoderTrainingOptions Options(int steps) => new()
+    {
+        Steps = steps,
+        BatchSize = 2,
+        SequenceLength = 8,
+        WarmupSteps = 2,
+        LearningRate = 1e-2,
+        EvaluationInterval = 2,
+        EvaluationBatches = 2,
+        CheckpointInterval = 1,
+        Threads = 2,
+    };
+
+    private static async Task<(Gpt2Model<float> Model, TrainingReport Report)> Train(int seed, int steps = 6, string? output = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var model = new Gpt2Model<float>(Gpt2GradientCheckTests.Tiny);
+        model.InitializeRandom(seed);
+        var options = Options(steps);
+        var trainer = new DecoderTrainer(model, options, seed) { CheckpointPath = output ?? string.Empty };
+        if (output is not null)
+        {
+            trainer.SaveCheckpoint = async (step, ct) =>
+            {
+                await Gpt2Checkpoint.SaveAsync(model, output, ct);
+                var writer = new SafeTensorsWriter();
+                trainer.Optimizer.Save(writer);
+                await writer.WriteAsync(Path.Combine(output, "optimizer.safetensors"), ct);
+            };
+        }
+
+        var tokens = PatternTokens(400);
+        var report = await trainer.RunAsync(new TokenBlockSource(tokens, 2, 8, "pattern"), new TokenBlockSource(tokens[300..], 2, 8, "pattern"), progress, cancellationToken);
+        return (model, report);
+    }
+
+    [Fact]
+    public async Task SameSeed_GivesABitIdenticalRun_AndAnotherSeedDoesNot()
+    {
+        var (a, reportA) = await Train(seed: 3);
+        var (b, reportB) = await Train(seed: 3);
+        var (c, _) = await Train(seed: 4);
+        Assert.Equal(a.Parameters.Span.ToArray(), b.Parameters.Span.ToArray());
+        Assert.Equal(reportA.History.Select(h => h.TrainingLoss), reportB.History.Select(h => h.TrainingLoss));
+        Assert.NotEqual(a.Parameters.Span.ToArray(), c.Parameters.Span.ToArray());
+    }
+
+    [Fact]
+    public async Task Run_ReportsEveryStep_WithValidationOnTheInterval_AndLowersTheLoss()
+    {
+        var (_, report) = await Train(seed: 5, steps: 30);
+        Assert.Equal(30, report.History.Count);
+        Assert.Equal(Enumerable.Range(1, 30), report.History.Select(h => h.Step));
+        Assert.All(report.History, h => Assert.Equal(h.Step % 2 == 0, h.ValidationLoss is not null));
+        Assert.True(report.History[^1].ValidationLoss < report.History[1].ValidationLoss - 0.3, $"validation {report.History[1].ValidationLoss} -> {report.History[^1].ValidationLoss}");
+    }
+
+    [Fact]
+    public async Task NaNLoss_StopsWithTrainingDivergedException_AndKeepsTheLastGoodCheckpoint()
+    {
+        var output = TestData.TempDirectory();
+        Gpt2Model<float>? captured = null;
+        var model = new Gpt2Model<float>(Gpt2GradientCheckTests.Tiny);
+        model.InitializeRandom(6);
+        captured = model;
+        var options = Options(10);
+        var trainer = new DecoderTrainer(model, options, 6) { CheckpointPath = output };
+        trainer.SaveCheckpoint = (step, ct) => Gpt2Checkpoint.SaveAsync(model, output, ct);
+
+        // After step 3 a weight is corrupted, so step 4's loss is NaN.
+        var progress = new SyncProgress(p =>
+        {
+            if (p.Step == 3)
+            {
+                captured.Values("transformer.ln_f.weight")[0] = float.NaN;
+            }
+        });
+        var tokens = PatternTokens(300);
+        var ex = await Assert.ThrowsAsync<TrainingDivergedException>(() => trainer.RunAsync(new TokenBlockSource(tokens, 2, 8, "pattern"), null, progress, CancellationToken.None));
+        Assert.Equal(4, ex.Step);
+        Assert.Equal(3, ex.LastCheckpointStep);
+        Assert.Contains(output, ex.Message, StringComparison.Ordinal);
+        var kept = await Gpt2Checkpoint.LoadAsync(output, CancellationToken.None);
+        Assert.All(kept.Parameters.Span.ToArray(), v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public async Task Cancellation_LeavesACheckpointWithOptimizerState()
+    {
+        var output = TestData.TempDirectory();
+        using var cts = new CancellationTokenSource();
+        var progress = new SyncProgress(p =>
+        {
+            if (p.Step == 2)
+            {
+                cts.Cancel();
+            }
+        });
+        var model = new Gpt2Model<float>(Gpt2GradientCheckTests.Tiny);
+        model.InitializeRandom(7);
+        var options = Options(10);
+        options.CheckpointInterval = 100;
+        var trainer = new DecoderTrainer(model, options, 7) { CheckpointPath = output };
+        trainer.SaveCheckpoint = async (step, ct) =>
+        {
+            await Gpt2Checkpoint.SaveAsync(model, output, ct);
+            var writer = new SafeTensorsWriter();
+            trainer.Optimizer.Save(writer);
+            await writer.WriteAsync(Path.Combine(output, "optimizer.safetensors"), ct);
+        };
+        var tokens = PatternTokens(300);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => trainer.RunAsync(new TokenBlockSource(tokens, 2, 8, "pattern"), null, progress, cts.Token));
+        Assert.Equal(2, trainer.LastCheckpointStep);
+        using var state = SafeTensorsReader.Open(Path.Combine(output, "optimizer.safetensors"));
+        Assert.Equal("2", state.Metadata["step"]);
+        var loaded = await Gpt2Checkpoint.LoadAsync(output, CancellationToken.None);
+        Assert.Equal(model.Parameters.Span.ToArray(), loaded.Parameters.Span.ToArray());
+    }
+
+    [Fact]
+    public void TooShortCorpus_IsRejectedWithTheNumbers()
+    {
+        var ex = Assert.Throws<InvalidDataFileException>(() => new TokenBlockSource(new int[5], 2, 8, "notes.txt"));
+        Assert.Contains("notes.txt", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("5 tokens", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("at least 9", ex.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class SyncProgress(Action<TrainingProgress> action) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => action(value);
+    }
+}
