@@ -23,6 +23,13 @@ public static class OnnxDecoderExporter
     /// <summary>ONNX Runtime GenAI's config file name.</summary>
     public const string GenAIConfigFileName = "genai_config.json";
 
+    /// <summary>
+    /// The <c>model.type</c> written to <c>genai_config.json</c>: ONNX Runtime GenAI's generic decoder-only type. Its
+    /// <c>gpt2</c> type expects the combined <c>past_%d</c> cache of older GPT-2 exports and refuses the split
+    /// <c>past_key_values.%d.key/value</c> layout written here ("Model input was not found"), which the generic type reads.
+    /// </summary>
+    public const string GenAIModelType = "decoder";
+
     private static readonly string[] s_tokenizerFiles =
     [
         "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
@@ -163,7 +170,7 @@ public static class OnnxDecoderExporter
         {
             ["model"] = new JsonObject
             {
-                ["type"] = "gpt2",
+                ["type"] = GenAIModelType,
                 ["bos_token_id"] = bos,
                 ["eos_token_id"] = eos,
                 ["pad_token_id"] = pad,
