@@ -10,6 +10,9 @@ internal static class Comparisons
         ["templates"] = Prompting.TemplateRenderingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
         ["retrieval"] = Retrieval.RetrievalComparison.RunAsync,
+        ["heads"] = Heads.HeadComparison.RunAsync,
+        ["reward"] = Heads.RewardComparison.RunAsync,
+        ["training"] = Training.TrainingComparison.RunAsync,
     };
 
     public static async Task<int> RunAsync(string[] args)

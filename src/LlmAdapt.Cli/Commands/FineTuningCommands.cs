@@ -142,7 +142,7 @@ internal static class FineTuningCommands
         var tokens = new Option<int>("--tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 100 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0: greedy).", DefaultValueFactory = _ => 0.8 };
         var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 42 };
-        var generate = new Command("sample", "Sample a continuation from a checkpoint trained by the engine (for ONNX model folders use generate).") { model, prompt, tokens, temperature, seed };
+        var generate = new Command("sample", "Sample a continuation from a checkpoint trained by the engine (pretrain, sft).") { model, prompt, tokens, temperature, seed };
         generate.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
         {
             var text = await DecoderEvaluator.GenerateAsync(parseResult.GetRequiredValue(model).FullName, parseResult.GetValue(prompt) ?? string.Empty, parseResult.GetValue(tokens), parseResult.GetValue(temperature), parseResult.GetValue(seed), cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,207 @@
+using System.Numerics;
+
+namespace LlmAdapt.Training.Kernels;
+
+/// <summary>
+/// The operations the Llama family adds to <see cref="Layers"/>, forward beside backward: RMSNorm, rotary position
+/// embedding (Hugging Face's rotate-half convention), SwiGLU, and causal attention with grouped key/value heads.
+/// Shapes: N = B·T rows, C channels, NH query heads, NKV key/value heads, HD head size.
+/// </summary>
+internal static unsafe class LlamaLayers
+{
+    // ---- RMSNorm: out = x / rms(x) · weight ----
+
+    public static void RmsNormForward<T>(T* output, T* rstd, T* inp, T* weight, int n, int c, T eps)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var count = T.CreateChecked(c);
+        for (var i = 0; i < n; i++)
+        {
+            var x = inp + ((long)i * c);
+            var ss = T.Zero;
+            for (var j = 0; j < c; j++)
+            {
+                ss += x[j] * x[j];
+            }
+
+            var s = T.One / T.Sqrt((ss / count) + eps);
+            rstd[i] = s;
+            var o = output + ((long)i * c);
+            for (var j = 0; j < c; j++)
+            {
+                o[j] = x[j] * s * weight[j];
+            }
+        }
+    }
+
+    public static void RmsNormBackward<T>(T* dinp, T* dweight, T* dout, T* inp, T* weight, T* rstd, int n, int c)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var count = T.CreateChecked(c);
+        for (var i = 0; i < n; i++)
+        {
+            var x = inp + ((long)i * c);
+            var d = dout + ((long)i * c);
+            var di = dinp + ((long)i * c);
+            var s = rstd[i];
+
+            // y = x·s·w with s = (mean x² + eps)^-½: dx = s·(w·d) − x·s³·mean(w·d·x).
+            var dot = T.Zero;
+            for (var j = 0; j < c; j++)
+            {
+                dot += weight[j] * d[j] * x[j];
+                if (dweight != null)
+                {
+                    dweight[j] += x[j] * s * d[j];
+                }
+            }
+
+            var k = dot / count * s * s * s;
+            for (var j = 0; j < c; j++)
+            {
+                di[j] += (s * weight[j] * d[j]) - (x[j] * k);
+            }
+        }
+    }
+
+    // ---- rotary position embedding, in place ----
+
+    /// <summary>Rotates each head's (i, i + HD/2) pairs by position·θ^(−2i/HD); <paramref name="inverse"/> rotates back (the backward).</summary>
+    public static void Rope<T>(T* x, int b, int t, int heads, int hd, double theta, bool inverse)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var half = hd / 2;
+        for (var bi = 0; bi < b; bi++)
+        {
+            for (var ti = 0; ti < t; ti++)
+            {
+                for (var h = 0; h < heads; h++)
+                {
+                    var v = x + ((((long)bi * t) + ti) * heads * hd) + ((long)h * hd);
+                    for (var i = 0; i < half; i++)
+                    {
+                        var angle = ti * Math.Pow(theta, -2.0 * i / hd);
+                        var cos = T.CreateChecked(Math.Cos(angle));
+                        var sin = T.CreateChecked(inverse ? -Math.Sin(angle) : Math.Sin(angle));
+                        var a = v[i];
+                        var c = v[i + half];
+                        v[i] = (a * cos) - (c * sin);
+                        v[i + half] = (c * cos) + (a * sin);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- SwiGLU: h = silu(gate) · up ----
+
+    public static void SwiGluForward<T>(T* output, T* gate, T* up, int n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (var i = 0; i < n; i++)
+        {
+            var g = gate[i];
+            output[i] = g / (T.One + T.Exp(-g)) * up[i];
+        }
+    }
+
+    public static void SwiGluBackward<T>(T* dgate, T* dup, T* dout, T* gate, T* up, int n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (var i = 0; i < n; i++)
+        {
+            var g = gate[i];
+            var sig = T.One / (T.One + T.Exp(-g));
+            var silu = g * sig;
+            dup[i] += dout[i] * silu;
+            dgate[i] += dout[i] * up[i] * sig * (T.One + (g * (T.One - sig)));
+        }
+    }
+
+    // ---- causal attention with grouped key/value heads ----
+
+    /// <summary>q (N, NH·HD), k and v (N, NKV·HD); query head h reads key/value head h / (NH / NKV). att (B, NH, T, T).</summary>
+    public static void AttentionForward<T>(T* output, T* att, T* q, T* k, T* v, int b, int t, int nh, int nkv, int hd)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var scale = T.One / T.Sqrt(T.CreateChecked(hd));
+        var group = nh / nkv;
+        nint po = (nint)output, pa = (nint)att, pq = (nint)q, pk = (nint)k, pv = (nint)v;
+        Parallel.For(0, b * nh, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, bh =>
+        {
+            int bi = bh / nh, h = bh % nh, kvh = h / group;
+            for (var ti = 0; ti < t; ti++)
+            {
+                var qi = (T*)pq + ((((long)bi * t) + ti) * nh * hd) + (h * hd);
+                var row = (T*)pa + ((((long)bi * nh) + h) * t * t) + ((long)ti * t);
+                var max = T.NegativeInfinity;
+                for (var t2 = 0; t2 <= ti; t2++)
+                {
+                    var kj = (T*)pk + ((((long)bi * t) + t2) * nkv * hd) + (kvh * hd);
+                    row[t2] = Simd.Dot(qi, kj, hd) * scale;
+                    max = T.Max(max, row[t2]);
+                }
+
+                var sum = T.Zero;
+                for (var t2 = 0; t2 <= ti; t2++)
+                {
+                    row[t2] = T.Exp(row[t2] - max);
+                    sum += row[t2];
+                }
+
+                for (var t2 = 0; t2 < t; t2++)
+                {
+                    row[t2] = t2 <= ti ? row[t2] / sum : T.Zero;
+                }
+
+                var o = (T*)po + ((((long)bi * t) + ti) * nh * hd) + (h * hd);
+                new Span<T>(o, hd).Clear();
+                for (var t2 = 0; t2 <= ti; t2++)
+                {
+                    Simd.Axpy(row[t2], (T*)pv + ((((long)bi * t) + t2) * nkv * hd) + (kvh * hd), o, hd);
+                }
+            }
+        });
+    }
+
+    public static void AttentionBackward<T>(T* dq, T* dk, T* dv, T* dout, T* q, T* k, T* v, T* att, int b, int t, int nh, int nkv, int hd)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var scale = T.One / T.Sqrt(T.CreateChecked(hd));
+        var group = nh / nkv;
+        nint pdq = (nint)dq, pdk = (nint)dk, pdv = (nint)dv, pd = (nint)dout, pq = (nint)q, pk = (nint)k, pv = (nint)v, pa = (nint)att;
+
+        // Query heads of one group write the same dk/dv rows, so a task owns a whole (batch, kv head) group.
+        Parallel.For(0, b * nkv, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, bk =>
+        {
+            int bi = bk / nkv, kvh = bk % nkv;
+            var datt = new T[t];
+            for (var h = kvh * group; h < (kvh + 1) * group; h++)
+            {
+                for (var ti = 0; ti < t; ti++)
+                {
+                    var row = (T*)pa + ((((long)bi * nh) + h) * t * t) + ((long)ti * t);
+                    var d = (T*)pd + ((((long)bi * t) + ti) * nh * hd) + (h * hd);
+                    var qi = (T*)pq + ((((long)bi * t) + ti) * nh * hd) + (h * hd);
+                    var dqi = (T*)pdq + ((((long)bi * t) + ti) * nh * hd) + (h * hd);
+                    var dot = T.Zero;
+                    for (var t2 = 0; t2 <= ti; t2++)
+                    {
+                        var offset = ((((long)bi * t) + t2) * nkv * hd) + (kvh * hd);
+                        datt[t2] = Simd.Dot(d, (T*)pv + offset, hd);
+                        dot += datt[t2] * row[t2];
+                        Simd.Axpy(row[t2], d, (T*)pdv + offset, hd);
+                    }
+
+                    for (var t2 = 0; t2 <= ti; t2++)
+                    {
+                        var offset = ((((long)bi * t) + t2) * nkv * hd) + (kvh * hd);
+                        var dpre = row[t2] * (datt[t2] - dot) * scale;
+                        Simd.Axpy(dpre, (T*)pk + offset, dqi, hd);
+                        Simd.Axpy(dpre, qi, (T*)pdk + offset, hd);
+                    }
+                }
+            }
+        });
+    }
+}
