@@ -94,6 +94,12 @@ public static class OnnxDecoderExporter
             }
 
             var tokenizerFiles = CopyTokenizer(baseDirectory, options.TokenizerDirectory, temp);
+            if (tokenizerFiles.Count == 0 && weights.VocabSize == Gpt2TokenizerFiles.VocabularySize)
+            {
+                // The engine's checkpoints: GPT-2's vocabulary and no tokenizer files of their own.
+                tokenizerFiles.AddRange(Gpt2TokenizerFiles.Write(temp, weights.ContextLength));
+            }
+
             await File.WriteAllTextAsync(Path.Combine(temp, GenAIConfigFileName), GenAIConfig(weights, tokenizerFiles.Contains("tokenizer.json")), cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             Publish(temp, output);

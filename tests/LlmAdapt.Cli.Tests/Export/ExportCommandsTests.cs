@@ -29,6 +29,7 @@ public sealed class ExportCommandsTests
             }
 
             Assert.True(File.Exists(Path.Combine(onnx, "genai_config.json")));
+            Assert.True(File.Exists(Path.Combine(onnx, "tokenizer.json")), "an engine checkpoint gets GPT-2's tokenizer.json");
 
             // The engine's greedy continuation and the exported model's, through the ONNX generation client.
             (code, var sampled, error) = await CliRunner.RunAsync("sample", "--model", checkpoint, "--prompt", "ROMEO:", "--tokens", "6", "--temperature", "0");
@@ -41,6 +42,12 @@ public sealed class ExportCommandsTests
             var ids = generated.RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToList();
             Assert.Equal(6, ids.Count);
             Assert.Equal(sampled.TrimEnd('\n', '\r'), gpt2.Decode([.. promptIds, .. ids]));
+
+            // With the tokenizer written by the export, the text prompt gives the same continuation.
+            (code, output, error) = await CliRunner.RunAsync("generate", "--model", onnx, "--prompt", "ROMEO:", "--max-new-tokens", "6", "--json");
+            Assert.True(code == 0, error);
+            using var fromText = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]);
+            Assert.Equal(ids, fromText.RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()));
         }
         finally
         {

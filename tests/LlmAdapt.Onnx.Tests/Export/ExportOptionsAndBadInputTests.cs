@@ -150,6 +150,20 @@ public sealed class ExportOptionsAndBadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task Cancelled_LeavesNoOutputAndNoTemporaryFolder()
+    {
+        var model = new TinyGpt2(vocab: 97, context: 8, layers: 1, heads: 2, channels: 8, seed: 1);
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+        var output = Path.Combine(_dir, "onnx");
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => OnnxDecoderExporter.ExportAsync(checkpoint, output, null, cancelled.Token));
+        Assert.False(Directory.Exists(output));
+        Assert.DoesNotContain(Directory.EnumerateDirectories(_dir), d => d.EndsWith(".tmp", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task UnsupportedArchitecture_IsNamed()
     {
         var checkpoint = Path.Combine(_dir, "llama");

@@ -207,6 +207,37 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         Assert.Equal(engineText, s_gpt2.Value.Decode(ours.Sequence));
     }
 
+    [Fact]
+    public void EngineCheckpoint_GetsGpt2sTokenizerJson_SameVocabularyAndMergesAsHuggingFaces()
+    {
+        Assert.Equal(["tokenizer.json", "tokenizer_config.json"], fixture.Result!.TokenizerFiles);
+        using var ours = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture.Exported, "tokenizer.json")));
+        using var reference = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Generation.GenerationModels.Gpt2Directory, "tokenizer.json")));
+        static Dictionary<string, int> Vocab(System.Text.Json.JsonDocument d) => d.RootElement.GetProperty("model").GetProperty("vocab").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+        static string[] Merges(System.Text.Json.JsonDocument d) => [.. d.RootElement.GetProperty("model").GetProperty("merges").EnumerateArray().Select(m => m.ValueKind == System.Text.Json.JsonValueKind.Array ? $"{m[0].GetString()} {m[1].GetString()}" : m.GetString()!)];
+        Assert.Equal(Vocab(reference).OrderBy(p => p.Value), Vocab(ours).OrderBy(p => p.Value));
+        Assert.Equal(Merges(reference), Merges(ours));
+    }
+
+    [Theory]
+    [InlineData("The quick brown fox jumps over the lazy dog.")]
+    // Runs of spaces are left out: the generation client's tokenizer (CodeGenTokenizer) merges them into CodeGen's
+    // whitespace ids (50257+), which GPT-2's vocabulary does not have; that belongs to the generation code.
+    [InlineData("café, naïve, 日本語 🙂\nnew line<|endoftext|>")]
+    public void ExportedTokenizer_EncodesAsTheEngine_AndAsOrtGenAI(string text)
+    {
+        using var model = OnnxDecoderModel.Load(fixture.Exported);
+        var expected = s_gpt2.Value.EncodeToIds(text.Replace("<|endoftext|>", string.Empty, StringComparison.Ordinal)).ToList();
+        var ids = model.Encode(text);
+        Assert.Equal(expected, ids.Take(expected.Count));
+        Assert.Equal(text.Replace("<|endoftext|>", string.Empty, StringComparison.Ordinal), model.Decode(ids));
+
+        using var genai = new OrtGenAI.Model(fixture.Exported);
+        using var tokenizer = new OrtGenAI.Tokenizer(genai);
+        using var sequences = tokenizer.Encode(text);
+        Assert.Equal(ids, sequences[0].ToArray());
+    }
+
     private async Task AssertEnginePerplexityAsync(string exported, string engineModel)
     {
         const string text = "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness, "
