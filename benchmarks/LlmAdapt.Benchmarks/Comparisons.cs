@@ -10,6 +10,8 @@ internal static class Comparisons
         ["templates"] = Prompting.TemplateRenderingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
         ["retrieval"] = Retrieval.RetrievalComparison.RunAsync,
+        ["heads"] = Heads.HeadComparison.RunAsync,
+        ["reward"] = Heads.RewardComparison.RunAsync,
         ["training"] = Training.TrainingComparison.RunAsync,
     };
 

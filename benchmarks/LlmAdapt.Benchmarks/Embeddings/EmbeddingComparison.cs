@@ -16,8 +16,9 @@ internal static class EmbeddingComparison
     {
         // Each operation embeds a whole corpus (up to a minute for the peer on the abstracts), so one warm-up and three
         // measured operations per method are enough and keep the run to minutes. In process: all sides share it anyway.
-        var job = Job.Default.WithId("embeddings").WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3)
-            .WithInvocationCount(1).WithUnrollFactor(1).WithToolchain(InProcessEmitToolchain.Instance);
+        var iterations = int.TryParse(Environment.GetEnvironmentVariable("LLMADAPT_BENCH_ITERATIONS"), out var n) && n > 0 ? n : 3;
+        var job = Job.Default.WithId("embeddings").WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(iterations)
+            .WithInvocationCount(1).WithUnrollFactor(1).WithToolchain(new InProcessEmitToolchain(TimeSpan.FromHours(2), logOutput: true));
         var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
         var summary = BenchmarkRunner.Run<EmbeddingBenchmarks>(config, args);
 
@@ -37,7 +38,7 @@ internal static class EmbeddingComparison
         var minCosine = await Int8MinCosineAsync().ConfigureAwait(false);
         if (EmbeddingCorpora.AbstractsLimit is int limit)
         {
-            Console.WriteLine($"note: abstracts limited to the first {limit} by LLMADAPT_BENCH_ABSTRACTS");
+            Console.WriteLine($"note: abstracts limited to the first {limit} by LLMADAPT_BENCH_ABSTRACTS; {iterations} measured operations a method");
         }
 
         Console.WriteLine(FormattableString.Invariant(

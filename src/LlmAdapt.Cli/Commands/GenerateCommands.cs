@@ -2,20 +2,24 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using LlmAdapt.Onnx.Generation;
+using LlmAdapt.Training.FineTuning;
 
 namespace LlmAdapt.Cli.Commands;
 
-/// <summary><c>llmadapt generate</c>: continue a prompt with a local ONNX decoder model.</summary>
+/// <summary>
+/// <c>llmadapt generate</c>: continue a prompt with a local decoder — an ONNX model folder (KV cache on ONNX Runtime), or a
+/// checkpoint trained by LlmAdapt's engine (<c>config.json</c> + safetensors, or a LoRA adapter folder), sampled by the engine.
+/// </summary>
 internal static class GenerateCommands
 {
     public static Command Create(CliContext context)
     {
-        var model = new Option<DirectoryInfo>("--model", "-m") { Description = "Model folder: ONNX Runtime GenAI (genai_config.json) or Hugging Face Optimum (config.json + model.onnx).", Required = true };
+        var model = new Option<DirectoryInfo>("--model", "-m") { Description = "Model folder: ONNX Runtime GenAI (genai_config.json), Hugging Face Optimum (config.json + model.onnx), or a checkpoint or LoRA adapter trained by 'llmadapt pretrain'/'sft'.", Required = true };
         var prompt = new Option<string?>("--prompt", "-p") { Description = "Prompt text, tokenized with the model's tokenizer." };
         var promptIds = new Option<string?>("--prompt-ids") { Description = "Prompt as comma-separated token ids, for models without a readable tokenizer (e.g. 0,0,0,52)." };
-        var maxNewTokens = new Option<int>("--max-new-tokens", "-n") { Description = "Most tokens to generate.", DefaultValueFactory = _ => 64 };
+        var maxNewTokens = new Option<int>("--max-new-tokens", "-n", "--tokens") { Description = "Most tokens to generate.", DefaultValueFactory = _ => 64 };
         var greedy = new Option<bool>("--greedy") { Description = "Take the most likely token at every step (the default when no --temperature is given)." };
-        var temperature = new Option<double?>("--temperature", "-t") { Description = "Sample with this temperature (> 0)." };
+        var temperature = new Option<double?>("--temperature", "-t") { Description = "Sample with this temperature (0: greedy)." };
         var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling: keep the most likely tokens up to this probability (0 < p ≤ 1)." };
         var topK = new Option<int?>("--top-k") { Description = "Keep only this many most likely tokens when sampling." };
         var seed = new Option<int?>("--seed") { Description = "Seed of the sampler; the same seed gives the same output." };
@@ -36,7 +40,7 @@ internal static class GenerateCommands
             }
 
             var t = parseResult.GetValue(temperature);
-            var sampling = t is not null || parseResult.GetValue(topP) is not null || parseResult.GetValue(topK) is not null || parseResult.GetValue(seed) is not null;
+            var sampling = t is > 0 || parseResult.GetValue(topP) is not null || parseResult.GetValue(topK) is not null || parseResult.GetValue(seed) is not null;
             if (parseResult.GetValue(greedy) && sampling)
             {
                 throw new CliUsageException("--greedy cannot be combined with --temperature, --top-p, --top-k or --seed.");
@@ -44,7 +48,7 @@ internal static class GenerateCommands
 
             if (sampling && t is not > 0)
             {
-                throw new CliUsageException("sampling needs --temperature above 0.");
+                throw new CliUsageException("--top-p, --top-k and --seed sample, which needs --temperature above 0 (--temperature 0 is greedy).");
             }
 
             var options = new GenerationOptions
@@ -64,7 +68,27 @@ internal static class GenerateCommands
                 throw new CliUsageException(ex.Message, ex);
             }
 
-            using var decoder = OnnxDecoderModel.Load(parseResult.GetRequiredValue(model).FullName, new OnnxDecoderModelOptions { IntraOpThreads = parseResult.GetValue(threads) });
+            var folder = parseResult.GetRequiredValue(model).FullName;
+            if (IsEngineCheckpoint(folder))
+            {
+                if (idsText is not null || options.TopP < 1.0 || options.TopK > 0)
+                {
+                    throw new CliUsageException("a checkpoint of the training engine takes --prompt, --max-new-tokens, --temperature and --seed only.");
+                }
+
+                var clock0 = Stopwatch.StartNew();
+                var continued = await DecoderEvaluator.GenerateAsync(folder, text!, options.MaxNewTokens, options.Temperature, options.Seed ?? 42, cancellationToken).ConfigureAwait(false);
+                await context.Out.WriteLineAsync(continued).ConfigureAwait(false);
+                await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{options.MaxNewTokens} tokens in {clock0.Elapsed.TotalSeconds:F2} s (training engine, no KV cache)")).ConfigureAwait(false);
+                if (parseResult.GetValue(json))
+                {
+                    context.WriteJson(new { model = folder, text = continued, generated_tokens = options.MaxNewTokens, seconds = clock0.Elapsed.TotalSeconds });
+                }
+
+                return CliApp.Success;
+            }
+
+            using var decoder = OnnxDecoderModel.Load(folder, new OnnxDecoderModelOptions { IntraOpThreads = parseResult.GetValue(threads) });
             var ids = idsText is not null ? ParseIds(idsText) : decoder.Encode(text!);
             var asJson = parseResult.GetValue(json);
 
@@ -118,6 +142,13 @@ internal static class GenerateCommands
 
         return command;
     }
+
+    /// <summary>A folder the training engine wrote: weights in safetensors (or a LoRA adapter) and no ONNX model.</summary>
+    private static bool IsEngineCheckpoint(string folder)
+        => Directory.Exists(folder)
+            && !File.Exists(Path.Combine(folder, "genai_config.json"))
+            && !Directory.EnumerateFiles(folder, "*.onnx").Any()
+            && (Directory.EnumerateFiles(folder, "*.safetensors").Any() || File.Exists(Path.Combine(folder, "adapter_config.json")));
 
     private static int[] ParseIds(string text)
     {

@@ -2,7 +2,9 @@ using System.ClientModel;
 using System.CommandLine;
 using System.Globalization;
 using LlmAdapt.Prompting;
+using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.Prompting.Decomposition;
+using LlmAdapt.Prompting.FewShot;
 using LlmAdapt.Prompting.Optimization;
 using LlmAdapt.Prompting.Reasoning;
 using LlmAdapt.Prompting.SelfConsistency;
@@ -20,7 +22,7 @@ internal static class PromptCommands
 {
     public const string DefaultApiKeyVariable = "OPENAI_API_KEY";
 
-    private static readonly string[] s_strategies = ["template", "step-by-step", "self-consistency", "least-to-most"];
+    private static readonly string[] s_strategies = ["template", "few-shot", "step-by-step", "self-consistency", "least-to-most"];
 
     public static Command Create(CliContext context) => new("prompt", "Run prompt strategies and optimise instructions against an OpenAI-compatible endpoint.")
     {
@@ -41,13 +43,18 @@ internal static class PromptCommands
         var samples = new Option<int>("--samples") { Description = "Self-consistency: how many reasoning paths to sample.", DefaultValueFactory = _ => 5 };
         var temperature = new Option<float>("--temperature") { Description = "Self-consistency: the sampling temperature.", DefaultValueFactory = _ => 0.7f };
         var maxCalls = new Option<int>("--max-calls") { Description = "Least-to-most: the most model calls.", DefaultValueFactory = _ => 20 };
+        var examples = new Option<FileInfo?>("--examples") { Description = "Few-shot: the example pool, JSON Lines of {\"input\": ..., \"output\": ...}." };
+        var select = new Option<string>("--select") { Description = "Few-shot: how examples are chosen: fixed (the first k), semantic or mmr (local MiniLM embeddings).", DefaultValueFactory = _ => "fixed" };
+        select.AcceptOnlyFromAmong("fixed", "semantic", "mmr");
+        var k = new Option<int>("--k") { Description = "Few-shot: how many examples to show.", DefaultValueFactory = _ => 4 };
+        var instructions = new Option<string?>("--instructions") { Description = "Few-shot: the system message." };
         var maxTokens = new Option<int?>("--max-prompt-tokens") { Description = "Refuse any call whose prompt is longer (counted with --tokenizer)." };
         var tokenizer = TokenizerOption();
         var json = CliContext.JsonOption();
 
         var command = new Command("run", "Run a prompt strategy once and print the answer on stdout.")
         {
-            endpoint, model, apiKeyEnv, strategy, template, task, vars, samples, temperature, maxCalls, maxTokens, tokenizer, json,
+            endpoint, model, apiKeyEnv, strategy, template, task, vars, samples, temperature, maxCalls, examples, select, k, instructions, maxTokens, tokenizer, json,
         };
         command.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
         {
@@ -66,10 +73,27 @@ internal static class PromptCommands
                 throw new CliUsageException(promptTemplate is null ? $"The {strategyName} strategy needs --task TEXT (or a --template)." : $"The template {templateFile!.FullName} uses {{{{ task }}}}: give --task TEXT.");
             }
 
+            if (strategyName == "few-shot" && parseResult.GetValue(examples) is null)
+            {
+                throw new CliUsageException("The few-shot strategy needs --examples FILE.jsonl.");
+            }
+
+            if (parseResult.GetValue(k) < 1)
+            {
+                throw new CliUsageException($"--k must be at least 1, not {parseResult.GetValue(k)}.");
+            }
+
             var counter = TokenCounter.ForModel(parseResult.GetRequiredValue(tokenizer));
             var limit = parseResult.GetValue(maxTokens);
+            using var embeddings = strategyName == "few-shot" && parseResult.GetValue(select) != "fixed" ? OnnxEmbeddingGenerator.CreateDefault() : null;
             IPromptStrategy prompt = strategyName switch
             {
+                "few-shot" => new FewShotPromptStrategy("cli", new FewShotPromptOptions
+                {
+                    Selector = await CreateSelectorAsync(parseResult.GetValue(examples)!, parseResult.GetRequiredValue(select), parseResult.GetValue(k), embeddings, cancellationToken).ConfigureAwait(false),
+                    Instructions = parseResult.GetValue(instructions),
+                    MaxPromptTokens = limit,
+                }, counter),
                 "template" => new TemplatePromptStrategy("cli", new TemplatePromptOptions { Template = promptTemplate, MaxPromptTokens = limit }, counter),
                 "step-by-step" => new StepByStepPromptStrategy("cli", new StepByStepPromptOptions { Template = promptTemplate, MaxPromptTokens = limit }, counter),
                 "self-consistency" => new SelfConsistencyPromptStrategy("cli", new SelfConsistencyPromptOptions
@@ -115,7 +139,7 @@ internal static class PromptCommands
         var apiKeyEnv = ApiKeyEnvOption();
         var dev = new Option<FileInfo>("--dev") { Description = "The labelled dev set: JSON Lines of {\"input\": ..., \"output\": ...}.", Required = true };
         var description = new Option<string>("--task-description") { Description = "What the instruction should make the model do (shown to the model that writes instructions).", Required = true };
-        var seeds = new Option<string[]>("--seed-instruction") { Description = "An instruction to start from; repeat for more.", DefaultValueFactory = _ => ["Answer the question."], Arity = ArgumentArity.OneOrMore };
+        var seeds = new Option<string[]>("--seed-instruction") { Description = "An instruction to start from; repeat for more. Without one, the model is asked what instruction explains the dev pairs (APE induction).", Arity = ArgumentArity.ZeroOrMore };
         var metric = new Option<string>("--metric") { Description = "How answers are scored: exact, normalized or contains.", DefaultValueFactory = _ => "normalized" };
         metric.AcceptOnlyFromAmong("exact", "normalized", "contains");
         var maxCalls = new Option<int>("--max-calls") { Description = "The most model calls in all.", DefaultValueFactory = _ => 200 };
@@ -145,7 +169,7 @@ internal static class PromptCommands
                 Patience = parseResult.GetValue(patience),
                 Seed = parseResult.GetValue(seed),
             };
-            foreach (var instruction in parseResult.GetRequiredValue(seeds))
+            foreach (var instruction in parseResult.GetValue(seeds) ?? [])
             {
                 options.SeedInstructions.Add(instruction);
             }
@@ -248,6 +272,17 @@ internal static class PromptCommands
         }
 
         return variables;
+    }
+
+    private static async Task<IExampleSelector> CreateSelectorAsync(FileInfo file, string how, int k, OnnxEmbeddingGenerator? embeddings, CancellationToken cancellationToken)
+    {
+        var pool = await PromptExampleFile.ReadAsync(file.FullName, cancellationToken).ConfigureAwait(false);
+        return how switch
+        {
+            "semantic" => new SemanticSimilarityExampleSelector(pool, embeddings!, Math.Min(k, pool.Count)),
+            "mmr" => new MaxMarginalRelevanceExampleSelector(pool, embeddings!, Math.Min(k, pool.Count)),
+            _ => new FixedExampleSelector(pool.Take(k)),
+        };
     }
 
     private static PromptTemplate LoadTemplate(FileInfo file)

@@ -103,6 +103,7 @@ internal static class TrainingHeadCommands
         var batch = new Option<int>("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 64 };
         var hidden = new Option<int>("--hidden") { Description = "MLP hidden width.", DefaultValueFactory = _ => 256 };
         var dropout = new Option<double>("--dropout") { Description = "MLP dropout.", DefaultValueFactory = _ => 0.2 };
+        var inputDropout = new Option<double>("--input-dropout") { Description = "Dropout on the input embedding during training.", DefaultValueFactory = _ => 0 };
         var patience = new Option<int>("--patience") { Description = "Epochs without a better validation loss before stopping (0: never).", DefaultValueFactory = _ => 3 };
         var fraction = new Option<double>("--validation-fraction") { Description = "Share of --train held out when there is no --dev.", DefaultValueFactory = _ => 0.1 };
         var classWeights = new Option<string>("--class-weights") { Description = "none or balanced.", DefaultValueFactory = _ => "none" }.AcceptOnlyFromAmong("none", "balanced");
@@ -113,7 +114,7 @@ internal static class TrainingHeadCommands
 
         var command = new Command("classifier", "Train a text classifier head on frozen embeddings (transfer learning).")
         {
-            trainFile, devFile, head, output, plot, epochs, learningRate, weightDecay, batch, hidden, dropout, patience, fraction, classWeights, sample, seed, json,
+            trainFile, devFile, head, output, plot, epochs, learningRate, weightDecay, batch, hidden, dropout, inputDropout, patience, fraction, classWeights, sample, seed, json,
         };
         table.AddTo(command);
         encoder.AddTo(command);
@@ -128,6 +129,7 @@ internal static class TrainingHeadCommands
                 BatchSize = parse.GetValue(batch),
                 HiddenSize = parse.GetValue(hidden),
                 Dropout = parse.GetValue(dropout),
+                InputDropout = parse.GetValue(inputDropout),
                 Patience = parse.GetValue(patience),
                 ValidationFraction = parse.GetValue(fraction),
                 ClassWeighting = parse.GetRequiredValue(classWeights) == "balanced" ? ClassWeighting.Balanced : ClassWeighting.None,

@@ -13,6 +13,7 @@ internal sealed class TokenSampler
     private readonly int[] _order;
     private readonly float[] _keys;
     private readonly float[] _probabilities;
+    private readonly PriorityQueue<int, float> _heap = new();
 
     public TokenSampler(GenerationOptions options, int vocabularySize)
     {
@@ -72,53 +73,107 @@ internal sealed class TokenSampler
     }
 
     /// <summary>
-    /// Fills <c>_order[..n]</c> with the ids sampling may choose, most likely first, and <c>_probabilities[..n]</c>
-    /// with their renormalised probabilities; returns n. Internal so tests can check the allowed set against the logits.
+    /// Fills <c>_order[..n]</c> with the ids sampling may choose and <c>_probabilities[..n]</c> with their renormalised
+    /// probabilities; returns n. Internal so tests can check the allowed set against the logits. Nothing is sorted
+    /// unless top-k or top-p needs it, and then only the ids that can be in the set.
     /// </summary>
     internal int Candidates(ReadOnlySpan<float> logits)
     {
         var vocabulary = logits.Length;
-        var temperature = (float)_options.Temperature;
-        var k = _options.TopK is > 0 and var topK && topK < vocabulary ? topK : vocabulary;
-        for (var i = 0; i < vocabulary; i++)
+        var temperature = _options.Temperature;
+        var max = TensorPrimitives.Max(logits);
+        int count;
+        var sorted = false;
+        if (_options.TopK is > 0 and var k && k < vocabulary)
         {
-            _order[i] = i;
-            _keys[i] = -logits[i]; // ascending sort of negated logits: most likely first
+            // The k largest by a bounded min-heap, O(V log k), then those k in descending order.
+            _heap.Clear();
+            for (var i = 0; i < vocabulary; i++)
+            {
+                if (_heap.Count < k)
+                {
+                    _heap.Enqueue(i, logits[i]);
+                }
+                else if (_heap.TryPeek(out _, out var smallest) && logits[i] > smallest)
+                {
+                    _heap.EnqueueDequeue(i, logits[i]);
+                }
+            }
+
+            count = 0;
+            while (_heap.TryDequeue(out var id, out _))
+            {
+                _order[count] = id;
+                _keys[count] = -logits[id];
+                count++;
+            }
+
+            Array.Sort(_keys, _order, 0, count);
+            sorted = true;
+        }
+        else
+        {
+            count = vocabulary;
+            for (var i = 0; i < vocabulary; i++)
+            {
+                _order[i] = i;
+            }
         }
 
-        // The sort is deterministic for a given input, so a seed always gives the same choice.
-        Array.Sort(_keys, _order, 0, vocabulary);
-        var count = k;
-        var max = -_keys[0];
         double sum = 0;
         for (var i = 0; i < count; i++)
         {
-            var p = Math.Exp((-_keys[i] - max) / temperature);
+            var p = Math.Exp((logits[_order[i]] - max) / temperature);
             _probabilities[i] = (float)p;
             sum += p;
         }
 
+        TensorPrimitives.Divide(_probabilities.AsSpan(0, count), (float)sum, _probabilities.AsSpan(0, count));
         var topP = _options.TopP;
+        if (topP >= 1.0)
+        {
+            return count;
+        }
+
+        if (!sorted)
+        {
+            // Ids below (1 - p) / V together hold less than 1 - p, so the nucleus lies among the others: sort only those.
+            var floor = (float)((1.0 - topP) / count);
+            var kept = 0;
+            for (var i = 0; i < count; i++)
+            {
+                if (_probabilities[i] >= floor)
+                {
+                    _order[kept] = _order[i];
+                    _keys[kept] = -_probabilities[i];
+                    kept++;
+                }
+            }
+
+            Array.Sort(_keys, _order, 0, kept);
+            for (var i = 0; i < kept; i++)
+            {
+                _probabilities[i] = -_keys[i];
+            }
+
+            count = kept;
+        }
+
         double cumulative = 0;
-        var kept = count;
+        var nucleus = count;
         for (var i = 0; i < count; i++)
         {
-            _probabilities[i] = (float)(_probabilities[i] / sum);
             cumulative += _probabilities[i];
-            if (topP < 1.0 && cumulative >= topP)
+            if (cumulative >= topP)
             {
-                kept = i + 1;
+                nucleus = i + 1;
                 break;
             }
         }
 
-        if (kept != count)
-        {
-            var keptSum = TensorPrimitives.Sum(_probabilities.AsSpan(0, kept));
-            TensorPrimitives.Divide(_probabilities.AsSpan(0, kept), keptSum, _probabilities.AsSpan(0, kept));
-        }
-
-        return kept;
+        var nucleusSum = TensorPrimitives.Sum(_probabilities.AsSpan(0, nucleus));
+        TensorPrimitives.Divide(_probabilities.AsSpan(0, nucleus), nucleusSum, _probabilities.AsSpan(0, nucleus));
+        return nucleus;
     }
 
     /// <summary>The id at rank <paramref name="index"/> after <see cref="Candidates"/>.</summary>

@@ -18,6 +18,17 @@ public sealed class TaskHeadOptions
     [Range(0.0, 0.9)]
     public double Dropout { get; set; } = 0.2;
 
+    /// <summary>Gets or sets the dropout probability on the input features during training; from 0 to 0.9. Default: 0.</summary>
+    [Range(0.0, 0.9)]
+    public double InputDropout { get; set; }
+
+    /// <summary>
+    /// Gets or sets the factor the learning rate is multiplied by after an epoch that does not lower the validation loss
+    /// (reduce-on-plateau); from 0.01 to 1, where 1 keeps it constant. Default: 0.5.
+    /// </summary>
+    [Range(0.01, 1.0)]
+    public double PlateauDecay { get; set; } = 0.5;
+
     /// <summary>Gets or sets AdamW's learning rate; from 1e-6 to 1. Default: 0.001.</summary>
     [Range(1e-6, 1.0)]
     public double LearningRate { get; set; } = 1e-3;

@@ -105,7 +105,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         var validationY = validation.Select(e => labelIndex[e.Label!]).ToArray();
 
         var hidden = Options.Head == HeadKind.Mlp ? Options.HiddenSize : 0;
-        var network = new HeadNetwork(dimension, hidden, labels.Length, (float)Options.Dropout, random);
+        var network = new HeadNetwork(dimension, hidden, labels.Length, (float)Options.Dropout, random) { InputDropout = (float)Options.InputDropout };
         network.FitStandardization(trainRows);
 
         var classWeights = new double[labels.Length];
@@ -130,6 +130,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
             LearningRate = Options.LearningRate,
             WeightDecay = Options.WeightDecay,
             MaxGradientNorm = Options.MaxGradientNorm,
+            PlateauDecay = Options.PlateauDecay,
             TrainBatch = (order, start, count, rng) =>
             {
                 for (var j = 0; j < count; j++)
@@ -255,6 +256,8 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         ["max_epochs"] = Options.MaxEpochs.ToString(CultureInfo.InvariantCulture),
         ["patience"] = Options.Patience.ToString(CultureInfo.InvariantCulture),
         ["class_weighting"] = Options.ClassWeighting.ToString(),
+        ["input_dropout"] = Options.InputDropout.ToString(CultureInfo.InvariantCulture),
+        ["plateau_decay"] = Options.PlateauDecay.ToString(CultureInfo.InvariantCulture),
         ["seed"] = request.Seed.ToString(CultureInfo.InvariantCulture),
     };
 

@@ -24,6 +24,9 @@ internal sealed class EpochLoop
 
     public required double MaxGradientNorm { get; init; }
 
+    /// <summary>Multiplies the learning rate after an epoch that does not improve the validation loss (1 = constant).</summary>
+    public double PlateauDecay { get; init; } = 1.0;
+
     /// <summary>Runs forward and backward on the examples order[start..start+count) and returns their mean loss.</summary>
     public required Func<int[], int, int, Random, double> TrainBatch { get; init; }
 
@@ -44,6 +47,7 @@ internal sealed class EpochLoop
         var step = 0;
         var stoppedEarly = false;
         var lastLoss = double.NaN;
+        var learningRate = LearningRate;
         for (var epoch = 1; epoch <= MaxEpochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
@@ -57,10 +61,10 @@ internal sealed class EpochLoop
                 var loss = TrainBatch(order, start, count, random);
                 if (!double.IsFinite(loss))
                 {
-                    throw new LlmAdaptException($"The training loss became {loss} at epoch {epoch}, step {step + 1}; lower the learning rate (now {LearningRate}).");
+                    throw new LlmAdaptException($"The training loss became {loss} at epoch {epoch}, step {step + 1}; lower the learning rate (now {learningRate}).");
                 }
 
-                optimizer.Step(LearningRate, WeightDecay, MaxGradientNorm);
+                optimizer.Step(learningRate, WeightDecay, MaxGradientNorm);
                 lossSum += loss * count;
                 step++;
             }
@@ -74,7 +78,7 @@ internal sealed class EpochLoop
                 Epoch = epoch,
                 TrainingLoss = lastLoss,
                 ValidationLoss = validation,
-                LearningRate = LearningRate,
+                LearningRate = learningRate,
                 ItemsPerSecond = TrainCount / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9),
                 Elapsed = clock.Elapsed,
             };
@@ -90,10 +94,14 @@ internal sealed class EpochLoop
                     bestWeights = Network.Snapshot();
                     sinceBest = 0;
                 }
-                else if (Patience > 0 && ++sinceBest >= Patience)
+                else
                 {
-                    stoppedEarly = epoch < MaxEpochs;
-                    break;
+                    learningRate *= PlateauDecay;
+                    if (Patience > 0 && ++sinceBest >= Patience)
+                    {
+                        stoppedEarly = epoch < MaxEpochs;
+                        break;
+                    }
                 }
             }
         }

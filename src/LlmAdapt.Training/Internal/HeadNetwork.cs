@@ -43,6 +43,9 @@ internal sealed class HeadNetwork
 
     public float Dropout { get; }
 
+    /// <summary>Dropout on the standardised input features during training (0 = none).</summary>
+    public float InputDropout { get; init; }
+
     /// <summary>Per-feature mean subtracted before the first layer (Inputs).</summary>
     public float[] Mean { get; }
 
@@ -100,6 +103,14 @@ internal sealed class HeadNetwork
             var target = _standardized.AsSpan(b * Inputs, Inputs);
             TensorPrimitives.Subtract(source, Mean, target);
             TensorPrimitives.Multiply(target, Scale, target);
+            if (random is not null && InputDropout > 0)
+            {
+                var keepInput = 1f - InputDropout;
+                for (var j = 0; j < target.Length; j++)
+                {
+                    target[j] = random.NextSingle() < keepInput ? target[j] / keepInput : 0f;
+                }
+            }
         }
 
         if (HiddenLayer is null)

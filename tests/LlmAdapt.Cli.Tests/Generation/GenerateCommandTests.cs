@@ -87,4 +87,29 @@ public sealed class GenerateCommandTests
         Assert.Contains("id 1000 is outside the vocabulary of 1000 ids", error, StringComparison.Ordinal);
         Assert.Single(error.Trim().Split('\n'));
     }
+
+    [Fact]
+    public async Task Generate_EngineCheckpoint_IsSampledByTheTrainingEngine()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "llmadapt-gen-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var data = Path.Combine(folder, "corpus.txt");
+            await File.WriteAllTextAsync(data, string.Concat(Enumerable.Repeat("the cat sat on the mat. ", 40)));
+            var checkpoint = Path.Combine(folder, "ckpt");
+            var pretrain = await RunAsync("pretrain", "--data", data, "--out", checkpoint, "--steps", "2", "--layers", "1", "--heads", "1", "--dim", "8", "--context", "16", "--batch", "2", "--eval-every", "1000", "--checkpoint-every", "1000", "--threads", "1");
+            Assert.True(pretrain.Code == 0, pretrain.Error);
+
+            var (code, output, error) = await RunAsync("generate", "--model", checkpoint, "--prompt", "the cat", "--tokens", "4", "--temperature", "0");
+
+            Assert.True(code == 0, error);
+            Assert.StartsWith("the cat", output, StringComparison.Ordinal);
+            Assert.Contains("training engine", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

@@ -86,7 +86,7 @@ public sealed class PromptCommandsTests : IDisposable
         });
 
         var (code, output, error) = await CliRunner.RunAsync("prompt", "optimize", "--endpoint", server.BaseUrl, "--model", "m", "--api-key-env", _keyVariable,
-            "--dev", dev, "--task-description", "add two numbers", "--max-calls", "30", "--json");
+            "--dev", dev, "--task-description", "add two numbers", "--seed-instruction", "Answer the question.", "--max-calls", "30", "--json");
 
         Assert.Equal(0, code);
         var lines = output.TrimEnd().Split('\n');
@@ -172,5 +172,39 @@ public sealed class PromptCommandsTests : IDisposable
         Assert.Empty(output);
         Assert.StartsWith("error:", error.Split('\n').Last(l => l.Length > 0), StringComparison.Ordinal);
         Assert.Contains("401", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_FewShot_SendsTheExamplesAsTurns_SemanticPicksTheNearest()
+    {
+        var pool = Write("pool.jsonl", string.Join('\n',
+            "{\"input\": \"The soup was cold and the waiter rude.\", \"output\": \"negative\"}",
+            "{\"input\": \"A thrilling film with a brilliant cast.\", \"output\": \"positive\"}",
+            "{\"input\": \"My laptop battery died after a week.\", \"output\": \"negative\"}"));
+        using var server = new FakeOpenAiServer(_ => "positive");
+
+        var (fixedCode, _, _) = await CliRunner.RunAsync("prompt", "run", "--endpoint", server.BaseUrl, "--model", "m", "--api-key-env", _keyVariable,
+            "--strategy", "few-shot", "--examples", pool, "--k", "2", "--instructions", "Label the sentiment.", "--task", "What a wonderful movie, great actors.");
+        var (semanticCode, output, _) = await CliRunner.RunAsync("prompt", "run", "--endpoint", server.BaseUrl, "--model", "m", "--api-key-env", _keyVariable,
+            "--strategy", "few-shot", "--examples", pool, "--select", "semantic", "--k", "1", "--task", "What a wonderful movie, great actors.");
+
+        Assert.Equal(0, fixedCode);
+        Assert.Equal(0, semanticCode);
+        Assert.Equal("positive", output.Trim());
+        var requests = server.Requests.ToArray();
+        var fixedMessages = requests[0].Body["messages"]!.AsArray().Select(m => m!["role"]!.GetValue<string>()).ToArray();
+        Assert.Equal(["system", "user", "assistant", "user", "assistant", "user"], fixedMessages);
+        var semantic = requests[1].Body["messages"]!.AsArray();
+        Assert.Equal(3, semantic.Count);
+        Assert.Contains("A thrilling film with a brilliant cast.", semantic[0]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_FewShot_WithoutExamples_IsAUsageError()
+    {
+        var (code, _, error) = await CliRunner.RunAsync("prompt", "run", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--api-key-env", _keyVariable, "--strategy", "few-shot", "--task", "q");
+
+        Assert.Equal(2, code);
+        Assert.Contains("--examples", error, StringComparison.Ordinal);
     }
 }

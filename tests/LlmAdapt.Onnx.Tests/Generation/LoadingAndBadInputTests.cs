@@ -1,3 +1,4 @@
+using OnnxProto = Onnx;
 using LlmAdapt.Onnx.Generation;
 
 namespace LlmAdapt.Onnx.Tests.Generation;
@@ -45,6 +46,41 @@ public sealed class LoadingAndBadInputTests : IDisposable
         Assert.Equal(DecoderModelLayout.HuggingFaceOptimum, optimum.Layout);
         Assert.Equal(Path.Combine(folder, "model.onnx"), optimum.ModelPath);
         Assert.Equal(GenerationModels.Llama.Generate(prompt, options).TokenIds, optimum.Generate(prompt, options).TokenIds);
+    }
+
+    [Fact]
+    public void Load_OptimumMergedDecoder_FeedsUseCacheBranch()
+    {
+        // decoder_model_merged.onnx takes a bool use_cache_branch; here the Llama graph gains that input (unused by its
+        // nodes), so the run proves it is fed on the prompt step and on every cached step.
+        var folder = CopyFixture(GenerationModels.LlamaDirectory, "merged", "genai_config.json", "model.onnx");
+        var model = OnnxProto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(GenerationModels.LlamaDirectory, "model.onnx")));
+        model.Graph.Input.Add(Input("use_cache_branch", OnnxProto.TensorProto.Types.DataType.Bool, 1));
+        File.WriteAllBytes(Path.Combine(folder, "decoder_model_merged.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(model));
+        File.WriteAllText(Path.Combine(folder, "config.json"), """
+            { "model_type": "llama", "hidden_size": 16, "num_attention_heads": 1, "num_key_value_heads": 1, "num_hidden_layers": 2,
+              "vocab_size": 32000, "max_position_embeddings": 2048, "eos_token_id": 1 }
+            """);
+
+        using var merged = OnnxDecoderModel.Load(folder);
+        int[] prompt = [1, 450, 4996, 17354];
+        var options = new GenerationOptions { MaxNewTokens = 12 };
+
+        Assert.Equal(Path.Combine(folder, "decoder_model_merged.onnx"), merged.ModelPath);
+        Assert.Equal(GenerationModels.Llama.Generate(prompt, options).TokenIds, merged.Generate(prompt, options).TokenIds);
+    }
+
+    [Fact]
+    public void Load_GraphWithAnInputItCannotFeed_ThrowsNamingIt()
+    {
+        var folder = CopyFixture(GenerationModels.Gpt2Directory, "extra-input", "past.onnx");
+        var model = OnnxProto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(GenerationModels.Gpt2Directory, "past.onnx")));
+        model.Graph.Input.Add(Input("num_logits_to_keep", OnnxProto.TensorProto.Types.DataType.Int64, 1));
+        File.WriteAllBytes(Path.Combine(folder, "past.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(model));
+
+        var ex = Assert.Throws<ModelLoadException>(() => OnnxDecoderModel.Load(folder));
+
+        Assert.Contains("num_logits_to_keep", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -149,6 +185,19 @@ public sealed class LoadingAndBadInputTests : IDisposable
             Assert.Equal(sequential[i], concurrent[i]);
         }
     }
+
+    private static OnnxProto.ValueInfoProto Input(string name, OnnxProto.TensorProto.Types.DataType type, long size) => new()
+    {
+        Name = name,
+        Type = new OnnxProto.TypeProto
+        {
+            TensorType = new OnnxProto.TypeProto.Types.Tensor
+            {
+                ElemType = (int)type,
+                Shape = new OnnxProto.TensorShapeProto { Dim = { new OnnxProto.TensorShapeProto.Types.Dimension { DimValue = size } } },
+            },
+        },
+    };
 
     private string CopyFixture(string source, string name, params string[] skip)
     {

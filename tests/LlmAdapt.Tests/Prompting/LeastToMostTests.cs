@@ -34,6 +34,9 @@ public sealed class LeastToMostTests
             client.Calls[3].LastUser);
         var subs = (IReadOnlyList<SubQuestionAnswer>)result.AdditionalProperties![LeastToMostPromptStrategy.SubQuestionsKey]!;
         Assert.Equal(["5 minutes", "3"], subs.Select(s => s.Answer));
+        var schema = Assert.IsType<ChatResponseFormatJson>(client.Calls[0].Options!.ResponseFormat);
+        Assert.Contains("\"sub_questions\"", schema.Schema!.Value.GetRawText(), StringComparison.Ordinal);
+        Assert.All(client.Calls.Skip(1), c => Assert.Null(c.Options?.ResponseFormat));
     }
 
     [Fact]

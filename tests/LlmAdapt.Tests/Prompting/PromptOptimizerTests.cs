@@ -153,6 +153,46 @@ public sealed class PromptOptimizerTests
     }
 
     [Fact]
+    public async Task Optimize_WithoutSeeds_InducesInstructionsFromTheDevPairs()
+    {
+        var client = new ScriptedChatClient((messages, options, _) =>
+        {
+            var text = messages[0].Text;
+            if (text.StartsWith("Someone was given one instruction", StringComparison.Ordinal))
+            {
+                return options!.Seed == 0 ? "<INS>Do the sum.</INS>" : "I am not sure.\n<INS>Reply with digits only.</INS>";
+            }
+
+            return Answer(messages.FirstOrDefault(m => m.Role == ChatRole.System)?.Text, messages[^1].Text);
+        });
+        var options = new PromptOptimizerOptions { TaskDescription = "answer arithmetic questions", CandidatesPerRound = 2, InductionExamples = 2 };
+
+        var result = await new PromptOptimizer(options).OptimizeAsync(client, s_dev);
+
+        Assert.Equal("Reply with digits only.", result.BestInstruction);
+        Assert.Equal(OptimizationStopReason.TargetReached, result.StopReason);
+        Assert.Equal([0, 0], result.History.Select(h => h.Round));
+        Assert.Equal(2 + 6 + 6, result.ModelCalls);
+        var induction = client.Calls[0].Messages[0].Text;
+        Assert.Contains("Input: What is 3 + 4?\nOutput: 7\n\nInput: What is 10 - 6?\nOutput: 4\n\nWhat was the instruction?", induction, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Optimize_NothingReadable_ReturnsAnEmptyInstructionWithoutThrowing()
+    {
+        var client = new ScriptedChatClient((_, _, _) => "   ");
+        var options = new PromptOptimizerOptions { TaskDescription = "t", CandidatesPerRound = 2, Patience = 2 };
+
+        var result = await new PromptOptimizer(options).OptimizeAsync(client, s_dev);
+
+        Assert.Equal(string.Empty, result.BestInstruction);
+        Assert.Equal(0, result.BestScore);
+        Assert.Empty(result.History);
+        Assert.Equal(OptimizationStopReason.NoImprovement, result.StopReason);
+        Assert.Equal(2 + 2 + 2, result.ModelCalls);
+    }
+
+    [Fact]
     public async Task Optimize_BudgetTooSmallForOneScoring_Throws()
     {
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => Optimizer(o => o.MaxModelCalls = 5).OptimizeAsync(Model(), s_dev));

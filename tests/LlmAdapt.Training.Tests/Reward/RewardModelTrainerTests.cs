@@ -116,7 +116,9 @@ public sealed class RewardModelTrainerTests : IDisposable
         var response = await client.GetResponseAsync("Can you explain this?");
         Assert.Equal("glad to help here is a clear answer", response.Text);
         var scores = Assert.IsType<double[]>(response.AdditionalProperties![BestOfNOptions.ScoresKey]);
-        Assert.Equal(await model.ScoreAsync(DialogueText.Format([new ChatMessage(ChatRole.User, "Can you explain this?")]), ["no whatever go away", "glad to help here is a clear answer", "stupid question"]), scores);
+        var candidates = Assert.IsType<string[]>(response.AdditionalProperties[BestOfNOptions.CandidatesKey]);
+        Assert.Equal(["glad to help here is a clear answer", "no whatever go away", "stupid question"], candidates.Order(StringComparer.Ordinal));
+        Assert.Equal(await model.ScoreAsync(DialogueText.Format([new ChatMessage(ChatRole.User, "Can you explain this?")]), candidates), scores);
     }
 
     [Fact]

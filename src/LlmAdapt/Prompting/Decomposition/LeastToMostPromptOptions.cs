@@ -21,6 +21,13 @@ public sealed class LeastToMostPromptOptions
     [Range(0, 5)]
     public int MaxRepairAttempts { get; set; } = 1;
 
+    /// <summary>
+    /// Gets or sets whether the decomposition call asks the endpoint for structured output (a JSON schema of
+    /// <c>{"sub_questions": [string]}</c> as its response format). The reply is parsed and repaired the same way
+    /// either way; turn it off for endpoints that reject response formats. Default: <see langword="true"/>.
+    /// </summary>
+    public bool RequestJsonSchema { get; set; } = true;
+
     /// <summary>Gets or sets the system message of every call, or <see langword="null"/> for none.</summary>
     public string? SystemPrompt { get; set; }
 

@@ -58,6 +58,11 @@ public sealed class LeastToMostPromptStrategy : IPromptStrategy
         "List at most {0}, simplest first. Reply with JSON only, in the form {{\"sub_questions\": [\"...\", \"...\"]}}. " +
         "If the problem is simple enough to answer directly, reply {{\"sub_questions\": []}}.\n\nProblem: {1}";
 
+    private static readonly ChatResponseFormat s_schema = ChatResponseFormat.ForJsonSchema(
+        System.Text.Json.JsonDocument.Parse("""{"type":"object","properties":{"sub_questions":{"type":"array","items":{"type":"string"}}},"required":["sub_questions"],"additionalProperties":false}""").RootElement.Clone(),
+        "sub_questions",
+        "The sub-questions to answer first, simplest first.");
+
     /// <summary>The text of the repair request; <c>{0}</c> is what was wrong.</summary>
     internal const string RepairFormat = "Your reply could not be read: {0}. Reply again with JSON only, in the form {{\"sub_questions\": [\"...\", \"...\"]}}.";
 
@@ -130,9 +135,16 @@ public sealed class LeastToMostPromptStrategy : IPromptStrategy
         {
             var messages = Messages(string.Format(CultureInfo.InvariantCulture, DecomposeFormat, Options.MaxSubQuestions, WithContext(question, context)));
             var calls = 0;
+            ChatOptions? options = request.ChatOptions;
+            if (Options.RequestJsonSchema)
+            {
+                options = request.ChatOptions?.Clone() ?? new ChatOptions();
+                options.ResponseFormat = s_schema;
+            }
+
             for (var attempt = 0; ; attempt++)
             {
-                var reply = await CallAsync(messages).ConfigureAwait(false);
+                var reply = await CallAsync(messages, options).ConfigureAwait(false);
                 calls++;
                 if (SubQuestionParser.TryParse(reply, out var questions, out var problem))
                 {
@@ -149,13 +161,13 @@ public sealed class LeastToMostPromptStrategy : IPromptStrategy
             }
         }
 
-        private Task<string> AskAsync(string userText) => CallAsync(Messages(userText));
+        private Task<string> AskAsync(string userText) => CallAsync(Messages(userText), request.ChatOptions);
 
-        private async Task<string> CallAsync(List<ChatMessage> messages)
+        private async Task<string> CallAsync(List<ChatMessage> messages, ChatOptions? options)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var fitted = PromptBudget.Fit(owner._counter, messages, PromptBudget.Limit(request, Options.MaxPromptTokens), TokenBudgetOverflow.Throw);
-            var response = await Ledger.CallAsync(fitted, request.ChatOptions, cancellationToken).ConfigureAwait(false);
+            var response = await Ledger.CallAsync(fitted, options, cancellationToken).ConfigureAwait(false);
             LastMessages = fitted;
             LastResponse = response;
             return response.Text ?? string.Empty;

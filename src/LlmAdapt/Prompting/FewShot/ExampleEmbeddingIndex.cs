@@ -62,6 +62,38 @@ internal sealed class ExampleEmbeddingIndex
         return Normalise(embedding.Vector.ToArray(), "input");
     }
 
+    /// <summary>
+    /// Returns the indices of the <paramref name="k"/> examples most similar to <paramref name="query"/>, most similar
+    /// first, ties to the lower index; with their similarities. O(n log k) with a heap of k, no sort of the pool.
+    /// </summary>
+    public static (int Index, float Score)[] TopK(float[][] vectors, float[] query, int k)
+    {
+        k = Math.Min(k, vectors.Length);
+        // A min-heap on (score, -index): its root is the worst kept, so a better candidate replaces it.
+        var heap = new PriorityQueue<int, (float Score, int NegIndex)>(k + 1);
+        for (var i = 0; i < vectors.Length; i++)
+        {
+            var score = Cosine(query, vectors[i]);
+            if (heap.Count < k)
+            {
+                heap.Enqueue(i, (score, -i));
+            }
+            else if (heap.TryPeek(out _, out var worst) && (score > worst.Score || (score == worst.Score && -i > worst.NegIndex)))
+            {
+                heap.DequeueEnqueue(i, (score, -i));
+            }
+        }
+
+        var result = new (int Index, float Score)[heap.Count];
+        for (var j = result.Length - 1; j >= 0; j--)
+        {
+            heap.TryDequeue(out var index, out var priority);
+            result[j] = (index, priority.Score);
+        }
+
+        return result;
+    }
+
     public static float Cosine(float[] a, float[] b)
     {
         if (a.Length != b.Length)

@@ -59,23 +59,18 @@ public sealed class MaxMarginalRelevanceExampleSelector : IExampleSelector
     {
         var vectors = await _index.VectorsAsync(cancellationToken).ConfigureAwait(false);
         var query = await _index.EmbedQueryAsync(input, cancellationToken).ConfigureAwait(false);
-        var candidates = Enumerable.Range(0, vectors.Length)
-            .Select(i => (Index: i, Relevance: (double)ExampleEmbeddingIndex.Cosine(query, vectors[i])))
-            .OrderByDescending(x => x.Relevance)
-            .ThenBy(x => x.Index)
-            .Take(FetchK ?? vectors.Length)
-            .ToList();
+        var candidates = ExampleEmbeddingIndex.TopK(vectors, query, FetchK ?? vectors.Length);
 
         var picked = new List<int>(K);
         // maxSimilarity[c] is the candidate's highest similarity to anything picked so far.
-        var maxSimilarity = new double[candidates.Count];
+        var maxSimilarity = new double[candidates.Length];
         Array.Fill(maxSimilarity, double.NegativeInfinity);
-        var used = new bool[candidates.Count];
-        while (picked.Count < K && picked.Count < candidates.Count)
+        var used = new bool[candidates.Length];
+        while (picked.Count < K && picked.Count < candidates.Length)
         {
             var best = -1;
             var bestScore = double.NegativeInfinity;
-            for (var c = 0; c < candidates.Count; c++)
+            for (var c = 0; c < candidates.Length; c++)
             {
                 if (used[c])
                 {
@@ -83,7 +78,7 @@ public sealed class MaxMarginalRelevanceExampleSelector : IExampleSelector
                 }
 
                 var redundancy = picked.Count == 0 ? 0 : maxSimilarity[c];
-                var score = (Lambda * candidates[c].Relevance) - ((1 - Lambda) * redundancy);
+                var score = (Lambda * (double)candidates[c].Score) - ((1 - Lambda) * redundancy);
                 if (score > bestScore)
                 {
                     bestScore = score;
@@ -94,7 +89,7 @@ public sealed class MaxMarginalRelevanceExampleSelector : IExampleSelector
             used[best] = true;
             var chosen = candidates[best].Index;
             picked.Add(chosen);
-            for (var c = 0; c < candidates.Count; c++)
+            for (var c = 0; c < candidates.Length; c++)
             {
                 if (!used[c])
                 {

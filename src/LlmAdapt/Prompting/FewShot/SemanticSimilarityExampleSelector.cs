@@ -37,11 +37,6 @@ public sealed class SemanticSimilarityExampleSelector : IExampleSelector
     {
         var vectors = await _index.VectorsAsync(cancellationToken).ConfigureAwait(false);
         var query = await _index.EmbedQueryAsync(input, cancellationToken).ConfigureAwait(false);
-        return [.. Enumerable.Range(0, vectors.Length)
-            .Select(i => (Index: i, Score: ExampleEmbeddingIndex.Cosine(query, vectors[i])))
-            .OrderByDescending(x => x.Score)
-            .ThenBy(x => x.Index)
-            .Take(K)
-            .Select(x => _index.Pool[x.Index])];
+        return [.. ExampleEmbeddingIndex.TopK(vectors, query, K).Select(x => _index.Pool[x.Index])];
     }
 }

@@ -3,7 +3,7 @@ namespace LlmAdapt.Prompting.Optimization;
 /// <summary>What a prompt optimisation found.</summary>
 public sealed record PromptOptimizationResult
 {
-    /// <summary>Gets the best instruction (the first one found with the best score).</summary>
+    /// <summary>Gets the best instruction (the first one found with the best score), or empty when none could be scored.</summary>
     public required string BestInstruction { get; init; }
 
     /// <summary>Gets its mean dev-set score, from 0 to 1.</summary>

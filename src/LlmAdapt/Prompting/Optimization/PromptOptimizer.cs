@@ -10,7 +10,8 @@ namespace LlmAdapt.Prompting.Optimization;
 
 /// <summary>
 /// Searches for a better instruction in the manner of OPRO (Yang et al., 2023) and APE (Zhou et al., 2022). The seed
-/// instructions are scored first. Each round, a meta-prompt shows the model the best <c>KeepTopK</c> instructions so
+/// instructions are scored first; without seeds, the model is first shown dev-set input/output pairs and asked what
+/// instruction produced them (APE's induction), and those answers are the seeds. Each round, a meta-prompt shows the model the best <c>KeepTopK</c> instructions so
 /// far with their scores (lowest first) and a few dev-set examples, and asks for a new instruction between
 /// <c>&lt;INS&gt;</c> and <c>&lt;/INS&gt;</c>; <c>CandidatesPerRound</c> such proposals are made, and each new one is
 /// scored on the whole dev set (the instruction as the system message, the input as the user message, the metric
@@ -45,7 +46,7 @@ public sealed partial class PromptOptimizer
     /// <param name="devSet">The labelled examples every instruction is scored on; at least one.</param>
     /// <param name="progress">Told after every instruction scored.</param>
     /// <param name="cancellationToken">Stops the search.</param>
-    /// <returns>The best instruction, its score and the full history.</returns>
+    /// <returns>The best instruction (empty when none could be scored), its score and the full history.</returns>
     /// <exception cref="ArgumentException">The dev set is empty, or the call budget cannot score even the first seed (the message gives both numbers).</exception>
     public async Task<PromptOptimizationResult> OptimizeAsync(
         IChatClient chatClient, IReadOnlyList<PromptExample> devSet, IProgress<PromptOptimizationProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -97,14 +98,26 @@ public sealed partial class PromptOptimizer
             return improved;
         }
 
-        foreach (var seed in _options.SeedInstructions)
+        IEnumerable<string?> seeds = _options.SeedInstructions;
+        if (_options.SeedInstructions.Count == 0)
         {
-            await TryScoreAsync(seed, 0).ConfigureAwait(false);
+            var inductions = Math.Min(_options.CandidatesPerRound, ledger.Remaining / (1 + devSet.Count));
+            seeds = inductions == 0 ? [] : await InduceAsync(ledger, devSet, inductions, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var seed in seeds)
+        {
+            if (seed is not null)
+            {
+                await TryScoreAsync(seed, 0).ConfigureAwait(false);
+            }
+
             if (stop is not null)
             {
                 break;
             }
         }
+
 
         while (stop is null)
         {
@@ -147,7 +160,7 @@ public sealed partial class PromptOptimizer
 
         return new PromptOptimizationResult
         {
-            BestInstruction = best?.Instruction ?? _options.SeedInstructions[0],
+            BestInstruction = best?.Instruction ?? string.Empty,
             BestScore = best?.Score ?? 0,
             History = history,
             ModelCalls = ledger.Calls,
@@ -183,7 +196,11 @@ public sealed partial class PromptOptimizer
             .OrderBy(x => x.h.Score).ThenByDescending(x => x.i)
             .Select(x => x.h)
             .ToList();
-        text.Append("Earlier instructions and their scores on a development set (0 to 100, higher is better), lowest first:\n\n");
+        if (shown.Count > 0)
+        {
+            text.Append("Earlier instructions and their scores on a development set (0 to 100, higher is better), lowest first:\n\n");
+        }
+
         foreach (var h in shown)
         {
             text.Append("<INS>").Append(h.Instruction).Append("</INS>\nScore: ")
@@ -202,6 +219,33 @@ public sealed partial class PromptOptimizer
 
         text.Append("Write a new instruction that differs from every instruction above and scores higher. Reply with the new instruction only, between <INS> and </INS>.");
         return text.ToString();
+    }
+
+    /// <summary>Builds the instruction-induction prompt (APE's first step) from the first dev-set pairs.</summary>
+    internal string InductionPrompt(IReadOnlyList<PromptExample> devSet)
+    {
+        var text = new StringBuilder();
+        text.Append("Someone was given one instruction and then a series of inputs, and wrote the output for each input by following the instruction. ")
+            .Append("The task was: ").Append(_options.TaskDescription!.Trim()).Append("\n\nThe input/output pairs:\n\n");
+        foreach (var e in devSet.Take(_options.InductionExamples))
+        {
+            text.Append("Input: ").Append(e.Input).Append("\nOutput: ").Append(e.Output).Append("\n\n");
+        }
+
+        text.Append("What was the instruction? Reply with the instruction only, between <INS> and </INS>.");
+        return text.ToString();
+    }
+
+    private async Task<List<string?>> InduceAsync(ModelCallLedger ledger, IReadOnlyList<PromptExample> devSet, int count, CancellationToken cancellationToken)
+    {
+        var messages = new[] { new ChatMessage(ChatRole.User, InductionPrompt(devSet)) };
+        var replies = await ForEachAsync(count, async j =>
+        {
+            var options = new ChatOptions { Temperature = _options.ProposalTemperature, Seed = _options.Seed + j };
+            var response = await ledger.CallAsync(messages, options, cancellationToken).ConfigureAwait(false);
+            return ParseProposal(response.Text);
+        }, cancellationToken).ConfigureAwait(false);
+        return [.. replies];
     }
 
     private async Task<List<string?>> ProposeAsync(ModelCallLedger ledger, IReadOnlyList<ScoredInstruction> history, IReadOnlyList<PromptExample> devSet, int round, int count, CancellationToken cancellationToken)

@@ -10,9 +10,15 @@ public sealed class PromptOptimizerOptions
     [Required(AllowEmptyStrings = false)]
     public string? TaskDescription { get; set; }
 
-    /// <summary>Gets the instructions scored first; at least one.</summary>
-    [MinLength(1)]
+    /// <summary>
+    /// Gets the instructions scored first. When empty, the search starts APE-style: the model is shown dev-set
+    /// input/output pairs and asked, <see cref="CandidatesPerRound"/> times, what instruction produced them.
+    /// </summary>
     public IList<string> SeedInstructions { get; } = [];
+
+    /// <summary>Gets or sets how many dev-set pairs the instruction-induction prompt shows when there are no seeds; from 1 to 50. Default: 5.</summary>
+    [Range(1, 50)]
+    public int InductionExamples { get; set; } = 5;
 
     /// <summary>Gets or sets how to score an answer. Default: <see cref="AnswerMetric.NormalizedMatch"/>.</summary>
     [Required]

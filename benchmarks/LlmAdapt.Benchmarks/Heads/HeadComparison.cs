@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Globalization;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using LlmAdapt.Training;
+using LlmAdapt.Training.Heads;
+using Microsoft.ML;
+
+namespace LlmAdapt.Benchmarks.Heads;
+
+/// <summary>
+/// `compare heads`: SST-2 with the built-in MiniLM embeddings. Trains on train.tsv, chooses settings on dev.tsv, reports
+/// test.tsv for LlmAdapt's linear and MLP heads and ML.NET's LbfgsLogisticRegression, then times head training (no
+/// encoder) on the first 20,000 training phrases with BenchmarkDotNet. Options: --train-limit N (the first N phrases), --no-timing.
+/// </summary>
+internal static class HeadComparison
+{
+    private const string ModelId = "sentence-transformers/all-MiniLM-L6-v2";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var limit = ArgValue(args, "--train-limit");
+        var train = (await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/train.tsv"), "sentence", "label").ConfigureAwait(false)).ToArray();
+        if (limit is int n && n < train.Length)
+        {
+            train = train[..n]; // the first n phrases of train.tsv
+        }
+
+        var dev = await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/dev.tsv"), "sentence", "label").ConfigureAwait(false);
+        var test = await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/test.tsv"), "sentence", "label").ConfigureAwait(false);
+        Dictionary<string, float[]> vectors;
+        using (var store = new FeatureStore())
+        {
+            var clock = Stopwatch.StartNew();
+            vectors = await store.EmbedAsync(train.Concat(dev).Concat(test).Select(e => e.Input), "SST-2").ConfigureAwait(false);
+            Console.WriteLine($"embedded {vectors.Count:N0} distinct texts in {clock.Elapsed.TotalSeconds:F0} s ({store.Misses:N0} computed, the rest from the cache)");
+        }
+
+        var generator = new PrecomputedEmbeddingGenerator(vectors, ModelId);
+        var folder = Directory.CreateTempSubdirectory("llmadapt-compare-heads-").FullName;
+        try
+        {
+            Console.WriteLine($"SST-2: {train.Length:N0} train, {dev.Count:N0} dev, {test.Count:N0} test; MiniLM features (384)");
+            var linear = await BestHeadAsync(generator, train, dev, test, folder, "linear", [
+                new TaskHeadOptions { Head = HeadKind.Linear, BatchSize = 256, WeightDecay = 0 },
+                new TaskHeadOptions { Head = HeadKind.Linear, BatchSize = 64, WeightDecay = 0.01 },
+            ]).ConfigureAwait(false);
+            var mlp = await BestHeadAsync(generator, train, dev, test, folder, "mlp", [
+                new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.2, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10 },
+                new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.3, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10 },
+            ]).ConfigureAwait(false);
+            var peer = MlNetBest(train, dev, test, vectors);
+
+            var timing = "";
+            if (!args.Contains("--no-timing"))
+            {
+                HeadTrainingBenchmarks.Shared = await HeadTrainingBenchmarks.TimingData.LoadAsync(20_000).ConfigureAwait(false) with { LinearOptions = linear.Options, L2 = peer.L2 };
+                var job = Job.Dry.WithWarmupCount(1).WithIterationCount(3).WithInvocationCount(1).WithUnrollFactor(1).WithLaunchCount(1).WithToolchain(InProcessEmitToolchain.Instance).WithId("short-inproc");
+                var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
+                var summary = BenchmarkRunner.Run<HeadTrainingBenchmarks>(config, args.Where(a => a.StartsWith("--filter", StringComparison.Ordinal)).ToArray());
+                double Mean(string method) => summary.Reports.Where(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method).Select(r => r.ResultStatistics?.Mean ?? double.NaN).FirstOrDefault(double.NaN);
+                var ratio = Mean(nameof(HeadTrainingBenchmarks.LlmAdapt_LinearHead)) / Mean(nameof(HeadTrainingBenchmarks.MlNet_LbfgsLogisticRegression));
+                timing = FormattableString.Invariant($" train_time_linear_vs_mlnet={ratio:F3}");
+            }
+
+            Console.WriteLine(FormattableString.Invariant(
+                $"linear_test_acc={linear.Test:F4} mlp_test_acc={mlp.Test:F4} mlnet_lbfgs_test_acc={peer.Test:F4} linear_vs_mlnet={linear.Test / peer.Test:F3} mlp_vs_mlnet={mlp.Test / peer.Test:F3}{timing}"));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static async Task<(TaskHeadOptions Options, double Dev, double Test)> BestHeadAsync(
+        PrecomputedEmbeddingGenerator generator, IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample> dev, IReadOnlyList<TrainingExample> test, string folder, string name, TaskHeadOptions[] grid)
+    {
+        (TaskHeadOptions Options, double Dev, double Test) best = (grid[0], -1, 0);
+        for (var i = 0; i < grid.Length; i++)
+        {
+            var options = grid[i];
+            var path = Path.Combine(folder, $"{name}-{i}");
+            var clock = Stopwatch.StartNew();
+            var artifact = await new TaskHeadTrainer(generator, options).FineTuneAsync(new FineTuningRequest { TrainingSet = train, ValidationSet = dev, OutputPath = path }).ConfigureAwait(false);
+            var classifier = await TextClassifier.LoadAsync(path, generator).ConfigureAwait(false);
+            var devAccuracy = artifact.Report.Metrics["accuracy"];
+            var testMetrics = await classifier.EvaluateAsync(test).ConfigureAwait(false);
+            Console.WriteLine(FormattableString.Invariant(
+                $"  {name} hidden={(options.Head == HeadKind.Mlp ? options.HiddenSize : 0)} dropout={options.Dropout} input_dropout={options.InputDropout} lr={options.LearningRate} wd={options.WeightDecay} batch={options.BatchSize}: dev {devAccuracy:F4}, test {testMetrics.Accuracy:F4} (macro-F1 {testMetrics.MacroF1:F4}, ECE {testMetrics.ExpectedCalibrationError:F4}), {artifact.Report.History.Count} epochs, {clock.Elapsed.TotalSeconds:F1} s"));
+            if (devAccuracy > best.Dev)
+            {
+                best = (options, devAccuracy, testMetrics.Accuracy);
+            }
+        }
+
+        return best;
+    }
+
+    private static (float L2, double Dev, double Test) MlNetBest(IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample> dev, IReadOnlyList<TrainingExample> test, Dictionary<string, float[]> vectors)
+    {
+        float[][] X(IReadOnlyList<TrainingExample> set) => set.Select(e => vectors[e.Input]).ToArray();
+        bool[] Y(IReadOnlyList<TrainingExample> set) => set.Select(e => e.Label == "1").ToArray();
+        var ml = new MLContext(seed: 0);
+        (float L2, double Dev, double Test) best = (0, -1, 0);
+        foreach (var l2 in new[] { 0.01f, 0.1f, 1f, 10f })
+        {
+            var clock = Stopwatch.StartNew();
+            var model = MlNetLogistic.Fit(ml, X(train), Y(train), l2);
+            var seconds = clock.Elapsed.TotalSeconds;
+            var devAccuracy = MlNetLogistic.Accuracy(MlNetLogistic.Probabilities(ml, model, X(dev)), Y(dev));
+            var testAccuracy = MlNetLogistic.Accuracy(MlNetLogistic.Probabilities(ml, model, X(test)), Y(test));
+            Console.WriteLine(FormattableString.Invariant($"  ML.NET LbfgsLogisticRegression l2={l2}: dev {devAccuracy:F4}, test {testAccuracy:F4}, fit {seconds:F1} s"));
+            if (devAccuracy > best.Dev)
+            {
+                best = (l2, devAccuracy, testAccuracy);
+            }
+        }
+
+        return best;
+    }
+
+    internal static int? ArgValue(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : null;
+    }
+}
