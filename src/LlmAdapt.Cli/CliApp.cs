@@ -59,6 +59,7 @@ internal static class CliApp
         root.Subcommands.Add(EmbedCommands.Create(context));
         root.Subcommands.Add(PromptCommands.Create(context));
         root.Subcommands.Add(GenerateCommands.Create(context));
+        root.Subcommands.Add(ExportCommands.Create(context));
         RetrievalCommands.AddTo(root, context);
         TrainingHeadCommands.AddTo(root, context);
         FineTuningCommands.AddTo(root, context);

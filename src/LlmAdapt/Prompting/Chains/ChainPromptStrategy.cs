@@ -3,7 +3,6 @@ using LlmAdapt.Prompting.Internal;
 using LlmAdapt.Tokens;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlmAdapt.Prompting.Chains;
 
@@ -21,8 +20,7 @@ public sealed partial class ChainPromptStrategy : IPromptStrategy
 
     private readonly ChainStep[] _steps;
     private readonly ChainPromptOptions _options;
-    private readonly TokenCounter _counter;
-    private readonly ILogger _logger;
+    private readonly StrategyCore _core;
 
     /// <summary>Initializes the strategy and checks the chain.</summary>
     /// <param name="name">The name it is registered under.</param>
@@ -33,30 +31,24 @@ public sealed partial class ChainPromptStrategy : IPromptStrategy
     /// <exception cref="ChainDefinitionException">A step name is repeated or not an identifier, or a step uses the output of a step that does not run before it.</exception>
     public ChainPromptStrategy(string name, ChainPromptOptions options, TokenCounter tokenCounter, ILogger? logger = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(tokenCounter);
-        OptionsValidation.ThrowIfInvalid(options, $"Prompt strategy '{name}'");
-        Name = name;
+        _core = new StrategyCore(name, options, tokenCounter, logger);
         _options = options;
         _steps = [.. options.Steps];
-        _counter = tokenCounter;
-        _logger = logger ?? NullLogger.Instance;
         CheckDefinition();
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    public string Name => _core.Name;
 
     /// <inheritdoc />
     public async Task<PromptResult> ExecuteAsync(IChatClient chatClient, PromptRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(chatClient);
-        ArgumentNullException.ThrowIfNull(request);
+        StrategyCore.CheckArguments(chatClient, request);
         var variables = TemplateVariables.From(request);
         CheckInputs(variables.Keys);
 
         var limit = PromptBudget.Limit(request, _options.MaxPromptTokens);
-        var ledger = new ModelCallLedger(chatClient, _logger, Name, maxCalls: _steps.Length);
+        var ledger = _core.Ledger(chatClient, maxCalls: _steps.Length);
         var outputs = new Dictionary<string, string>(StringComparer.Ordinal);
         IReadOnlyList<ChatMessage> lastMessages = [];
         ChatResponse? lastResponse = null;
@@ -66,7 +58,7 @@ public sealed partial class ChainPromptStrategy : IPromptStrategy
         foreach (var step in _steps)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            lastMessages = PromptBudget.Fit(_counter, step.Template.Render(variables), limit, _options.Overflow);
+            lastMessages = PromptBudget.Fit(_core.Counter, step.Template.Render(variables), limit, _options.Overflow);
             lastResponse = await ledger.CallAsync(lastMessages, step.ChatOptions ?? request.ChatOptions, cancellationToken).ConfigureAwait(false);
             var text = lastResponse.Text ?? string.Empty;
             outputs[step.Name] = text;
@@ -78,15 +70,7 @@ public sealed partial class ChainPromptStrategy : IPromptStrategy
             }
         }
 
-        return new PromptResult
-        {
-            Text = outputs[outputStep],
-            Messages = outputMessages,
-            Response = outputResponse,
-            ModelCalls = ledger.Calls,
-            Usage = ledger.Usage,
-            AdditionalProperties = new() { [StepOutputsKey] = (IReadOnlyDictionary<string, string>)outputs },
-        };
+        return ledger.Result(outputs[outputStep], outputMessages, outputResponse, new() { [StepOutputsKey] = (IReadOnlyDictionary<string, string>)outputs });
     }
 
     private void CheckDefinition()

@@ -4,7 +4,6 @@ using LlmAdapt.Prompting.Internal;
 using LlmAdapt.Tokens;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlmAdapt.Prompting.Decomposition;
 
@@ -29,8 +28,7 @@ public sealed class LeastToMostPromptStrategy : IPromptStrategy
     public const string UnreadableDecompositionsKey = "unreadable_decompositions";
 
     private readonly LeastToMostPromptOptions _options;
-    private readonly TokenCounter _counter;
-    private readonly ILogger _logger;
+    private readonly StrategyCore _core;
 
     /// <summary>Initializes the strategy.</summary>
     /// <param name="name">The name it is registered under.</param>
@@ -40,17 +38,12 @@ public sealed class LeastToMostPromptStrategy : IPromptStrategy
     /// <exception cref="LlmAdapt.Resilience.OptionsValidationProblemException">The options are invalid; every problem is listed.</exception>
     public LeastToMostPromptStrategy(string name, LeastToMostPromptOptions options, TokenCounter tokenCounter, ILogger? logger = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(tokenCounter);
-        OptionsValidation.ThrowIfInvalid(options, $"Prompt strategy '{name}'");
-        Name = name;
+        _core = new StrategyCore(name, options, tokenCounter, logger);
         _options = options;
-        _counter = tokenCounter;
-        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    public string Name => _core.Name;
 
     /// <summary>The text of the decomposition request; <c>{0}</c> is the most sub-questions, <c>{1}</c> the problem.</summary>
     internal const string DecomposeFormat =
@@ -69,24 +62,14 @@ public sealed class LeastToMostPromptStrategy : IPromptStrategy
     /// <inheritdoc />
     public async Task<PromptResult> ExecuteAsync(IChatClient chatClient, PromptRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(chatClient);
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(request.Task, nameof(request));
-        var run = new Run(this, new ModelCallLedger(chatClient, _logger, Name, _options.MaxModelCalls), request, cancellationToken);
-        var (answer, subs) = await run.SolveAsync(request.Task, [], depth: 1, budget: _options.MaxModelCalls).ConfigureAwait(false);
-        return new PromptResult
+        var task = StrategyCore.RequireTask(chatClient, request);
+        var run = new Run(this, _core.Ledger(chatClient, _options.MaxModelCalls), request, cancellationToken);
+        var (answer, subs) = await run.SolveAsync(task, [], depth: 1, budget: _options.MaxModelCalls).ConfigureAwait(false);
+        return run.Ledger.Result(answer, run.LastMessages, run.LastResponse, new()
         {
-            Text = answer,
-            Messages = run.LastMessages,
-            Response = run.LastResponse,
-            ModelCalls = run.Ledger.Calls,
-            Usage = run.Ledger.Usage,
-            AdditionalProperties = new()
-            {
-                [SubQuestionsKey] = subs,
-                [UnreadableDecompositionsKey] = run.Unreadable,
-            },
-        };
+            [SubQuestionsKey] = subs,
+            [UnreadableDecompositionsKey] = run.Unreadable,
+        });
     }
 
     private sealed class Run(LeastToMostPromptStrategy owner, ModelCallLedger ledger, PromptRequest request, CancellationToken cancellationToken)
@@ -166,7 +149,7 @@ public sealed class LeastToMostPromptStrategy : IPromptStrategy
         private async Task<string> CallAsync(List<ChatMessage> messages, ChatOptions? options)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var fitted = PromptBudget.Fit(owner._counter, messages, PromptBudget.Limit(request, Options.MaxPromptTokens), TokenBudgetOverflow.Throw);
+            var fitted = owner._core.Fit(messages, request, Options.MaxPromptTokens, TokenBudgetOverflow.Throw);
             var response = await Ledger.CallAsync(fitted, options, cancellationToken).ConfigureAwait(false);
             LastMessages = fitted;
             LastResponse = response;

@@ -2,7 +2,6 @@ using LlmAdapt.Prompting.Internal;
 using LlmAdapt.Tokens;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlmAdapt.Prompting.FewShot;
 
@@ -18,8 +17,7 @@ public sealed class FewShotPromptStrategy : IPromptStrategy
     public const string ExamplesKey = "examples";
 
     private readonly FewShotPromptOptions _options;
-    private readonly TokenCounter _counter;
-    private readonly ILogger _logger;
+    private readonly StrategyCore _core;
 
     /// <summary>Initializes the strategy.</summary>
     /// <param name="name">The name it is registered under.</param>
@@ -29,49 +27,33 @@ public sealed class FewShotPromptStrategy : IPromptStrategy
     /// <exception cref="LlmAdapt.Resilience.OptionsValidationProblemException">The options are invalid; every problem is listed.</exception>
     public FewShotPromptStrategy(string name, FewShotPromptOptions options, TokenCounter tokenCounter, ILogger? logger = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(tokenCounter);
-        OptionsValidation.ThrowIfInvalid(options, $"Prompt strategy '{name}'");
-        Name = name;
+        _core = new StrategyCore(name, options, tokenCounter, logger);
         _options = options;
-        _counter = tokenCounter;
-        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    public string Name => _core.Name;
 
     /// <inheritdoc />
     public async Task<PromptResult> ExecuteAsync(IChatClient chatClient, PromptRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(chatClient);
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(request.Task, nameof(request));
-        var examples = (await _options.Selector!.SelectAsync(request.Task, cancellationToken).ConfigureAwait(false)).ToList();
+        var task = StrategyCore.RequireTask(chatClient, request);
+        var examples = (await _options.Selector!.SelectAsync(task, cancellationToken).ConfigureAwait(false)).ToList();
         var limit = PromptBudget.Limit(request, _options.MaxPromptTokens);
-        var messages = Build(examples, request.Task);
+        var messages = Build(examples, task);
         if (limit is { } max)
         {
-            while (examples.Count > 0 && _counter.CountTokens(messages) > max)
+            while (examples.Count > 0 && _core.Counter.CountTokens(messages) > max)
             {
                 examples.RemoveAt(examples.Count - 1);
-                messages = Build(examples, request.Task);
+                messages = Build(examples, task);
             }
 
-            messages = [.. PromptBudget.Fit(_counter, messages, max, _options.Overflow)];
+            messages = [.. PromptBudget.Fit(_core.Counter, messages, max, _options.Overflow)];
         }
 
-        var ledger = new ModelCallLedger(chatClient, _logger, Name);
-        var response = await ledger.CallAsync(messages, request.ChatOptions, cancellationToken).ConfigureAwait(false);
-        return new PromptResult
-        {
-            Text = response.Text,
-            Messages = messages,
-            Response = response,
-            ModelCalls = ledger.Calls,
-            Usage = ledger.Usage,
-            AdditionalProperties = new() { [ExamplesKey] = (IReadOnlyList<PromptExample>)examples },
-        };
+        var (response, ledger) = await _core.CallOnceAsync(chatClient, messages, request.ChatOptions, cancellationToken).ConfigureAwait(false);
+        return ledger.Result(response.Text, messages, response, new() { [ExamplesKey] = (IReadOnlyList<PromptExample>)examples });
     }
 
     private List<ChatMessage> Build(List<PromptExample> examples, string task)

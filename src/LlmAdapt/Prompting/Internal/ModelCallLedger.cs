@@ -82,4 +82,16 @@ internal sealed class ModelCallLedger(IChatClient client, ILogger logger, string
 
         return response;
     }
+
+    /// <summary>The run's result: the final call's messages and response, with the calls and usage counted here.</summary>
+    public PromptResult Result(string text, IReadOnlyList<ChatMessage> messages, ChatResponse? response, AdditionalPropertiesDictionary? properties = null)
+        => new()
+        {
+            Text = text,
+            Messages = messages,
+            Response = response,
+            ModelCalls = Calls,
+            Usage = Usage,
+            AdditionalProperties = properties,
+        };
 }

@@ -1,5 +1,6 @@
 using LlmAdapt.Prompting.Internal;
 using LlmAdapt.Prompting.Templates;
+using LlmAdapt.Tokens;
 using Microsoft.Extensions.AI;
 
 namespace LlmAdapt.Prompting.Reasoning;
@@ -7,6 +8,10 @@ namespace LlmAdapt.Prompting.Reasoning;
 /// <summary>Builds the messages of a reasoning call: [system], then the task with the answer instruction and the cue appended.</summary>
 internal static class ReasoningPrompt
 {
+    /// <summary>Builds the messages and fits them to the budget; a reasoning prompt over its limit is refused, never cut.</summary>
+    public static IReadOnlyList<ChatMessage> BuildFitted(StrategyCore core, PromptRequest request, string? systemPrompt, PromptTemplate? template, string? answerInstruction, string cue, int? maxPromptTokens)
+        => core.Fit(Build(request, systemPrompt, template, answerInstruction, cue), request, maxPromptTokens, TokenBudgetOverflow.Throw);
+
     public static List<ChatMessage> Build(PromptRequest request, string? systemPrompt, PromptTemplate? template, string? answerInstruction, string cue)
     {
         var messages = new List<ChatMessage>();

@@ -2,7 +2,6 @@ using LlmAdapt.Prompting.Internal;
 using LlmAdapt.Tokens;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlmAdapt.Prompting.Reasoning;
 
@@ -22,8 +21,7 @@ public sealed class StepByStepPromptStrategy : IPromptStrategy
     public const string AnswerExtractedKey = "answer_extracted";
 
     private readonly StepByStepPromptOptions _options;
-    private readonly TokenCounter _counter;
-    private readonly ILogger _logger;
+    private readonly StrategyCore _core;
 
     /// <summary>Initializes the strategy.</summary>
     /// <param name="name">The name it is registered under.</param>
@@ -33,37 +31,21 @@ public sealed class StepByStepPromptStrategy : IPromptStrategy
     /// <exception cref="LlmAdapt.Resilience.OptionsValidationProblemException">The options are invalid; every problem is listed.</exception>
     public StepByStepPromptStrategy(string name, StepByStepPromptOptions options, TokenCounter tokenCounter, ILogger? logger = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(tokenCounter);
-        OptionsValidation.ThrowIfInvalid(options, $"Prompt strategy '{name}'");
-        Name = name;
+        _core = new StrategyCore(name, options, tokenCounter, logger);
         _options = options;
-        _counter = tokenCounter;
-        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    public string Name => _core.Name;
 
     /// <inheritdoc />
     public async Task<PromptResult> ExecuteAsync(IChatClient chatClient, PromptRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(chatClient);
-        ArgumentNullException.ThrowIfNull(request);
-        var messages = ReasoningPrompt.Build(request, _options.SystemPrompt, _options.Template, _options.AnswerInstruction, _options.Cue);
-        var fitted = PromptBudget.Fit(_counter, messages, PromptBudget.Limit(request, _options.MaxPromptTokens), TokenBudgetOverflow.Throw);
-        var ledger = new ModelCallLedger(chatClient, _logger, Name);
-        var response = await ledger.CallAsync(fitted, request.ChatOptions, cancellationToken).ConfigureAwait(false);
+        StrategyCore.CheckArguments(chatClient, request);
+        var fitted = ReasoningPrompt.BuildFitted(_core, request, _options.SystemPrompt, _options.Template, _options.AnswerInstruction, _options.Cue, _options.MaxPromptTokens);
+        var (response, ledger) = await _core.CallOnceAsync(chatClient, fitted, request.ChatOptions, cancellationToken).ConfigureAwait(false);
         var reply = response.Text ?? string.Empty;
         var found = _options.Extractor.TryExtract(reply, out var answer);
-        return new PromptResult
-        {
-            Text = found ? answer! : reply.Trim(),
-            Messages = fitted,
-            Response = response,
-            ModelCalls = ledger.Calls,
-            Usage = ledger.Usage,
-            AdditionalProperties = new() { [ReasoningKey] = reply, [AnswerExtractedKey] = found },
-        };
+        return ledger.Result(found ? answer! : reply.Trim(), fitted, response, new() { [ReasoningKey] = reply, [AnswerExtractedKey] = found });
     }
 }

@@ -3,7 +3,6 @@ using LlmAdapt.Prompting.Reasoning;
 using LlmAdapt.Tokens;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlmAdapt.Prompting.SelfConsistency;
 
@@ -20,8 +19,7 @@ public sealed class SelfConsistencyPromptStrategy : IPromptStrategy
     public const string VotesKey = "votes";
 
     private readonly SelfConsistencyPromptOptions _options;
-    private readonly TokenCounter _counter;
-    private readonly ILogger _logger;
+    private readonly StrategyCore _core;
 
     /// <summary>Initializes the strategy.</summary>
     /// <param name="name">The name it is registered under.</param>
@@ -31,27 +29,20 @@ public sealed class SelfConsistencyPromptStrategy : IPromptStrategy
     /// <exception cref="LlmAdapt.Resilience.OptionsValidationProblemException">The options are invalid; every problem is listed.</exception>
     public SelfConsistencyPromptStrategy(string name, SelfConsistencyPromptOptions options, TokenCounter tokenCounter, ILogger? logger = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(tokenCounter);
-        OptionsValidation.ThrowIfInvalid(options, $"Prompt strategy '{name}'");
-        Name = name;
+        _core = new StrategyCore(name, options, tokenCounter, logger);
         _options = options;
-        _counter = tokenCounter;
-        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    public string Name => _core.Name;
 
     /// <inheritdoc />
     public async Task<PromptResult> ExecuteAsync(IChatClient chatClient, PromptRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(chatClient);
-        ArgumentNullException.ThrowIfNull(request);
-        var messages = ReasoningPrompt.Build(request, _options.SystemPrompt, _options.Template, _options.AnswerInstruction, _options.Cue);
-        var fitted = PromptBudget.Fit(_counter, messages, PromptBudget.Limit(request, _options.MaxPromptTokens), TokenBudgetOverflow.Throw);
+        StrategyCore.CheckArguments(chatClient, request);
+        var fitted = ReasoningPrompt.BuildFitted(_core, request, _options.SystemPrompt, _options.Template, _options.AnswerInstruction, _options.Cue, _options.MaxPromptTokens);
         var n = _options.Samples;
-        var ledger = new ModelCallLedger(chatClient, _logger, Name, maxCalls: n);
+        var ledger = _core.Ledger(chatClient, maxCalls: n);
         var responses = new ChatResponse[n];
         using (var gate = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency))
         {
@@ -79,15 +70,7 @@ public sealed class SelfConsistencyPromptStrategy : IPromptStrategy
         }
 
         var (votes, winnerIndex) = Tally(responses);
-        return new PromptResult
-        {
-            Text = votes.Answer ?? string.Empty,
-            Messages = fitted,
-            Response = responses[winnerIndex],
-            ModelCalls = ledger.Calls,
-            Usage = ledger.Usage,
-            AdditionalProperties = new() { [VotesKey] = votes },
-        };
+        return ledger.Result(votes.Answer ?? string.Empty, fitted, responses[winnerIndex], new() { [VotesKey] = votes });
     }
 
     private (SelfConsistencyVotes Votes, int WinnerSample) Tally(ChatResponse[] responses)

@@ -2,7 +2,6 @@ using LlmAdapt.Prompting.Internal;
 using LlmAdapt.Tokens;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlmAdapt.Prompting.Templates;
 
@@ -13,8 +12,7 @@ namespace LlmAdapt.Prompting.Templates;
 public sealed class TemplatePromptStrategy : IPromptStrategy
 {
     private readonly TemplatePromptOptions _options;
-    private readonly TokenCounter _counter;
-    private readonly ILogger _logger;
+    private readonly StrategyCore _core;
 
     /// <summary>Initializes the strategy.</summary>
     /// <param name="name">The name it is registered under.</param>
@@ -24,34 +22,19 @@ public sealed class TemplatePromptStrategy : IPromptStrategy
     /// <exception cref="LlmAdapt.Resilience.OptionsValidationProblemException">The options are invalid; every problem is listed.</exception>
     public TemplatePromptStrategy(string name, TemplatePromptOptions options, TokenCounter tokenCounter, ILogger? logger = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(tokenCounter);
-        OptionsValidation.ThrowIfInvalid(options, $"Prompt strategy '{name}'");
-        Name = name;
+        _core = new StrategyCore(name, options, tokenCounter, logger);
         _options = options;
-        _counter = tokenCounter;
-        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    public string Name => _core.Name;
 
     /// <inheritdoc />
     public async Task<PromptResult> ExecuteAsync(IChatClient chatClient, PromptRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(chatClient);
-        ArgumentNullException.ThrowIfNull(request);
-        var messages = _options.Template!.Render(TemplateVariables.From(request));
-        messages = PromptBudget.Fit(_counter, messages, PromptBudget.Limit(request, _options.MaxPromptTokens), _options.Overflow);
-        var ledger = new ModelCallLedger(chatClient, _logger, Name);
-        var response = await ledger.CallAsync(messages, request.ChatOptions, cancellationToken).ConfigureAwait(false);
-        return new PromptResult
-        {
-            Text = response.Text,
-            Messages = messages,
-            Response = response,
-            ModelCalls = ledger.Calls,
-            Usage = ledger.Usage,
-        };
+        StrategyCore.CheckArguments(chatClient, request);
+        var messages = _core.Fit(_options.Template!.Render(TemplateVariables.From(request)), request, _options.MaxPromptTokens, _options.Overflow);
+        var (response, ledger) = await _core.CallOnceAsync(chatClient, messages, request.ChatOptions, cancellationToken).ConfigureAwait(false);
+        return ledger.Result(response.Text, messages, response);
     }
 }

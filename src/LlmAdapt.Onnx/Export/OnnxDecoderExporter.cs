@@ -1,0 +1,249 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using LlmAdapt.Formats;
+
+namespace LlmAdapt.Onnx.Export;
+
+/// <summary>
+/// Exports a GPT-2 checkpoint in Hugging Face's layout (<c>config.json</c> + <c>model.safetensors</c>, as LlmAdapt's
+/// training engine writes it), optionally with a PEFT LoRA adapter merged in, to an fp32 ONNX decoder with a KV cache:
+/// a folder with <c>model.onnx</c>, <c>genai_config.json</c> and the tokenizer files, which
+/// <see cref="Generation.OnnxDecoderModel.Load"/> and ONNX Runtime GenAI both load.
+/// </summary>
+public static class OnnxDecoderExporter
+{
+    /// <summary>The ONNX file's name in the exported folder.</summary>
+    public const string ModelFileName = "model.onnx";
+
+    /// <summary>The external weights file's name, when the weights go outside <see cref="ModelFileName"/>.</summary>
+    public const string DataFileName = "model.onnx.data";
+
+    /// <summary>ONNX Runtime GenAI's config file name.</summary>
+    public const string GenAIConfigFileName = "genai_config.json";
+
+    /// <summary>
+    /// The <c>model.type</c> written to <c>genai_config.json</c>: ONNX Runtime GenAI's generic decoder-only type. Its
+    /// <c>gpt2</c> type expects the combined <c>past_%d</c> cache of older GPT-2 exports and refuses the split
+    /// <c>past_key_values.%d.key/value</c> layout written here ("Model input was not found"), which the generic type reads.
+    /// </summary>
+    public const string GenAIModelType = "decoder";
+
+    private static readonly string[] s_tokenizerFiles =
+    [
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+        "tokenizer.model", "added_tokens.json", "generation_config.json",
+    ];
+
+    /// <summary>Builds the ONNX decoder for a checkpoint and writes its folder atomically (a temporary folder, then a rename).</summary>
+    /// <param name="checkpointDirectory">
+    /// The checkpoint folder (<c>config.json</c> + <c>model.safetensors</c>), or a LoRA adapter folder whose
+    /// <c>adapter_config.json</c> names its base in <c>base_model_name_or_path</c> (the adapter is then merged).
+    /// </param>
+    /// <param name="outputDirectory">The folder to create.</param>
+    /// <param name="options">The adapter to merge, external-data threshold, overwrite; defaults when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops the export; nothing is left at <paramref name="outputDirectory"/>.</param>
+    /// <returns>What was written.</returns>
+    /// <exception cref="ModelLoadException">A file is missing, not valid, or describes an unsupported model; the message names the file.</exception>
+    /// <exception cref="InvalidDataFileException">A tensor is missing or its shape disagrees with the config; the message names the tensor and both shapes.</exception>
+    /// <exception cref="LlmAdaptException">The output folder exists and is not empty, and <see cref="OnnxExportOptions.Overwrite"/> is off.</exception>
+    public static async Task<OnnxExportResult> ExportAsync(string checkpointDirectory, string outputDirectory, OnnxExportOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(checkpointDirectory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
+        options ??= new OnnxExportOptions();
+        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
+        var output = Path.GetFullPath(outputDirectory);
+        if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any() && !options.Overwrite)
+        {
+            throw new LlmAdaptException($"{output}: the output folder exists and is not empty; choose another folder or set Overwrite.");
+        }
+
+        var (baseDirectory, adapter) = await ResolveAsync(checkpointDirectory, options.AdapterDirectory, cancellationToken).ConfigureAwait(false);
+        var weights = await Gpt2ExportWeights.LoadAsync(baseDirectory, cancellationToken).ConfigureAwait(false);
+        if (adapter is not null)
+        {
+            await weights.MergeLoraAsync(adapter, cancellationToken).ConfigureAwait(false);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var model = new Gpt2GraphBuilder(weights).Build();
+        var parameterCount = weights.ParameterCount;
+        weights.Tensors.Clear();
+
+        var parent = Path.GetDirectoryName(output) ?? throw new ArgumentException($"'{output}' has no parent folder.", nameof(outputDirectory));
+        Directory.CreateDirectory(parent);
+        var temp = Path.Combine(parent, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var external = parameterCount * sizeof(float) > options.ExternalDataThresholdBytes;
+            if (external)
+            {
+                await using var data = new FileStream(Path.Combine(temp, DataFileName), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+                Gpt2GraphBuilder.MoveToExternalData(model, data, DataFileName);
+                data.Flush(flushToDisk: true);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            await using (var stream = new FileStream(Path.Combine(temp, ModelFileName), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                model.WriteTo(stream);
+                stream.Flush(flushToDisk: true);
+            }
+
+            var tokenizerFiles = CopyTokenizer(baseDirectory, options.TokenizerDirectory, temp);
+            await File.WriteAllTextAsync(Path.Combine(temp, GenAIConfigFileName), GenAIConfig(weights, tokenizerFiles.Contains("tokenizer.json")), cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            Publish(temp, output);
+            return new OnnxExportResult(
+                output,
+                Path.Combine(output, ModelFileName),
+                external ? Path.Combine(output, DataFileName) : null,
+                weights.Layers,
+                parameterCount,
+                weights.MergedLoraModules,
+                tokenizerFiles);
+        }
+        finally
+        {
+            if (Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>The base checkpoint and the adapter to merge: an adapter folder given as the checkpoint names its base.</summary>
+    private static async Task<(string Base, string? Adapter)> ResolveAsync(string checkpoint, string? adapter, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(checkpoint);
+        var isAdapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, Gpt2ExportWeights.WeightsFile));
+        if (!isAdapter)
+        {
+            return (full, adapter is null ? null : Path.GetFullPath(adapter));
+        }
+
+        if (adapter is not null)
+        {
+            throw new ArgumentException($"'{full}' is itself a LoRA adapter folder; give its base checkpoint with the adapter, or the adapter alone.", nameof(adapter));
+        }
+
+        var config = await PeftAdapterConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
+        var named = config.BaseModelNameOrPath
+            ?? throw new ModelLoadException(Path.Combine(full, PeftAdapterConfig.FileName), "the adapter has no base_model_name_or_path; give the base checkpoint and the adapter separately.", null);
+        var resolved = Path.IsPathRooted(named) ? named : Path.GetFullPath(Path.Combine(full, named));
+        if (!Directory.Exists(resolved))
+        {
+            throw new ModelLoadException(Path.Combine(full, PeftAdapterConfig.FileName), $"base_model_name_or_path '{named}' is not a folder here ({resolved}); give the base checkpoint and the adapter separately.", null);
+        }
+
+        return (resolved, full);
+    }
+
+    private static List<string> CopyTokenizer(string checkpoint, string? fallback, string destination)
+    {
+        var source = s_tokenizerFiles.Any(f => File.Exists(Path.Combine(checkpoint, f))) || fallback is null ? checkpoint : Path.GetFullPath(fallback);
+        var copied = new List<string>();
+        foreach (var name in s_tokenizerFiles)
+        {
+            var file = Path.Combine(source, name);
+            if (File.Exists(file))
+            {
+                File.Copy(file, Path.Combine(destination, name));
+                copied.Add(name);
+            }
+        }
+
+        return copied;
+    }
+
+    /// <summary>ONNX Runtime GenAI's description of the graph: model type, sizes, token ids and the input/output names.</summary>
+    private static string GenAIConfig(Gpt2ExportWeights w, bool hasTokenizer)
+    {
+        var hf = w.Config;
+        var eos = hf.EosTokenId ?? (w.VocabSize == 50257 ? 50256 : 0);
+        var bos = hf.BosTokenId ?? eos;
+        var pad = hf.Extra is not null && hf.Extra.TryGetValue("pad_token_id", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : eos;
+        var root = new JsonObject
+        {
+            ["model"] = new JsonObject
+            {
+                ["type"] = GenAIModelType,
+                ["bos_token_id"] = bos,
+                ["eos_token_id"] = eos,
+                ["pad_token_id"] = pad,
+                ["vocab_size"] = w.VocabSize,
+                ["context_length"] = w.ContextLength,
+                ["decoder"] = new JsonObject
+                {
+                    ["session_options"] = new JsonObject { ["log_id"] = "onnxruntime-genai", ["provider_options"] = new JsonArray() },
+                    ["filename"] = ModelFileName,
+                    ["head_size"] = w.HeadSize,
+                    ["hidden_size"] = w.Channels,
+                    ["num_attention_heads"] = w.Heads,
+                    ["num_key_value_heads"] = w.Heads,
+                    ["num_hidden_layers"] = w.Layers,
+                    ["inputs"] = new JsonObject
+                    {
+                        ["input_ids"] = Gpt2GraphBuilder.InputIds,
+                        ["attention_mask"] = Gpt2GraphBuilder.AttentionMask,
+                        ["position_ids"] = Gpt2GraphBuilder.PositionIds,
+                        ["past_key_names"] = Gpt2GraphBuilder.PastKey,
+                        ["past_value_names"] = Gpt2GraphBuilder.PastValue,
+                    },
+                    ["outputs"] = new JsonObject
+                    {
+                        ["logits"] = Gpt2GraphBuilder.Logits,
+                        ["present_key_names"] = Gpt2GraphBuilder.PresentKey,
+                        ["present_value_names"] = Gpt2GraphBuilder.PresentValue,
+                    },
+                },
+            },
+            ["search"] = new JsonObject
+            {
+                ["do_sample"] = false,
+                ["max_length"] = w.ContextLength,
+                ["min_length"] = 0,
+                ["num_beams"] = 1,
+                ["num_return_sequences"] = 1,
+                ["past_present_share_buffer"] = false,
+                ["repetition_penalty"] = 1.0,
+                ["temperature"] = 1.0,
+                ["top_k"] = 1,
+                ["top_p"] = 1.0,
+            },
+        };
+        if (!hasTokenizer)
+        {
+            root["llmadapt_note"] = "No tokenizer files were found beside the checkpoint: generate from token ids, or copy tokenizer.json here.";
+        }
+
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>Puts the finished temporary folder in place; an existing folder is moved aside first and removed after.</summary>
+    private static void Publish(string temp, string output)
+    {
+        if (!Directory.Exists(output))
+        {
+            Directory.Move(temp, output);
+            return;
+        }
+
+        var aside = output + $".{Guid.NewGuid():N}.old";
+        Directory.Move(output, aside);
+        try
+        {
+            Directory.Move(temp, output);
+        }
+        catch
+        {
+            Directory.Move(aside, output);
+            throw;
+        }
+
+        Directory.Delete(aside, recursive: true);
+    }
+}
