@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace LlmAdapt.Benchmarks.Training;
 
@@ -13,7 +14,7 @@ internal static class TrainingComparison
 {
     public static Task<int> RunAsync(string[] args)
     {
-        var job = Job.ShortRun.WithWarmupCount(2).WithIterationCount(5).WithLaunchCount(1).WithId("short");
+        var job = Job.Default.WithWarmupCount(2).WithIterationCount(5).WithToolchain(InProcessEmitToolchain.Instance).WithId("inproc-short");
         var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
         var matmul = BenchmarkRunner.Run<MatMulBenchmarks>(config, args);
         var step = BenchmarkRunner.Run<TrainingStepBenchmarks>(config, args);

@@ -175,11 +175,12 @@ internal static class FineTuningCommands
         var loraRank = new Option<int>("--lora-rank") { Description = "Train LoRA adapters of this rank instead of every weight (0: full)." };
         var loraAlpha = new Option<double>("--lora-alpha") { Description = "LoRA alpha.", DefaultValueFactory = _ => 16 };
         var plot = new Option<FileInfo?>("--plot") { Description = "Write the loss curve to this PNG." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --base (its optimizer state and step) with the same options." };
         var json = CliContext.JsonOption();
 
         var pretrain = new Command("pretrain", "Train a decoder by next-token prediction on a text file (from scratch, or continued from --base).")
         {
-            arch, layers, heads, dim, contextLength, data, steps, output, baseModel, batch, accumulate, lr, warmup, evalEvery, evalBatches, checkpointEvery, threads, seed, loraRank, loraAlpha, plot, json,
+            arch, layers, heads, dim, contextLength, data, steps, output, baseModel, batch, accumulate, lr, warmup, evalEvery, evalBatches, checkpointEvery, threads, seed, loraRank, loraAlpha, plot, resume, json,
         };
         pretrain.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
         {
@@ -210,6 +211,7 @@ internal static class FineTuningCommands
                 Threads = parseResult.GetValue(threads),
                 NewModel = new Gpt2Config { Layers = parseResult.GetValue(layers), Heads = parseResult.GetValue(heads), Channels = parseResult.GetValue(dim), ContextLength = ctx },
                 Lora = rank > 0 ? new LlmAdapt.Training.Lora.LoraOptions { Rank = rank, Alpha = parseResult.GetValue(loraAlpha) } : null,
+                Resume = parseResult.GetValue(resume),
             };
             var text = await File.ReadAllTextAsync(file.FullName, cancellationToken).ConfigureAwait(false);
             var request = new FineTuningRequest

@@ -84,6 +84,18 @@ internal sealed class DecoderSession
 
         var trainer = new DecoderTrainer(Model, options, request.Seed) { CheckpointPath = Path.GetFullPath(request.OutputPath) };
         trainer.SaveCheckpoint = CheckpointWriter(request.OutputPath, trainer);
+        if (options.Resume)
+        {
+            var state = Path.Combine(Source ?? throw new ArgumentException("Resume needs a base model folder holding optimizer.safetensors."), "optimizer.safetensors");
+            if (!File.Exists(state))
+            {
+                throw new ModelLoadException(state, "no optimizer state to resume from.", null);
+            }
+
+            using var reader = SafeTensorsReader.Open(state);
+            trainer.Optimizer.Load(reader);
+        }
+
         var trainable = Model.Trainable.Sum(s => (long)s.Length);
         var report = await trainer.RunAsync(train, validation, progress, cancellationToken).ConfigureAwait(false);
         var kind = ArtifactKinds.Checkpoint;

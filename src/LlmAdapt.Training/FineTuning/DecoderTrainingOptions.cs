@@ -87,6 +87,12 @@ public sealed class DecoderTrainingOptions
     /// <summary>Gets or sets LoRA; when set the base is frozen and only adapters are trained and saved.</summary>
     public LoraOptions? Lora { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether to resume: the base model folder's <c>optimizer.safetensors</c> is loaded and training
+    /// continues from its step on the same schedule and batch sequence (use the same options and seed as the first run).
+    /// </summary>
+    public bool Resume { get; set; }
+
     /// <summary>Gets or sets whether LoRA adapters are merged into the base and a full checkpoint is written instead.</summary>
     public bool MergeLora { get; set; }
 

@@ -129,6 +129,35 @@ public sealed class DecoderTrainerTests
     }
 
     [Fact]
+    public async Task ResumingFromACheckpoint_GivesTheSameWeightsAsAnUninterruptedRun()
+    {
+        var (straight, _) = await Train(seed: 8, steps: 6);
+
+        var output = TestData.TempDirectory();
+        using var cts = new CancellationTokenSource();
+        var progress = new SyncProgress(p =>
+        {
+            if (p.Step == 3)
+            {
+                cts.Cancel();
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Train(seed: 8, steps: 6, output, progress, cts.Token));
+
+        var model = await Gpt2Checkpoint.LoadAsync(output, CancellationToken.None);
+        var trainer = new DecoderTrainer(model, Options(6), 8);
+        using (var state = SafeTensorsReader.Open(Path.Combine(output, "optimizer.safetensors")))
+        {
+            trainer.Optimizer.Load(state);
+        }
+
+        var tokens = PatternTokens(400);
+        var report = await trainer.RunAsync(new TokenBlockSource(tokens, 2, 8, "pattern"), new TokenBlockSource(tokens[300..], 2, 8, "pattern"), null, CancellationToken.None);
+        Assert.Equal([4, 5, 6], report.History.Select(h => h.Step));
+        Assert.Equal(straight.Parameters.Span.ToArray(), model.Parameters.Span.ToArray());
+    }
+
+    [Fact]
     public void TooShortCorpus_IsRejectedWithTheNumbers()
     {
         var ex = Assert.Throws<InvalidDataFileException>(() => new TokenBlockSource(new int[5], 2, 8, "notes.txt"));

@@ -1,0 +1,107 @@
+using LlmAdapt.Formats;
+
+namespace LlmAdapt.Training.Models.Llama;
+
+/// <summary>
+/// Llama checkpoints in the Hugging Face layout (<c>LlamaForCausalLM</c>: <c>model.layers.{i}.self_attn.q_proj.weight</c>
+/// [out, in], …), so a SmolLM2- or Llama-shaped <c>config.json</c> + <c>model.safetensors</c> loads (F32, F16 or BF16).
+/// </summary>
+internal static class LlamaCheckpoint
+{
+    public const string WeightsFile = "model.safetensors";
+
+    public static HuggingFaceModelConfig ToHuggingFace(LlamaConfig c) => new()
+    {
+        ModelType = "llama",
+        Architectures = ["LlamaForCausalLM"],
+        VocabSize = c.VocabSize,
+        HiddenSize = c.Channels,
+        IntermediateSize = c.IntermediateSize,
+        NumHiddenLayers = c.Layers,
+        NumAttentionHeads = c.Heads,
+        NumKeyValueHeads = c.KeyValueHeads,
+        MaxPositionEmbeddings = c.ContextLength,
+        RmsNormEps = c.RmsNormEpsilon,
+        RopeTheta = c.RopeTheta,
+        TieWordEmbeddings = c.TieWordEmbeddings,
+        TorchDtype = "float32",
+    };
+
+    public static LlamaConfig FromHuggingFace(HuggingFaceModelConfig hf, string path)
+    {
+        if (!string.Equals(hf.ModelType, "llama", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ModelLoadException(path, $"model_type is '{hf.ModelType}'; this loader reads 'llama'.", null);
+        }
+
+        if (hf.Extra is not null && hf.Extra.TryGetValue("rope_scaling", out var scaling) && scaling.ValueKind != System.Text.Json.JsonValueKind.Null)
+        {
+            throw new ModelLoadException(path, "rope_scaling is set; the engine implements plain rotary embeddings only.", null);
+        }
+
+        var heads = hf.NumAttentionHeads ?? 32;
+        var config = new LlamaConfig
+        {
+            VocabSize = hf.VocabSize,
+            Channels = hf.HiddenSize ?? 4096,
+            IntermediateSize = hf.IntermediateSize ?? 11008,
+            Layers = hf.NumHiddenLayers ?? 32,
+            Heads = heads,
+            KeyValueHeads = hf.NumKeyValueHeads ?? heads,
+            ContextLength = hf.MaxPositionEmbeddings ?? 2048,
+            RmsNormEpsilon = hf.RmsNormEps ?? 1e-6,
+            RopeTheta = hf.RopeTheta ?? 10000,
+            TieWordEmbeddings = hf.TieWordEmbeddings ?? false,
+        };
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ModelLoadException(path, ex.Message, ex);
+        }
+
+        return config;
+    }
+
+    public static async Task SaveAsync(LlamaModel<float> model, string directory, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        var writer = new SafeTensorsWriter();
+        writer.Metadata["format"] = "pt";
+        foreach (var tensor in model.Tensors)
+        {
+            writer.Add(tensor.Name, model.Values(tensor.Name), tensor.Shape);
+        }
+
+        await writer.WriteAsync(Path.Combine(directory, WeightsFile), cancellationToken).ConfigureAwait(false);
+        await ToHuggingFace(model.Config).WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName), cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task<LlamaModel<float>> LoadAsync(string directory, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(directory);
+        var hf = await HuggingFaceModelConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
+        var config = FromHuggingFace(hf, Path.Combine(full, HuggingFaceModelConfig.FileName));
+        var weights = Path.Combine(full, WeightsFile);
+        if (!File.Exists(weights))
+        {
+            throw new ModelLoadException(weights, "no model.safetensors beside config.json.", null);
+        }
+
+        var model = new LlamaModel<float>(config);
+        using var reader = SafeTensorsReader.Open(weights);
+        foreach (var tensor in model.Tensors)
+        {
+            if (!reader.Contains(tensor.Name))
+            {
+                throw new InvalidDataFileException(weights, 0, $"tensor '{tensor.Name}' (shape {tensor.ShapeText}) is missing; the config (num_hidden_layers {config.Layers}, hidden_size {config.Channels}) needs it.");
+            }
+
+            reader.ReadSingle(tensor.Name, tensor.Shape).CopyTo(model.Values(tensor.Name));
+        }
+
+        return model;
+    }
+}

@@ -1,0 +1,43 @@
+using LlmAdapt.Formats;
+using LlmAdapt.Training.Models.Llama;
+
+namespace LlmAdapt.Training.Tests.Models;
+
+public sealed class LlamaCheckpointTests
+{
+    private static readonly LlamaConfig Tiny = new() { VocabSize = 19, ContextLength = 8, Layers = 2, Heads = 4, KeyValueHeads = 2, Channels = 16, IntermediateSize = 24, TieWordEmbeddings = false };
+
+    [Fact]
+    public async Task SaveAndLoad_RoundTrips_WithHuggingFaceLlamaNamesAndShapes()
+    {
+        var dir = TestData.TempDirectory();
+        var model = new LlamaModel<float>(Tiny);
+        model.InitializeRandom(1);
+        await LlamaCheckpoint.SaveAsync(model, dir, CancellationToken.None);
+        using (var reader = SafeTensorsReader.Open(Path.Combine(dir, "model.safetensors")))
+        {
+            Assert.Equal([8L, 16], reader.Tensors["model.layers.0.self_attn.k_proj.weight"].Shape);
+            Assert.Equal([24L, 16], reader.Tensors["model.layers.1.mlp.gate_proj.weight"].Shape);
+            Assert.Equal([19L, 16], reader.Tensors["lm_head.weight"].Shape);
+        }
+
+        var config = await HuggingFaceModelConfig.ReadAsync(dir);
+        Assert.Equal("llama", config.ModelType);
+        Assert.Equal(2, config.NumKeyValueHeads);
+        var loaded = await LlamaCheckpoint.LoadAsync(dir, CancellationToken.None);
+        Assert.Equal(Tiny, loaded.Config);
+        Assert.Equal(model.Parameters.Span.ToArray(), loaded.Parameters.Span.ToArray());
+    }
+
+    [Fact]
+    public async Task Load_WhenKeyValueHeadsDisagreeWithTheTensors_NamesTheTensorAndBothShapes()
+    {
+        var dir = TestData.TempDirectory();
+        await LlamaCheckpoint.SaveAsync(new LlamaModel<float>(Tiny), dir, CancellationToken.None);
+        await LlamaCheckpoint.ToHuggingFace(Tiny with { KeyValueHeads = 4 }).WriteAsync(Path.Combine(dir, "config.json"));
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => LlamaCheckpoint.LoadAsync(dir, CancellationToken.None));
+        Assert.Contains("model.layers.0.self_attn.k_proj.weight", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("[8, 16]", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("[16, 16]", ex.Message, StringComparison.Ordinal);
+    }
+}
