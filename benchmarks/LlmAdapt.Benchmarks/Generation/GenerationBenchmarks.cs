@@ -15,16 +15,35 @@ public class GenerationBenchmarks
     private OrtGenAI.Model _peer = null!;
     private int[] _prompt = [];
 
-    /// <summary>The fixture: <c>gpt2</c> (tiny-random-gpt2-fp32) or <c>llama</c> (tiny-random-LlamaForCausalLM-fp16).</summary>
-    [Params("gpt2", "llama")]
+    /// <summary>The models compared, in the order of the closing line.</summary>
+    public static IReadOnlyList<string> Models { get; } = ["gpt2", "llama", "gpt2small"];
+
+    /// <summary>
+    /// The model: <c>gpt2</c> (tiny-random-gpt2-fp32), <c>llama</c> (tiny-random-LlamaForCausalLM-fp16), or
+    /// <c>gpt2small</c> (a random GPT-2-small-shaped checkpoint exported by LlmAdapt, see <see cref="Gpt2SmallFixture"/>).
+    /// </summary>
+    [ParamsSource(nameof(Models))]
     public string Model { get; set; } = "gpt2";
 
-    /// <summary>Tokens generated per call.</summary>
-    [Params(256)]
-    public int NewTokens { get; set; } = 256;
+    /// <summary>Tokens generated per call: fewer for the 124M-weight model, so a run fits in minutes on two cores.</summary>
+    public int NewTokens => NewTokensOf(Model);
 
-    public static string DirectoryOf(string model) => Path.Combine(
-        Data.SharedRoot, "models", "onnxruntime-genai", model == "gpt2" ? "tiny-random-gpt2-fp32" : "tiny-random-LlamaForCausalLM-fp16");
+    public static int NewTokensOf(string model) => model == "gpt2small" ? 64 : 256;
+
+    public static string DirectoryOf(string model) => model switch
+    {
+        "gpt2small" => Gpt2SmallFixture.ExportedDirectory,
+        "gpt2" => Path.Combine(Data.SharedRoot, "models", "onnxruntime-genai", "tiny-random-gpt2-fp32"),
+        _ => Path.Combine(Data.SharedRoot, "models", "onnxruntime-genai", "tiny-random-LlamaForCausalLM-fp16"),
+    };
+
+    /// <summary>The prompt ids: GPT-2's "The quick brown fox" for the GPT-2-small shape.</summary>
+    public static int[] PromptOf(string model) => model switch
+    {
+        "gpt2" => [0, 0, 0, 52],
+        "gpt2small" => [464, 2068, 7586, 21831],
+        _ => [1, 15043, 3186, 29892],
+    };
 
     [GlobalSetup]
     public void Setup()
@@ -32,7 +51,7 @@ public class GenerationBenchmarks
         var directory = DirectoryOf(Model);
         _ours = OnnxDecoderModel.Load(directory);
         _peer = new OrtGenAI.Model(directory);
-        _prompt = Model == "gpt2" ? [0, 0, 0, 52] : [1, 15043, 3186, 29892];
+        _prompt = PromptOf(Model);
 
         // Both must do the same work: the same ids, none stopping early at an end-of-sequence id.
         var peerIds = OrtGenAI_Generator();
@@ -41,6 +60,8 @@ public class GenerationBenchmarks
         {
             throw new InvalidOperationException($"{Model}: the two generators disagree or stop early ({ours.TokenIds.Count} of {NewTokens} tokens).");
         }
+
+        Console.WriteLine($"{Model}: ORT GenAI loaded {directory}; greedy ids match ({NewTokens} new tokens, first: {string.Join(',', ours.TokenIds.Take(8))})");
     }
 
     [GlobalCleanup]
