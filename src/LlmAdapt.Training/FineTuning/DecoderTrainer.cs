@@ -91,7 +91,8 @@ internal sealed class DecoderTrainer
 
             step++;
             var stepClock = Stopwatch.StartNew();
-            var random = new Random(HashCode.Combine(_seed, step));
+            // Not HashCode.Combine: its seed changes per process, and a run must repeat across processes.
+            var random = new Random(unchecked((_seed * 1_000_003) + step));
             _model.Training = true;
             _model.ZeroGrad();
             loss = 0;
