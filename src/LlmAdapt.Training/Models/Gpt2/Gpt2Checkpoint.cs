@@ -9,7 +9,7 @@ namespace LlmAdapt.Training.Models.Gpt2;
 /// </summary>
 internal static class Gpt2Checkpoint
 {
-    public const string WeightsFile = "model.safetensors";
+    public const string WeightsFile = CheckpointWeights.FileName;
 
     public static HuggingFaceModelConfig ToHuggingFace(Gpt2Config c) => new()
     {
@@ -68,15 +68,7 @@ internal static class Gpt2Checkpoint
 
     public static async Task SaveAsync(Gpt2Model<float> model, string directory, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(directory);
-        var writer = new SafeTensorsWriter();
-        writer.Metadata["format"] = "pt";
-        foreach (var tensor in model.Tensors)
-        {
-            writer.Add(tensor.Name, model.Values(tensor.Name), tensor.Shape);
-        }
-
-        await writer.WriteAsync(Path.Combine(directory, WeightsFile), cancellationToken).ConfigureAwait(false);
+        await CheckpointWeights.WriteAsync(model.Tensors, model.Values, directory, cancellationToken).ConfigureAwait(false);
         await ToHuggingFace(model.Config).WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName), cancellationToken).ConfigureAwait(false);
     }
 
@@ -85,11 +77,7 @@ internal static class Gpt2Checkpoint
         var full = Path.GetFullPath(directory);
         var hf = await HuggingFaceModelConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
         var config = FromHuggingFace(hf, Path.Combine(full, HuggingFaceModelConfig.FileName));
-        var weights = Path.Combine(full, WeightsFile);
-        if (!File.Exists(weights))
-        {
-            throw new ModelLoadException(weights, "no model.safetensors beside config.json.", null);
-        }
+        var weights = CheckpointWeights.Require(full);
 
         var model = new Gpt2Model<float>(config);
         using var reader = SafeTensorsReader.Open(weights);

@@ -8,7 +8,7 @@ namespace LlmAdapt.Training.Models.Llama;
 /// </summary>
 internal static class LlamaCheckpoint
 {
-    public const string WeightsFile = "model.safetensors";
+    public const string WeightsFile = CheckpointWeights.FileName;
 
     public static HuggingFaceModelConfig ToHuggingFace(LlamaConfig c) => new()
     {
@@ -67,15 +67,7 @@ internal static class LlamaCheckpoint
 
     public static async Task SaveAsync(LlamaModel<float> model, string directory, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(directory);
-        var writer = new SafeTensorsWriter();
-        writer.Metadata["format"] = "pt";
-        foreach (var tensor in model.Tensors)
-        {
-            writer.Add(tensor.Name, model.Values(tensor.Name), tensor.Shape);
-        }
-
-        await writer.WriteAsync(Path.Combine(directory, WeightsFile), cancellationToken).ConfigureAwait(false);
+        await CheckpointWeights.WriteAsync(model.Tensors, model.Values, directory, cancellationToken).ConfigureAwait(false);
         await ToHuggingFace(model.Config).WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName), cancellationToken).ConfigureAwait(false);
     }
 
@@ -84,11 +76,7 @@ internal static class LlamaCheckpoint
         var full = Path.GetFullPath(directory);
         var hf = await HuggingFaceModelConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
         var config = FromHuggingFace(hf, Path.Combine(full, HuggingFaceModelConfig.FileName));
-        var weights = Path.Combine(full, WeightsFile);
-        if (!File.Exists(weights))
-        {
-            throw new ModelLoadException(weights, "no model.safetensors beside config.json.", null);
-        }
+        var weights = CheckpointWeights.Require(full);
 
         var model = new LlamaModel<float>(config);
         using var reader = SafeTensorsReader.Open(weights);
