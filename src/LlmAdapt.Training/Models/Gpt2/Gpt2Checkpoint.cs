@@ -9,8 +9,6 @@ namespace LlmAdapt.Training.Models.Gpt2;
 /// </summary>
 internal static class Gpt2Checkpoint
 {
-    public const string WeightsFile = CheckpointWeights.FileName;
-
     public static HuggingFaceModelConfig ToHuggingFace(Gpt2Config c) => new()
     {
         ModelType = "gpt2",
@@ -64,31 +62,5 @@ internal static class Gpt2Checkpoint
         }
 
         return config;
-    }
-
-    public static async Task SaveAsync(Gpt2Model<float> model, string directory, CancellationToken cancellationToken)
-    {
-        await CheckpointWeights.WriteAsync(model.Tensors, model.Values, directory, cancellationToken).ConfigureAwait(false);
-        await ToHuggingFace(model.Config).WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName), cancellationToken).ConfigureAwait(false);
-    }
-
-    public static async Task<Gpt2Model<float>> LoadAsync(string directory, CancellationToken cancellationToken)
-    {
-        var full = Path.GetFullPath(directory);
-        var hf = await HuggingFaceModelConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
-        var config = FromHuggingFace(hf, Path.Combine(full, HuggingFaceModelConfig.FileName));
-        var weights = CheckpointWeights.Require(full);
-
-        var model = new Gpt2Model<float>(config);
-        using var reader = SafeTensorsReader.Open(weights);
-        foreach (var tensor in model.Tensors)
-        {
-            var bare = tensor.Name["transformer.".Length..];
-            var name = reader.Contains(tensor.Name) ? tensor.Name : reader.Contains(bare) ? bare
-                : throw new InvalidDataFileException(weights, 0, $"tensor '{tensor.Name}' (shape {tensor.ShapeText}) is missing; the config (n_layer {config.Layers}, n_embd {config.Channels}) needs it.");
-            reader.ReadSingle(name, tensor.Shape).CopyTo(model.Values(tensor.Name));
-        }
-
-        return model;
     }
 }

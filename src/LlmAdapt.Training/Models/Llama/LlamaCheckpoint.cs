@@ -8,8 +8,6 @@ namespace LlmAdapt.Training.Models.Llama;
 /// </summary>
 internal static class LlamaCheckpoint
 {
-    public const string WeightsFile = CheckpointWeights.FileName;
-
     public static HuggingFaceModelConfig ToHuggingFace(LlamaConfig c) => new()
     {
         ModelType = "llama",
@@ -63,33 +61,5 @@ internal static class LlamaCheckpoint
         }
 
         return config;
-    }
-
-    public static async Task SaveAsync(LlamaModel<float> model, string directory, CancellationToken cancellationToken)
-    {
-        await CheckpointWeights.WriteAsync(model.Tensors, model.Values, directory, cancellationToken).ConfigureAwait(false);
-        await ToHuggingFace(model.Config).WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName), cancellationToken).ConfigureAwait(false);
-    }
-
-    public static async Task<LlamaModel<float>> LoadAsync(string directory, CancellationToken cancellationToken)
-    {
-        var full = Path.GetFullPath(directory);
-        var hf = await HuggingFaceModelConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
-        var config = FromHuggingFace(hf, Path.Combine(full, HuggingFaceModelConfig.FileName));
-        var weights = CheckpointWeights.Require(full);
-
-        var model = new LlamaModel<float>(config);
-        using var reader = SafeTensorsReader.Open(weights);
-        foreach (var tensor in model.Tensors)
-        {
-            if (!reader.Contains(tensor.Name))
-            {
-                throw new InvalidDataFileException(weights, 0, $"tensor '{tensor.Name}' (shape {tensor.ShapeText}) is missing; the config (num_hidden_layers {config.Layers}, hidden_size {config.Channels}) needs it.");
-            }
-
-            reader.ReadSingle(tensor.Name, tensor.Shape).CopyTo(model.Values(tensor.Name));
-        }
-
-        return model;
     }
 }
