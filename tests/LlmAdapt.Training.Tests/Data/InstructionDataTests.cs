@@ -60,7 +60,7 @@ public sealed class InstructionDataTests
     public void Rendering_MasksThePrompt_AndLearnsTheAnswerAndEndOfText()
     {
         var example = new TrainingExample { Input = "Say hi", Output = " Hello there" };
-        var rendered = InstructionFineTuner.Render(example, InstructionPromptFormat.Alpaca);
+        var rendered = InstructionFineTuner.Render(example, InstructionPromptFormat.Alpaca, DecoderTokenizer.Gpt2);
         var promptTokens = FineTuningTokens.Count(InstructionPromptFormat.Alpaca.RenderPrompt("Say hi"));
         var answerTokens = FineTuningTokens.Count(" Hello there");
         Assert.Equal(promptTokens + answerTokens + 1, rendered.Tokens.Length);
@@ -72,9 +72,10 @@ public sealed class InstructionDataTests
     [Fact]
     public void Batches_PutLossOnAnswerTokensOnly()
     {
-        var examples = InstructionFineTuner.Render([new TrainingExample { Input = "Say hi", Output = " Hello there" }], InstructionPromptFormat.Alpaca, 64);
+        var examples = InstructionFineTuner.Render([new TrainingExample { Input = "Say hi", Output = " Hello there" }], InstructionPromptFormat.Alpaca, 64, DecoderTokenizer.Gpt2);
         var source = new ExampleBatchSource(examples, 2, 64);
-        var (inputs, targets) = source.Sequential(1).Single();
+        var (inputs, targets, weights) = source.Sequential(1).Single();
+        Assert.Null(weights);
         var e = examples[0];
 
         // Position i predicts token i + 1: a target exists exactly where token i + 1 is an answer token.
@@ -97,7 +98,7 @@ public sealed class InstructionDataTests
             Input = "hi",
             Messages = [new ChatMessage(ChatRole.System, "Be brief."), new ChatMessage(ChatRole.User, "hi"), new ChatMessage(ChatRole.Assistant, "Hello")],
         };
-        var rendered = InstructionFineTuner.Render(example, InstructionPromptFormat.Alpaca);
+        var rendered = InstructionFineTuner.Render(example, InstructionPromptFormat.Alpaca, DecoderTokenizer.Gpt2);
         var learned = rendered.Tokens.Where((_, i) => rendered.LossMask[i]).ToArray();
         Assert.Equal([.. FineTuningTokens.Ids("Hello"), 50256], learned);
     }

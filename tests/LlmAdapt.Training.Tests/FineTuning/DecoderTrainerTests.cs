@@ -1,3 +1,4 @@
+using LlmAdapt.Training.Models;
 using LlmAdapt.Formats;
 using LlmAdapt.Training.Data;
 using LlmAdapt.Training.FineTuning;
@@ -33,7 +34,7 @@ public sealed class DecoderTrainerTests
         {
             trainer.SaveCheckpoint = async (step, ct) =>
             {
-                await Gpt2Checkpoint.SaveAsync(model, output, ct);
+                await DecoderCheckpoint.SaveAsync(model, output, ct);
                 var writer = new SafeTensorsWriter();
                 trainer.Optimizer.Save(writer);
                 await writer.WriteAsync(Path.Combine(output, "optimizer.safetensors"), ct);
@@ -76,7 +77,7 @@ public sealed class DecoderTrainerTests
         captured = model;
         var options = Options(10);
         var trainer = new DecoderTrainer(model, options, 6) { CheckpointPath = output };
-        trainer.SaveCheckpoint = (step, ct) => Gpt2Checkpoint.SaveAsync(model, output, ct);
+        trainer.SaveCheckpoint = (step, ct) => DecoderCheckpoint.SaveAsync(model, output, ct);
 
         // After step 3 a weight is corrupted, so step 4's loss is NaN.
         var progress = new SyncProgress(p =>
@@ -91,7 +92,7 @@ public sealed class DecoderTrainerTests
         Assert.Equal(4, ex.Step);
         Assert.Equal(3, ex.LastCheckpointStep);
         Assert.Contains(output, ex.Message, StringComparison.Ordinal);
-        var kept = await Gpt2Checkpoint.LoadAsync(output, CancellationToken.None);
+        var kept = (Gpt2Model<float>)await DecoderCheckpoint.LoadAsync(output, CancellationToken.None);
         Assert.All(kept.Parameters.Span.ToArray(), v => Assert.True(float.IsFinite(v)));
     }
 
@@ -114,7 +115,7 @@ public sealed class DecoderTrainerTests
         var trainer = new DecoderTrainer(model, options, 7) { CheckpointPath = output };
         trainer.SaveCheckpoint = async (step, ct) =>
         {
-            await Gpt2Checkpoint.SaveAsync(model, output, ct);
+            await DecoderCheckpoint.SaveAsync(model, output, ct);
             var writer = new SafeTensorsWriter();
             trainer.Optimizer.Save(writer);
             await writer.WriteAsync(Path.Combine(output, "optimizer.safetensors"), ct);
@@ -124,7 +125,7 @@ public sealed class DecoderTrainerTests
         Assert.Equal(2, trainer.LastCheckpointStep);
         using var state = SafeTensorsReader.Open(Path.Combine(output, "optimizer.safetensors"));
         Assert.Equal("2", state.Metadata["step"]);
-        var loaded = await Gpt2Checkpoint.LoadAsync(output, CancellationToken.None);
+        var loaded = (Gpt2Model<float>)await DecoderCheckpoint.LoadAsync(output, CancellationToken.None);
         Assert.Equal(model.Parameters.Span.ToArray(), loaded.Parameters.Span.ToArray());
     }
 
@@ -144,7 +145,7 @@ public sealed class DecoderTrainerTests
         });
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Train(seed: 8, steps: 6, output, progress, cts.Token));
 
-        var model = await Gpt2Checkpoint.LoadAsync(output, CancellationToken.None);
+        var model = (Gpt2Model<float>)await DecoderCheckpoint.LoadAsync(output, CancellationToken.None);
         var trainer = new DecoderTrainer(model, Options(6), 8);
         using (var state = SafeTensorsReader.Open(Path.Combine(output, "optimizer.safetensors")))
         {

@@ -1,3 +1,4 @@
+using LlmAdapt.Training.Models;
 using LlmAdapt.Formats;
 using LlmAdapt.Training.Models.Llama;
 
@@ -13,7 +14,7 @@ public sealed class LlamaCheckpointTests
         var dir = TestData.TempDirectory();
         var model = new LlamaModel<float>(Tiny);
         model.InitializeRandom(1);
-        await LlamaCheckpoint.SaveAsync(model, dir, CancellationToken.None);
+        await DecoderCheckpoint.SaveAsync(model, dir, CancellationToken.None);
         using (var reader = SafeTensorsReader.Open(Path.Combine(dir, "model.safetensors")))
         {
             Assert.Equal([8L, 16], reader.Tensors["model.layers.0.self_attn.k_proj.weight"].Shape);
@@ -24,7 +25,7 @@ public sealed class LlamaCheckpointTests
         var config = await HuggingFaceModelConfig.ReadAsync(dir);
         Assert.Equal("llama", config.ModelType);
         Assert.Equal(2, config.NumKeyValueHeads);
-        var loaded = await LlamaCheckpoint.LoadAsync(dir, CancellationToken.None);
+        var loaded = (LlamaModel<float>)await DecoderCheckpoint.LoadAsync(dir, CancellationToken.None);
         Assert.Equal(Tiny, loaded.Config);
         Assert.Equal(model.Parameters.Span.ToArray(), loaded.Parameters.Span.ToArray());
     }
@@ -33,9 +34,9 @@ public sealed class LlamaCheckpointTests
     public async Task Load_WhenKeyValueHeadsDisagreeWithTheTensors_NamesTheTensorAndBothShapes()
     {
         var dir = TestData.TempDirectory();
-        await LlamaCheckpoint.SaveAsync(new LlamaModel<float>(Tiny), dir, CancellationToken.None);
+        await DecoderCheckpoint.SaveAsync(new LlamaModel<float>(Tiny), dir, CancellationToken.None);
         await LlamaCheckpoint.ToHuggingFace(Tiny with { KeyValueHeads = 4 }).WriteAsync(Path.Combine(dir, "config.json"));
-        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => LlamaCheckpoint.LoadAsync(dir, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => DecoderCheckpoint.LoadAsync(dir, CancellationToken.None));
         Assert.Contains("model.layers.0.self_attn.k_proj.weight", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[8, 16]", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[16, 16]", ex.Message, StringComparison.Ordinal);
