@@ -93,6 +93,12 @@ internal sealed class DecoderTrainer
             var stepClock = Stopwatch.StartNew();
             // Not HashCode.Combine: its seed changes per process, and a run must repeat across processes.
             var random = new Random(unchecked((_seed * 1_000_003) + step));
+
+            // LoRA dropout masks too come from (seed, step), so a resumed run draws the masks the uninterrupted one would.
+            if (_model is DecoderModel<float> { Lora: { } lora })
+            {
+                lora.DropoutRandom = new Random(unchecked((_seed * 1_000_003) + step) ^ 0x5EED);
+            }
             _model.Training = true;
             _model.ZeroGrad();
             loss = 0;
