@@ -2,6 +2,7 @@ using LlmAdapt.Training.Models;
 using LlmAdapt.Formats;
 using LlmAdapt.Training.Data;
 using LlmAdapt.Training.FineTuning;
+using LlmAdapt.Training.Lora;
 using LlmAdapt.Training.Models.Gpt2;
 using LlmAdapt.Training.Tests.Models;
 
@@ -156,6 +157,56 @@ public sealed class DecoderTrainerTests
         var report = await trainer.RunAsync(new TokenBlockSource(tokens, 2, 8, "pattern"), new TokenBlockSource(tokens[300..], 2, 8, "pattern"), null, CancellationToken.None);
         Assert.Equal([4, 5, 6], report.History.Select(h => h.Step));
         Assert.Equal(straight.Parameters.Span.ToArray(), model.Parameters.Span.ToArray());
+    }
+
+    [Fact]
+    public async Task ResumingALoraRun_GivesTheSameAdapterAsAnUninterruptedRun()
+    {
+        // A tiny GPT-2 base (GPT-2's vocabulary, so the base folder needs no tokenizer files); LoRA with dropout, whose
+        // masks are drawn per step, so the resumed half sees the masks the uninterrupted run saw.
+        var baseDir = TestData.TempDirectory();
+        var model = new Gpt2Model<float>(new Gpt2Config { Layers = 1, Heads = 2, Channels = 16, ContextLength = 16 });
+        model.InitializeRandom(1);
+        await DecoderCheckpoint.SaveAsync(model, baseDir, CancellationToken.None);
+
+        // Sample: the first 3,000 characters of tinyshakespeare.
+        var text = (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..3000];
+        DecoderTrainingOptions TuneOptions(bool resume) => new()
+        {
+            Steps = 6, BatchSize = 2, SequenceLength = 16, WarmupSteps = 2, LearningRate = 1e-2, EvaluationInterval = 3, EvaluationBatches = 1, CheckpointInterval = 100,
+            Lora = new LoraOptions { Rank = 2, Alpha = 4, Dropout = 0.1 }, Resume = resume,
+        };
+        FineTuningRequest Request(string? from, string output) => new() { TrainingSet = [new TrainingExample { Input = text }], BaseModel = from, OutputPath = output, Seed = 3 };
+
+        var straight = TestData.TempDirectory();
+        await new ContinuedPretrainingFineTuner(TuneOptions(false)).FineTuneAsync(Request(baseDir, straight));
+
+        var interrupted = TestData.TempDirectory();
+        using var cts = new CancellationTokenSource();
+        var progress = new SyncProgress(p =>
+        {
+            if (p.Step == 3)
+            {
+                cts.Cancel();
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ContinuedPretrainingFineTuner(TuneOptions(false)).FineTuneAsync(Request(baseDir, interrupted), progress, cts.Token));
+        using (var state = SafeTensorsReader.Open(Path.Combine(interrupted, "optimizer.safetensors")))
+        {
+            Assert.Equal("3", state.Metadata["step"]);
+        }
+
+        // Resume from the adapter folder itself: its base, its adapters, its optimizer state, and on to step 6.
+        var resumed = await new ContinuedPretrainingFineTuner(TuneOptions(true)).FineTuneAsync(Request(interrupted, interrupted));
+        Assert.Equal([4, 5, 6], resumed.Report.History.Select(h => h.Step));
+        Assert.Equal(ArtifactKinds.LoraAdapter, resumed.Kind);
+        using var a = SafeTensorsReader.Open(Path.Combine(straight, PeftAdapterConfig.WeightsFileName));
+        using var b = SafeTensorsReader.Open(Path.Combine(interrupted, PeftAdapterConfig.WeightsFileName));
+        Assert.Equal(a.Tensors.Keys.Order(), b.Tensors.Keys.Order());
+        foreach (var name in a.Tensors.Keys)
+        {
+            Assert.Equal(a.ReadSingle(name), b.ReadSingle(name));
+        }
     }
 
     [Fact]
