@@ -252,7 +252,7 @@ internal static class FineTuningCommands
     {
         var report = artifact.Report;
         await context.Out.WriteLineAsync($"{artifact.Kind} written to {artifact.Path}").ConfigureAwait(false);
-        await context.Out.WriteLineAsync($"steps {report.Steps}, final training loss {report.FinalTrainingLoss:F4}, best validation loss {report.BestValidationLoss:F4}, {report.Duration.TotalSeconds:F0} s, {report.Metrics.GetValueOrDefault("tokens_per_second"):F0} tokens/s, trainable parameters {artifact.TrainableParameters:N0}").ConfigureAwait(false);
+        await context.Out.WriteLineAsync($"steps {report.Steps}, final training loss {report.FinalTrainingLoss:F4}, best validation loss {report.BestValidationLoss:F4}, {report.Duration.TotalSeconds:F0} s, {report.Metrics.GetValueOrDefault("tokens_per_second"):F0} tokens/s, trainable parameters {artifact.TrainableParameters:N0} of {report.Metrics.GetValueOrDefault("total_parameters"):N0} ({artifact.TrainableParameters / Math.Max(1, report.Metrics.GetValueOrDefault("total_parameters")):P2})").ConfigureAwait(false);
         if (report.Metrics.TryGetValue("unigram_entropy", out var unigram))
         {
             await context.Out.WriteLineAsync($"unigram entropy of the training tokens {unigram:F4} nats; best validation loss is {unigram - (report.BestValidationLoss ?? double.NaN):F4} nats below it").ConfigureAwait(false);
@@ -276,6 +276,8 @@ internal static class FineTuningCommands
                 seconds = report.Duration.TotalSeconds,
                 tokens_per_second = report.Metrics.GetValueOrDefault("tokens_per_second"),
                 trainable_parameters = artifact.TrainableParameters,
+                total_parameters = report.Metrics.GetValueOrDefault("total_parameters"),
+                validation_loss_before = report.Metrics.TryGetValue("validation_loss_before", out var vb) ? vb : (double?)null,
                 unigram_entropy = report.Metrics.TryGetValue("unigram_entropy", out var u) ? u : (double?)null,
             });
         }
