@@ -43,6 +43,21 @@ internal static class DecoderCheckpoint
         return model;
     }
 
+    /// <summary>Validates a config read from <paramref name="path"/>, turning a problem into <see cref="ModelLoadException"/>.</summary>
+    public static TConfig Validated<TConfig>(TConfig config, string path)
+        where TConfig : DecoderConfig
+    {
+        try
+        {
+            config.Validate();
+            return config;
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ModelLoadException(path, ex.Message, ex);
+        }
+    }
+
     private static void ReadWeights(DecoderModel<float> model, string fullDirectory)
     {
         var weights = CheckpointWeights.Require(fullDirectory);

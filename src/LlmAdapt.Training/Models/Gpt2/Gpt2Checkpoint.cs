@@ -3,9 +3,10 @@ using LlmAdapt.Formats;
 namespace LlmAdapt.Training.Models.Gpt2;
 
 /// <summary>
-/// GPT-2 checkpoints in the Hugging Face layout: <c>config.json</c> and <c>model.safetensors</c> with
-/// <c>GPT2LMHeadModel</c>'s tensor names (<c>transformer.h.0.attn.c_attn.weight</c>, [in, out]) and the head tied
-/// to <c>transformer.wte.weight</c>. Reading also accepts the bare names of older checkpoints (<c>h.0.attn…</c>).
+/// GPT-2's side of the Hugging Face checkpoint layout: config.json (<c>model_type</c> "gpt2") to and from
+/// <see cref="Gpt2Config"/>. Weights use <c>GPT2LMHeadModel</c>'s names (<c>transformer.h.0.attn.c_attn.weight</c>,
+/// [in, out]) with the head tied to <c>transformer.wte.weight</c>; loading (which also accepts the bare names of older
+/// checkpoints, <c>h.0.attn…</c>) and saving go through <see cref="DecoderCheckpoint"/>.
 /// </summary>
 internal static class Gpt2Checkpoint
 {
@@ -52,15 +53,6 @@ internal static class Gpt2Checkpoint
             Heads = hf.NHead ?? 12,
             LayerNormEpsilon = hf.LayerNormEpsilon ?? 1e-5,
         };
-        try
-        {
-            config.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ModelLoadException(path, ex.Message, ex);
-        }
-
-        return config;
+        return DecoderCheckpoint.Validated(config, path);
     }
 }

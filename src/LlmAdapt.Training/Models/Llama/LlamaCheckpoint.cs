@@ -3,8 +3,9 @@ using LlmAdapt.Formats;
 namespace LlmAdapt.Training.Models.Llama;
 
 /// <summary>
-/// Llama checkpoints in the Hugging Face layout (<c>LlamaForCausalLM</c>: <c>model.layers.{i}.self_attn.q_proj.weight</c>
-/// [out, in], …), so a SmolLM2- or Llama-shaped <c>config.json</c> + <c>model.safetensors</c> loads (F32, F16 or BF16).
+/// Llama's side of the Hugging Face checkpoint layout: config.json (<c>model_type</c> "llama") to and from
+/// <see cref="LlamaConfig"/>. Weights use <c>LlamaForCausalLM</c>'s names ([out, in] projections); loading and saving
+/// go through <see cref="DecoderCheckpoint"/>, so a SmolLM2- or Llama-shaped checkpoint loads (F32, F16 or BF16).
 /// </summary>
 internal static class LlamaCheckpoint
 {
@@ -51,15 +52,6 @@ internal static class LlamaCheckpoint
             RopeTheta = hf.RopeTheta ?? 10000,
             TieWordEmbeddings = hf.TieWordEmbeddings ?? false,
         };
-        try
-        {
-            config.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ModelLoadException(path, ex.Message, ex);
-        }
-
-        return config;
+        return DecoderCheckpoint.Validated(config, path);
     }
 }
