@@ -118,9 +118,13 @@ internal sealed partial class DecoderTokenizer
         var added = root.TryGetProperty("added_tokens", out var a) && a.ValueKind == JsonValueKind.Array
             ? a.EnumerateArray().Select(t => (Id: t.GetProperty("id").GetInt32(), Content: t.GetProperty("content").GetString() ?? string.Empty, Special: t.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True)).ToList()
             : [];
-        int? Lookup(string? token) => token is null ? null
-            : added.FirstOrDefault(t => t.Content == token) is { Content: not null } hit && hit.Content == token ? hit.Id
-            : vocab.FirstOrDefault(p => p.Key == token) is { Key: not null } v && v.Key == token ? v.Value : null;
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (token, id) in vocab.Concat(added.Select(t => new KeyValuePair<string, int>(t.Content, t.Id))))
+        {
+            ids[token] = id;
+        }
+
+        int? Lookup(string? token) => token is not null && ids.TryGetValue(token, out var id) ? id : null;
 
         var eosToken = SettingToken(settings, "eos_token");
         var endOfText = config.EosTokenId ?? Lookup(eosToken) ?? Lookup(Gpt2TokenizerFiles.EndOfTextToken) ?? Lookup("</s>")

@@ -87,7 +87,10 @@ public sealed class DecoderTrainingOptions
     /// </summary>
     public DecoderConfig? NewModel { get; set; }
 
-    /// <summary>Gets or sets LoRA; when set the base is frozen and only adapters are trained and saved.</summary>
+    /// <summary>
+    /// Gets or sets LoRA; when set the base is frozen and only adapters are trained and saved. When the base model is
+    /// an adapter folder, its adapters are trained further (with their own rank and targets) and this is not used.
+    /// </summary>
     public LoraOptions? Lora { get; set; }
 
     /// <summary>
