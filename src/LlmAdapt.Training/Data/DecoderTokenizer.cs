@@ -9,7 +9,8 @@ namespace LlmAdapt.Training.Data;
 /// <summary>
 /// The tokenizer of a decoder being trained. Models the engine creates use GPT-2's (Microsoft.ML.Tokenizers' built-in
 /// data) and their checkpoints carry GPT-2's tokenizer files; a checkpoint a user brings is read with its own
-/// <c>tokenizer.json</c>: byte-level BPE (GPT-2, SmolLM2, Qwen) through <see cref="BpeTokenizer"/>, SentencePiece-style
+/// <c>tokenizer.json</c>: byte-level BPE (GPT-2, SmolLM2, Qwen, Llama 3; its split rule honoured) through
+/// <see cref="BpeTokenizer"/>, SentencePiece-style
 /// BPE with byte fallback (Llama 2, Mistral) through <see cref="LlamaTokenizer"/>. Its files are copied into every
 /// checkpoint trained from it.
 /// </summary>
@@ -142,7 +143,7 @@ internal sealed partial class DecoderTokenizer
                 Merges = merges,
                 ByteLevel = true,
                 SpecialTokens = special,
-                PreTokenizer = new RegexPreTokenizer(Gpt2Split(), special),
+                PreTokenizer = new RegexPreTokenizer(SplitRule(root, path), special),
             };
             return new DecoderTokenizer(BpeTokenizer.Create(options), endOfText, bos, directory, "byte-level-bpe");
         }
@@ -157,6 +158,41 @@ internal sealed partial class DecoderTokenizer
         }
 
         throw new ModelLoadException(path, "the tokenizer is BPE but neither byte-level (a ByteLevel pre-tokenizer) nor SentencePiece-style (byte_fallback, ▁ for spaces); the engine reads those two.", null);
+    }
+
+    /// <summary>
+    /// The pre-tokenizer split of a byte-level tokenizer: a <c>Split</c> rule's own regex (Llama 3, Qwen), GPT-2's with
+    /// digits split one by one under a <c>Digits</c> rule with <c>individual_digits</c> (SmolLM2), else GPT-2's.
+    /// </summary>
+    private static Regex SplitRule(JsonElement root, string path)
+    {
+        var rules = new List<JsonElement>();
+        if (root.TryGetProperty("pre_tokenizer", out var pre) && pre.ValueKind == JsonValueKind.Object)
+        {
+            rules.Add(pre);
+            if (pre.TryGetProperty("pretokenizers", out var list) && list.ValueKind == JsonValueKind.Array)
+            {
+                rules.AddRange(list.EnumerateArray());
+            }
+        }
+
+        string Type(JsonElement e) => e.TryGetProperty("type", out var t) ? t.GetString() ?? string.Empty : string.Empty;
+        var split = rules.FirstOrDefault(r => Type(r) == "Split" && r.TryGetProperty("pattern", out var p) && p.TryGetProperty("Regex", out _));
+        if (split.ValueKind == JsonValueKind.Object)
+        {
+            var pattern = split.GetProperty("pattern").GetProperty("Regex").GetString() ?? string.Empty;
+            try
+            {
+                return new Regex(pattern, RegexOptions.None, TimeSpan.FromSeconds(10));
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ModelLoadException(path, $"the pre-tokenizer's Split regex does not compile in .NET: {ex.Message}", ex);
+            }
+        }
+
+        var digits = rules.Any(r => Type(r) == "Digits" && r.TryGetProperty("individual_digits", out var d) && d.ValueKind == JsonValueKind.True);
+        return digits ? Gpt2SplitWithSingleDigits() : Gpt2Split();
     }
 
     /// <summary>
@@ -271,6 +307,9 @@ internal sealed partial class DecoderTokenizer
     /// <summary>GPT-2's pre-tokenizer split: contractions, letters, digits, other symbols, each with one leading space.</summary>
     [GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", RegexOptions.None, matchTimeoutMilliseconds: 10_000)]
     private static partial Regex Gpt2Split();
+
+    [GeneratedRegex(@"\p{N}|'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", RegexOptions.None, matchTimeoutMilliseconds: 10_000)]
+    private static partial Regex Gpt2SplitWithSingleDigits();
 
     [GeneratedRegex("^<0x[0-9A-F]{2}>$", RegexOptions.None, matchTimeoutMilliseconds: 1_000)]
     private static partial Regex ByteToken();

@@ -52,6 +52,21 @@ public sealed class DecoderTokenizerTests
     }
 
     [Fact]
+    public async Task ByteLevelTokenizer_HonoursItsSplitRule_SingleDigitsAsSmolLm2Has()
+    {
+        var dir = TestData.TempDirectory();
+        await Gpt2TokenizerFiles.WriteAsync(dir, 128);
+        var path = Path.Combine(dir, "tokenizer.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(path))!;
+        json["pre_tokenizer"] = System.Text.Json.Nodes.JsonNode.Parse("""{"type":"Sequence","pretokenizers":[{"type":"Digits","individual_digits":true},{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}]}""");
+        await File.WriteAllTextAsync(path, json.ToJsonString());
+
+        var tokenizer = await DecoderTokenizer.LoadAsync(dir, new HuggingFaceModelConfig { VocabSize = 50257 }, CancellationToken.None);
+        Assert.Equal(["1", "9", "8", "4"], tokenizer.Encode("1984").Select(id => tokenizer.Decode([id])));
+        Assert.Equal(DecoderTokenizer.Gpt2.Encode("the year was"), tokenizer.Encode("the year was"));
+    }
+
+    [Fact]
     public async Task LlamaCheckpoint_IsTokenizedWithItsOwnSentencePieceTokenizer()
     {
         var dir = await LlamaCheckpointWithItsOwnTokenizerAsync(1);
