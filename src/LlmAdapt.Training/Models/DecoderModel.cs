@@ -70,8 +70,6 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
 
     public IReadOnlyList<TrainableSlice<T>> Trainable => _trainable ??= BuildTrainable();
 
-    public ParameterTensor Tensor(string name) => _byName[name];
-
     public Span<T> Values(string name) => Parameters.Span.Slice(_byName[name].Offset, _byName[name].Length);
 
     /// <summary>Returns the block prefix of layer <paramref name="layer"/> ("transformer.h.0." or "model.layers.0.").</summary>

@@ -47,7 +47,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
     public override PinnedBuffer<T> Probabilities => _acts?.Logits ?? throw new InvalidOperationException("Run Forward first.");
 
     /// <summary>The linear projections of a block, by site: name, in and out features.</summary>
-    public static (string Name, int In, int Out)[] SitesOf(Gpt2Config config)
+    private static (string Name, int In, int Out)[] SitesOf(Gpt2Config config)
     {
         var c = config.Channels;
         return [("attn.c_attn", c, 3 * c), ("attn.c_proj", c, c), ("mlp.c_fc", c, 4 * c), ("mlp.c_proj", 4 * c, c)];
