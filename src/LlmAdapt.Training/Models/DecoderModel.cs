@@ -301,9 +301,9 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
 
         // dB (out, r) += doutᵀ · h;  dh (N, r) = scale · dout · B;  dA (r, in) += dhᵀ · x;  dx += (dh · A) ⊙ mask.
         MatMul.Gemm(doutput, true, m.Hidden!.Pointer, false, gb, outF, n, r, accumulate: true);
-        var dh = new PinnedBuffer<T>((long)n * r);
+        var dh = m.HiddenGradient!;
         MatMul.Gemm(doutput, pb, dh.Pointer, n, outF, r, accumulate: false);
-        TensorPrimitives.Multiply(dh.Span, lora.Scaling, dh.Span);
+        TensorPrimitives.Multiply(dh.Span[..(n * r)], lora.Scaling, dh.Span[..(n * r)]);
         MatMul.Gemm(dh.Pointer, true, x, false, ga, r, n, inF, accumulate: true);
         if (m.Mask is null)
         {
@@ -311,7 +311,7 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
         }
         else
         {
-            var dx = new PinnedBuffer<T>((long)n * inF);
+            var dx = m.InputGradient!;
             MatMul.Gemm(dh.Pointer, pa, dx.Pointer, n, r, inF, accumulate: false);
             var mask = m.Mask.Span;
             for (var i = 0; i < n * inF; i++)
@@ -355,10 +355,12 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
         foreach (var m in lora.Modules)
         {
             m.Hidden = new PinnedBuffer<T>((long)b * t * lora.Options.Rank);
+            m.HiddenGradient = new PinnedBuffer<T>((long)b * t * lora.Options.Rank);
             if (lora.Options.Dropout > 0)
             {
                 m.DroppedInput = new PinnedBuffer<T>((long)b * t * m.InFeatures);
                 m.Mask = new PinnedBuffer<T>((long)b * t * m.InFeatures);
+                m.InputGradient = new PinnedBuffer<T>((long)b * t * m.InFeatures);
             }
         }
 

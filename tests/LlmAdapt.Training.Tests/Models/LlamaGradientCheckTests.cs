@@ -31,8 +31,9 @@ public sealed class LlamaGradientCheckTests(ITestOutputHelper log)
         model.InitializeRandom(4);
         ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 5, 0.4);
 
-        // Empty target modules: Llama's default set, q/k/v/o and gate/up/down, in every layer.
-        var lora = model.AttachLora(new LoraOptions { Rank = 2, Alpha = 4, Dropout = 0 }, seed: 6);
+        // Empty target modules: Llama's default set, q/k/v/o and gate/up/down, in every layer. With dropout set, the
+        // (evaluation-mode) forward and backward go through the masked path.
+        var lora = model.AttachLora(new LoraOptions { Rank = 2, Alpha = 4, Dropout = 0.1 }, seed: 6);
         Assert.Equal(2 * 7, lora.Modules.Count);
         Assert.Equal("model.layers.1.mlp.down_proj", lora.Modules[^1].Name);
         var (inputs, targets) = Gpt2GradientCheckTests.Batch(2, 5, Tiny.VocabSize, 7, maskSome: true);
