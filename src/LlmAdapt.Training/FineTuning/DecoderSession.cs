@@ -50,7 +50,7 @@ internal sealed class DecoderSession
 
         // An adapter folder names its base; load the base, then the adapter on top.
         var basePath = full;
-        var adapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, CheckpointWeights.FileName));
+        var adapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, CheckpointWeights.FileName)) && !File.Exists(Path.Combine(full, CheckpointWeights.IndexFileName));
         if (adapter)
         {
             var peft = await PeftAdapterConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);

@@ -6,8 +6,8 @@ namespace LlmAdapt.Training.Models;
 
 /// <summary>
 /// Checkpoint folders in the Hugging Face layout for every family the engine trains: <c>config.json</c> (whose
-/// <c>model_type</c>, "gpt2" or "llama", picks the architecture), <c>model.safetensors</c> under Hugging Face's tensor
-/// names (F32, F16 or BF16), and the tokenizer files.
+/// <c>model_type</c>, "gpt2" or "llama", picks the architecture), <c>model.safetensors</c> (or shards listed by
+/// <c>model.safetensors.index.json</c>) under Hugging Face's tensor names (F32, F16 or BF16), and the tokenizer files.
 /// </summary>
 internal static class DecoderCheckpoint
 {
@@ -60,14 +60,57 @@ internal static class DecoderCheckpoint
 
     private static void ReadWeights(DecoderModel<float> model, string fullDirectory)
     {
-        var weights = CheckpointWeights.Require(fullDirectory);
-        using var reader = SafeTensorsReader.Open(weights);
-        foreach (var tensor in model.Tensors)
+        // One model.safetensors, or shards listed by model.safetensors.index.json (its weight_map: tensor → file).
+        var single = Path.Combine(fullDirectory, CheckpointWeights.FileName);
+        var index = Path.Combine(fullDirectory, CheckpointWeights.IndexFileName);
+        var source = File.Exists(single) || !File.Exists(index) ? CheckpointWeights.Require(fullDirectory) : index;
+        var files = source == index ? ShardFiles(index, fullDirectory) : [single];
+        var readers = new List<SafeTensorsReader>();
+        try
         {
-            var name = reader.Contains(tensor.Name) ? tensor.Name
-                : model.AlternativeName(tensor.Name) is { } other && reader.Contains(other) ? other
-                : throw new InvalidDataFileException(weights, 0, $"tensor '{tensor.Name}' (shape {tensor.ShapeText}) is missing; the config ({model.ShapeText}) needs it.");
-            reader.ReadSingle(name, tensor.Shape).CopyTo(model.Values(tensor.Name));
+            readers.AddRange(files.Select(SafeTensorsReader.Open));
+            foreach (var tensor in model.Tensors)
+            {
+                var other = model.AlternativeName(tensor.Name);
+                var (reader, name) = readers.Select(r => (r, r.Contains(tensor.Name) ? tensor.Name : other is not null && r.Contains(other) ? other : null)).FirstOrDefault(x => x.Item2 is not null);
+                if (reader is null || name is null)
+                {
+                    throw new InvalidDataFileException(source, 0, $"tensor '{tensor.Name}' (shape {tensor.ShapeText}) is missing; the config ({model.ShapeText}) needs it.");
+                }
+
+                reader.ReadSingle(name, tensor.Shape).CopyTo(model.Values(tensor.Name));
+            }
+        }
+        finally
+        {
+            readers.ForEach(r => r.Dispose());
+        }
+    }
+
+    private static List<string> ShardFiles(string index, string directory)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(index));
+            if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                throw new InvalidDataFileException(index, 0, "no weight_map object.");
+            }
+
+            var files = map.EnumerateObject().Select(p => p.Value.GetString() ?? string.Empty).Distinct(StringComparer.Ordinal).ToList();
+            foreach (var file in files)
+            {
+                if (file.Length == 0 || Path.IsPathRooted(file) || file.Contains("..", StringComparison.Ordinal) || !File.Exists(Path.Combine(directory, file)))
+                {
+                    throw new InvalidDataFileException(index, 0, $"shard '{file}' is not a file beside the index.");
+                }
+            }
+
+            return files.Select(f => Path.Combine(directory, f)).ToList();
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new InvalidDataFileException(index, (int)(ex.LineNumber ?? -1) + 1, $"not valid JSON: {ex.Message}", ex);
         }
     }
 }
