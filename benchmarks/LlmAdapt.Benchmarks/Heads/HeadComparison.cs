@@ -48,6 +48,12 @@ internal static class HeadComparison
         }
 
         var generator = new PrecomputedEmbeddingGenerator(vectors, ModelId);
+        if (args.Contains("--sweep"))
+        {
+            await HeadSweep.RunAsync(generator, train, dev, vectors, args).ConfigureAwait(false);
+            return 0;
+        }
+
         var folder = Directory.CreateTempSubdirectory("llmadapt-compare-heads-").FullName;
         try
         {
