@@ -50,6 +50,12 @@ internal static class RewardComparison
             }), CancellationToken.None).ConfigureAwait(false);
             Console.WriteLine($"HH-RLHF: {train.Length} train (settings chosen on the last 150), {test.Length} test; features {features}; embedded in {clock.Elapsed.TotalSeconds:F0} s ({store.Misses:N0} computed)");
 
+            if (args.Contains("--sweep"))
+            {
+                await RewardSweep.RunAsync(store.Generator, train, args).ConfigureAwait(false);
+                return 0;
+            }
+
             var shorter = PairwiseMetrics.LengthRule(test, shorterWins: true).Accuracy;
             var longer = PairwiseMetrics.LengthRule(test, shorterWins: false).Accuracy;
             Console.WriteLine($"  shorter answer wins: {shorter:F4}; longer answer wins: {longer:F4}");

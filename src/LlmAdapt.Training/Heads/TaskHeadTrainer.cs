@@ -92,7 +92,9 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         }
         else
         {
-            (train, validation) = StratifiedSplit(training, Options.ValidationFraction, random);
+            (train, validation) = Options.ValidationSplit == ValidationSplit.BySourceText
+                ? SourceTextSplit(training, Options.ValidationFraction, random)
+                : StratifiedSplit(training, Options.ValidationFraction, random);
         }
 
         var modelId = EmbeddingIdentity.Resolve(_embeddings, Options.EmbeddingModelId);
@@ -105,8 +107,6 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         var validationY = validation.Select(e => labelIndex[e.Label!]).ToArray();
 
         var hidden = Options.Head == HeadKind.Mlp ? Options.HiddenSize : 0;
-        var network = new HeadNetwork(dimension, hidden, labels.Length, (float)Options.Dropout, random) { InputDropout = (float)Options.InputDropout };
-        network.FitStandardization(trainRows);
 
         var classWeights = new double[labels.Length];
         for (var k = 0; k < labels.Length; k++)
@@ -120,7 +120,8 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         var logits = new float[Options.BatchSize * labels.Length];
         var dLogits = new float[Options.BatchSize * labels.Length];
         var c = labels.Length;
-        var loop = new EpochLoop
+        var smoothing = Options.LabelSmoothing;
+        EpochLoop LoopFor(HeadNetwork network) => new()
         {
             Network = network,
             TrainCount = train.Count,
@@ -147,10 +148,11 @@ public sealed partial class TaskHeadTrainer : IFineTuner
                     var p = Classification.Softmax(logits.AsSpan(j * c, c));
                     var w = exampleWeights[i] * classWeights[trainY[i]];
                     weightSum += w;
-                    loss -= w * Math.Log(Math.Max(p[trainY[i]], 1e-12));
+                    loss -= w * Math.Log(Math.Max(p[trainY[i]], 1e-12)); // reported as plain cross-entropy, smoothing or not
                     for (var k = 0; k < c; k++)
                     {
-                        dLogits[(j * c) + k] = (float)(w * (p[k] - (k == trainY[i] ? 1 : 0)));
+                        var target = (k == trainY[i] ? 1 - smoothing : 0) + (smoothing / c);
+                        dLogits[(j * c) + k] = (float)(w * (p[k] - target));
                     }
                 }
 
@@ -166,7 +168,17 @@ public sealed partial class TaskHeadTrainer : IFineTuner
             ValidationLoss = () => validationRows.Length == 0 ? null : Classification.CrossEntropy(Classification.Predict(network, validationRows), validationY),
         };
 
-        var (report, bestEpoch) = await Task.Run(() => loop.Run(random, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var (network, report, bestEpoch) = await Task.Run(
+            () => HeadEnsemble.Train(
+                Options.EnsembleSize,
+                request.Seed,
+                random,
+                rng => new HeadNetwork(dimension, hidden, labels.Length, (float)Options.Dropout, rng) { InputDropout = (float)Options.InputDropout },
+                trainRows,
+                LoopFor,
+                progress,
+                cancellationToken),
+            cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
             ["train_accuracy"] = ClassificationMetrics.Compute(labels, trainY, Classification.Predict(network, trainRows)).Accuracy,
@@ -186,7 +198,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
             EmbeddingModel = modelId,
             EmbeddingDimension = dimension,
             Labels = labels,
-            Head = new HeadShape { Kind = Options.Head == HeadKind.Mlp ? "mlp" : "linear", Inputs = dimension, Hidden = hidden, Outputs = labels.Length, Dropout = (float)Options.Dropout },
+            Head = new HeadShape { Kind = Options.Head == HeadKind.Mlp ? "mlp" : "linear", Inputs = dimension, Hidden = network.Hidden, Outputs = labels.Length, Dropout = (float)Options.Dropout },
             Metrics = metrics,
             Settings = Settings(request),
             CreatedUtc = DateTimeOffset.UtcNow,
@@ -248,6 +260,17 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         return (train, validation);
     }
 
+    private static (IReadOnlyList<TrainingExample> Train, IReadOnlyList<TrainingExample> Validation) SourceTextSplit(IReadOnlyList<TrainingExample> examples, double fraction, Random random)
+    {
+        if (fraction <= 0)
+        {
+            return (examples, []);
+        }
+
+        var (train, held) = PhraseGroups.Split(PhraseGroups.Assign(examples.Select(e => e.Input).ToArray()), fraction, random);
+        return (train.Select(i => examples[i]).ToArray(), held.Select(i => examples[i]).ToArray());
+    }
+
     private Dictionary<string, string> Settings(FineTuningRequest request) => new(StringComparer.Ordinal)
     {
         ["learning_rate"] = Options.LearningRate.ToString(CultureInfo.InvariantCulture),
@@ -258,6 +281,9 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         ["class_weighting"] = Options.ClassWeighting.ToString(),
         ["input_dropout"] = Options.InputDropout.ToString(CultureInfo.InvariantCulture),
         ["plateau_decay"] = Options.PlateauDecay.ToString(CultureInfo.InvariantCulture),
+        ["ensemble_size"] = Options.EnsembleSize.ToString(CultureInfo.InvariantCulture),
+        ["label_smoothing"] = Options.LabelSmoothing.ToString(CultureInfo.InvariantCulture),
+        ["validation_split"] = Options.ValidationSplit.ToString(),
         ["seed"] = request.Seed.ToString(CultureInfo.InvariantCulture),
     };
 

@@ -60,6 +60,72 @@ internal sealed class HeadNetwork
 
     public IEnumerable<Dense> Layers => HiddenLayer is null ? [OutputLayer] : [HiddenLayer, OutputLayer];
 
+    /// <summary>
+    /// One network whose outputs are the mean of the members' outputs: linear members average their weights; MLP
+    /// members stack their hidden units side by side and share an output layer scaled by 1/k. The members must share
+    /// their standardisation and shape.
+    /// </summary>
+    public static HeadNetwork Merge(IReadOnlyList<HeadNetwork> members)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(members.Count);
+        var first = members[0];
+        if (members.Count == 1)
+        {
+            return first;
+        }
+
+        var k = members.Count;
+        var merged = new HeadNetwork(first.Inputs, first.Hidden * k, first.Outputs, first.Dropout, new Random(0)) { InputDropout = first.InputDropout };
+        first.Mean.CopyTo(merged.Mean, 0);
+        first.Scale.CopyTo(merged.Scale, 0);
+        var inv = 1f / k;
+        for (var m = 0; m < k; m++)
+        {
+            var member = members[m];
+            if (member.Hidden != first.Hidden || member.Inputs != first.Inputs || member.Outputs != first.Outputs || !member.Mean.AsSpan().SequenceEqual(first.Mean) || !member.Scale.AsSpan().SequenceEqual(first.Scale))
+            {
+                throw new ArgumentException("Ensemble members differ in shape or standardisation.", nameof(members));
+            }
+
+            if (merged.HiddenLayer is { } hidden)
+            {
+                member.HiddenLayer!.Weight.CopyTo(hidden.Weight, m * first.Hidden * first.Inputs);
+                member.HiddenLayer.Bias.CopyTo(hidden.Bias, m * first.Hidden);
+                for (var o = 0; o < first.Outputs; o++)
+                {
+                    var source = member.OutputLayer.Weight.AsSpan(o * first.Hidden, first.Hidden);
+                    TensorPrimitives.Multiply(source, inv, merged.OutputLayer.Weight.AsSpan((o * first.Hidden * k) + (m * first.Hidden), first.Hidden));
+                }
+            }
+            else
+            {
+                var w = merged.OutputLayer.Weight;
+                if (m == 0)
+                {
+                    Array.Clear(w);
+                }
+
+                TensorPrimitives.MultiplyAdd(member.OutputLayer.Weight, inv, w, w);
+            }
+
+            if (m == 0)
+            {
+                Array.Clear(merged.OutputLayer.Bias);
+            }
+
+            TensorPrimitives.MultiplyAdd(member.OutputLayer.Bias, inv, merged.OutputLayer.Bias, merged.OutputLayer.Bias);
+        }
+
+        return merged;
+    }
+
+    /// <summary>Copies <see cref="Mean"/> and <see cref="Scale"/> from another network.</summary>
+    public void CopyStandardization(HeadNetwork other)
+    {
+        other.Mean.CopyTo(Mean, 0);
+        other.Scale.CopyTo(Scale, 0);
+    }
+
     /// <summary>Sets <see cref="Mean"/> and <see cref="Scale"/> from rows of features.</summary>
     public void FitStandardization(IReadOnlyList<float[]> rows)
     {

@@ -107,14 +107,12 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
         var margins = train.Select(p => Options.UseMargin ? p.Margin ?? 0 : 0).ToArray();
 
         var hidden = Options.Head == HeadKind.Mlp ? Options.HiddenSize : 0;
-        var network = new HeadNetwork(width, hidden, 1, (float)Options.Dropout, random);
-        network.FitStandardization(trainRows);
 
         var batchX = new float[Options.BatchSize * 2 * width];
         var rewards = new float[Options.BatchSize * 2];
         var dRewards = new float[Options.BatchSize * 2];
         var lambda = Options.CenteringCoefficient;
-        var loop = new EpochLoop
+        EpochLoop LoopFor(HeadNetwork network) => new()
         {
             Network = network,
             TrainCount = trainCount,
@@ -154,7 +152,9 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
             ValidationLoss = () => validationRows.Length == 0 ? null : Evaluate(network, validationRows).Loss,
         };
 
-        var (report, bestEpoch) = await Task.Run(() => loop.Run(random, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var (network, report, bestEpoch) = await Task.Run(
+            () => HeadEnsemble.Train(Options.EnsembleSize, request.Seed, random, rng => new HeadNetwork(width, hidden, 1, (float)Options.Dropout, rng), trainRows, LoopFor, progress, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
             ["train_pairwise_accuracy"] = Evaluate(network, trainRows).Metrics.Accuracy,
@@ -172,7 +172,7 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
             EmbeddingDimension = dimension,
             Features = RewardFeaturizer.Names(Options.Features),
             PromptTailCharacters = Options.PromptTailCharacters,
-            Head = new HeadShape { Kind = hidden > 0 ? "mlp" : "linear", Inputs = width, Hidden = hidden, Outputs = 1, Dropout = (float)Options.Dropout },
+            Head = new HeadShape { Kind = hidden > 0 ? "mlp" : "linear", Inputs = width, Hidden = network.Hidden, Outputs = 1, Dropout = (float)Options.Dropout },
             Metrics = metrics,
             Settings = new Dictionary<string, string>(StringComparer.Ordinal)
             {
@@ -181,6 +181,7 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
                 ["batch_size"] = Options.BatchSize.ToString(CultureInfo.InvariantCulture),
                 ["use_margin"] = Options.UseMargin ? "true" : "false",
                 ["centering_coefficient"] = Options.CenteringCoefficient.ToString(CultureInfo.InvariantCulture),
+                ["ensemble_size"] = Options.EnsembleSize.ToString(CultureInfo.InvariantCulture),
                 ["seed"] = request.Seed.ToString(CultureInfo.InvariantCulture),
             },
             CreatedUtc = DateTimeOffset.UtcNow,
