@@ -8,7 +8,7 @@ namespace LlmAdapt.Benchmarks.Heads;
 
 /// <summary>
 /// `compare heads --sweep`: chooses head settings without test.tsv. Groups train.tsv's phrases by the sentence they come
-/// from (<see cref="PhraseGroups"/>), holds out 10% of the sentences with all their phrases, trains each setting on the
+/// from (<see cref="PhraseGroups"/>), holds out 20% of the sentences with all their phrases, trains each setting on the
 /// rest and prints accuracy on the held-out phrases and on the held-out whole sentences (the test set's kind of text),
 /// and on dev.tsv's sentences that are no span of a training phrase.
 /// </summary>
@@ -18,7 +18,7 @@ internal static class HeadSweep
     {
         var clock = Stopwatch.StartNew();
         var roots = PhraseGroups.Assign(train.Select(e => e.Input).ToArray());
-        var (fitIndex, heldIndex) = PhraseGroups.Split(roots, 0.1, new Random(0));
+        var (fitIndex, heldIndex) = PhraseGroups.Split(roots, 0.2, new Random(0));
         var fit = fitIndex.Select(i => train[i]).ToArray();
         var held = heldIndex.Select(i => train[i]).ToArray();
         var heldSentences = heldIndex.Where(i => roots[i] == i).Select(i => train[i]).ToArray();
@@ -43,8 +43,11 @@ internal static class HeadSweep
             ("linear", new TaskHeadOptions { Head = HeadKind.Linear, BatchSize = 256, WeightDecay = 0 }, null),
             ("mlp512-d5-id2", new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.2, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10 }, null),
             ("mlp256-d2", new TaskHeadOptions { Head = HeadKind.Mlp }, null),
-            ("mlp1024-d5-id3-b256", new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 1024, Dropout = 0.5, InputDropout = 0.3, WeightDecay = 0.1, LearningRate = 1e-3, BatchSize = 256, MaxEpochs = 20 }, null),
+            ("mlp512-d5-id2-x3", new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.2, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10, EnsembleSize = 3 }, null),
+            ("mlp512-d5-id2-ls1", new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.2, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10, LabelSmoothing = 0.1 }, null),
+            ("mlp256-d5-id3", new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 256, Dropout = 0.5, InputDropout = 0.3, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10 }, null),
             ("mlp512-d5-id2-lenw", new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.2, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10 }, e => Math.Sqrt(e.Input.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length)),
+            ("mlp512-d5-id2-e20", new TaskHeadOptions { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.2, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 20 }, null),
         };
         foreach (var (name, options, weight) in grid)
         {

@@ -30,6 +30,7 @@ internal static class RewardComparison
             "prompt-response" => RewardFeatures.PromptAndResponse,
             "prompt" => RewardFeatures.Prompt,
             "length" => RewardFeatures.Length,
+            "interaction" => RewardFeatures.Interaction,
             _ => throw new ArgumentException($"unknown feature {name}"),
         });
 

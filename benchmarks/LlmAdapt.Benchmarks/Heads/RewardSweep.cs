@@ -17,15 +17,13 @@ internal static class RewardSweep
         const RewardFeatures RP = RewardFeatures.Response | RewardFeatures.PromptAndResponse;
         var grid = new (string Name, RewardModelOptions Options)[]
         {
-            ("linear", new() { Head = HeadKind.Linear, Features = RP, LearningRate = 1e-3 }),
-            ("linear-x5", new() { Head = HeadKind.Linear, Features = RP, LearningRate = 1e-3, EnsembleSize = 5 }),
-            ("mlp", new() { Head = HeadKind.Mlp, Features = RP }),
-            ("mlp-x5", new() { Head = HeadKind.Mlp, Features = RP, EnsembleSize = 5 }),
-            ("mlp-x5-wd0.5", new() { Head = HeadKind.Mlp, Features = RP, EnsembleSize = 5, WeightDecay = 0.5 }),
-            ("mlp-x5-d0.5", new() { Head = HeadKind.Mlp, Features = RP, EnsembleSize = 5, Dropout = 0.5 }),
-            ("mlp-x5-r", new() { Head = HeadKind.Mlp, Features = RewardFeatures.Response, EnsembleSize = 5 }),
             ("mlp-x5-rpp", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt, EnsembleSize = 5 }),
-            ("linear-x5-r", new() { Head = HeadKind.Linear, Features = RewardFeatures.Response, LearningRate = 1e-3, EnsembleSize = 5 }),
+            ("mlp-x5-rppi", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt | RewardFeatures.Interaction, EnsembleSize = 5 }),
+            ("linear-x5-rpi", new() { Head = HeadKind.Linear, Features = RP | RewardFeatures.Interaction, LearningRate = 1e-3, EnsembleSize = 5 }),
+            ("mlp-x5-rppi-id2", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt | RewardFeatures.Interaction, EnsembleSize = 5, InputDropout = 0.2 }),
+            ("mlp-x5-rpp-id2", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt, EnsembleSize = 5, InputDropout = 0.2 }),
+            ("mlp-x10-rpp-d5", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt, EnsembleSize = 10, Dropout = 0.5 }),
+            ("mlp-x5-rpp-h256-d5", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt, EnsembleSize = 5, Dropout = 0.5, HiddenSize = 256 }),
         };
         var only = Array.IndexOf(args, "--only") is var o and >= 0 ? args[o + 1].Split(',') : null;
         const int Folds = 5;

@@ -270,7 +270,7 @@ internal static class TrainingHeadCommands
         var validationFile = new Option<FileInfo?>("--validation") { Description = "Held-out pairs for early stopping; default: hold out 10% of --pairs." };
         var pairOptions = new PairOptions();
         var head = new Option<string>("--head") { Description = "linear or mlp.", DefaultValueFactory = _ => "mlp" }.AcceptOnlyFromAmong("linear", "mlp");
-        var features = new Option<string>("--features") { Description = "Comma-separated: response, prompt-response, prompt, length.", DefaultValueFactory = _ => "response,prompt-response" };
+        var features = new Option<string>("--features") { Description = "Comma-separated: response, prompt-response, prompt, interaction, length.", DefaultValueFactory = _ => "response,prompt-response" };
         var promptTail = new Option<int>("--prompt-tail") { Description = "Characters of the prompt's end used in prompt features.", DefaultValueFactory = _ => 500 };
         var output = new Option<string>("--out") { Description = "The reward model folder to write.", Required = true };
         var plot = new Option<string?>("--plot") { Description = "Save the loss curve as a PNG." };
@@ -424,7 +424,8 @@ internal static class TrainingHeadCommands
                 "prompt-response" => RewardFeatures.PromptAndResponse,
                 "prompt" => RewardFeatures.Prompt,
                 "length" => RewardFeatures.Length,
-                _ => throw new CliUsageException($"--features: unknown feature '{part}'; use response, prompt-response, prompt, length."),
+                "interaction" => RewardFeatures.Interaction,
+                _ => throw new CliUsageException($"--features: unknown feature '{part}'; use response, prompt-response, prompt, interaction, length."),
             };
         }
 

@@ -26,6 +26,10 @@ public sealed class RewardModelOptions
     [Range(0.0, 0.9)]
     public double Dropout { get; set; } = 0.3;
 
+    /// <summary>Gets or sets the dropout probability on the input features during training; from 0 to 0.9. Default: 0.</summary>
+    [Range(0.0, 0.9)]
+    public double InputDropout { get; set; }
+
     /// <summary>Gets or sets AdamW's learning rate; from 1e-6 to 1. Default: 0.0005.</summary>
     [Range(1e-6, 1.0)]
     public double LearningRate { get; set; } = 5e-4;
@@ -77,12 +81,12 @@ public sealed class RewardModelOptions
     public void Validate()
     {
         OptionsValidation.Validate(this, nameof(RewardModelOptions));
-        if ((Features & (RewardFeatures.Response | RewardFeatures.PromptAndResponse | RewardFeatures.Length)) == 0)
+        if ((Features & (RewardFeatures.Response | RewardFeatures.PromptAndResponse | RewardFeatures.Length | RewardFeatures.Interaction)) == 0)
         {
-            throw new ArgumentException($"Invalid {nameof(RewardModelOptions)}: Features ({Features}) must include Response, PromptAndResponse or Length; the prompt alone cannot tell two responses apart.");
+            throw new ArgumentException($"Invalid {nameof(RewardModelOptions)}: Features ({Features}) must include Response, PromptAndResponse, Interaction or Length; the prompt alone cannot tell two responses apart.");
         }
 
-        if ((Features & ~(RewardFeatures.Response | RewardFeatures.PromptAndResponse | RewardFeatures.Prompt | RewardFeatures.Length)) != 0)
+        if ((Features & ~(RewardFeatures.Response | RewardFeatures.PromptAndResponse | RewardFeatures.Prompt | RewardFeatures.Length | RewardFeatures.Interaction)) != 0)
         {
             throw new ArgumentException($"Invalid {nameof(RewardModelOptions)}: Features has unknown flags ({(int)Features}).");
         }

@@ -153,7 +153,7 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
         };
 
         var (network, report, bestEpoch) = await Task.Run(
-            () => HeadEnsemble.Train(Options.EnsembleSize, request.Seed, random, rng => new HeadNetwork(width, hidden, 1, (float)Options.Dropout, rng), trainRows, LoopFor, progress, cancellationToken),
+            () => HeadEnsemble.Train(Options.EnsembleSize, request.Seed, random, rng => new HeadNetwork(width, hidden, 1, (float)Options.Dropout, rng) { InputDropout = (float)Options.InputDropout }, trainRows, LoopFor, progress, cancellationToken),
             cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
@@ -181,6 +181,7 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
                 ["batch_size"] = Options.BatchSize.ToString(CultureInfo.InvariantCulture),
                 ["use_margin"] = Options.UseMargin ? "true" : "false",
                 ["centering_coefficient"] = Options.CenteringCoefficient.ToString(CultureInfo.InvariantCulture),
+                ["input_dropout"] = Options.InputDropout.ToString(CultureInfo.InvariantCulture),
                 ["ensemble_size"] = Options.EnsembleSize.ToString(CultureInfo.InvariantCulture),
                 ["seed"] = request.Seed.ToString(CultureInfo.InvariantCulture),
             },
