@@ -107,6 +107,9 @@ internal static class TrainingHeadCommands
         var patience = new Option<int>("--patience") { Description = "Epochs without a better validation loss before stopping (0: never).", DefaultValueFactory = _ => 3 };
         var fraction = new Option<double>("--validation-fraction") { Description = "Share of --train held out when there is no --dev.", DefaultValueFactory = _ => 0.1 };
         var classWeights = new Option<string>("--class-weights") { Description = "none or balanced.", DefaultValueFactory = _ => "none" }.AcceptOnlyFromAmong("none", "balanced");
+        var ensemble = new Option<int>("--ensemble") { Description = "Train this many heads (own initial weights, order and dropout) and average them into one.", DefaultValueFactory = _ => 1 };
+        var smoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing ε (0: none).", DefaultValueFactory = _ => 0 };
+        var split = new Option<string>("--validation-split") { Description = "How to hold out validation texts when there is no --dev: stratified, or by-source-text (a sentence and its labelled phrases stay together, for phrase-level data such as SST-2).", DefaultValueFactory = _ => "stratified" }.AcceptOnlyFromAmong("stratified", "by-source-text");
         var sample = new Option<int?>("--sample") { Description = "Train on a random sample of this many training examples (seeded)." };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
         var json = CliContext.JsonOption();
@@ -114,7 +117,7 @@ internal static class TrainingHeadCommands
 
         var command = new Command("classifier", "Train a text classifier head on frozen embeddings (transfer learning).")
         {
-            trainFile, devFile, head, output, plot, epochs, learningRate, weightDecay, batch, hidden, dropout, inputDropout, patience, fraction, classWeights, sample, seed, json,
+            trainFile, devFile, head, output, plot, epochs, learningRate, weightDecay, batch, hidden, dropout, inputDropout, patience, fraction, classWeights, ensemble, smoothing, split, sample, seed, json,
         };
         table.AddTo(command);
         encoder.AddTo(command);
@@ -133,6 +136,9 @@ internal static class TrainingHeadCommands
                 Patience = parse.GetValue(patience),
                 ValidationFraction = parse.GetValue(fraction),
                 ClassWeighting = parse.GetRequiredValue(classWeights) == "balanced" ? ClassWeighting.Balanced : ClassWeighting.None,
+                EnsembleSize = parse.GetValue(ensemble),
+                LabelSmoothing = parse.GetValue(smoothing),
+                ValidationSplit = parse.GetRequiredValue(split) == "by-source-text" ? ValidationSplit.BySourceText : ValidationSplit.Stratified,
             };
             ValidateOptions(options.Validate);
             var trainSet = await table.ReadAsync(parse, Existing(parse.GetRequiredValue(trainFile)), cancellationToken).ConfigureAwait(false);
@@ -280,6 +286,8 @@ internal static class TrainingHeadCommands
         var hidden = new Option<int>("--hidden") { Description = "MLP hidden width.", DefaultValueFactory = _ => 128 };
         var dropout = new Option<double>("--dropout") { Description = "MLP dropout.", DefaultValueFactory = _ => 0.3 };
         var patience = new Option<int>("--patience") { Description = "Epochs without a better validation loss before stopping (0: never).", DefaultValueFactory = _ => 5 };
+        var rewardEnsemble = new Option<int>("--ensemble") { Description = "Train this many heads (own initial weights, order and dropout) and average their rewards.", DefaultValueFactory = _ => 1 };
+        var rewardInputDropout = new Option<double>("--input-dropout") { Description = "Dropout on the input features during training.", DefaultValueFactory = _ => 0 };
         var margin = new Option<bool>("--use-margin") { Description = "Subtract each pair's margin inside the loss." };
         var center = new Option<double>("--center") { Description = "Reward-centring coefficient λ.", DefaultValueFactory = _ => 0.01 };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
@@ -287,7 +295,7 @@ internal static class TrainingHeadCommands
         var encoder = new EncoderOptions();
         var command = new Command("reward", "Train a Bradley–Terry reward model on frozen embeddings.")
         {
-            pairsFile, validationFile, head, features, promptTail, output, plot, epochs, learningRate, weightDecay, hidden, dropout, patience, margin, center, seed, json,
+            pairsFile, validationFile, head, features, promptTail, output, plot, epochs, learningRate, weightDecay, hidden, dropout, rewardInputDropout, rewardEnsemble, patience, margin, center, seed, json,
         };
         pairOptions.AddTo(command);
         encoder.AddTo(command);
@@ -306,6 +314,8 @@ internal static class TrainingHeadCommands
                 Patience = parse.GetValue(patience),
                 UseMargin = parse.GetValue(margin),
                 CenteringCoefficient = parse.GetValue(center),
+                EnsembleSize = parse.GetValue(rewardEnsemble),
+                InputDropout = parse.GetValue(rewardInputDropout),
             };
             ValidateOptions(options.Validate);
             var pairs = await pairOptions.ReadAsync(parse, Existing(parse.GetRequiredValue(pairsFile)), cancellationToken).ConfigureAwait(false);

@@ -53,7 +53,6 @@ internal static class TextFeatures
             for (var j = 0; j < count; j++)
             {
                 var vector = generated[j].Vector.ToArray();
-                var what = describe(firstIndex[start + j]);
                 if (dimension == 0)
                 {
                     dimension = vector.Length;
@@ -61,15 +60,13 @@ internal static class TextFeatures
 
                 if (vector.Length != dimension)
                 {
-                    throw new LlmAdaptException($"The embedding of {what} has {vector.Length} dimensions; expected {dimension}.");
+                    throw new LlmAdaptException($"The embedding of {describe(firstIndex[start + j])} has {vector.Length} dimensions; expected {dimension}.");
                 }
 
-                for (var k = 0; k < vector.Length; k++)
+                var k = Array.FindIndex(vector, v => !float.IsFinite(v));
+                if (k >= 0)
                 {
-                    if (!float.IsFinite(vector[k]))
-                    {
-                        throw new LlmAdaptException($"The embedding of {what} has {vector[k]} at component {k} of {vector.Length}; features must be finite numbers.");
-                    }
+                    throw new LlmAdaptException($"The embedding of {describe(firstIndex[start + j])} has {vector[k]} at component {k} of {vector.Length}; features must be finite numbers.");
                 }
 
                 unique[start + j] = vector;

@@ -121,6 +121,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         var dLogits = new float[Options.BatchSize * labels.Length];
         var c = labels.Length;
         var smoothing = Options.LabelSmoothing;
+        var probabilities = new double[c];
         EpochLoop LoopFor(HeadNetwork network) => new()
         {
             Network = network,
@@ -145,7 +146,8 @@ public sealed partial class TaskHeadTrainer : IFineTuner
                 for (var j = 0; j < count; j++)
                 {
                     var i = order[start + j];
-                    var p = Classification.Softmax(logits.AsSpan(j * c, c));
+                    var p = probabilities.AsSpan(0, c);
+                    Classification.Softmax(logits.AsSpan(j * c, c), p);
                     var w = exampleWeights[i] * classWeights[trainY[i]];
                     weightSum += w;
                     loss -= w * Math.Log(Math.Max(p[trainY[i]], 1e-12)); // reported as plain cross-entropy, smoothing or not
@@ -165,7 +167,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
                 network.Backward(dLogits, count);
                 return loss / weightSum;
             },
-            ValidationLoss = () => validationRows.Length == 0 ? null : Classification.CrossEntropy(Classification.Predict(network, validationRows), validationY),
+            ValidationLoss = () => validationRows.Length == 0 ? null : Classification.CrossEntropy(network, validationRows, validationY),
         };
 
         var (network, report, bestEpoch) = await Task.Run(

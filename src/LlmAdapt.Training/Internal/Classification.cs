@@ -32,13 +32,20 @@ internal static class Classification
 
     public static double[] Softmax(ReadOnlySpan<float> logits)
     {
+        var p = new double[logits.Length];
+        Softmax(logits, p);
+        return p;
+    }
+
+    /// <summary>Writes softmax(<paramref name="logits"/>) into <paramref name="p"/> without allocating.</summary>
+    public static void Softmax(ReadOnlySpan<float> logits, Span<double> p)
+    {
         var max = double.NegativeInfinity;
         foreach (var l in logits)
         {
             max = Math.Max(max, l);
         }
 
-        var p = new double[logits.Length];
         double sum = 0;
         for (var k = 0; k < logits.Length; k++)
         {
@@ -46,12 +53,39 @@ internal static class Classification
             sum += p[k];
         }
 
-        for (var k = 0; k < p.Length; k++)
+        for (var k = 0; k < logits.Length; k++)
         {
             p[k] /= sum;
         }
+    }
 
-        return p;
+    /// <summary>Mean cross-entropy of the network's predictions on <paramref name="rows"/>, in batches, allocating only two buffers.</summary>
+    public static double CrossEntropy(HeadNetwork network, IReadOnlyList<float[]> rows, int[] truth)
+    {
+        const int Chunk = 512;
+        var c = network.Outputs;
+        var d = network.Inputs;
+        var x = new float[Math.Min(Chunk, Math.Max(rows.Count, 1)) * d];
+        var logits = new float[Math.Min(Chunk, Math.Max(rows.Count, 1)) * c];
+        Span<double> p = c <= 64 ? stackalloc double[c] : new double[c];
+        double sum = 0;
+        for (var start = 0; start < rows.Count; start += Chunk)
+        {
+            var count = Math.Min(Chunk, rows.Count - start);
+            for (var j = 0; j < count; j++)
+            {
+                rows[start + j].CopyTo(x, j * d);
+            }
+
+            network.Forward(x, count, logits, null);
+            for (var j = 0; j < count; j++)
+            {
+                Softmax(logits.AsSpan(j * c, c), p);
+                sum -= Math.Log(Math.Max(p[truth[start + j]], 1e-12));
+            }
+        }
+
+        return sum / truth.Length;
     }
 
     /// <summary>Mean cross-entropy of <paramref name="probabilities"/> against <paramref name="truth"/>.</summary>
