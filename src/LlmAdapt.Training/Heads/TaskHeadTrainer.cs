@@ -116,7 +116,8 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         }
 
         var exampleWeights = train.Select(e => e.Weight).ToArray();
-        var batchX = new float[Options.BatchSize * dimension];
+        var standardization = HeadNetwork.ComputeStandardization(trainRows, dimension);
+        var standardizedRows = HeadNetwork.Standardize(trainRows, standardization.Mean, standardization.Scale);
         var logits = new float[Options.BatchSize * labels.Length];
         var dLogits = new float[Options.BatchSize * labels.Length];
         var c = labels.Length;
@@ -135,12 +136,13 @@ public sealed partial class TaskHeadTrainer : IFineTuner
             PlateauDecay = Options.PlateauDecay,
             TrainBatch = (order, start, count, rng) =>
             {
+                var input = network.InputBuffer(count);
                 for (var j = 0; j < count; j++)
                 {
-                    trainRows[order[start + j]].CopyTo(batchX, j * dimension);
+                    standardizedRows.AsSpan(order[start + j] * dimension, dimension).CopyTo(input.Slice(j * dimension, dimension));
                 }
 
-                network.Forward(batchX, count, logits, rng);
+                network.ForwardInputBuffer(count, logits, rng);
                 double loss = 0;
                 double weightSum = 0;
                 for (var j = 0; j < count; j++)
@@ -176,14 +178,14 @@ public sealed partial class TaskHeadTrainer : IFineTuner
                 request.Seed,
                 random,
                 rng => new HeadNetwork(dimension, hidden, labels.Length, (float)Options.Dropout, rng) { InputDropout = (float)Options.InputDropout },
-                trainRows,
+                standardization,
                 LoopFor,
                 progress,
                 cancellationToken),
             cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            ["train_accuracy"] = ClassificationMetrics.Compute(labels, trainY, Classification.Predict(network, trainRows)).Accuracy,
+            ["train_accuracy"] = Classification.Accuracy(network, trainRows, trainY),
             ["best_epoch"] = bestEpoch,
         };
         if (validationRows.Length > 0)

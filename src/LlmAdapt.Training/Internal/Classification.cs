@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace LlmAdapt.Training.Internal;
 
 /// <summary>Softmax cross-entropy and batched prediction for classification heads.</summary>
@@ -57,6 +59,41 @@ internal static class Classification
         {
             p[k] /= sum;
         }
+    }
+
+    /// <summary>Share of <paramref name="rows"/> whose highest-scoring class is <paramref name="truth"/>, without per-row allocation.</summary>
+    public static double Accuracy(HeadNetwork network, IReadOnlyList<float[]> rows, int[] truth)
+    {
+        if (rows.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        const int Chunk = 512;
+        var c = network.Outputs;
+        var d = network.Inputs;
+        var x = new float[Math.Min(Chunk, rows.Count) * d];
+        var logits = new float[Math.Min(Chunk, rows.Count) * c];
+        var correct = 0;
+        for (var start = 0; start < rows.Count; start += Chunk)
+        {
+            var count = Math.Min(Chunk, rows.Count - start);
+            for (var j = 0; j < count; j++)
+            {
+                rows[start + j].CopyTo(x, j * d);
+            }
+
+            network.Forward(x, count, logits, null);
+            for (var j = 0; j < count; j++)
+            {
+                if (TensorPrimitives.IndexOfMax(logits.AsSpan(j * c, c)) == truth[start + j])
+                {
+                    correct++;
+                }
+            }
+        }
+
+        return (double)correct / rows.Count;
     }
 
     /// <summary>Mean cross-entropy of the network's predictions on <paramref name="rows"/>, in batches, allocating only two buffers.</summary>

@@ -11,7 +11,7 @@ internal static class HeadEnsemble
     /// <param name="seed">The request's seed; member m &gt; 0 uses a stream derived from it.</param>
     /// <param name="random">The caller's stream, used by member 0.</param>
     /// <param name="create">Makes an untrained network (its layers initialised from the given stream).</param>
-    /// <param name="standardizeRows">The rows the input standardisation is fitted on (once, shared by all members).</param>
+    /// <param name="standardization">The input standardisation all members share.</param>
     /// <param name="loopFor">The epoch loop that trains the given network.</param>
     /// <param name="progress">Receives every member's epochs.</param>
     /// <param name="cancellationToken">Stops training.</param>
@@ -20,7 +20,7 @@ internal static class HeadEnsemble
         int seed,
         Random random,
         Func<Random, HeadNetwork> create,
-        IReadOnlyList<float[]> standardizeRows,
+        (float[] Mean, float[] Scale) standardization,
         Func<HeadNetwork, EpochLoop> loopFor,
         IProgress<TrainingProgress>? progress,
         CancellationToken cancellationToken)
@@ -34,14 +34,7 @@ internal static class HeadEnsemble
         {
             var stream = m == 0 ? random : new Random(unchecked((seed * 1_000_003) + (m * 7919)));
             var network = create(stream);
-            if (m == 0)
-            {
-                network.FitStandardization(standardizeRows);
-            }
-            else
-            {
-                network.CopyStandardization(trained[0]);
-            }
+            network.SetStandardization(standardization.Mean, standardization.Scale);
 
             var (report, bestEpoch) = loopFor(network).Run(stream, progress, cancellationToken);
             first ??= report;

@@ -108,7 +108,8 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
 
         var hidden = Options.Head == HeadKind.Mlp ? Options.HiddenSize : 0;
 
-        var batchX = new float[Options.BatchSize * 2 * width];
+        var standardization = HeadNetwork.ComputeStandardization(trainRows, width);
+        var standardizedRows = HeadNetwork.Standardize(trainRows, standardization.Mean, standardization.Scale);
         var rewards = new float[Options.BatchSize * 2];
         var dRewards = new float[Options.BatchSize * 2];
         var lambda = Options.CenteringCoefficient;
@@ -125,14 +126,15 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
             TrainBatch = (order, start, count, rng) =>
             {
                 // Rows [0, count) are the chosen responses, [count, 2·count) the rejected ones.
+                var input = network.InputBuffer(2 * count);
                 for (var j = 0; j < count; j++)
                 {
                     var i = order[start + j];
-                    trainRows[2 * i].CopyTo(batchX, j * width);
-                    trainRows[(2 * i) + 1].CopyTo(batchX, (count + j) * width);
+                    standardizedRows.AsSpan(2 * i * width, width).CopyTo(input.Slice(j * width, width));
+                    standardizedRows.AsSpan(((2 * i) + 1) * width, width).CopyTo(input.Slice((count + j) * width, width));
                 }
 
-                network.Forward(batchX, 2 * count, rewards, rng);
+                network.ForwardInputBuffer(2 * count, rewards, rng);
                 double loss = 0;
                 for (var j = 0; j < count; j++)
                 {
@@ -153,7 +155,7 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
         };
 
         var (network, report, bestEpoch) = await Task.Run(
-            () => HeadEnsemble.Train(Options.EnsembleSize, request.Seed, random, rng => new HeadNetwork(width, hidden, 1, (float)Options.Dropout, rng) { InputDropout = (float)Options.InputDropout }, trainRows, LoopFor, progress, cancellationToken),
+            () => HeadEnsemble.Train(Options.EnsembleSize, request.Seed, random, rng => new HeadNetwork(width, hidden, 1, (float)Options.Dropout, rng) { InputDropout = (float)Options.InputDropout }, standardization, LoopFor, progress, cancellationToken),
             cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
