@@ -110,6 +110,7 @@ internal static class TrainingHeadCommands
         var ensemble = new Option<int>("--ensemble") { Description = "Train this many heads (own initial weights, order and dropout) and average them into one.", DefaultValueFactory = _ => 1 };
         var smoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing ε (0: none).", DefaultValueFactory = _ => 0 };
         var split = new Option<string>("--validation-split") { Description = "How to hold out validation texts when there is no --dev: stratified, or by-source-text (a sentence and its labelled phrases stay together, for phrase-level data such as SST-2).", DefaultValueFactory = _ => "stratified" }.AcceptOnlyFromAmong("stratified", "by-source-text");
+        var byLength = new Option<bool>("--weight-by-length") { Description = "Weigh each example by √(words), so whole sentences count more than short phrases." };
         var sample = new Option<int?>("--sample") { Description = "Train on a random sample of this many training examples (seeded)." };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
         var json = CliContext.JsonOption();
@@ -117,7 +118,7 @@ internal static class TrainingHeadCommands
 
         var command = new Command("classifier", "Train a text classifier head on frozen embeddings (transfer learning).")
         {
-            trainFile, devFile, head, output, plot, epochs, learningRate, weightDecay, batch, hidden, dropout, inputDropout, patience, fraction, classWeights, ensemble, smoothing, split, sample, seed, json,
+            trainFile, devFile, head, output, plot, epochs, learningRate, weightDecay, batch, hidden, dropout, inputDropout, patience, fraction, classWeights, ensemble, smoothing, split, byLength, sample, seed, json,
         };
         table.AddTo(command);
         encoder.AddTo(command);
@@ -138,6 +139,7 @@ internal static class TrainingHeadCommands
                 ClassWeighting = parse.GetRequiredValue(classWeights) == "balanced" ? ClassWeighting.Balanced : ClassWeighting.None,
                 EnsembleSize = parse.GetValue(ensemble),
                 LabelSmoothing = parse.GetValue(smoothing),
+                WeightByLength = parse.GetValue(byLength),
                 ValidationSplit = parse.GetRequiredValue(split) == "by-source-text" ? ValidationSplit.BySourceText : ValidationSplit.Stratified,
             };
             ValidateOptions(options.Validate);
@@ -276,7 +278,7 @@ internal static class TrainingHeadCommands
         var validationFile = new Option<FileInfo?>("--validation") { Description = "Held-out pairs for early stopping; default: hold out 10% of --pairs." };
         var pairOptions = new PairOptions();
         var head = new Option<string>("--head") { Description = "linear or mlp.", DefaultValueFactory = _ => "mlp" }.AcceptOnlyFromAmong("linear", "mlp");
-        var features = new Option<string>("--features") { Description = "Comma-separated: response, prompt-response, prompt, interaction, length.", DefaultValueFactory = _ => "response,prompt-response" };
+        var features = new Option<string>("--features") { Description = "Comma-separated: response, prompt-response, prompt, interaction, length.", DefaultValueFactory = _ => "response,prompt-response,prompt,interaction" };
         var promptTail = new Option<int>("--prompt-tail") { Description = "Characters of the prompt's end used in prompt features.", DefaultValueFactory = _ => 500 };
         var output = new Option<string>("--out") { Description = "The reward model folder to write.", Required = true };
         var plot = new Option<string?>("--plot") { Description = "Save the loss curve as a PNG." };
@@ -286,7 +288,7 @@ internal static class TrainingHeadCommands
         var hidden = new Option<int>("--hidden") { Description = "MLP hidden width.", DefaultValueFactory = _ => 128 };
         var dropout = new Option<double>("--dropout") { Description = "MLP dropout.", DefaultValueFactory = _ => 0.3 };
         var patience = new Option<int>("--patience") { Description = "Epochs without a better validation loss before stopping (0: never).", DefaultValueFactory = _ => 5 };
-        var rewardEnsemble = new Option<int>("--ensemble") { Description = "Train this many heads (own initial weights, order and dropout) and average their rewards.", DefaultValueFactory = _ => 1 };
+        var rewardEnsemble = new Option<int>("--ensemble") { Description = "Train this many heads (own initial weights, order and dropout) and average their rewards.", DefaultValueFactory = _ => 5 };
         var rewardInputDropout = new Option<double>("--input-dropout") { Description = "Dropout on the input features during training.", DefaultValueFactory = _ => 0 };
         var margin = new Option<bool>("--use-margin") { Description = "Subtract each pair's margin inside the loss." };
         var center = new Option<double>("--center") { Description = "Reward-centring coefficient λ.", DefaultValueFactory = _ => 0.01 };

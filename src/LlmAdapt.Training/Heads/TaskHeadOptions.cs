@@ -65,6 +65,12 @@ public sealed class TaskHeadOptions
     [Range(1, 32)]
     public int EnsembleSize { get; set; } = 1;
 
+    /// <summary>
+    /// Gets or sets whether each example's weight is multiplied by √(its number of words), so whole sentences count more
+    /// than short phrases: for phrase-level training data (SST-2) used to classify whole texts. Default: <see langword="false"/>.
+    /// </summary>
+    public bool WeightByLength { get; set; }
+
     /// <summary>Gets or sets label smoothing ε: the target puts 1 − ε on the true class and ε spread over all classes; from 0 to 0.5. Default: 0.</summary>
     [Range(0.0, 0.5)]
     public double LabelSmoothing { get; set; }

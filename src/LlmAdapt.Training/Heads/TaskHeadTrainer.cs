@@ -115,7 +115,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
             classWeights[k] = Options.ClassWeighting == ClassWeighting.Balanced && n > 0 ? (double)train.Count / (labels.Length * n) : 1.0;
         }
 
-        var exampleWeights = train.Select(e => e.Weight).ToArray();
+        var exampleWeights = train.Select(e => Options.WeightByLength ? e.Weight * Math.Sqrt(Math.Max(1, WordCount(e.Input))) : e.Weight).ToArray();
         var standardization = HeadNetwork.ComputeStandardization(trainRows, dimension);
         var standardizedRows = HeadNetwork.Standardize(trainRows, standardization.Mean, standardization.Scale);
         var logits = new float[Options.BatchSize * labels.Length];
@@ -221,6 +221,24 @@ public sealed partial class TaskHeadTrainer : IFineTuner
 
     internal static string Describe(TrainingExample example, int index) => example.Origin is { } origin ? $"example {origin}" : $"example #{index + 1}";
 
+    private static int WordCount(string text)
+    {
+        var count = 0;
+        var inWord = false;
+        foreach (var ch in text)
+        {
+            var space = char.IsWhiteSpace(ch);
+            if (!space && !inWord)
+            {
+                count++;
+            }
+
+            inWord = !space;
+        }
+
+        return count;
+    }
+
     private static void Check(IReadOnlyList<TrainingExample> examples, string set)
     {
         for (var i = 0; i < examples.Count; i++)
@@ -286,6 +304,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         ["input_dropout"] = Options.InputDropout.ToString(CultureInfo.InvariantCulture),
         ["plateau_decay"] = Options.PlateauDecay.ToString(CultureInfo.InvariantCulture),
         ["ensemble_size"] = Options.EnsembleSize.ToString(CultureInfo.InvariantCulture),
+        ["weight_by_length"] = Options.WeightByLength ? "true" : "false",
         ["label_smoothing"] = Options.LabelSmoothing.ToString(CultureInfo.InvariantCulture),
         ["validation_split"] = Options.ValidationSplit.ToString(),
         ["seed"] = request.Seed.ToString(CultureInfo.InvariantCulture),

@@ -11,8 +11,12 @@ public sealed class RewardModelOptions
     [EnumDataType(typeof(HeadKind))]
     public HeadKind Head { get; set; } = HeadKind.Mlp;
 
-    /// <summary>Gets or sets what the features are made of. Default: <see cref="RewardFeatures.Response"/> | <see cref="RewardFeatures.PromptAndResponse"/>.</summary>
-    public RewardFeatures Features { get; set; } = RewardFeatures.Response | RewardFeatures.PromptAndResponse;
+    /// <summary>
+    /// Gets or sets what the features are made of. Default: <see cref="RewardFeatures.Response"/> |
+    /// <see cref="RewardFeatures.PromptAndResponse"/> | <see cref="RewardFeatures.Prompt"/> | <see cref="RewardFeatures.Interaction"/>
+    /// (chosen by 5-fold cross-validation on HH-RLHF training pairs; see docs/preferences.md).
+    /// </summary>
+    public RewardFeatures Features { get; set; } = RewardFeatures.Response | RewardFeatures.PromptAndResponse | RewardFeatures.Prompt | RewardFeatures.Interaction;
 
     /// <summary>Gets or sets how many characters of the prompt's end go into the prompt features; from 1 to 100,000. Default: 500.</summary>
     [Range(1, 100_000)]
@@ -41,10 +45,10 @@ public sealed class RewardModelOptions
     /// <summary>
     /// Gets or sets how many heads are trained (each from its own initial weights, batch order and dropout, on the same
     /// split) and averaged into one reward: MLP members sit side by side in one wider hidden layer, linear members
-    /// average their weights. Averaging lowers the spread between seeds. From 1 to 32. Default: 1.
+    /// average their weights. Averaging lowers the spread between seeds. From 1 to 32. Default: 5.
     /// </summary>
     [Range(1, 32)]
-    public int EnsembleSize { get; set; } = 1;
+    public int EnsembleSize { get; set; } = 5;
 
     /// <summary>Gets or sets the pairs per mini-batch; from 1 to 65,536. Default: 32.</summary>
     [Range(1, 65_536)]
