@@ -26,7 +26,7 @@ internal static class HeadComparison
     internal static readonly TaskHeadOptions LinearSetting = new() { Head = HeadKind.Linear, BatchSize = 256, WeightDecay = 0, ValidationSplit = ValidationSplit.BySourceText };
 
     /// <summary>The MLP setting `compare heads --sweep` chose on held-out train.tsv sentences (test.tsv unseen).</summary>
-    internal static readonly TaskHeadOptions MlpSetting = new() { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.2, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10, ValidationSplit = ValidationSplit.BySourceText };
+    internal static readonly TaskHeadOptions MlpSetting = new() { Head = HeadKind.Mlp, HiddenSize = 512, Dropout = 0.5, InputDropout = 0.2, WeightDecay = 0.1, LearningRate = 3e-4, MaxEpochs = 10, WeightByLength = true, ValidationSplit = ValidationSplit.BySourceText };
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -150,7 +150,7 @@ internal static class HeadComparison
         var devMetrics = await classifier.EvaluateAsync(dev).ConfigureAwait(false);
         var testMetrics = await classifier.EvaluateAsync(test).ConfigureAwait(false);
         Console.WriteLine(FormattableString.Invariant(
-            $"  {name} hidden={(options.Head == HeadKind.Mlp ? options.HiddenSize : 0)} dropout={options.Dropout} input_dropout={options.InputDropout} lr={options.LearningRate} wd={options.WeightDecay} batch={options.BatchSize} ensemble={options.EnsembleSize}: held-out sentences {artifact.Report.Metrics["accuracy"]:F4}, dev {devMetrics.Accuracy:F4}, test {testMetrics.Accuracy:F4} (macro-F1 {testMetrics.MacroF1:F4}, ECE {testMetrics.ExpectedCalibrationError:F4}), {artifact.Report.History.Count} epochs, {seconds:F1} s"));
+            $"  {name} hidden={(options.Head == HeadKind.Mlp ? options.HiddenSize : 0)} dropout={options.Dropout} input_dropout={options.InputDropout} lr={options.LearningRate} wd={options.WeightDecay} batch={options.BatchSize} ensemble={options.EnsembleSize} weight_by_length={options.WeightByLength}: held-out sentences {artifact.Report.Metrics["accuracy"]:F4}, dev {devMetrics.Accuracy:F4}, test {testMetrics.Accuracy:F4} (macro-F1 {testMetrics.MacroF1:F4}, ECE {testMetrics.ExpectedCalibrationError:F4}), {artifact.Report.History.Count} epochs, {seconds:F1} s"));
         return (devMetrics.Accuracy, testMetrics.Accuracy, testMetrics.MacroF1);
     }
 

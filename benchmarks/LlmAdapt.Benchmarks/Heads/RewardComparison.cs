@@ -50,7 +50,7 @@ internal static class RewardComparison
                     Console.Error.WriteLine($"embedding {p.Completed}/{p.Total}");
                 }
             }), CancellationToken.None).ConfigureAwait(false);
-            Console.WriteLine($"HH-RLHF: {train.Length} train (settings chosen on the last 150), {test.Length} test; features {features}; embedded in {clock.Elapsed.TotalSeconds:F0} s ({store.Misses:N0} computed)");
+            Console.WriteLine($"HH-RLHF: {train.Length} train, {test.Length} test; features {features}; embedded in {clock.Elapsed.TotalSeconds:F0} s ({store.Misses:N0} computed)");
 
             if (args.Contains("--sweep"))
             {
