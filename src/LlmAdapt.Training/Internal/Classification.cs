@@ -8,12 +8,26 @@ internal static class Classification
     /// <summary>Probabilities (N, C) for feature rows, in batches, without dropout.</summary>
     public static double[][] Predict(HeadNetwork network, IReadOnlyList<float[]> rows)
     {
-        const int Chunk = 512;
         var c = network.Outputs;
-        var d = network.Inputs;
         var result = new double[rows.Count][];
-        var x = new float[Math.Min(Chunk, Math.Max(rows.Count, 1)) * d];
-        var logits = new float[Math.Min(Chunk, Math.Max(rows.Count, 1)) * c];
+        ForEachBatch(network, rows, (start, count, logits) =>
+        {
+            for (var j = 0; j < count; j++)
+            {
+                result[start + j] = Softmax(logits.AsSpan(j * c, c));
+            }
+        });
+        return result;
+    }
+
+    /// <summary>Runs the network (no dropout) over <paramref name="rows"/> in chunks of 512, handing each chunk's logits to <paramref name="onBatch"/>.</summary>
+    public static void ForEachBatch(HeadNetwork network, IReadOnlyList<float[]> rows, Action<int, int, float[]> onBatch)
+    {
+        const int Chunk = 512;
+        var d = network.Inputs;
+        var size = Math.Min(Chunk, Math.Max(rows.Count, 1));
+        var x = new float[size * d];
+        var logits = new float[size * network.Outputs];
         for (var start = 0; start < rows.Count; start += Chunk)
         {
             var count = Math.Min(Chunk, rows.Count - start);
@@ -23,13 +37,8 @@ internal static class Classification
             }
 
             network.Forward(x, count, logits, null);
-            for (var j = 0; j < count; j++)
-            {
-                result[start + j] = Softmax(logits.AsSpan(j * c, c));
-            }
+            onBatch(start, count, logits);
         }
-
-        return result;
     }
 
     public static double[] Softmax(ReadOnlySpan<float> logits)
@@ -64,64 +73,32 @@ internal static class Classification
     /// <summary>Share of <paramref name="rows"/> whose highest-scoring class is <paramref name="truth"/>, without per-row allocation.</summary>
     public static double Accuracy(HeadNetwork network, IReadOnlyList<float[]> rows, int[] truth)
     {
-        if (rows.Count == 0)
-        {
-            return double.NaN;
-        }
-
-        const int Chunk = 512;
         var c = network.Outputs;
-        var d = network.Inputs;
-        var x = new float[Math.Min(Chunk, rows.Count) * d];
-        var logits = new float[Math.Min(Chunk, rows.Count) * c];
         var correct = 0;
-        for (var start = 0; start < rows.Count; start += Chunk)
+        ForEachBatch(network, rows, (start, count, logits) =>
         {
-            var count = Math.Min(Chunk, rows.Count - start);
             for (var j = 0; j < count; j++)
             {
-                rows[start + j].CopyTo(x, j * d);
+                correct += TensorPrimitives.IndexOfMax(logits.AsSpan(j * c, c)) == truth[start + j] ? 1 : 0;
             }
-
-            network.Forward(x, count, logits, null);
-            for (var j = 0; j < count; j++)
-            {
-                if (TensorPrimitives.IndexOfMax(logits.AsSpan(j * c, c)) == truth[start + j])
-                {
-                    correct++;
-                }
-            }
-        }
-
-        return (double)correct / rows.Count;
+        });
+        return rows.Count == 0 ? double.NaN : (double)correct / rows.Count;
     }
 
-    /// <summary>Mean cross-entropy of the network's predictions on <paramref name="rows"/>, in batches, allocating only two buffers.</summary>
+    /// <summary>Mean cross-entropy of the network's predictions on <paramref name="rows"/>, allocating only the batch buffers.</summary>
     public static double CrossEntropy(HeadNetwork network, IReadOnlyList<float[]> rows, int[] truth)
     {
-        const int Chunk = 512;
         var c = network.Outputs;
-        var d = network.Inputs;
-        var x = new float[Math.Min(Chunk, Math.Max(rows.Count, 1)) * d];
-        var logits = new float[Math.Min(Chunk, Math.Max(rows.Count, 1)) * c];
-        Span<double> p = c <= 64 ? stackalloc double[c] : new double[c];
+        var p = new double[c];
         double sum = 0;
-        for (var start = 0; start < rows.Count; start += Chunk)
+        ForEachBatch(network, rows, (start, count, logits) =>
         {
-            var count = Math.Min(Chunk, rows.Count - start);
-            for (var j = 0; j < count; j++)
-            {
-                rows[start + j].CopyTo(x, j * d);
-            }
-
-            network.Forward(x, count, logits, null);
             for (var j = 0; j < count; j++)
             {
                 Softmax(logits.AsSpan(j * c, c), p);
                 sum -= Math.Log(Math.Max(p[truth[start + j]], 1e-12));
             }
-        }
-
+        });
         return sum / truth.Length;
     }
 

@@ -206,25 +206,14 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
     /// <summary>Scores rows without dropout.</summary>
     internal static double[] Score(HeadNetwork network, IReadOnlyList<float[]> rows)
     {
-        const int Chunk = 512;
         var result = new double[rows.Count];
-        var x = new float[Chunk * network.Inputs];
-        var r = new float[Chunk];
-        for (var start = 0; start < rows.Count; start += Chunk)
+        Classification.ForEachBatch(network, rows, (start, count, rewards) =>
         {
-            var count = Math.Min(Chunk, rows.Count - start);
             for (var j = 0; j < count; j++)
             {
-                rows[start + j].CopyTo(x, j * network.Inputs);
+                result[start + j] = rewards[j];
             }
-
-            network.Forward(x, count, r, null);
-            for (var j = 0; j < count; j++)
-            {
-                result[start + j] = r[j];
-            }
-        }
-
+        });
         return result;
     }
 
