@@ -152,7 +152,7 @@ internal static class HeadComparison
         var devMetrics = await classifier.EvaluateAsync(dev).ConfigureAwait(false);
         var testMetrics = await classifier.EvaluateAsync(test).ConfigureAwait(false);
         Console.WriteLine(FormattableString.Invariant(
-            $"  {name} hidden={(options.Head == HeadKind.Mlp ? options.HiddenSize : 0)} dropout={options.Dropout} input_dropout={options.InputDropout} lr={options.LearningRate} wd={options.WeightDecay} batch={options.BatchSize} ensemble={options.EnsembleSize} weight_by_length={options.WeightByLength}: held-out sentences {artifact.Report.Metrics["accuracy"]:F4}, dev {devMetrics.Accuracy:F4}, test {testMetrics.Accuracy:F4} (macro-F1 {testMetrics.MacroF1:F4}, ECE {testMetrics.ExpectedCalibrationError:F4}), {artifact.Report.History.Count} epochs, {seconds:F1} s"));
+            $"  {name} hidden={(options.Head == HeadKind.Mlp ? options.HiddenSize : 0)} dropout={options.Dropout} input_dropout={options.InputDropout} lr={options.LearningRate} wd={options.WeightDecay} batch={options.BatchSize} ensemble={options.EnsembleSize} weight_by_length={options.WeightByLength}: held-out sentences' phrases {artifact.Report.Metrics["accuracy"]:F4}, dev {devMetrics.Accuracy:F4}, test {testMetrics.Accuracy:F4} (macro-F1 {testMetrics.MacroF1:F4}, ECE {testMetrics.ExpectedCalibrationError:F4}), {artifact.Report.History.Count} epochs, {seconds:F1} s"));
         return (devMetrics.Accuracy, testMetrics.Accuracy, testMetrics.MacroF1);
     }
 
