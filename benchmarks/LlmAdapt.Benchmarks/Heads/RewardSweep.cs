@@ -17,13 +17,20 @@ internal static class RewardSweep
         const RewardFeatures RP = RewardFeatures.Response | RewardFeatures.PromptAndResponse;
         var grid = new (string Name, RewardModelOptions Options)[]
         {
+            ("linear", new() { Head = HeadKind.Linear, Features = RP, LearningRate = 1e-3, EnsembleSize = 1 }),
+            ("linear-x5", new() { Head = HeadKind.Linear, Features = RP, LearningRate = 1e-3, EnsembleSize = 5 }),
+            ("mlp", new() { Head = HeadKind.Mlp, Features = RP, EnsembleSize = 1 }),
+            ("mlp-x5", new() { Head = HeadKind.Mlp, Features = RP, EnsembleSize = 5 }),
+            ("mlp-x5-d0.5", new() { Head = HeadKind.Mlp, Features = RP, EnsembleSize = 5, Dropout = 0.5 }),
+            ("mlp-x5-wd0.5", new() { Head = HeadKind.Mlp, Features = RP, EnsembleSize = 5, WeightDecay = 0.5 }),
+            ("mlp-x5-r", new() { Head = HeadKind.Mlp, Features = RewardFeatures.Response, EnsembleSize = 5 }),
             ("mlp-x5-rpp", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt, EnsembleSize = 5 }),
             ("mlp-x5-rppi", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt | RewardFeatures.Interaction, EnsembleSize = 5 }),
             ("linear-x5-rpi", new() { Head = HeadKind.Linear, Features = RP | RewardFeatures.Interaction, LearningRate = 1e-3, EnsembleSize = 5 }),
             ("mlp-x5-rppi-id2", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt | RewardFeatures.Interaction, EnsembleSize = 5, InputDropout = 0.2 }),
-            ("mlp-x5-rpp-id2", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt, EnsembleSize = 5, InputDropout = 0.2 }),
-            ("mlp-x10-rpp-d5", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt, EnsembleSize = 10, Dropout = 0.5 }),
-            ("mlp-x5-rpp-h256-d5", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt, EnsembleSize = 5, Dropout = 0.5, HiddenSize = 256 }),
+            ("mlp-x10-rppi-d5", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt | RewardFeatures.Interaction, EnsembleSize = 10, Dropout = 0.5 }),
+            ("mlp-x5-rppi-h256-d5", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt | RewardFeatures.Interaction, EnsembleSize = 5, HiddenSize = 256, Dropout = 0.5 }),
+            ("mlp-x5-rppi-lr1e-3", new() { Head = HeadKind.Mlp, Features = RP | RewardFeatures.Prompt | RewardFeatures.Interaction, EnsembleSize = 5, LearningRate = 1e-3 }),
         };
         var only = Array.IndexOf(args, "--only") is var o and >= 0 ? args[o + 1].Split(',') : null;
         const int Folds = 5;
