@@ -30,12 +30,21 @@ public sealed class TrainingHeadCommandsTests : IDisposable
         var plot = PathOf("loss.png");
         var cache = PathOf("cache");
 
-        var (code, output, error) = await CliRunner.RunAsync("train", "classifier", "--train", train, "--text-column", "sentence", "--label-column", "label", "--head", "mlp", "--hidden", "32", "--epochs", "10", "--out", model, "--plot", plot, "--cache-dir", cache, "--json");
+        var (code, output, error) = await CliRunner.RunAsync("train", "classifier", "--train", train, "--text-column", "sentence", "--label-column", "label", "--head", "mlp", "--hidden", "32", "--epochs", "10", "--ensemble", "2", "--validation-split", "by-source-text", "--weight-by-length", "--out", model, "--plot", plot, "--cache-dir", cache, "--json");
         Assert.True(code == 0, error);
         var trained = LastJson(output);
         Assert.Equal("mlp", trained.GetProperty("head").GetString());
         Assert.Equal(120, trained.GetProperty("train_examples").GetInt32());
         Assert.True(File.Exists(Path.Combine(model, "manifest.json")));
+        using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(model, "manifest.json"))))
+        {
+            var settings = manifest.RootElement.GetProperty("settings");
+            Assert.Equal("BySourceText", settings.GetProperty("validation_split").GetString());
+            Assert.Equal("2", settings.GetProperty("ensemble_size").GetString());
+            Assert.Equal("true", settings.GetProperty("weight_by_length").GetString());
+            Assert.Equal(64, manifest.RootElement.GetProperty("head").GetProperty("hidden").GetInt32()); // two members of 32
+        }
+
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(plot)[..4]);
         Assert.NotEmpty(Directory.GetFiles(cache, "*.embcache"));
 

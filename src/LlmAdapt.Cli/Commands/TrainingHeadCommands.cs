@@ -107,6 +107,10 @@ internal static class TrainingHeadCommands
         var patience = new Option<int>("--patience") { Description = "Epochs without a better validation loss before stopping (0: never).", DefaultValueFactory = _ => 3 };
         var fraction = new Option<double>("--validation-fraction") { Description = "Share of --train held out when there is no --dev.", DefaultValueFactory = _ => 0.1 };
         var classWeights = new Option<string>("--class-weights") { Description = "none or balanced.", DefaultValueFactory = _ => "none" }.AcceptOnlyFromAmong("none", "balanced");
+        var ensemble = new Option<int>("--ensemble") { Description = "Train this many heads (own initial weights, order and dropout) and average them into one.", DefaultValueFactory = _ => 1 };
+        var smoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing ε (0: none).", DefaultValueFactory = _ => 0 };
+        var split = new Option<string>("--validation-split") { Description = "How to hold out validation texts when there is no --dev: stratified, or by-source-text (a sentence and its labelled phrases stay together, for phrase-level data such as SST-2).", DefaultValueFactory = _ => "stratified" }.AcceptOnlyFromAmong("stratified", "by-source-text");
+        var byLength = new Option<bool>("--weight-by-length") { Description = "Weigh each example by √(words), so whole sentences count more than short phrases." };
         var sample = new Option<int?>("--sample") { Description = "Train on a random sample of this many training examples (seeded)." };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
         var json = CliContext.JsonOption();
@@ -114,7 +118,7 @@ internal static class TrainingHeadCommands
 
         var command = new Command("classifier", "Train a text classifier head on frozen embeddings (transfer learning).")
         {
-            trainFile, devFile, head, output, plot, epochs, learningRate, weightDecay, batch, hidden, dropout, inputDropout, patience, fraction, classWeights, sample, seed, json,
+            trainFile, devFile, head, output, plot, epochs, learningRate, weightDecay, batch, hidden, dropout, inputDropout, patience, fraction, classWeights, ensemble, smoothing, split, byLength, sample, seed, json,
         };
         table.AddTo(command);
         encoder.AddTo(command);
@@ -133,6 +137,10 @@ internal static class TrainingHeadCommands
                 Patience = parse.GetValue(patience),
                 ValidationFraction = parse.GetValue(fraction),
                 ClassWeighting = parse.GetRequiredValue(classWeights) == "balanced" ? ClassWeighting.Balanced : ClassWeighting.None,
+                EnsembleSize = parse.GetValue(ensemble),
+                LabelSmoothing = parse.GetValue(smoothing),
+                WeightByLength = parse.GetValue(byLength),
+                ValidationSplit = parse.GetRequiredValue(split) == "by-source-text" ? ValidationSplit.BySourceText : ValidationSplit.Stratified,
             };
             ValidateOptions(options.Validate);
             var trainSet = await table.ReadAsync(parse, Existing(parse.GetRequiredValue(trainFile)), cancellationToken).ConfigureAwait(false);
@@ -270,7 +278,7 @@ internal static class TrainingHeadCommands
         var validationFile = new Option<FileInfo?>("--validation") { Description = "Held-out pairs for early stopping; default: hold out 10% of --pairs." };
         var pairOptions = new PairOptions();
         var head = new Option<string>("--head") { Description = "linear or mlp.", DefaultValueFactory = _ => "mlp" }.AcceptOnlyFromAmong("linear", "mlp");
-        var features = new Option<string>("--features") { Description = "Comma-separated: response, prompt-response, prompt, length.", DefaultValueFactory = _ => "response,prompt-response" };
+        var features = new Option<string>("--features") { Description = "Comma-separated: response, prompt-response, prompt, interaction, length.", DefaultValueFactory = _ => "response,prompt-response,prompt,interaction" };
         var promptTail = new Option<int>("--prompt-tail") { Description = "Characters of the prompt's end used in prompt features.", DefaultValueFactory = _ => 500 };
         var output = new Option<string>("--out") { Description = "The reward model folder to write.", Required = true };
         var plot = new Option<string?>("--plot") { Description = "Save the loss curve as a PNG." };
@@ -280,6 +288,8 @@ internal static class TrainingHeadCommands
         var hidden = new Option<int>("--hidden") { Description = "MLP hidden width.", DefaultValueFactory = _ => 128 };
         var dropout = new Option<double>("--dropout") { Description = "MLP dropout.", DefaultValueFactory = _ => 0.3 };
         var patience = new Option<int>("--patience") { Description = "Epochs without a better validation loss before stopping (0: never).", DefaultValueFactory = _ => 5 };
+        var rewardEnsemble = new Option<int>("--ensemble") { Description = "Train this many heads (own initial weights, order and dropout) and average their rewards.", DefaultValueFactory = _ => 5 };
+        var rewardInputDropout = new Option<double>("--input-dropout") { Description = "Dropout on the input features during training.", DefaultValueFactory = _ => 0 };
         var margin = new Option<bool>("--use-margin") { Description = "Subtract each pair's margin inside the loss." };
         var center = new Option<double>("--center") { Description = "Reward-centring coefficient λ.", DefaultValueFactory = _ => 0.01 };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
@@ -287,7 +297,7 @@ internal static class TrainingHeadCommands
         var encoder = new EncoderOptions();
         var command = new Command("reward", "Train a Bradley–Terry reward model on frozen embeddings.")
         {
-            pairsFile, validationFile, head, features, promptTail, output, plot, epochs, learningRate, weightDecay, hidden, dropout, patience, margin, center, seed, json,
+            pairsFile, validationFile, head, features, promptTail, output, plot, epochs, learningRate, weightDecay, hidden, dropout, rewardInputDropout, rewardEnsemble, patience, margin, center, seed, json,
         };
         pairOptions.AddTo(command);
         encoder.AddTo(command);
@@ -306,6 +316,8 @@ internal static class TrainingHeadCommands
                 Patience = parse.GetValue(patience),
                 UseMargin = parse.GetValue(margin),
                 CenteringCoefficient = parse.GetValue(center),
+                EnsembleSize = parse.GetValue(rewardEnsemble),
+                InputDropout = parse.GetValue(rewardInputDropout),
             };
             ValidateOptions(options.Validate);
             var pairs = await pairOptions.ReadAsync(parse, Existing(parse.GetRequiredValue(pairsFile)), cancellationToken).ConfigureAwait(false);
@@ -424,7 +436,8 @@ internal static class TrainingHeadCommands
                 "prompt-response" => RewardFeatures.PromptAndResponse,
                 "prompt" => RewardFeatures.Prompt,
                 "length" => RewardFeatures.Length,
-                _ => throw new CliUsageException($"--features: unknown feature '{part}'; use response, prompt-response, prompt, length."),
+                "interaction" => RewardFeatures.Interaction,
+                _ => throw new CliUsageException($"--features: unknown feature '{part}'; use response, prompt-response, prompt, interaction, length."),
             };
         }
 

@@ -52,8 +52,11 @@ internal static class TextFeatures
 
             for (var j = 0; j < count; j++)
             {
-                var vector = generated[j].Vector.ToArray();
-                var what = describe(firstIndex[start + j]);
+                // Rows are only read, so an embedding that owns a whole array is kept as it is rather than copied.
+                var memory = generated[j].Vector;
+                var vector = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+                    ? segment.Array
+                    : memory.ToArray();
                 if (dimension == 0)
                 {
                     dimension = vector.Length;
@@ -61,15 +64,14 @@ internal static class TextFeatures
 
                 if (vector.Length != dimension)
                 {
-                    throw new LlmAdaptException($"The embedding of {what} has {vector.Length} dimensions; expected {dimension}.");
+                    throw new LlmAdaptException($"The embedding of {describe(firstIndex[start + j])} has {vector.Length} dimensions; expected {dimension}.");
                 }
 
-                for (var k = 0; k < vector.Length; k++)
+                // NaN and ±∞ make the sum non-finite; a finite but huge sum is checked element by element.
+                var k = float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(vector)) ? -1 : Array.FindIndex(vector, v => !float.IsFinite(v));
+                if (k >= 0)
                 {
-                    if (!float.IsFinite(vector[k]))
-                    {
-                        throw new LlmAdaptException($"The embedding of {what} has {vector[k]} at component {k} of {vector.Length}; features must be finite numbers.");
-                    }
+                    throw new LlmAdaptException($"The embedding of {describe(firstIndex[start + j])} has {vector[k]} at component {k} of {vector.Length}; features must be finite numbers.");
                 }
 
                 unique[start + j] = vector;

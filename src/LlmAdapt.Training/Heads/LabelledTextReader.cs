@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using LlmAdapt.Formats;
 using Microsoft.VisualBasic.FileIO;
 
 namespace LlmAdapt.Training.Heads;
@@ -158,34 +159,11 @@ public static class LabelledTextReader
     private static async Task<List<TrainingExample>> ReadJsonlAsync(string path, string textColumn, string labelColumn, CancellationToken cancellationToken)
     {
         var result = new List<TrainingExample>();
-        using var reader = new StreamReader(path, System.Text.Encoding.UTF8);
-        var line = 0;
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } text)
+        await foreach (var (line, document) in JsonLines.ReadObjectsAsync(path, cancellationToken).ConfigureAwait(false))
         {
-            line++;
-            if (string.IsNullOrWhiteSpace(text))
-            {
-                continue;
-            }
-
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(text);
-            }
-            catch (JsonException ex)
-            {
-                throw new InvalidDataFileException(path, line, $"not valid JSON ({ex.Message})", ex);
-            }
-
             using (document)
             {
                 var root = document.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
-                {
-                    throw new InvalidDataFileException(path, line, $"expected a JSON object, found {root.ValueKind}.");
-                }
-
                 var input = Field(path, line, root, textColumn, "text");
                 var label = Field(path, line, root, labelColumn, "label").Trim();
                 if (label.Length == 0)

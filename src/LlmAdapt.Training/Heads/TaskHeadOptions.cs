@@ -53,6 +53,28 @@ public sealed class TaskHeadOptions
     [Range(0.0, 0.5)]
     public double ValidationFraction { get; set; } = 0.1;
 
+    /// <summary>Gets or sets how the validation examples are held out when the request has none. Default: <see cref="Heads.ValidationSplit.Stratified"/>.</summary>
+    [EnumDataType(typeof(ValidationSplit))]
+    public ValidationSplit ValidationSplit { get; set; } = ValidationSplit.Stratified;
+
+    /// <summary>
+    /// Gets or sets how many heads are trained (each from its own initial weights, batch order and dropout, on the same
+    /// split) and averaged into one: MLP members sit side by side in one wider hidden layer, linear members average
+    /// their weights. From 1 to 32. Default: 1.
+    /// </summary>
+    [Range(1, 32)]
+    public int EnsembleSize { get; set; } = 1;
+
+    /// <summary>
+    /// Gets or sets whether each example's weight is multiplied by √(its number of words), so whole sentences count more
+    /// than short phrases: for phrase-level training data (SST-2) used to classify whole texts. Default: <see langword="false"/>.
+    /// </summary>
+    public bool WeightByLength { get; set; }
+
+    /// <summary>Gets or sets label smoothing ε: the target puts 1 − ε on the true class and ε spread over all classes; from 0 to 0.5. Default: 0.</summary>
+    [Range(0.0, 0.5)]
+    public double LabelSmoothing { get; set; }
+
     /// <summary>Gets or sets how classes are weighed in the loss. Default: <see cref="ClassWeighting.None"/>.</summary>
     [EnumDataType(typeof(ClassWeighting))]
     public ClassWeighting ClassWeighting { get; set; } = ClassWeighting.None;

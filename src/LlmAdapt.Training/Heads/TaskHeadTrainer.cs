@@ -92,7 +92,9 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         }
         else
         {
-            (train, validation) = StratifiedSplit(training, Options.ValidationFraction, random);
+            (train, validation) = Options.ValidationSplit == ValidationSplit.BySourceText
+                ? SourceTextSplit(training, Options.ValidationFraction, random)
+                : StratifiedSplit(training, Options.ValidationFraction, random);
         }
 
         var modelId = EmbeddingIdentity.Resolve(_embeddings, Options.EmbeddingModelId);
@@ -105,8 +107,6 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         var validationY = validation.Select(e => labelIndex[e.Label!]).ToArray();
 
         var hidden = Options.Head == HeadKind.Mlp ? Options.HiddenSize : 0;
-        var network = new HeadNetwork(dimension, hidden, labels.Length, (float)Options.Dropout, random) { InputDropout = (float)Options.InputDropout };
-        network.FitStandardization(trainRows);
 
         var classWeights = new double[labels.Length];
         for (var k = 0; k < labels.Length; k++)
@@ -115,12 +115,15 @@ public sealed partial class TaskHeadTrainer : IFineTuner
             classWeights[k] = Options.ClassWeighting == ClassWeighting.Balanced && n > 0 ? (double)train.Count / (labels.Length * n) : 1.0;
         }
 
-        var exampleWeights = train.Select(e => e.Weight).ToArray();
-        var batchX = new float[Options.BatchSize * dimension];
+        var exampleWeights = train.Select(e => Options.WeightByLength ? e.Weight * Math.Sqrt(Math.Max(1, WordCount(e.Input))) : e.Weight).ToArray();
+        var standardization = HeadNetwork.ComputeStandardization(trainRows, dimension);
+        var standardizedRows = HeadNetwork.Standardize(trainRows, standardization.Mean, standardization.Scale);
         var logits = new float[Options.BatchSize * labels.Length];
         var dLogits = new float[Options.BatchSize * labels.Length];
         var c = labels.Length;
-        var loop = new EpochLoop
+        var smoothing = Options.LabelSmoothing;
+        var probabilities = new double[c];
+        EpochLoop LoopFor(HeadNetwork network) => new()
         {
             Network = network,
             TrainCount = train.Count,
@@ -133,24 +136,27 @@ public sealed partial class TaskHeadTrainer : IFineTuner
             PlateauDecay = Options.PlateauDecay,
             TrainBatch = (order, start, count, rng) =>
             {
+                var input = network.InputBuffer(count);
                 for (var j = 0; j < count; j++)
                 {
-                    trainRows[order[start + j]].CopyTo(batchX, j * dimension);
+                    standardizedRows.AsSpan(order[start + j] * dimension, dimension).CopyTo(input.Slice(j * dimension, dimension));
                 }
 
-                network.Forward(batchX, count, logits, rng);
+                network.ForwardInputBuffer(count, logits, rng);
                 double loss = 0;
                 double weightSum = 0;
                 for (var j = 0; j < count; j++)
                 {
                     var i = order[start + j];
-                    var p = Classification.Softmax(logits.AsSpan(j * c, c));
+                    var p = probabilities.AsSpan(0, c);
+                    Classification.Softmax(logits.AsSpan(j * c, c), p);
                     var w = exampleWeights[i] * classWeights[trainY[i]];
                     weightSum += w;
-                    loss -= w * Math.Log(Math.Max(p[trainY[i]], 1e-12));
+                    loss -= w * Math.Log(Math.Max(p[trainY[i]], 1e-12)); // reported as plain cross-entropy, smoothing or not
                     for (var k = 0; k < c; k++)
                     {
-                        dLogits[(j * c) + k] = (float)(w * (p[k] - (k == trainY[i] ? 1 : 0)));
+                        var target = (k == trainY[i] ? 1 - smoothing : 0) + (smoothing / c);
+                        dLogits[(j * c) + k] = (float)(w * (p[k] - target));
                     }
                 }
 
@@ -163,13 +169,23 @@ public sealed partial class TaskHeadTrainer : IFineTuner
                 network.Backward(dLogits, count);
                 return loss / weightSum;
             },
-            ValidationLoss = () => validationRows.Length == 0 ? null : Classification.CrossEntropy(Classification.Predict(network, validationRows), validationY),
+            ValidationLoss = () => validationRows.Length == 0 ? null : Classification.CrossEntropy(network, validationRows, validationY),
         };
 
-        var (report, bestEpoch) = await Task.Run(() => loop.Run(random, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var (network, report, bestEpoch) = await Task.Run(
+            () => HeadEnsemble.Train(
+                Options.EnsembleSize,
+                request.Seed,
+                random,
+                rng => new HeadNetwork(dimension, hidden, labels.Length, (float)Options.Dropout, rng) { InputDropout = (float)Options.InputDropout },
+                standardization,
+                LoopFor,
+                progress,
+                cancellationToken),
+            cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            ["train_accuracy"] = ClassificationMetrics.Compute(labels, trainY, Classification.Predict(network, trainRows)).Accuracy,
+            ["train_accuracy"] = Classification.Accuracy(network, trainRows, trainY),
             ["best_epoch"] = bestEpoch,
         };
         if (validationRows.Length > 0)
@@ -186,7 +202,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
             EmbeddingModel = modelId,
             EmbeddingDimension = dimension,
             Labels = labels,
-            Head = new HeadShape { Kind = Options.Head == HeadKind.Mlp ? "mlp" : "linear", Inputs = dimension, Hidden = hidden, Outputs = labels.Length, Dropout = (float)Options.Dropout },
+            Head = new HeadShape { Kind = Options.Head == HeadKind.Mlp ? "mlp" : "linear", Inputs = dimension, Hidden = network.Hidden, Outputs = labels.Length, Dropout = (float)Options.Dropout },
             Metrics = metrics,
             Settings = Settings(request),
             CreatedUtc = DateTimeOffset.UtcNow,
@@ -204,6 +220,24 @@ public sealed partial class TaskHeadTrainer : IFineTuner
     }
 
     internal static string Describe(TrainingExample example, int index) => example.Origin is { } origin ? $"example {origin}" : $"example #{index + 1}";
+
+    private static int WordCount(string text)
+    {
+        var count = 0;
+        var inWord = false;
+        foreach (var ch in text)
+        {
+            var space = char.IsWhiteSpace(ch);
+            if (!space && !inWord)
+            {
+                count++;
+            }
+
+            inWord = !space;
+        }
+
+        return count;
+    }
 
     private static void Check(IReadOnlyList<TrainingExample> examples, string set)
     {
@@ -248,6 +282,17 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         return (train, validation);
     }
 
+    private static (IReadOnlyList<TrainingExample> Train, IReadOnlyList<TrainingExample> Validation) SourceTextSplit(IReadOnlyList<TrainingExample> examples, double fraction, Random random)
+    {
+        if (fraction <= 0)
+        {
+            return (examples, []);
+        }
+
+        var (train, held) = PhraseGroups.Split(PhraseGroups.Assign(examples.Select(e => e.Input).ToArray()), fraction, random);
+        return (train.Select(i => examples[i]).ToArray(), held.Select(i => examples[i]).ToArray());
+    }
+
     private Dictionary<string, string> Settings(FineTuningRequest request) => new(StringComparer.Ordinal)
     {
         ["learning_rate"] = Options.LearningRate.ToString(CultureInfo.InvariantCulture),
@@ -258,6 +303,10 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         ["class_weighting"] = Options.ClassWeighting.ToString(),
         ["input_dropout"] = Options.InputDropout.ToString(CultureInfo.InvariantCulture),
         ["plateau_decay"] = Options.PlateauDecay.ToString(CultureInfo.InvariantCulture),
+        ["ensemble_size"] = Options.EnsembleSize.ToString(CultureInfo.InvariantCulture),
+        ["weight_by_length"] = Options.WeightByLength ? "true" : "false",
+        ["label_smoothing"] = Options.LabelSmoothing.ToString(CultureInfo.InvariantCulture),
+        ["validation_split"] = Options.ValidationSplit.ToString(),
         ["seed"] = request.Seed.ToString(CultureInfo.InvariantCulture),
     };
 

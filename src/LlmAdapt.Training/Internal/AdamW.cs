@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace LlmAdapt.Training.Internal;
 
 /// <summary>Adam with decoupled weight decay (Loshchilov and Hutter), applied to weights but not biases.</summary>
@@ -44,15 +46,44 @@ internal sealed class AdamW
         var sqrtCorrection2 = (float)Math.Sqrt(correction2);
         var b1 = (float)Beta1;
         var b2 = (float)Beta2;
+        var gradScale = (float)scale;
+        var oneMinusB1 = 1 - b1;
+        var oneMinusB2 = 1 - b2;
+        var epsilon = (float)Epsilon;
+        var invSqrtCorrection2 = 1 / sqrtCorrection2;
         foreach (var (param, grad, m, v, decay) in _slots)
         {
             var shrink = decay ? (float)(1 - (learningRate * weightDecay)) : 1f;
-            for (var i = 0; i < param.Length; i++)
+            var i = 0;
+            if (Vector.IsHardwareAccelerated && param.Length >= Vector<float>.Count)
             {
-                var g = (float)(grad[i] * scale);
-                m[i] = (b1 * m[i]) + ((1 - b1) * g);
-                v[i] = (b2 * v[i]) + ((1 - b2) * g * g);
-                param[i] = (param[i] * shrink) - (stepSize * m[i] / ((MathF.Sqrt(v[i]) / sqrtCorrection2) + (float)Epsilon));
+                var vb1 = new Vector<float>(b1);
+                var vb2 = new Vector<float>(b2);
+                var v1b1 = new Vector<float>(oneMinusB1);
+                var v1b2 = new Vector<float>(oneMinusB2);
+                var vScale = new Vector<float>(gradScale);
+                var vShrink = new Vector<float>(shrink);
+                var vStep = new Vector<float>(stepSize);
+                var vEps = new Vector<float>(epsilon);
+                var vInv = new Vector<float>(invSqrtCorrection2);
+                for (; i <= param.Length - Vector<float>.Count; i += Vector<float>.Count)
+                {
+                    var g = new Vector<float>(grad, i) * vScale;
+                    var mi = (vb1 * new Vector<float>(m, i)) + (v1b1 * g);
+                    var vi = (vb2 * new Vector<float>(v, i)) + (v1b2 * g * g);
+                    mi.CopyTo(m, i);
+                    vi.CopyTo(v, i);
+                    var p = (new Vector<float>(param, i) * vShrink) - (vStep * mi / ((Vector.SquareRoot(vi) * vInv) + vEps));
+                    p.CopyTo(param, i);
+                }
+            }
+
+            for (; i < param.Length; i++)
+            {
+                var g = grad[i] * gradScale;
+                m[i] = (b1 * m[i]) + (oneMinusB1 * g);
+                v[i] = (b2 * v[i]) + (oneMinusB2 * g * g);
+                param[i] = (param[i] * shrink) - (stepSize * m[i] / ((MathF.Sqrt(v[i]) * invSqrtCorrection2) + epsilon));
             }
         }
     }

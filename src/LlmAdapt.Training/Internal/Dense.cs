@@ -5,8 +5,9 @@ namespace LlmAdapt.Training.Internal;
 /// <summary>A fully connected layer y = x Wᵀ + b, with W (Out, In) row-major as PyTorch's nn.Linear stores it.</summary>
 internal sealed class Dense
 {
-    // Below this many multiply-adds a batch runs on one thread: the fork costs more than it saves.
-    private const long ParallelThreshold = 1 << 16;
+    // Below this many multiply-adds (about a millisecond of work) a batch runs on one thread: forking costs more than it
+    // saves, and on a shared machine extra threads mostly wait.
+    private const long ParallelThreshold = 1 << 21;
 
     public Dense(int inputs, int outputs, Random random)
     {

@@ -60,17 +60,126 @@ internal sealed class HeadNetwork
 
     public IEnumerable<Dense> Layers => HiddenLayer is null ? [OutputLayer] : [HiddenLayer, OutputLayer];
 
+    /// <summary>
+    /// One network whose outputs are the mean of the members' outputs: linear members average their weights; MLP
+    /// members stack their hidden units side by side and share an output layer scaled by 1/k. The members must share
+    /// their standardisation and shape.
+    /// </summary>
+    public static HeadNetwork Merge(IReadOnlyList<HeadNetwork> members)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(members.Count);
+        var first = members[0];
+        if (members.Count == 1)
+        {
+            return first;
+        }
+
+        var k = members.Count;
+        var merged = new HeadNetwork(first.Inputs, first.Hidden * k, first.Outputs, first.Dropout, new Random(0)) { InputDropout = first.InputDropout };
+        first.Mean.CopyTo(merged.Mean, 0);
+        first.Scale.CopyTo(merged.Scale, 0);
+        var inv = 1f / k;
+        for (var m = 0; m < k; m++)
+        {
+            var member = members[m];
+            if (member.Hidden != first.Hidden || member.Inputs != first.Inputs || member.Outputs != first.Outputs || !member.Mean.AsSpan().SequenceEqual(first.Mean) || !member.Scale.AsSpan().SequenceEqual(first.Scale))
+            {
+                throw new ArgumentException("Ensemble members differ in shape or standardisation.", nameof(members));
+            }
+
+            if (merged.HiddenLayer is { } hidden)
+            {
+                member.HiddenLayer!.Weight.CopyTo(hidden.Weight, m * first.Hidden * first.Inputs);
+                member.HiddenLayer.Bias.CopyTo(hidden.Bias, m * first.Hidden);
+                for (var o = 0; o < first.Outputs; o++)
+                {
+                    var source = member.OutputLayer.Weight.AsSpan(o * first.Hidden, first.Hidden);
+                    TensorPrimitives.Multiply(source, inv, merged.OutputLayer.Weight.AsSpan((o * first.Hidden * k) + (m * first.Hidden), first.Hidden));
+                }
+            }
+            else
+            {
+                var w = merged.OutputLayer.Weight;
+                if (m == 0)
+                {
+                    Array.Clear(w);
+                }
+
+                TensorPrimitives.MultiplyAdd(member.OutputLayer.Weight, inv, w, w);
+            }
+
+            if (m == 0)
+            {
+                Array.Clear(merged.OutputLayer.Bias);
+            }
+
+            TensorPrimitives.MultiplyAdd(member.OutputLayer.Bias, inv, merged.OutputLayer.Bias, merged.OutputLayer.Bias);
+        }
+
+        return merged;
+    }
+
     /// <summary>Sets <see cref="Mean"/> and <see cref="Scale"/> from rows of features.</summary>
     public void FitStandardization(IReadOnlyList<float[]> rows)
     {
+        var (mean, scale) = ComputeStandardization(rows, Inputs);
+        mean.CopyTo(Mean, 0);
+        scale.CopyTo(Scale, 0);
+    }
+
+    /// <summary>Copies the given standardisation into <see cref="Mean"/> and <see cref="Scale"/>.</summary>
+    public void SetStandardization(float[] mean, float[] scale)
+    {
+        mean.CopyTo(Mean, 0);
+        scale.CopyTo(Scale, 0);
+    }
+
+    /// <summary>
+    /// (x − mean) · scale for each row, row after row in one array (N · Inputs): done once before training instead of in
+    /// every batch, in one allocation rather than one per row.
+    /// </summary>
+    public static float[] Standardize(IReadOnlyList<float[]> rows, float[] mean, float[] scale)
+    {
+        var d = mean.Length;
+        var result = GC.AllocateUninitializedArray<float>(rows.Count * d);
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var row = result.AsSpan(r * d, d);
+            TensorPrimitives.Subtract(rows[r].AsSpan(0, d), mean, row);
+            TensorPrimitives.Multiply(row, scale, row);
+        }
+
+        return result;
+    }
+
+    /// <summary>The per-feature mean and 1/max(std, median std) of <paramref name="rows"/>.</summary>
+    public static (float[] Mean, float[] Scale) ComputeStandardization(IReadOnlyList<float[]> rows, int inputs)
+    {
+        var Inputs = inputs;
+        var Mean = new float[inputs];
+        var Scale = new float[inputs];
+        // Vectorised float sums over blocks of rows, added into double totals: fast, and without float drift on large sets.
+        const int Block = 256;
         var sum = new double[Inputs];
         var sumSq = new double[Inputs];
-        foreach (var row in rows)
+        var blockSum = new float[Inputs];
+        var blockSq = new float[Inputs];
+        for (var start = 0; start < rows.Count; start += Block)
         {
+            Array.Clear(blockSum);
+            Array.Clear(blockSq);
+            var end = Math.Min(rows.Count, start + Block);
+            for (var r = start; r < end; r++)
+            {
+                var row = rows[r].AsSpan(0, Inputs);
+                TensorPrimitives.Add(blockSum, row, blockSum);
+                TensorPrimitives.MultiplyAdd(row, row, blockSq, blockSq);
+            }
+
             for (var j = 0; j < Inputs; j++)
             {
-                sum[j] += row[j];
-                sumSq[j] += (double)row[j] * row[j];
+                sum[j] += blockSum[j];
+                sumSq[j] += blockSq[j];
             }
         }
 
@@ -91,25 +200,42 @@ internal sealed class HeadNetwork
         {
             Scale[j] = (float)(1 / Math.Max(std[j], floor));
         }
+
+        return (Mean, Scale);
     }
 
     /// <summary>logits (B, Outputs) from raw features x (B, Inputs). With <paramref name="random"/>, applies dropout.</summary>
     public float[] Forward(float[] x, int batch, float[] logits, Random? random)
     {
-        Ensure(batch);
+        var input = InputBuffer(batch);
         for (var b = 0; b < batch; b++)
         {
-            var source = x.AsSpan(b * Inputs, Inputs);
-            var target = _standardized.AsSpan(b * Inputs, Inputs);
-            TensorPrimitives.Subtract(source, Mean, target);
+            var target = input.Slice(b * Inputs, Inputs);
+            TensorPrimitives.Subtract(x.AsSpan(b * Inputs, Inputs), Mean, target);
             TensorPrimitives.Multiply(target, Scale, target);
-            if (random is not null && InputDropout > 0)
+        }
+
+        return ForwardInputBuffer(batch, logits, random);
+    }
+
+    /// <summary>The buffer of standardised inputs (B, Inputs) for <see cref="ForwardInputBuffer"/>: training fills it with rows standardised once, sparing a pass per batch.</summary>
+    public Span<float> InputBuffer(int batch)
+    {
+        Ensure(batch);
+        return _standardized.AsSpan(0, batch * Inputs);
+    }
+
+    /// <summary>logits (B, Outputs) from the standardised rows in <see cref="InputBuffer"/>. With <paramref name="random"/>, applies dropout.</summary>
+    public float[] ForwardInputBuffer(int batch, float[] logits, Random? random)
+    {
+        if (random is not null && InputDropout > 0)
+        {
+            var keepInput = 1f - InputDropout;
+            var scaleUp = 1f / keepInput;
+            var input = _standardized.AsSpan(0, batch * Inputs);
+            for (var j = 0; j < input.Length; j++)
             {
-                var keepInput = 1f - InputDropout;
-                for (var j = 0; j < target.Length; j++)
-                {
-                    target[j] = random.NextSingle() < keepInput ? target[j] / keepInput : 0f;
-                }
+                input[j] = random.NextSingle() < keepInput ? input[j] * scaleUp : 0f;
             }
         }
 

@@ -27,4 +27,10 @@ public enum RewardFeatures
 
     /// <summary>The response's length, log(1 + characters): a known, strong signal in human preference data.</summary>
     Length = 8,
+
+    /// <summary>
+    /// The element-wise product of the prompt's (tail's) embedding and the response's: how the response lines up with
+    /// what was asked, in a form a linear head can weigh (a dot product would be its sum).
+    /// </summary>
+    Interaction = 16,
 }

@@ -36,13 +36,17 @@ internal sealed class RewardFeaturizer(IEmbeddingGenerator<string, Embedding<flo
         int expectedDimension = 0)
     {
         var parts = EmbeddingParts.Where(p => features.HasFlag(p)).ToArray();
-        var texts = new string[items.Count * parts.Length];
+        var interaction = features.HasFlag(RewardFeatures.Interaction);
+
+        // Texts to embed per item: the flagged parts, then (for the interaction) the response and prompt if not among them.
+        var embedded = interaction ? parts.Union([RewardFeatures.Response, RewardFeatures.Prompt]).ToArray() : parts;
+        var texts = new string[items.Count * embedded.Length];
         for (var i = 0; i < items.Count; i++)
         {
             var (prompt, response) = items[i];
-            for (var p = 0; p < parts.Length; p++)
+            for (var p = 0; p < embedded.Length; p++)
             {
-                texts[(i * parts.Length) + p] = parts[p] switch
+                texts[(i * embedded.Length) + p] = embedded[p] switch
                 {
                     RewardFeatures.Response => response,
                     RewardFeatures.PromptAndResponse => DialogueText.Join(PromptTail(prompt, promptTailCharacters), response),
@@ -53,16 +57,26 @@ internal sealed class RewardFeaturizer(IEmbeddingGenerator<string, Embedding<flo
 
         var (vectors, dimension) = texts.Length == 0
             ? ([], expectedDimension)
-            : await TextFeatures.EmbedAsync(embeddings, texts, t => describe(t / parts.Length), progress, cancellationToken, expectedDimension).ConfigureAwait(false);
+            : await TextFeatures.EmbedAsync(embeddings, texts, t => describe(t / embedded.Length), progress, cancellationToken, expectedDimension).ConfigureAwait(false);
         var withLength = features.HasFlag(RewardFeatures.Length);
-        var width = (parts.Length * dimension) + (withLength ? 1 : 0);
+        var width = ((parts.Length + (interaction ? 1 : 0)) * dimension) + (withLength ? 1 : 0);
+        var responseAt = Array.IndexOf(embedded, RewardFeatures.Response);
+        var promptAt = Array.IndexOf(embedded, RewardFeatures.Prompt);
         var rows = new float[items.Count][];
         for (var i = 0; i < items.Count; i++)
         {
             var row = new float[width];
             for (var p = 0; p < parts.Length; p++)
             {
-                vectors[(i * parts.Length) + p].CopyTo(row, p * dimension);
+                vectors[(i * embedded.Length) + p].CopyTo(row, p * dimension);
+            }
+
+            if (interaction)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply(
+                    vectors[(i * embedded.Length) + responseAt],
+                    vectors[(i * embedded.Length) + promptAt],
+                    row.AsSpan(parts.Length * dimension, dimension));
             }
 
             if (withLength)

@@ -107,14 +107,13 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
         var margins = train.Select(p => Options.UseMargin ? p.Margin ?? 0 : 0).ToArray();
 
         var hidden = Options.Head == HeadKind.Mlp ? Options.HiddenSize : 0;
-        var network = new HeadNetwork(width, hidden, 1, (float)Options.Dropout, random);
-        network.FitStandardization(trainRows);
 
-        var batchX = new float[Options.BatchSize * 2 * width];
+        var standardization = HeadNetwork.ComputeStandardization(trainRows, width);
+        var standardizedRows = HeadNetwork.Standardize(trainRows, standardization.Mean, standardization.Scale);
         var rewards = new float[Options.BatchSize * 2];
         var dRewards = new float[Options.BatchSize * 2];
         var lambda = Options.CenteringCoefficient;
-        var loop = new EpochLoop
+        EpochLoop LoopFor(HeadNetwork network) => new()
         {
             Network = network,
             TrainCount = trainCount,
@@ -127,14 +126,15 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
             TrainBatch = (order, start, count, rng) =>
             {
                 // Rows [0, count) are the chosen responses, [count, 2·count) the rejected ones.
+                var input = network.InputBuffer(2 * count);
                 for (var j = 0; j < count; j++)
                 {
                     var i = order[start + j];
-                    trainRows[2 * i].CopyTo(batchX, j * width);
-                    trainRows[(2 * i) + 1].CopyTo(batchX, (count + j) * width);
+                    standardizedRows.AsSpan(2 * i * width, width).CopyTo(input.Slice(j * width, width));
+                    standardizedRows.AsSpan(((2 * i) + 1) * width, width).CopyTo(input.Slice((count + j) * width, width));
                 }
 
-                network.Forward(batchX, 2 * count, rewards, rng);
+                network.ForwardInputBuffer(2 * count, rewards, rng);
                 double loss = 0;
                 for (var j = 0; j < count; j++)
                 {
@@ -154,7 +154,9 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
             ValidationLoss = () => validationRows.Length == 0 ? null : Evaluate(network, validationRows).Loss,
         };
 
-        var (report, bestEpoch) = await Task.Run(() => loop.Run(random, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var (network, report, bestEpoch) = await Task.Run(
+            () => HeadEnsemble.Train(Options.EnsembleSize, request.Seed, random, rng => new HeadNetwork(width, hidden, 1, (float)Options.Dropout, rng) { InputDropout = (float)Options.InputDropout }, standardization, LoopFor, progress, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
             ["train_pairwise_accuracy"] = Evaluate(network, trainRows).Metrics.Accuracy,
@@ -172,7 +174,7 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
             EmbeddingDimension = dimension,
             Features = RewardFeaturizer.Names(Options.Features),
             PromptTailCharacters = Options.PromptTailCharacters,
-            Head = new HeadShape { Kind = hidden > 0 ? "mlp" : "linear", Inputs = width, Hidden = hidden, Outputs = 1, Dropout = (float)Options.Dropout },
+            Head = new HeadShape { Kind = hidden > 0 ? "mlp" : "linear", Inputs = width, Hidden = network.Hidden, Outputs = 1, Dropout = (float)Options.Dropout },
             Metrics = metrics,
             Settings = new Dictionary<string, string>(StringComparer.Ordinal)
             {
@@ -181,6 +183,8 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
                 ["batch_size"] = Options.BatchSize.ToString(CultureInfo.InvariantCulture),
                 ["use_margin"] = Options.UseMargin ? "true" : "false",
                 ["centering_coefficient"] = Options.CenteringCoefficient.ToString(CultureInfo.InvariantCulture),
+                ["input_dropout"] = Options.InputDropout.ToString(CultureInfo.InvariantCulture),
+                ["ensemble_size"] = Options.EnsembleSize.ToString(CultureInfo.InvariantCulture),
                 ["seed"] = request.Seed.ToString(CultureInfo.InvariantCulture),
             },
             CreatedUtc = DateTimeOffset.UtcNow,
@@ -202,25 +206,14 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
     /// <summary>Scores rows without dropout.</summary>
     internal static double[] Score(HeadNetwork network, IReadOnlyList<float[]> rows)
     {
-        const int Chunk = 512;
         var result = new double[rows.Count];
-        var x = new float[Chunk * network.Inputs];
-        var r = new float[Chunk];
-        for (var start = 0; start < rows.Count; start += Chunk)
+        Classification.ForEachBatch(network, rows, (start, count, rewards) =>
         {
-            var count = Math.Min(Chunk, rows.Count - start);
             for (var j = 0; j < count; j++)
             {
-                rows[start + j].CopyTo(x, j * network.Inputs);
+                result[start + j] = rewards[j];
             }
-
-            network.Forward(x, count, r, null);
-            for (var j = 0; j < count; j++)
-            {
-                result[start + j] = r[j];
-            }
-        }
-
+        });
         return result;
     }
 

@@ -1,6 +1,5 @@
-using System.IO.Compression;
-using System.Text;
 using System.Text.Json;
+using LlmAdapt.Formats;
 using Microsoft.Extensions.AI;
 
 namespace LlmAdapt.Preference;
@@ -24,7 +23,7 @@ public static class PreferenceDataReader
     {
         limits ??= PreferenceLimits.Default;
         var result = new List<PreferencePair>();
-        await foreach (var (line, root) in ReadLinesAsync(path, cancellationToken).ConfigureAwait(false))
+        await foreach (var (line, root) in JsonLines.ReadObjectsAsync(path, cancellationToken).ConfigureAwait(false))
         {
             using (root)
             {
@@ -62,7 +61,7 @@ public static class PreferenceDataReader
     public static async Task<IReadOnlyList<Ranking>> ReadRankingsAsync(string path, CancellationToken cancellationToken = default)
     {
         var result = new List<Ranking>();
-        await foreach (var (line, root) in ReadLinesAsync(path, cancellationToken).ConfigureAwait(false))
+        await foreach (var (line, root) in JsonLines.ReadObjectsAsync(path, cancellationToken).ConfigureAwait(false))
         {
             using (root)
             {
@@ -76,50 +75,6 @@ public static class PreferenceDataReader
         }
 
         return result;
-    }
-
-    internal static Stream OpenRead(string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"{path}: no such file.", path);
-        }
-
-        Stream stream = File.OpenRead(path);
-        return path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(stream, CompressionMode.Decompress) : stream;
-    }
-
-    private static async IAsyncEnumerable<(int Line, JsonDocument Root)> ReadLinesAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        using var reader = new StreamReader(OpenRead(path), Encoding.UTF8);
-        var lineNumber = 0;
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } text)
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(text))
-            {
-                continue;
-            }
-
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(text);
-            }
-            catch (JsonException ex)
-            {
-                throw new InvalidDataFileException(path, lineNumber, $"not valid JSON ({ex.Message})", ex);
-            }
-
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                document.Dispose();
-                throw new InvalidDataFileException(path, lineNumber, $"expected a JSON object, found {document.RootElement.ValueKind}.");
-            }
-
-            yield return (lineNumber, document);
-        }
     }
 
     private static PreferencePair ParsePair(string path, int line, JsonElement root, PreferenceFormat format)
