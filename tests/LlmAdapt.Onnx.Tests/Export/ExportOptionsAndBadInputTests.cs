@@ -166,10 +166,11 @@ public sealed class ExportOptionsAndBadInputTests : IDisposable
     [Fact]
     public async Task UnsupportedArchitecture_IsNamed()
     {
-        var checkpoint = Path.Combine(_dir, "llama");
+        var checkpoint = Path.Combine(_dir, "checkpoint");
         Directory.CreateDirectory(checkpoint);
-        await new HuggingFaceModelConfig { ModelType = "llama", VocabSize = 32 }.WriteAsync(Path.Combine(checkpoint, "config.json"));
+        await new HuggingFaceModelConfig { ModelType = "gpt_neox", VocabSize = 32 }.WriteAsync(Path.Combine(checkpoint, "config.json"));
         var ex = await Assert.ThrowsAsync<ModelLoadException>(() => OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), null, CancellationToken.None));
-        Assert.Contains("llama", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'gpt_neox'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'llama'", ex.Message, StringComparison.Ordinal);
     }
 }

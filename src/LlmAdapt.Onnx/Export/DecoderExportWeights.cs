@@ -1,0 +1,224 @@
+using System.Globalization;
+using System.Text.Json;
+using LlmAdapt.Formats;
+
+namespace LlmAdapt.Onnx.Export;
+
+/// <summary>
+/// A decoder checkpoint in Hugging Face's layout read for export: the sizes from <c>config.json</c> and every tensor
+/// from <c>model.safetensors</c> under its canonical name, checked against the shape the config implies, with an
+/// optional PEFT LoRA update merged in. One subclass per architecture (<see cref="Gpt2ExportWeights"/>,
+/// <see cref="LlamaExportWeights"/>) says which tensors it needs and builds its graph.
+/// </summary>
+internal abstract class DecoderExportWeights
+{
+    public const string WeightsFile = "model.safetensors";
+
+    private const string LoraASuffix = ".lora_A.weight";
+
+    protected DecoderExportWeights(HuggingFaceModelConfig config, string directory)
+    {
+        Config = config;
+        CheckpointDirectory = directory;
+    }
+
+    public HuggingFaceModelConfig Config { get; }
+
+    public string CheckpointDirectory { get; }
+
+    /// <summary>Gets the architecture written to the ONNX metadata (<c>gpt2</c>, <c>llama</c>).</summary>
+    public abstract string Architecture { get; }
+
+    /// <summary>Gets ONNX Runtime GenAI's <c>model.type</c> for this graph.</summary>
+    public abstract string GenAIModelType { get; }
+
+    public int VocabSize { get; protected init; }
+
+    public int ContextLength { get; protected init; }
+
+    public int Layers { get; protected init; }
+
+    /// <summary>Gets the number of query heads.</summary>
+    public int Heads { get; protected init; }
+
+    /// <summary>Gets the number of key/value heads, which is also the KV cache's head count.</summary>
+    public int KeyValueHeads { get; protected init; }
+
+    public int HeadSize { get; protected init; }
+
+    /// <summary>Gets the residual stream's width.</summary>
+    public int Channels { get; protected init; }
+
+    /// <summary>Gets the tensors by canonical name; an untied output head is present only when the checkpoint has one.</summary>
+    public Dictionary<string, float[]> Tensors { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, long[]> Shapes { get; } = new(StringComparer.Ordinal);
+
+    public int MergedLoraModules { get; private set; }
+
+    public long ParameterCount => Tensors.Values.Sum(t => (long)t.Length);
+
+    /// <summary>Gets whether projection weights are stored [in, out] (GPT-2's Conv1D) rather than [out, in] (nn.Linear).</summary>
+    protected abstract bool ProjectionsAreInputMajor { get; }
+
+    /// <summary>Gets the adaptable projections, for messages ("attn.c_attn, attn.c_proj, …").</summary>
+    protected abstract IReadOnlyList<string> LoraSites { get; }
+
+    /// <summary>Reads the checkpoint in <paramref name="directory"/>, choosing the architecture by <c>model_type</c>.</summary>
+    public static async Task<DecoderExportWeights> LoadAsync(string directory, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(directory);
+        if (!Directory.Exists(full))
+        {
+            throw new ModelLoadException(full, "no such checkpoint folder.", null);
+        }
+
+        var configFile = Path.Combine(full, HuggingFaceModelConfig.FileName);
+        var hf = await HuggingFaceModelConfig.ReadAsync(configFile, cancellationToken).ConfigureAwait(false);
+        return hf.ModelType.ToLowerInvariant() switch
+        {
+            "gpt2" => Gpt2ExportWeights.Load(hf, full, configFile, cancellationToken),
+            "llama" => LlamaExportWeights.Load(hf, full, configFile, cancellationToken),
+            _ => throw new ModelLoadException(configFile, $"model_type is '{hf.ModelType}'; the ONNX exporter builds GPT-2 ('gpt2') and Llama ('llama') graphs.", null),
+        };
+    }
+
+    /// <summary>Builds the ONNX decoder for these weights.</summary>
+    public abstract DecoderGraphBuilder CreateGraphBuilder();
+
+    /// <summary>
+    /// Merges a PEFT LoRA adapter: W += (alpha / r)·B·A with A [r, in] and B [out, r], transposed for weights stored
+    /// [in, out]. The update is accumulated in double so the merge adds no rounding of its own.
+    /// </summary>
+    public async Task MergeLoraAsync(string adapterDirectory, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(adapterDirectory);
+        if (!Directory.Exists(full))
+        {
+            throw new ModelLoadException(full, "no such adapter folder.", null);
+        }
+
+        var config = await PeftAdapterConfig.ReadAsync(Path.Combine(full, PeftAdapterConfig.FileName), cancellationToken).ConfigureAwait(false);
+        var file = Path.Combine(full, PeftAdapterConfig.WeightsFileName);
+        if (!File.Exists(file))
+        {
+            throw new ModelLoadException(file, "no adapter_model.safetensors beside adapter_config.json.", null);
+        }
+
+        var r = config.Rank;
+        var scale = config.Alpha / r;
+        using var reader = SafeTensorsReader.Open(file);
+        var merged = 0;
+        foreach (var aName in reader.Tensors.Keys.Where(k => k.EndsWith(LoraASuffix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var stored = aName[..^LoraASuffix.Length];
+            var module = CanonicalModule(stored.StartsWith(PeftAdapterConfig.TensorPrefix, StringComparison.Ordinal) ? stored[PeftAdapterConfig.TensorPrefix.Length..] : stored);
+            var weightName = module + ".weight";
+            if (!Tensors.TryGetValue(weightName, out var w) || !LoraSites.Any(s => module.EndsWith("." + s, StringComparison.Ordinal)))
+            {
+                throw new InvalidDataFileException(file, 0, $"tensor '{aName}' adapts '{module}', which is not a projection of this {Architecture} ({string.Join(", ", LoraSites)} of layers 0..{Layers - 1}).");
+            }
+
+            var shape = Shapes[weightName];
+            var inF = (int)(ProjectionsAreInputMajor ? shape[0] : shape[1]);
+            var outF = (int)(ProjectionsAreInputMajor ? shape[1] : shape[0]);
+            var bName = stored + ".lora_B.weight";
+            if (!reader.Contains(bName))
+            {
+                throw new InvalidDataFileException(file, 0, $"tensor '{aName}' has no partner '{bName}'.");
+            }
+
+            var a = reader.ReadSingle(aName, [r, inF]);
+            var b = reader.ReadSingle(bName, [outF, r]);
+            var row = new double[outF];
+            for (var i = 0; i < inF; i++)
+            {
+                // row[o] = Σk A[k, i]·B[o, k]: column i of B·A.
+                Array.Clear(row);
+                for (var k = 0; k < r; k++)
+                {
+                    double aki = a[(k * inF) + i];
+                    if (aki == 0)
+                    {
+                        continue;
+                    }
+
+                    for (var o = 0; o < outF; o++)
+                    {
+                        row[o] += aki * b[(o * r) + k];
+                    }
+                }
+
+                for (var o = 0; o < outF; o++)
+                {
+                    var index = ProjectionsAreInputMajor ? (i * outF) + o : (o * inF) + i;
+                    w[index] = (float)(w[index] + (scale * row[o]));
+                }
+            }
+
+            merged++;
+        }
+
+        if (merged == 0)
+        {
+            throw new InvalidDataFileException(file, 0, $"no LoRA tensors (names ending in {LoraASuffix}) in {reader.Tensors.Count} tensors.");
+        }
+
+        MergedLoraModules = merged;
+    }
+
+    public float[] Get(string name) => Tensors[name];
+
+    public static string Format(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Reads an integer key the config record does not model (for example <c>n_inner</c>, <c>head_dim</c>).</summary>
+    protected static int? ExtraInt(HuggingFaceModelConfig hf, string key)
+        => hf.Extra is not null && hf.Extra.TryGetValue(key, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
+
+    /// <summary>Maps an adapter's module name (PEFT prefix removed) to the canonical name of its weight's module.</summary>
+    protected virtual string CanonicalModule(string module) => module;
+
+    /// <summary>Reads every expected tensor (name, shape), trying <paramref name="alternative"/> names when the canonical one is absent.</summary>
+    protected void ReadTensors(string file, IEnumerable<(string Name, long[] Shape)> expected, Func<string, string?> alternative, string configSummary, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(file))
+        {
+            throw new ModelLoadException(file, "no model.safetensors beside config.json (sharded checkpoints are not supported; save the model as one file).", null);
+        }
+
+        using var reader = SafeTensorsReader.Open(file);
+        foreach (var (name, shape) in expected)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var stored = reader.Contains(name) ? name
+                : alternative(name) is { } other && reader.Contains(other) ? other
+                : throw new InvalidDataFileException(file, 0, $"tensor '{name}' (shape [{string.Join(", ", shape)}]) is missing; the config ({configSummary}) needs it.");
+            Add(name, reader.ReadSingle(stored, shape), shape);
+        }
+    }
+
+    /// <summary>Reads the untied output head <c>lm_head.weight</c> [vocab, channels] when <paramref name="required"/>.</summary>
+    protected void ReadHead(string file, bool required)
+    {
+        if (!required)
+        {
+            return;
+        }
+
+        long[] shape = [VocabSize, Channels];
+        using var reader = SafeTensorsReader.Open(file);
+        if (!reader.Contains("lm_head.weight"))
+        {
+            throw new InvalidDataFileException(file, 0, $"tie_word_embeddings is false but tensor 'lm_head.weight' (shape [{shape[0]}, {shape[1]}]) is missing.");
+        }
+
+        Add("lm_head.weight", reader.ReadSingle("lm_head.weight", shape), shape);
+    }
+
+    private void Add(string name, float[] values, long[] shape)
+    {
+        Tensors[name] = values;
+        Shapes[name] = shape;
+    }
+}
