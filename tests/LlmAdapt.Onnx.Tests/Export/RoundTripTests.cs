@@ -49,7 +49,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         for (var r = 0; r < rows.Length; r++)
         {
             var expected = fixture.Model.Forward(rows[r], withLora: false);
-            max = Math.Max(max, MaxAbsDiff(expected, logits.AsSpan(r * t * ExportFixture.Vocab, t * ExportFixture.Vocab)));
+            max = Math.Max(max, LogitChecks.MaxAbsDiff(expected, logits.AsSpan(r * t * ExportFixture.Vocab, t * ExportFixture.Vocab)));
         }
 
         output.WriteLine($"full sequence (batch 2 × {t}): max |Δlogit| = {max:E2}; logit spread {Spread(logits):F2}");
@@ -65,11 +65,11 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         var v = ExportFixture.Vocab;
         const int prefix = 9;
         var (logits, presents, total) = session.Step([.. tokens[..prefix].Select(x => (long)x)], [.. Enumerable.Range(0, prefix).Select(i => (long)i)], [.. Enumerable.Repeat(1L, prefix)], 1, null, 0);
-        var max = MaxAbsDiff(expected.AsSpan(0, prefix * v), logits);
+        var max = LogitChecks.MaxAbsDiff(expected.AsSpan(0, prefix * v), logits);
         for (var i = prefix; i < tokens.Length; i++)
         {
             (logits, presents, total) = session.Step([tokens[i]], [i], [.. Enumerable.Repeat(1L, total + 1)], 1, presents, total);
-            max = Math.Max(max, MaxAbsDiff(expected.AsSpan(i * v, v), logits));
+            max = Math.Max(max, LogitChecks.MaxAbsDiff(expected.AsSpan(i * v, v), logits));
         }
 
         output.WriteLine($"KV cache (prefix {prefix}, then {tokens.Length - prefix} single steps): max |Δlogit| = {max:E2}");
@@ -106,7 +106,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         var expected = prompts.Zip(continuations, (p, c) => fixture.Model.Forward([.. p, .. c], withLora: false)).ToArray();
         for (var r = 0; r < 2; r++)
         {
-            max = Math.Max(max, MaxAbsDiff(expected[r].AsSpan((prompts[r].Length - 1) * v, v), logits.AsSpan((((r * width) + width - 1) * v), v)));
+            max = Math.Max(max, LogitChecks.MaxAbsDiff(expected[r].AsSpan((prompts[r].Length - 1) * v, v), logits.AsSpan((((r * width) + width - 1) * v), v)));
         }
 
         for (var s = 0; s < 5; s++)
@@ -114,7 +114,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
             (logits, presents, length) = session.Step([continuations[0][s], continuations[1][s]], [prompts[0].Length + s, prompts[1].Length + s], Mask(length + 1), 2, presents, length);
             for (var r = 0; r < 2; r++)
             {
-                max = Math.Max(max, MaxAbsDiff(expected[r].AsSpan((prompts[r].Length + s) * v, v), logits.AsSpan(r * v, v)));
+                max = Math.Max(max, LogitChecks.MaxAbsDiff(expected[r].AsSpan((prompts[r].Length + s) * v, v), logits.AsSpan(r * v, v)));
             }
         }
 
@@ -135,8 +135,8 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         using var session = Session(fixture.ExportedLora);
         var (logits, _, _) = session.Step([.. tokens.Select(x => (long)x)], [.. Enumerable.Range(0, tokens.Length).Select(i => (long)i)], [.. Enumerable.Repeat(1L, tokens.Length)], 1, null, 0);
         var withLora = fixture.Model.Forward(tokens, withLora: true);
-        var max = MaxAbsDiff(withLora, logits);
-        var change = MaxAbsDiff(fixture.Model.Forward(tokens, withLora: false), logits);
+        var max = LogitChecks.MaxAbsDiff(withLora, logits);
+        var change = LogitChecks.MaxAbsDiff(fixture.Model.Forward(tokens, withLora: false), logits);
         output.WriteLine($"LoRA merged (rank 4, alpha {ExportFixture.LoraAlpha}, 4 projections × {ExportFixture.Layers} layers): max |Δlogit| = {max:E2}; the adapter moves logits by up to {change:F2}");
         Assert.InRange(max, 0, Tolerance);
         Assert.True(change > 0.1, $"the adapter should change the logits; it moved them by {change}.");
@@ -281,19 +281,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
 
     private static ExportedSession Session(string folder) => new(folder, ExportFixture.Layers, ExportFixture.Heads, ExportFixture.Channels / ExportFixture.Heads, ExportFixture.Vocab);
 
-    private static int[] RandomTokens(Random random, int count) => [.. Enumerable.Range(0, count).Select(_ => random.Next(ExportFixture.Vocab))];
-
-    private static double MaxAbsDiff(ReadOnlySpan<double> expected, ReadOnlySpan<float> actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        var max = 0.0;
-        for (var i = 0; i < expected.Length; i++)
-        {
-            max = Math.Max(max, Math.Abs(expected[i] - actual[i]));
-        }
-
-        return max;
-    }
+    private static int[] RandomTokens(Random random, int count) => LogitChecks.RandomTokens(random, count, ExportFixture.Vocab);
 
     private static double Spread(float[] logits) => logits.Max() - logits.Min();
 }

@@ -1,0 +1,125 @@
+using LlmAdapt.Formats;
+using LlmAdapt.Onnx.Export;
+using LlmAdapt.Onnx.Generation;
+using LlmAdapt.Onnx.Tests.Generation;
+using Microsoft.ML.Tokenizers;
+using static LlmAdapt.Onnx.Tests.Export.LogitChecks;
+
+namespace LlmAdapt.Onnx.Tests.Export;
+
+/// <summary>Llama variants (tied head, one key/value head, another rotary base, external data), which tokenizer the export carries, and configs it refuses.</summary>
+public sealed class LlamaExportOptionsAndBadInputTests : IDisposable
+{
+    private const int Gpt2Vocabulary = 50257;
+
+    private readonly string _dir = TinyGpt2.NewDirectory("llama-options");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task TiedHead_SingleKeyValueHead_OtherRopeTheta_ExternalData_LogitsEqualFloat64Forward()
+    {
+        var model = new TinyLlama(vocab: 211, context: 24, layers: 2, heads: 4, kvHeads: 1, channels: 16, intermediate: 40, seed: 23, tied: true, ropeTheta: 500000, rmsEps: 1e-6);
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+        var result = await OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), new OnnxExportOptions { ExternalDataThresholdBytes = 0 }, CancellationToken.None);
+        Assert.NotNull(result.ExternalDataPath);
+        Assert.Equal(model.Tensors.Values.Sum(t => (long)t.Values.Length), result.ParameterCount);
+
+        var tokens = Enumerable.Range(0, 24).Select(i => (i * 53) % 211).ToArray();
+        using var session = new ExportedSession(result.OutputDirectory, 2, 1, 4, 211);
+        var (logits, presents, total) = session.Step(Longs(tokens[..20]), Positions(20), Ones(20), 1, null, 0);
+        var expected = model.Forward(tokens, withLora: false);
+        var max = MaxAbsDiff(expected.AsSpan(0, 20 * 211), logits);
+        for (var i = 20; i < 24; i++)
+        {
+            (logits, presents, total) = session.Step([tokens[i]], [i], Ones(total + 1), 1, presents, total);
+            max = Math.Max(max, MaxAbsDiff(expected.AsSpan(i * 211, 211), logits));
+        }
+
+        Assert.InRange(max, 0, 1e-4);
+        using var loaded = OnnxDecoderModel.Load(result.OutputDirectory);
+        Assert.Equal((211, 24), (loaded.VocabularySize, loaded.ContextLength));
+    }
+
+    [Fact]
+    public async Task EngineVocabulary_WithoutTokenizerFiles_GetsGpt2sTokenizer()
+    {
+        var model = new TinyLlama(vocab: Gpt2Vocabulary, context: 16, layers: 1, heads: 2, kvHeads: 1, channels: 8, intermediate: 16, seed: 3, tied: true) { BosTokenId = 50256, EosTokenId = 50256 };
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+        var result = await OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), null, CancellationToken.None);
+
+        Assert.Equal(["tokenizer.json", "tokenizer_config.json"], result.TokenizerFiles);
+        using var loaded = OnnxDecoderModel.Load(result.OutputDirectory);
+        const string text = "The quick brown fox jumps over the lazy dog.";
+        Assert.Equal(TiktokenTokenizer.CreateForModel("gpt2").EncodeToIds(text), loaded.Encode(text));
+    }
+
+    [Fact]
+    public async Task CheckpointWithItsOwnTokenizer_IsCopied_NotReplacedByGpt2s()
+    {
+        // A GPT-2-sized vocabulary would get GPT-2's tokenizer.json written; the checkpoint's own files win.
+        var model = new TinyGpt2(vocab: Gpt2Vocabulary, context: 8, layers: 1, heads: 2, channels: 8, seed: 4);
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+        string[] own = ["tokenizer.json", "tokenizer_config.json", "vocab.json"];
+        foreach (var file in own)
+        {
+            File.Copy(Path.Combine(GenerationModels.Gpt2Directory, file), Path.Combine(checkpoint, file));
+        }
+
+        var result = await OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), null, CancellationToken.None);
+        Assert.Equal(own.Order(StringComparer.Ordinal), result.TokenizerFiles.Order(StringComparer.Ordinal));
+        foreach (var file in own)
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(checkpoint, file)), File.ReadAllBytes(Path.Combine(result.OutputDirectory, file)));
+        }
+    }
+
+    [Fact]
+    public async Task TensorShapeDisagreesWithConfig_NamesTheTensorAndBothShapes()
+    {
+        var model = new TinyLlama(vocab: 97, context: 8, layers: 2, heads: 4, kvHeads: 2, channels: 16, intermediate: 24, seed: 1);
+
+        // The k projection saved with every query head instead of the two key/value heads.
+        model.Tensors["model.layers.1.self_attn.k_proj.weight"] = (new float[16 * 16], [16, 16]);
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+        var output = Path.Combine(_dir, "onnx");
+
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => OnnxDecoderExporter.ExportAsync(checkpoint, output, null, CancellationToken.None));
+        Assert.Contains("model.layers.1.self_attn.k_proj.weight", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("[16, 16]", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("[8, 16]", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public async Task UntiedHeadMissing_IsNamed()
+    {
+        var model = new TinyLlama(vocab: 97, context: 8, layers: 1, heads: 2, kvHeads: 2, channels: 8, intermediate: 16, seed: 1);
+        model.Tensors.Remove("lm_head.weight");
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), null, CancellationToken.None));
+        Assert.Contains("lm_head.weight", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("[97, 8]", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"num_key_value_heads\": 3", "num_attention_heads 4 is not a multiple of num_key_value_heads 3")]
+    [InlineData("\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}", "rope_scaling")]
+    [InlineData("\"hidden_act\": \"gelu\"", "hidden_act 'gelu'")]
+    [InlineData("\"attention_bias\": true", "attention_bias")]
+    public async Task UnsupportedConfig_IsRefusedWithTheNumbers(string entry, string expected)
+    {
+        var checkpoint = Path.Combine(_dir, "checkpoint");
+        Directory.CreateDirectory(checkpoint);
+        var config = $$"""
+            { "model_type": "llama", "vocab_size": 97, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+              "num_attention_heads": 4, "max_position_embeddings": 16, {{entry}} }
+            """;
+        await File.WriteAllTextAsync(Path.Combine(checkpoint, "config.json"), config);
+
+        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), null, CancellationToken.None));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(checkpoint, "config.json"), ex.Message, StringComparison.Ordinal);
+    }
+}
