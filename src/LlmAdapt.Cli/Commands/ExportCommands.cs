@@ -5,7 +5,7 @@ using LlmAdapt.Onnx.Export;
 
 namespace LlmAdapt.Cli.Commands;
 
-/// <summary><c>llmadapt export onnx</c>: turn a GPT-2 checkpoint (optionally with a LoRA adapter merged) into an ONNX decoder folder.</summary>
+/// <summary><c>llmadapt export onnx</c>: turn a GPT-2 or Llama checkpoint (optionally with a LoRA adapter merged) into an ONNX decoder folder.</summary>
 internal static class ExportCommands
 {
     public static Command Create(CliContext context)
@@ -13,11 +13,11 @@ internal static class ExportCommands
         var model = new Option<DirectoryInfo>("--model", "-m") { Description = "Checkpoint folder (config.json + model.safetensors), or a LoRA adapter folder whose adapter_config.json names its base.", Required = true };
         var output = new Option<DirectoryInfo>("--out", "-o") { Description = "Folder to write: model.onnx, genai_config.json and the tokenizer files.", Required = true };
         var adapter = new Option<DirectoryInfo?>("--adapter") { Description = "PEFT LoRA adapter folder to merge into the weights (W + alpha/r · B·A)." };
-        var tokenizer = new Option<DirectoryInfo?>("--tokenizer") { Description = "Folder to copy tokenizer files from when the checkpoint has none (e.g. a Hugging Face GPT-2 folder with tokenizer.json)." };
+        var tokenizer = new Option<DirectoryInfo?>("--tokenizer") { Description = "Folder to copy tokenizer files from when the checkpoint has none of its own (tokenizer.json, tokenizer.model or vocab.json)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the output folder if it exists and is not empty." };
         var json = CliContext.JsonOption();
 
-        var onnx = new Command("onnx", "Export a GPT-2 checkpoint to an fp32 ONNX decoder with a KV cache, loadable by 'llmadapt generate' and ONNX Runtime GenAI.")
+        var onnx = new Command("onnx", "Export a GPT-2 or Llama checkpoint (Hugging Face layout) to an fp32 ONNX decoder with a KV cache, loadable by 'llmadapt generate' and ONNX Runtime GenAI.")
         {
             model, output, adapter, tokenizer, overwrite, json,
         };
@@ -35,7 +35,7 @@ internal static class ExportCommands
             await context.Out.WriteLineAsync(result.OutputDirectory).ConfigureAwait(false);
             await context.Error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{result.Layers} layers, {result.ParameterCount:N0} weights{(result.MergedLoraModules > 0 ? $", LoRA merged into {result.MergedLoraModules} projections" : string.Empty)}, "
+                $"{result.Architecture}, {result.Layers} layers, {result.ParameterCount:N0} weights{(result.MergedLoraModules > 0 ? $", LoRA merged into {result.MergedLoraModules} projections" : string.Empty)}, "
                 + $"{(result.TokenizerFiles.Count == 0 ? "no tokenizer files (generate with --prompt-ids, or pass --tokenizer)" : "tokenizer: " + string.Join(", ", result.TokenizerFiles))}; {seconds:F1} s")).ConfigureAwait(false);
             if (parseResult.GetValue(json))
             {
@@ -43,6 +43,7 @@ internal static class ExportCommands
                 {
                     output = result.OutputDirectory,
                     model = result.ModelPath,
+                    architecture = result.Architecture,
                     external_data = result.ExternalDataPath,
                     layers = result.Layers,
                     parameters = result.ParameterCount,

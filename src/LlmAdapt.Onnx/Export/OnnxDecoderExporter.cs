@@ -106,7 +106,8 @@ public static class OnnxDecoderExporter
                 weights.Layers,
                 parameterCount,
                 weights.MergedLoraModules,
-                tokenizerFiles);
+                tokenizerFiles,
+                weights.Architecture);
         }
         finally
         {

@@ -8,6 +8,7 @@ namespace LlmAdapt.Onnx.Export;
 /// <param name="ParameterCount">The number of weights exported.</param>
 /// <param name="MergedLoraModules">How many projections had a LoRA update merged in (0 without an adapter).</param>
 /// <param name="TokenizerFiles">The tokenizer files copied into the folder (names only); empty when there were none.</param>
+/// <param name="Architecture">The checkpoint's <c>model_type</c> the graph was built for: <c>gpt2</c> or <c>llama</c>.</param>
 public sealed record OnnxExportResult(
     string OutputDirectory,
     string ModelPath,
@@ -15,4 +16,5 @@ public sealed record OnnxExportResult(
     int Layers,
     long ParameterCount,
     int MergedLoraModules,
-    IReadOnlyList<string> TokenizerFiles);
+    IReadOnlyList<string> TokenizerFiles,
+    string Architecture);
