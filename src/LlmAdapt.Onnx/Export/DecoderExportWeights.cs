@@ -92,45 +92,12 @@ internal abstract class DecoderExportWeights
     /// </summary>
     public async Task MergeLoraAsync(string adapterDirectory, CancellationToken cancellationToken)
     {
-        var full = Path.GetFullPath(adapterDirectory);
-        if (!Directory.Exists(full))
-        {
-            throw new ModelLoadException(full, "no such adapter folder.", null);
-        }
-
-        var config = await PeftAdapterConfig.ReadAsync(Path.Combine(full, PeftAdapterConfig.FileName), cancellationToken).ConfigureAwait(false);
-        var file = Path.Combine(full, PeftAdapterConfig.WeightsFileName);
-        if (!File.Exists(file))
-        {
-            throw new ModelLoadException(file, "no adapter_model.safetensors beside adapter_config.json.", null);
-        }
-
-        var r = config.Rank;
-        var scale = config.Alpha / r;
-        using var reader = SafeTensorsReader.Open(file);
-        var merged = 0;
-        foreach (var aName in reader.Tensors.Keys.Where(k => k.EndsWith(LoraASuffix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        var updates = await ReadLoraAsync(adapterDirectory, cancellationToken).ConfigureAwait(false);
+        foreach (var update in updates)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var stored = aName[..^LoraASuffix.Length];
-            var module = CanonicalModule(stored.StartsWith(PeftAdapterConfig.TensorPrefix, StringComparison.Ordinal) ? stored[PeftAdapterConfig.TensorPrefix.Length..] : stored);
-            var weightName = module + ".weight";
-            if (!Tensors.TryGetValue(weightName, out var w) || !LoraSites.Any(s => module.EndsWith("." + s, StringComparison.Ordinal)))
-            {
-                throw new InvalidDataFileException(file, 0, $"tensor '{aName}' adapts '{module}', which is not a projection of this {Architecture} ({string.Join(", ", LoraSites)} of layers 0..{Layers - 1}).");
-            }
-
-            var shape = Shapes[weightName];
-            var inF = (int)(ProjectionsAreInputMajor ? shape[0] : shape[1]);
-            var outF = (int)(ProjectionsAreInputMajor ? shape[1] : shape[0]);
-            var bName = stored + ".lora_B.weight";
-            if (!reader.Contains(bName))
-            {
-                throw new InvalidDataFileException(file, 0, $"tensor '{aName}' has no partner '{bName}'.");
-            }
-
-            var a = reader.ReadSingle(aName, [r, inF]);
-            var b = reader.ReadSingle(bName, [outF, r]);
+            var w = Tensors[update.Module + ".weight"];
+            int r = update.Rank, inF = update.In, outF = update.Out;
             var row = new double[outF];
             for (var i = 0; i < inF; i++)
             {
@@ -138,7 +105,7 @@ internal abstract class DecoderExportWeights
                 Array.Clear(row);
                 for (var k = 0; k < r; k++)
                 {
-                    double aki = a[(k * inF) + i];
+                    double aki = update.A[(k * inF) + i];
                     if (aki == 0)
                     {
                         continue;
@@ -146,27 +113,32 @@ internal abstract class DecoderExportWeights
 
                     for (var o = 0; o < outF; o++)
                     {
-                        row[o] += aki * b[(o * r) + k];
+                        row[o] += aki * update.B[(o * r) + k];
                     }
                 }
 
                 for (var o = 0; o < outF; o++)
                 {
                     var index = ProjectionsAreInputMajor ? (i * outF) + o : (o * inF) + i;
-                    w[index] = (float)(w[index] + (scale * row[o]));
+                    w[index] = (float)(w[index] + (update.Scale * row[o]));
                 }
             }
-
-            merged++;
         }
 
-        if (merged == 0)
-        {
-            throw new InvalidDataFileException(file, 0, $"no LoRA tensors (names ending in {LoraASuffix}) in {reader.Tensors.Count} tensors.");
-        }
-
-        MergedLoraModules = merged;
+        MergedLoraModules = updates.Count;
     }
+
+    /// <summary>Reads a PEFT LoRA adapter to keep it outside the weights, as graph inputs (see <see cref="SeparateLora"/>).</summary>
+    public async Task KeepLoraSeparateAsync(string adapterDirectory, CancellationToken cancellationToken)
+    {
+        foreach (var update in await ReadLoraAsync(adapterDirectory, cancellationToken).ConfigureAwait(false))
+        {
+            SeparateLora[update.Module] = update;
+        }
+    }
+
+    /// <summary>Gets the LoRA updates kept as graph inputs, by module name (<c>model.layers.0.self_attn.q_proj</c>); empty when merged or absent.</summary>
+    public Dictionary<string, LoraUpdate> SeparateLora { get; } = new(StringComparer.Ordinal);
 
     public float[] Get(string name) => Tensors[name];
 
@@ -214,6 +186,59 @@ internal abstract class DecoderExportWeights
         }
 
         Add("lm_head.weight", reader.ReadSingle("lm_head.weight", shape), shape);
+    }
+
+    /// <summary>Reads and checks every A/B pair of a PEFT adapter against the projections it adapts.</summary>
+    private async Task<List<LoraUpdate>> ReadLoraAsync(string adapterDirectory, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(adapterDirectory);
+        if (!Directory.Exists(full))
+        {
+            throw new ModelLoadException(full, "no such adapter folder.", null);
+        }
+
+        var config = await PeftAdapterConfig.ReadAsync(Path.Combine(full, PeftAdapterConfig.FileName), cancellationToken).ConfigureAwait(false);
+        var file = Path.Combine(full, PeftAdapterConfig.WeightsFileName);
+        if (!File.Exists(file))
+        {
+            throw new ModelLoadException(file, "no adapter_model.safetensors beside adapter_config.json.", null);
+        }
+
+        var r = config.Rank;
+        var scale = config.Alpha / r;
+        using var reader = SafeTensorsReader.Open(file);
+        var updates = new List<LoraUpdate>();
+        foreach (var aName in reader.Tensors.Keys.Where(k => k.EndsWith(LoraASuffix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var stored = aName[..^LoraASuffix.Length];
+            var module = CanonicalModule(stored.StartsWith(PeftAdapterConfig.TensorPrefix, StringComparison.Ordinal) ? stored[PeftAdapterConfig.TensorPrefix.Length..] : stored);
+            var weightName = module + ".weight";
+            if (!Tensors.ContainsKey(weightName) || !LoraSites.Any(s => module.EndsWith("." + s, StringComparison.Ordinal)))
+            {
+                throw new InvalidDataFileException(file, 0, $"tensor '{aName}' adapts '{module}', which is not a projection of this {Architecture} ({string.Join(", ", LoraSites)} of layers 0..{Layers - 1}).");
+            }
+
+            var shape = Shapes[weightName];
+            var inF = (int)(ProjectionsAreInputMajor ? shape[0] : shape[1]);
+            var outF = (int)(ProjectionsAreInputMajor ? shape[1] : shape[0]);
+            var bName = stored + ".lora_B.weight";
+            if (!reader.Contains(bName))
+            {
+                throw new InvalidDataFileException(file, 0, $"tensor '{aName}' has no partner '{bName}'.");
+            }
+
+            var a = reader.ReadSingle(aName, [r, inF]);
+            var b = reader.ReadSingle(bName, [outF, r]);
+            updates.Add(new LoraUpdate(module, r, inF, outF, a, b, scale));
+        }
+
+        if (updates.Count == 0)
+        {
+            throw new InvalidDataFileException(file, 0, $"no LoRA tensors (names ending in {LoraASuffix}) in {reader.Tensors.Count} tensors.");
+        }
+
+        return updates;
     }
 
     private void Add(string name, float[] values, long[] shape)

@@ -149,6 +149,31 @@ internal abstract class DecoderGraphBuilder
         Graph.Initializer.Add(OnnxTensors.Floats(name, [columns, rows], transposed));
     }
 
+    /// <summary>
+    /// Adds <paramref name="module"/>'s LoRA update to <paramref name="projected"/> when the adapter is kept separate:
+    /// projected + (x·Aᵀ)·(scale·B)ᵀ with A [rank, in] and scale·B [out, rank] graph inputs named as the adapter's
+    /// parameters (overridable initializers whose default, rank 1 of zeros, leaves the base model). Returns the name
+    /// of the result, which is <paramref name="projected"/> itself for a module without an update.
+    /// </summary>
+    protected string WithLora(string module, string input, string projected)
+    {
+        if (!_w.SeparateLora.TryGetValue(module, out var update))
+        {
+            return projected;
+        }
+
+        Graph.Input.Add(Value(update.AName, TensorProto.Types.DataType.Float, ["lora_rank", update.In]));
+        Graph.Input.Add(Value(update.BName, TensorProto.Types.DataType.Float, [update.Out, "lora_rank"]));
+        FloatTensor(update.AName, [1, update.In], new float[update.In]);
+        FloatTensor(update.BName, [update.Out, 1], new float[update.Out]);
+        Node("Transpose", [update.AName], [projected + "_lora_at"], Ints("perm", [1, 0]));
+        Node("Transpose", [update.BName], [projected + "_lora_bt"], Ints("perm", [1, 0]));
+        Node("MatMul", [input, projected + "_lora_at"], [projected + "_lora_down"]);
+        Node("MatMul", [projected + "_lora_down", projected + "_lora_bt"], [projected + "_lora_up"]);
+        Node("Add", [projected, projected + "_lora_up"], [projected + "_with_lora"]);
+        return projected + "_with_lora";
+    }
+
     protected void FloatTensor(string name, long[] shape, float[] values) => Graph.Initializer.Add(OnnxTensors.Floats(name, shape, values));
 
     protected void Int64s(string name, long[] values) => Graph.Initializer.Add(OnnxTensors.Int64(name, [values.Length], values));

@@ -124,6 +124,6 @@ internal sealed class Gpt2GraphBuilder(Gpt2ExportWeights weights) : DecoderGraph
         Initializer(prefix + ".bias");
         Node("MatMul", [input, prefix + ".weight"], [output + "_mm"]);
         Node("Add", [output + "_mm", prefix + ".bias"], [output]);
-        return output;
+        return WithLora(prefix, input, output);
     }
 }

@@ -148,6 +148,6 @@ internal sealed class LlamaGraphBuilder(LlamaExportWeights weights) : DecoderGra
     {
         TransposedInitializer(prefix + ".weight");
         Node("MatMul", [input, prefix + ".weight"], [output]);
-        return output;
+        return WithLora(prefix, input, output);
     }
 }

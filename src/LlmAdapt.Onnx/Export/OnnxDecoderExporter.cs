@@ -20,6 +20,9 @@ public static class OnnxDecoderExporter
     /// <summary>The external weights file's name, when the weights go outside <see cref="ModelFileName"/>.</summary>
     public const string DataFileName = "model.onnx.data";
 
+    /// <summary>The ONNX Runtime LoRA file written when the adapter is kept separate (<see cref="OnnxExportOptions.KeepLoraSeparate"/>).</summary>
+    public const string AdapterFileName = "adapter.onnx_adapter";
+
     /// <summary>ONNX Runtime GenAI's config file name.</summary>
     public const string GenAIConfigFileName = "genai_config.json";
 
@@ -57,8 +60,17 @@ public static class OnnxDecoderExporter
         }
 
         var (baseDirectory, adapter) = await ResolveAsync(checkpointDirectory, options.AdapterDirectory, cancellationToken).ConfigureAwait(false);
+        if (options.KeepLoraSeparate && adapter is null)
+        {
+            throw new ArgumentException("KeepLoraSeparate needs a LoRA adapter (AdapterDirectory, or an adapter folder as the checkpoint).", nameof(options));
+        }
+
         var weights = await DecoderExportWeights.LoadAsync(baseDirectory, cancellationToken).ConfigureAwait(false);
-        if (adapter is not null)
+        if (adapter is not null && options.KeepLoraSeparate)
+        {
+            await weights.KeepLoraSeparateAsync(adapter, cancellationToken).ConfigureAwait(false);
+        }
+        else if (adapter is not null)
         {
             await weights.MergeLoraAsync(adapter, cancellationToken).ConfigureAwait(false);
         }
@@ -66,6 +78,7 @@ public static class OnnxDecoderExporter
         cancellationToken.ThrowIfCancellationRequested();
         var model = weights.CreateGraphBuilder().Build();
         var parameterCount = weights.ParameterCount;
+        var separate = weights.SeparateLora.Values.OrderBy(u => u.Module, StringComparer.Ordinal).ToList();
         weights.Tensors.Clear();
 
         var parent = Path.GetDirectoryName(output) ?? throw new ArgumentException($"'{output}' has no parent folder.", nameof(outputDirectory));
@@ -89,6 +102,13 @@ public static class OnnxDecoderExporter
                 stream.Flush(flushToDisk: true);
             }
 
+            if (separate.Count > 0)
+            {
+                OnnxAdapterFile.Write(
+                    Path.Combine(temp, AdapterFileName),
+                    separate.SelectMany(u => new[] { (u.AName, new long[] { u.Rank, u.In }, u.A), (u.BName, new long[] { u.Out, u.Rank }, u.ScaledB()) }));
+            }
+
             var tokenizerFiles = CopyTokenizer(baseDirectory, options.TokenizerDirectory, temp);
             if (!HasVocabulary(temp) && weights.VocabSize == Gpt2TokenizerFiles.VocabularySize)
             {
@@ -107,7 +127,9 @@ public static class OnnxDecoderExporter
                 parameterCount,
                 weights.MergedLoraModules,
                 tokenizerFiles,
-                weights.Architecture);
+                weights.Architecture,
+                separate.Count > 0 ? Path.Combine(output, AdapterFileName) : null,
+                separate.Count);
         }
         finally
         {

@@ -15,6 +15,17 @@ public sealed class OnnxExportOptions
     public string? AdapterDirectory { get; set; }
 
     /// <summary>
+    /// Gets or sets whether the adapter of <see cref="AdapterDirectory"/> is kept out of the weights: each adapted
+    /// projection gets graph inputs <c>{module}.lora_A.weight</c> [rank, in] and <c>{module}.lora_B.weight</c>
+    /// [out, rank] (zero by default, so the graph alone is the base model), and the adapter is written beside it as
+    /// ONNX Runtime's LoRA file <c>adapter.onnx_adapter</c> (B scaled by alpha / r), which ONNX Runtime
+    /// (<c>OrtLoraAdapter</c> + <c>RunOptions.AddActiveLoraAdapter</c>) and ONNX Runtime GenAI
+    /// (<c>Adapters.LoadAdapter</c> + <c>Generator.SetActiveAdapter</c>) feed to those inputs. When <see langword="false"/>
+    /// (the default) the adapter is merged into the weights.
+    /// </summary>
+    public bool KeepLoraSeparate { get; set; }
+
+    /// <summary>
     /// Gets or sets the weight size, in bytes, above which the weights are written to <c>model.onnx.data</c> beside
     /// <c>model.onnx</c> (ONNX external data) instead of inside it.
     /// </summary>

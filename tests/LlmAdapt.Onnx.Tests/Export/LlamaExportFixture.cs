@@ -6,7 +6,7 @@ namespace LlmAdapt.Onnx.Tests.Export;
 /// <summary>
 /// One small Llama (4 query heads sharing 2 key/value heads, untied head) with the Llama tokenizer of the shared
 /// ONNX Runtime GenAI fixture (32,000 ids) beside its checkpoint, a LoRA adapter on all seven projections, and the
-/// checkpoint exported once without and once with the adapter merged.
+/// checkpoint exported without the adapter, with it merged, and with it kept as separate LoRA inputs.
 /// </summary>
 public sealed class LlamaExportFixture : IAsyncLifetime
 {
@@ -34,9 +34,13 @@ public sealed class LlamaExportFixture : IAsyncLifetime
 
     public string ExportedLora => Path.Combine(Root, "onnx-lora");
 
+    public string ExportedSeparate => Path.Combine(Root, "onnx-lora-separate");
+
     public OnnxExportResult? Result { get; private set; }
 
     public OnnxExportResult? LoraResult { get; private set; }
+
+    public OnnxExportResult? SeparateResult { get; private set; }
 
     public async Task InitializeAsync()
     {
@@ -50,6 +54,7 @@ public sealed class LlamaExportFixture : IAsyncLifetime
         await Model.SaveAdapterAsync(Adapter, Checkpoint, LoraAlpha);
         Result = await OnnxDecoderExporter.ExportAsync(Checkpoint, Exported, null, CancellationToken.None);
         LoraResult = await OnnxDecoderExporter.ExportAsync(Checkpoint, ExportedLora, new OnnxExportOptions { AdapterDirectory = Adapter }, CancellationToken.None);
+        SeparateResult = await OnnxDecoderExporter.ExportAsync(Checkpoint, ExportedSeparate, new OnnxExportOptions { AdapterDirectory = Adapter, KeepLoraSeparate = true }, CancellationToken.None);
     }
 
     public Task DisposeAsync()
