@@ -146,6 +146,39 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
+    public void LoraKeptSeparate_WithOrtLoraAdapter_LogitsEqualUnmergedLoraForward_AndOrtGenAIsAdapterGivesTheMergedIds()
+    {
+        var result = fixture.SeparateResult!;
+        Assert.Equal(4 * ExportFixture.Layers, result.SeparateLoraModules);
+        var tokens = RandomTokens(new Random(8), 16);
+        using var session = Session(fixture.ExportedSeparate);
+        using var adapter = Microsoft.ML.OnnxRuntime.OrtLoraAdapter.Create(result.AdapterPath!, null);
+        var (logits, _, _) = session.Step([.. tokens.Select(x => (long)x)], [.. Enumerable.Range(0, 16).Select(i => (long)i)], [.. Enumerable.Repeat(1L, 16)], 1, null, 0, adapter);
+        var max = LogitChecks.MaxAbsDiff(fixture.Model.Forward(tokens, withLora: true), logits);
+        output.WriteLine($"GPT-2 LoRA kept separate, adapter active: max |Δlogit| = {max:E2}");
+        Assert.InRange(max, 0, Tolerance);
+
+        int[] prompt = [464, 2068, 7586, 21831];
+        using var merged = OnnxDecoderModel.Load(fixture.ExportedLora);
+        var expected = merged.Generate(prompt, new GenerationOptions { MaxNewTokens = 12 }).Sequence;
+        using var genai = new OrtGenAI.Model(fixture.ExportedSeparate);
+        using var adapters = new OrtGenAI.Adapters(genai);
+        adapters.LoadAdapter(result.AdapterPath!, "lora");
+        using var parameters = new OrtGenAI.GeneratorParams(genai);
+        parameters.SetSearchOption("max_length", prompt.Length + 12);
+        parameters.SetSearchOption("do_sample", false);
+        using var generator = new OrtGenAI.Generator(genai, parameters);
+        generator.SetActiveAdapter(adapters, "lora");
+        generator.AppendTokens(prompt);
+        while (!generator.IsDone())
+        {
+            generator.GenerateNextToken();
+        }
+
+        Assert.Equal(expected, generator.GetSequence(0).ToArray());
+    }
+
+    [Fact]
     public async Task AdapterFolderAsTheCheckpoint_ExportsTheSameModelAsBasePlusAdapter()
     {
         var dir = TinyGpt2.NewDirectory("from-adapter");
