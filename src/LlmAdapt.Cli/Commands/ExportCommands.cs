@@ -14,20 +14,28 @@ internal static class ExportCommands
         var output = new Option<DirectoryInfo>("--out", "-o") { Description = "Folder to write: model.onnx, genai_config.json and the tokenizer files.", Required = true };
         var adapter = new Option<DirectoryInfo?>("--adapter") { Description = "PEFT LoRA adapter folder to merge into the weights (W + alpha/r · B·A)." };
         var tokenizer = new Option<DirectoryInfo?>("--tokenizer") { Description = "Folder to copy tokenizer files from when the checkpoint has none of its own (tokenizer.json, tokenizer.model or vocab.json)." };
+        var keepLora = new Option<bool>("--keep-lora-separate") { Description = "Keep the adapter out of the weights: LoRA graph inputs (zero by default) plus adapter.onnx_adapter for ONNX Runtime / GenAI's adapter API." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the output folder if it exists and is not empty." };
         var json = CliContext.JsonOption();
 
         var onnx = new Command("onnx", "Export a GPT-2 or Llama checkpoint (Hugging Face layout) to an fp32 ONNX decoder with a KV cache, loadable by 'llmadapt generate' and ONNX Runtime GenAI.")
         {
-            model, output, adapter, tokenizer, overwrite, json,
+            model, output, adapter, keepLora, tokenizer, overwrite, json,
         };
         onnx.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
         {
+            if (parseResult.GetValue(keepLora) && parseResult.GetValue(adapter) is null
+                && !File.Exists(Path.Combine(parseResult.GetRequiredValue(model).FullName, "adapter_config.json")))
+            {
+                throw new CliUsageException("--keep-lora-separate needs a LoRA adapter: give --adapter, or an adapter folder as --model.");
+            }
+
             var options = new OnnxExportOptions
             {
                 AdapterDirectory = parseResult.GetValue(adapter)?.FullName,
                 TokenizerDirectory = parseResult.GetValue(tokenizer)?.FullName,
                 Overwrite = parseResult.GetValue(overwrite),
+                KeepLoraSeparate = parseResult.GetValue(keepLora),
             };
             var clock = Stopwatch.StartNew();
             var result = await OnnxDecoderExporter.ExportAsync(parseResult.GetRequiredValue(model).FullName, parseResult.GetRequiredValue(output).FullName, options, cancellationToken).ConfigureAwait(false);
@@ -35,7 +43,7 @@ internal static class ExportCommands
             await context.Out.WriteLineAsync(result.OutputDirectory).ConfigureAwait(false);
             await context.Error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{result.Architecture}, {result.Layers} layers, {result.ParameterCount:N0} weights{(result.MergedLoraModules > 0 ? $", LoRA merged into {result.MergedLoraModules} projections" : string.Empty)}, "
+                $"{result.Architecture}, {result.Layers} layers, {result.ParameterCount:N0} weights{(result.MergedLoraModules > 0 ? $", LoRA merged into {result.MergedLoraModules} projections" : string.Empty)}{(result.AdapterPath is null ? string.Empty : $", LoRA kept separate on {result.SeparateLoraModules} projections ({Path.GetFileName(result.AdapterPath)})")}, "
                 + $"{(result.TokenizerFiles.Count == 0 ? "no tokenizer files (generate with --prompt-ids, or pass --tokenizer)" : "tokenizer: " + string.Join(", ", result.TokenizerFiles))}; {seconds:F1} s")).ConfigureAwait(false);
             if (parseResult.GetValue(json))
             {
@@ -48,6 +56,8 @@ internal static class ExportCommands
                     layers = result.Layers,
                     parameters = result.ParameterCount,
                     merged_lora_modules = result.MergedLoraModules,
+                    separate_lora_modules = result.SeparateLoraModules,
+                    adapter = result.AdapterPath,
                     tokenizer_files = result.TokenizerFiles,
                     seconds,
                 });

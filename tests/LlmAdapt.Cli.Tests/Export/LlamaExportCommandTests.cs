@@ -69,4 +69,22 @@ public sealed class LlamaExportCommandTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task ExportOnnx_KeepLoraSeparateWithoutAnAdapter_IsAUsageError()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "llmadapt-cli-export", Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var (code, _, error) = await CliRunner.RunAsync("export", "onnx", "--model", dir, "--out", Path.Combine(dir, "onnx"), "--keep-lora-separate");
+            Assert.Equal(2, code);
+            Assert.Contains("--keep-lora-separate needs a LoRA adapter", error, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(dir, "onnx")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
