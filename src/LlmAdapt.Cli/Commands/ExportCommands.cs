@@ -15,12 +15,13 @@ internal static class ExportCommands
         var adapter = new Option<DirectoryInfo?>("--adapter") { Description = "PEFT LoRA adapter folder to merge into the weights (W + alpha/r · B·A)." };
         var tokenizer = new Option<DirectoryInfo?>("--tokenizer") { Description = "Folder to copy tokenizer files from when the checkpoint has none of its own (tokenizer.json, tokenizer.model or vocab.json)." };
         var keepLora = new Option<bool>("--keep-lora-separate") { Description = "Keep the adapter out of the weights: LoRA graph inputs (zero by default) plus adapter.onnx_adapter for ONNX Runtime / GenAI's adapter API." };
+        var fp16 = new Option<bool>("--fp16-weights") { Description = "Store the weights as float16 (half the file); arithmetic, KV cache and logits stay float32." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the output folder if it exists and is not empty." };
         var json = CliContext.JsonOption();
 
         var onnx = new Command("onnx", "Export a GPT-2 or Llama checkpoint (Hugging Face layout) to an fp32 ONNX decoder with a KV cache, loadable by 'llmadapt generate' and ONNX Runtime GenAI.")
         {
-            model, output, adapter, keepLora, tokenizer, overwrite, json,
+            model, output, adapter, keepLora, fp16, tokenizer, overwrite, json,
         };
         onnx.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
         {
@@ -36,6 +37,7 @@ internal static class ExportCommands
                 TokenizerDirectory = parseResult.GetValue(tokenizer)?.FullName,
                 Overwrite = parseResult.GetValue(overwrite),
                 KeepLoraSeparate = parseResult.GetValue(keepLora),
+                Float16Weights = parseResult.GetValue(fp16),
             };
             var clock = Stopwatch.StartNew();
             var result = await OnnxDecoderExporter.ExportAsync(parseResult.GetRequiredValue(model).FullName, parseResult.GetRequiredValue(output).FullName, options, cancellationToken).ConfigureAwait(false);

@@ -83,8 +83,8 @@ internal abstract class DecoderExportWeights
         };
     }
 
-    /// <summary>Builds the ONNX decoder for these weights.</summary>
-    public abstract DecoderGraphBuilder CreateGraphBuilder();
+    /// <summary>Builds the ONNX decoder for these weights, with float16 initializers when <paramref name="float16Weights"/>.</summary>
+    public abstract DecoderGraphBuilder CreateGraphBuilder(bool float16Weights);
 
     /// <summary>
     /// Merges a PEFT LoRA adapter: W += (alpha / r)·B·A with A [r, in] and B [out, r], transposed for weights stored

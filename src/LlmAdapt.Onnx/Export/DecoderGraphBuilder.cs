@@ -40,6 +40,12 @@ internal abstract class DecoderGraphBuilder
         Graph = new GraphProto { Name = graphName };
     }
 
+    /// <summary>
+    /// Gets or sets whether checkpoint weights are stored as float16 initializers, each cast to float32 once in the
+    /// graph (ONNX Runtime folds the casts when it loads the session): half the file, fp32 arithmetic, inputs and outputs.
+    /// </summary>
+    public bool Float16Weights { get; init; }
+
     protected GraphProto Graph { get; }
 
     public static string Name(string pattern, int layer) => pattern.Replace("%d", DecoderExportWeights.Format(layer), StringComparison.Ordinal);
@@ -129,7 +135,7 @@ internal abstract class DecoderGraphBuilder
     protected abstract string TiedEmbedding { get; }
 
     /// <summary>Adds a weight as an initializer under its checkpoint name and shape.</summary>
-    protected void Initializer(string name) => Graph.Initializer.Add(OnnxTensors.Floats(name, _w.Shapes[name], _w.Get(name)));
+    protected void Initializer(string name) => Weight(name, _w.Shapes[name], _w.Get(name));
 
     /// <summary>Adds an nn.Linear weight [out, in] transposed to [in, out], for MatMul, under its checkpoint name.</summary>
     protected void TransposedInitializer(string name)
@@ -146,7 +152,7 @@ internal abstract class DecoderGraphBuilder
             }
         }
 
-        Graph.Initializer.Add(OnnxTensors.Floats(name, [columns, rows], transposed));
+        Weight(name, [columns, rows], transposed);
     }
 
     /// <summary>
@@ -233,6 +239,25 @@ internal abstract class DecoderGraphBuilder
         Node("Shape", [InputIds], ["ids_shape"]);
         Node("Concat", ["ids_shape", "c_vocab"], ["logits_shape"], Int("axis", 0));
         Node("Reshape", ["logits_2d", "logits_shape"], [Logits]);
+    }
+
+    /// <summary>A checkpoint weight as a float32 initializer, or as a float16 initializer <c>{name}.fp16</c> cast to float32 under <paramref name="name"/>.</summary>
+    private void Weight(string name, long[] shape, float[] values)
+    {
+        if (!Float16Weights)
+        {
+            Graph.Initializer.Add(OnnxTensors.Floats(name, shape, values));
+            return;
+        }
+
+        var half = new Half[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            half[i] = (Half)values[i];
+        }
+
+        Graph.Initializer.Add(OnnxTensors.Float16s(name + ".fp16", shape, half));
+        Node("Cast", [name + ".fp16"], [name], Int("to", (long)TensorProto.Types.DataType.Float));
     }
 
     private void AddInput(string name, TensorProto.Types.DataType type, params object[] dims) => Graph.Input.Add(Value(name, type, dims));

@@ -86,7 +86,7 @@ internal sealed class Gpt2ExportWeights : DecoderExportWeights
     }
 
     /// <inheritdoc/>
-    public override DecoderGraphBuilder CreateGraphBuilder() => new Gpt2GraphBuilder(this);
+    public override DecoderGraphBuilder CreateGraphBuilder(bool float16Weights) => new Gpt2GraphBuilder(this) { Float16Weights = float16Weights };
 
     /// <inheritdoc/>
     protected override string CanonicalModule(string module)

@@ -72,7 +72,7 @@ internal sealed class LlamaExportWeights : DecoderExportWeights
     }
 
     /// <inheritdoc/>
-    public override DecoderGraphBuilder CreateGraphBuilder() => new LlamaGraphBuilder(this);
+    public override DecoderGraphBuilder CreateGraphBuilder(bool float16Weights) => new LlamaGraphBuilder(this) { Float16Weights = float16Weights };
 
     private void Validate(string configFile)
     {

@@ -76,7 +76,7 @@ public static class OnnxDecoderExporter
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var model = weights.CreateGraphBuilder().Build();
+        var model = weights.CreateGraphBuilder(options.Float16Weights).Build();
         var parameterCount = weights.ParameterCount;
         var separate = weights.SeparateLora.Values.OrderBy(u => u.Module, StringComparer.Ordinal).ToList();
         weights.Tensors.Clear();
@@ -87,7 +87,7 @@ public static class OnnxDecoderExporter
         Directory.CreateDirectory(temp);
         try
         {
-            var external = parameterCount * sizeof(float) > options.ExternalDataThresholdBytes;
+            var external = parameterCount * (options.Float16Weights ? 2 : sizeof(float)) > options.ExternalDataThresholdBytes;
             if (external)
             {
                 await using var data = new FileStream(Path.Combine(temp, DataFileName), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);

@@ -32,6 +32,14 @@ public sealed class OnnxExportOptions
     [Range(0, long.MaxValue)]
     public long ExternalDataThresholdBytes { get; set; } = DefaultExternalDataThresholdBytes;
 
+    /// <summary>
+    /// Gets or sets whether the checkpoint's weights are stored as float16 (half the size of <c>model.onnx</c>), each
+    /// cast to float32 inside the graph, which ONNX Runtime folds at load: arithmetic, the KV cache, inputs and logits
+    /// stay float32, so the graph loads wherever the fp32 export does; logits move by the weights' float16 rounding
+    /// (relative 2⁻¹¹). LoRA inputs kept separate and the rotary tables stay float32.
+    /// </summary>
+    public bool Float16Weights { get; set; }
+
     /// <summary>Gets or sets whether an existing, non-empty output folder is replaced; when <see langword="false"/> it is an error.</summary>
     public bool Overwrite { get; set; }
 

@@ -6,7 +6,7 @@ namespace LlmAdapt.Cli.Tests.Export;
 public sealed class LlamaExportCommandTests
 {
     [Fact]
-    public async Task ExportOnnx_LlamaCheckpointWithItsTokenizer_GeneratesFromTextAndFromIds()
+    public async Task ExportOnnx_LlamaCheckpointWithItsTokenizer_Fp16Weights_GeneratesFromTextAndFromIds()
     {
         var dir = Path.Combine(Path.GetTempPath(), "llmadapt-cli-export", Guid.NewGuid().ToString("N")[..8]);
         var checkpoint = Path.Combine(dir, "llama");
@@ -42,7 +42,7 @@ public sealed class LlamaExportCommandTests
             }
 
             var onnx = Path.Combine(dir, "onnx");
-            var (code, output, error) = await CliRunner.RunAsync("export", "onnx", "--model", checkpoint, "--out", onnx, "--json");
+            var (code, output, error) = await CliRunner.RunAsync("export", "onnx", "--model", checkpoint, "--out", onnx, "--fp16-weights", "--json");
             Assert.True(code == 0, error);
             using (var report = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
             {
@@ -52,6 +52,7 @@ public sealed class LlamaExportCommandTests
             }
 
             Assert.Contains("llama, 1 layers", error, StringComparison.Ordinal);
+            Assert.InRange(new FileInfo(Path.Combine(onnx, "model.onnx")).Length, 0, (vocab * c * 2) + (64 * 1024));
             (code, output, error) = await CliRunner.RunAsync("generate", "--model", onnx, "--prompt", "Hello world", "--max-new-tokens", "5", "--json");
             Assert.True(code == 0, error);
             using var fromText = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]);

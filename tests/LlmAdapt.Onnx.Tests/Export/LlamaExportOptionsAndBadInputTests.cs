@@ -3,16 +3,19 @@ using LlmAdapt.Onnx.Export;
 using LlmAdapt.Onnx.Generation;
 using LlmAdapt.Onnx.Tests.Generation;
 using Microsoft.ML.Tokenizers;
+using Xunit.Abstractions;
 using static LlmAdapt.Onnx.Tests.Export.LogitChecks;
+using OrtGenAI = Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace LlmAdapt.Onnx.Tests.Export;
 
 /// <summary>Llama variants (tied head, one key/value head, another rotary base, external data), which tokenizer the export carries, and configs it refuses.</summary>
-public sealed class LlamaExportOptionsAndBadInputTests : IDisposable
+public sealed class LlamaExportOptionsAndBadInputTests(ITestOutputHelper output) : IDisposable
 {
     private const int Gpt2Vocabulary = 50257;
 
     private readonly string _dir = TinyGpt2.NewDirectory("llama-options");
+    private readonly ITestOutputHelper _output = output;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -39,6 +42,48 @@ public sealed class LlamaExportOptionsAndBadInputTests : IDisposable
         Assert.InRange(max, 0, 1e-4);
         using var loaded = OnnxDecoderModel.Load(result.OutputDirectory);
         Assert.Equal((211, 24), (loaded.VocabularySize, loaded.ContextLength));
+    }
+
+    [Fact]
+    public async Task Float16Weights_HalveTheFile_LogitsEqualTheForwardOfTheRoundedWeights_AndDecodersAgree()
+    {
+        var model = new TinyLlama(vocab: 509, context: 32, layers: 2, heads: 4, kvHeads: 2, channels: 32, intermediate: 64, seed: 31);
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+        var full = await OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "fp32"), null, CancellationToken.None);
+        var half = await OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "fp16"), new OnnxExportOptions { Float16Weights = true }, CancellationToken.None);
+        var ratio = (double)new FileInfo(half.ModelPath).Length / new FileInfo(full.ModelPath).Length;
+        Assert.InRange(ratio, 0.45, 0.6);
+
+        var tokens = Enumerable.Range(0, 32).Select(i => (i * 71) % 509).ToArray();
+        using var session = new ExportedSession(half.OutputDirectory, 2, 2, 8, 509);
+        var (logits, _, _) = session.Step(Longs(tokens), Positions(32), Ones(32), 1, null, 0);
+        var fromFloat32 = model.Forward(tokens, withLora: false);
+        foreach (var (name, (values, shape)) in model.Tensors.ToList())
+        {
+            model.Tensors[name] = ([.. values.Select(v => (float)(Half)v)], shape);
+        }
+
+        var fromRounded = MaxAbsDiff(model.Forward(tokens, withLora: false), logits);
+        var fromOriginal = MaxAbsDiff(fromFloat32, logits);
+        _output.WriteLine($"fp16 weights: model.onnx {ratio:P0} of fp32; max |Δlogit| vs float64 forward of the rounded weights {fromRounded:E2}, vs the fp32 weights {fromOriginal:E2} (logit spread {logits.Max() - logits.Min():F1})");
+        Assert.InRange(fromRounded, 0, 1e-4);
+        Assert.InRange(fromOriginal, 0, 0.05);
+
+        int[] prompt = [1, 2, 3];
+        using var ours = OnnxDecoderModel.Load(half.OutputDirectory);
+        var generated = ours.Generate(prompt, new GenerationOptions { MaxNewTokens = 12 }).Sequence;
+        using var genai = new OrtGenAI.Model(half.OutputDirectory);
+        using var parameters = new OrtGenAI.GeneratorParams(genai);
+        parameters.SetSearchOption("max_length", prompt.Length + 12);
+        parameters.SetSearchOption("do_sample", false);
+        using var generator = new OrtGenAI.Generator(genai, parameters);
+        generator.AppendTokens(prompt);
+        while (!generator.IsDone())
+        {
+            generator.GenerateNextToken();
+        }
+
+        Assert.Equal(generated, generator.GetSequence(0).ToArray());
     }
 
     [Fact]
