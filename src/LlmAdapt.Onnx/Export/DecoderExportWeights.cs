@@ -208,11 +208,10 @@ internal abstract class DecoderExportWeights
         var scale = config.Alpha / r;
         using var reader = SafeTensorsReader.Open(file);
         var updates = new List<LoraUpdate>();
-        foreach (var aName in reader.Tensors.Keys.Where(k => k.EndsWith(LoraASuffix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        foreach (var (aName, bName, bare) in LoraPairs(reader, file))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var stored = aName[..^LoraASuffix.Length];
-            var module = CanonicalModule(stored.StartsWith(PeftAdapterConfig.TensorPrefix, StringComparison.Ordinal) ? stored[PeftAdapterConfig.TensorPrefix.Length..] : stored);
+            var module = CanonicalModule(bare);
             var weightName = module + ".weight";
             if (!Tensors.ContainsKey(weightName) || !LoraSites.Any(s => module.EndsWith("." + s, StringComparison.Ordinal)))
             {
@@ -222,12 +221,6 @@ internal abstract class DecoderExportWeights
             var shape = Shapes[weightName];
             var inF = (int)(ProjectionsAreInputMajor ? shape[0] : shape[1]);
             var outF = (int)(ProjectionsAreInputMajor ? shape[1] : shape[0]);
-            var bName = stored + ".lora_B.weight";
-            if (!reader.Contains(bName))
-            {
-                throw new InvalidDataFileException(file, 0, $"tensor '{aName}' has no partner '{bName}'.");
-            }
-
             var a = reader.ReadSingle(aName, [r, inF]);
             var b = reader.ReadSingle(bName, [outF, r]);
             updates.Add(new LoraUpdate(module, r, inF, outF, a, b, scale));
@@ -239,6 +232,25 @@ internal abstract class DecoderExportWeights
         }
 
         return updates;
+    }
+
+    /// <summary>
+    /// The A/B tensor pairs of a PEFT adapter file, in name order, with the adapted module's name without PEFT's
+    /// <c>base_model.model.</c> prefix; an A without its B is an error naming both.
+    /// </summary>
+    public static IEnumerable<(string AName, string BName, string Module)> LoraPairs(SafeTensorsReader reader, string file)
+    {
+        foreach (var aName in reader.Tensors.Keys.Where(k => k.EndsWith(LoraASuffix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            var stored = aName[..^LoraASuffix.Length];
+            var bName = stored + ".lora_B.weight";
+            if (!reader.Contains(bName))
+            {
+                throw new InvalidDataFileException(file, 0, $"tensor '{aName}' has no partner '{bName}'.");
+            }
+
+            yield return (aName, bName, stored.StartsWith(PeftAdapterConfig.TensorPrefix, StringComparison.Ordinal) ? stored[PeftAdapterConfig.TensorPrefix.Length..] : stored);
+        }
     }
 
     private void Add(string name, float[] values, long[] shape)

@@ -168,8 +168,11 @@ internal abstract class DecoderGraphBuilder
             return projected;
         }
 
-        Graph.Input.Add(Value(update.AName, TensorProto.Types.DataType.Float, ["lora_rank", update.In]));
-        Graph.Input.Add(Value(update.BName, TensorProto.Types.DataType.Float, [update.Out, "lora_rank"]));
+        // One rank symbol per projection: ONNX Runtime plans buffers assuming equal symbols mean equal sizes, and an
+        // adapter may leave some projections at the rank-1 default while others take its rank.
+        var rank = update.Module + ".lora_rank";
+        Graph.Input.Add(Value(update.AName, TensorProto.Types.DataType.Float, [rank, update.In]));
+        Graph.Input.Add(Value(update.BName, TensorProto.Types.DataType.Float, [update.Out, rank]));
         FloatTensor(update.AName, [1, update.In], new float[update.In]);
         FloatTensor(update.BName, [update.Out, 1], new float[update.Out]);
         Node("Transpose", [update.AName], [projected + "_lora_at"], Ints("perm", [1, 0]));

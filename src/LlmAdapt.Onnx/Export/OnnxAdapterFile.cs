@@ -16,7 +16,8 @@ internal static class OnnxAdapterFile
 
     private const int FloatDataType = 1;
 
-    public static void Write(string path, IEnumerable<(string Name, long[] Dims, float[] Values)> parameters, int adapterVersion = 1, int modelVersion = 1)
+    /// <summary>The bytes of an adapter file holding <paramref name="parameters"/> (float32, little-endian as x86 and ARM store them).</summary>
+    public static byte[] Build(IEnumerable<(string Name, long[] Dims, float[] Values)> parameters, int adapterVersion = 1, int modelVersion = 1)
     {
         var builder = new FlatBufferBuilder(1 << 16);
         var offsets = new List<Offset<Table>>();
@@ -58,6 +59,6 @@ internal static class OnnxAdapterFile
         builder.AddOffset(3, parametersOffset.Value, 0);
         var root = builder.EndTable();
         builder.Finish(root, "TORT");
-        File.WriteAllBytes(path, builder.SizedByteArray());
+        return builder.SizedByteArray();
     }
 }

@@ -104,9 +104,10 @@ public static class OnnxDecoderExporter
 
             if (separate.Count > 0)
             {
-                OnnxAdapterFile.Write(
+                await File.WriteAllBytesAsync(
                     Path.Combine(temp, AdapterFileName),
-                    separate.SelectMany(u => new[] { (u.AName, new long[] { u.Rank, u.In }, u.A), (u.BName, new long[] { u.Out, u.Rank }, u.ScaledB()) }));
+                    OnnxAdapterFile.Build(separate.SelectMany(u => new[] { (u.AName, new long[] { u.Rank, u.In }, u.A), (u.BName, new long[] { u.Out, u.Rank }, u.ScaledB()) })),
+                    cancellationToken).ConfigureAwait(false);
             }
 
             var tokenizerFiles = CopyTokenizer(baseDirectory, options.TokenizerDirectory, temp);
@@ -138,6 +139,77 @@ public static class OnnxDecoderExporter
                 Directory.Delete(temp, recursive: true);
             }
         }
+    }
+
+    /// <summary>
+    /// Writes another PEFT LoRA adapter as an ONNX Runtime LoRA file for a folder exported with
+    /// <see cref="OnnxExportOptions.KeepLoraSeparate"/>, so one graph serves several adapters (ONNX Runtime GenAI:
+    /// <c>Adapters.LoadAdapter</c> once per file, <c>Generator.SetActiveAdapter</c> per request). The adapter may adapt
+    /// the graph's LoRA projections or fewer of them (the others keep their zero default), at any rank.
+    /// </summary>
+    /// <param name="adapterDirectory">The PEFT adapter folder (<c>adapter_config.json</c> + <c>adapter_model.safetensors</c>).</param>
+    /// <param name="exportedDirectory">The folder <see cref="ExportAsync"/> wrote with the adapter kept separate.</param>
+    /// <param name="outputPath">The <c>.onnx_adapter</c> file to write (atomically).</param>
+    /// <param name="cancellationToken">Stops before the file is put in place.</param>
+    /// <returns>The number of projections the file adapts.</returns>
+    /// <exception cref="ModelLoadException">A file is missing or the graph has no LoRA inputs; the message names the file.</exception>
+    /// <exception cref="InvalidDataFileException">A tensor adapts a projection the graph has no LoRA input for, or its shape disagrees; the message names the tensor and the shapes.</exception>
+    public static async Task<int> ExportAdapterAsync(string adapterDirectory, string exportedDirectory, string outputPath, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(adapterDirectory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(exportedDirectory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputPath);
+        var modelPath = Path.Combine(Path.GetFullPath(exportedDirectory), ModelFileName);
+        if (!File.Exists(modelPath))
+        {
+            throw new ModelLoadException(modelPath, "no such file: give the folder ExportAsync wrote.", null);
+        }
+
+        var graph = Graph.OnnxModels.Parse(modelPath, await File.ReadAllBytesAsync(modelPath, cancellationToken).ConfigureAwait(false)).Graph;
+        var loraInputs = graph.Input
+            .Where(i => i.Name.EndsWith(".lora_A.weight", StringComparison.Ordinal) || i.Name.EndsWith(".lora_B.weight", StringComparison.Ordinal))
+            .ToDictionary(i => i.Name, i => i.Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray(), StringComparer.Ordinal);
+        if (loraInputs.Count == 0)
+        {
+            throw new ModelLoadException(modelPath, "the graph has no LoRA inputs; export it with KeepLoraSeparate (--keep-lora-separate) to serve adapters from files.", null);
+        }
+
+        var full = Path.GetFullPath(adapterDirectory);
+        var config = await PeftAdapterConfig.ReadAsync(Path.Combine(full, PeftAdapterConfig.FileName), cancellationToken).ConfigureAwait(false);
+        var file = Path.Combine(full, PeftAdapterConfig.WeightsFileName);
+        if (!File.Exists(file))
+        {
+            throw new ModelLoadException(file, "no adapter_model.safetensors beside adapter_config.json.", null);
+        }
+
+        var r = config.Rank;
+        var scale = config.Alpha / r;
+        var parameters = new List<(string Name, long[] Dims, float[] Values)>();
+        using (var reader = SafeTensorsReader.Open(file))
+        {
+            foreach (var (aName, bName, bare) in DecoderExportWeights.LoraPairs(reader, file))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+
+                // GPT-2 adapters may name modules without the "transformer." prefix the graph's inputs carry.
+                var module = new[] { bare, "transformer." + bare }.FirstOrDefault(m => loraInputs.ContainsKey(m + ".lora_A.weight"))
+                    ?? throw new InvalidDataFileException(file, 0, $"tensor '{aName}' adapts '{bare}', which has no LoRA input in {modelPath} (it has {loraInputs.Count / 2}, e.g. '{loraInputs.Keys.Order(StringComparer.Ordinal).First()}').");
+                var inF = loraInputs[module + ".lora_A.weight"][1];
+                var outF = loraInputs[module + ".lora_B.weight"][0];
+                var a = reader.ReadSingle(aName, [r, inF]);
+                var b = reader.ReadSingle(bName, [outF, r]);
+                parameters.Add((module + ".lora_A.weight", [r, inF], a));
+                parameters.Add((module + ".lora_B.weight", [outF, r], [.. b.Select(x => (float)(x * scale))]));
+            }
+        }
+
+        if (parameters.Count == 0)
+        {
+            throw new InvalidDataFileException(file, 0, "no LoRA tensors (names ending in .lora_A.weight).");
+        }
+
+        await AtomicFile.WriteAllBytesAsync(Path.GetFullPath(outputPath), OnnxAdapterFile.Build(parameters), cancellationToken).ConfigureAwait(false);
+        return parameters.Count / 2;
     }
 
     /// <summary>The base checkpoint and the adapter to merge: an adapter folder given as the checkpoint names its base.</summary>

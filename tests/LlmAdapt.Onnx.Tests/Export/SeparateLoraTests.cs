@@ -72,6 +72,53 @@ public sealed class SeparateLoraTests(LlamaExportFixture fixture, ITestOutputHel
         Assert.Equal(expectedBase, ours.Generate(prompt, new GenerationOptions { MaxNewTokens = newTokens }).Sequence);
     }
 
+    [Fact]
+    public async Task ASecondAdapter_OnFewerProjectionsAtAnotherRank_ServedByTheSameGraph()
+    {
+        var dir = TinyGpt2.NewDirectory("second-adapter");
+        try
+        {
+            // The same base weights (same seed), another adapter: rank 2, alpha 3, only q_proj and down_proj.
+            var second = new TinyLlama(LlamaExportFixture.Vocab, LlamaExportFixture.Context, LlamaExportFixture.Layers, LlamaExportFixture.Heads, LlamaExportFixture.KvHeads, LlamaExportFixture.Channels, LlamaExportFixture.Intermediate, seed: 17);
+            second.AddLora(rank: 2, alpha: 3, seed: 99, ["self_attn.q_proj", "mlp.down_proj"]);
+            var adapterFolder = await second.SaveAdapterAsync(Path.Combine(dir, "adapter"), fixture.Checkpoint, alpha: 3);
+            var file = Path.Combine(dir, "second.onnx_adapter");
+            var modules = await OnnxDecoderExporter.ExportAdapterAsync(adapterFolder, fixture.ExportedSeparate, file);
+            Assert.Equal(2 * LlamaExportFixture.Layers, modules);
+
+            var tokens = RandomTokens(new Random(6), 16, V);
+            using var session = Session(fixture.ExportedSeparate);
+            using var adapter = OrtLoraAdapter.Create(file, null);
+            var (logits, _, _) = session.Step(Longs(tokens), Positions(16), Ones(16), 1, null, 0, adapter);
+            var max = MaxAbsDiff(second.Forward(tokens, withLora: true), logits);
+            output.WriteLine($"second adapter (rank 2, 2 of 7 projections): max |Δlogit| = {max:E2}; it moves logits by up to {MaxAbsDiff(second.Forward(tokens, withLora: false), logits):F2}");
+            Assert.InRange(max, 0, 1e-4);
+
+            // ONNX Runtime GenAI with both adapters loaded: the second one active, greedy ids follow its float64 forward.
+            using var genai = new OrtGenAI.Model(fixture.ExportedSeparate);
+            using var adapters = new OrtGenAI.Adapters(genai);
+            adapters.LoadAdapter(fixture.SeparateResult!.AdapterPath!, "sft");
+            adapters.LoadAdapter(file, "second");
+            int[] prompt = [1, 450, 4996, 17354];
+            var sequence = Greedy(genai, prompt, 10, adapters, "second");
+            var reference = second.Forward(sequence, withLora: true);
+            for (var i = prompt.Length; i < sequence.Length; i++)
+            {
+                var row = reference.AsSpan((i - 1) * V, V);
+                Assert.Equal(row.IndexOf(row.ToArray().Max()), sequence[i]);
+            }
+
+            Assert.NotEqual(sequence, Greedy(genai, prompt, 10, adapters, "sft"));
+
+            var ex = await Assert.ThrowsAsync<ModelLoadException>(() => OnnxDecoderExporter.ExportAdapterAsync(adapterFolder, fixture.Exported, Path.Combine(dir, "x.onnx_adapter")));
+            Assert.Contains("no LoRA inputs", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static int[] Greedy(OrtGenAI.Model model, int[] prompt, int newTokens, OrtGenAI.Adapters? adapters, string? name)
     {
         using var parameters = new OrtGenAI.GeneratorParams(model);
