@@ -8,8 +8,8 @@ namespace LlmAdapt.Onnx.Export;
 
 /// <summary>
 /// Exports a GPT-2 or Llama checkpoint in Hugging Face's layout (<c>config.json</c> + <c>model.safetensors</c>, as
-/// LlmAdapt's training engine writes it and Hugging Face saves it), optionally with a PEFT LoRA adapter merged in, to an
-/// fp32 ONNX decoder with a KV cache: a folder with <c>model.onnx</c>, <c>genai_config.json</c> and the tokenizer files,
+/// LlmAdapt's training engine writes it and Hugging Face saves it), optionally with a PEFT LoRA adapter merged in or
+/// kept as separate LoRA inputs, to an ONNX decoder with a KV cache (fp32, or fp16 weights): a folder with <c>model.onnx</c>, <c>genai_config.json</c> and the tokenizer files,
 /// which <see cref="Generation.OnnxDecoderModel.Load"/> and ONNX Runtime GenAI both load.
 /// </summary>
 public static class OnnxDecoderExporter
@@ -41,12 +41,13 @@ public static class OnnxDecoderExporter
     /// <c>adapter_config.json</c> names its base in <c>base_model_name_or_path</c> (the adapter is then merged).
     /// </param>
     /// <param name="outputDirectory">The folder to create.</param>
-    /// <param name="options">The adapter to merge, external-data threshold, overwrite; defaults when <see langword="null"/>.</param>
+    /// <param name="options">The adapter to merge or keep separate, fp16 weights, tokenizer fallback, external-data threshold, overwrite; defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the export; nothing is left at <paramref name="outputDirectory"/>.</param>
     /// <returns>What was written.</returns>
     /// <exception cref="ModelLoadException">A file is missing, not valid, or describes an unsupported model; the message names the file.</exception>
     /// <exception cref="InvalidDataFileException">A tensor is missing or its shape disagrees with the config; the message names the tensor and both shapes.</exception>
     /// <exception cref="LlmAdaptException">The output folder exists and is not empty, and <see cref="OnnxExportOptions.Overwrite"/> is off.</exception>
+    /// <exception cref="ArgumentException"><see cref="OnnxExportOptions.KeepLoraSeparate"/> is set without an adapter.</exception>
     public static async Task<OnnxExportResult> ExportAsync(string checkpointDirectory, string outputDirectory, OnnxExportOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointDirectory);
