@@ -148,6 +148,27 @@ public sealed class LlamaExportOptionsAndBadInputTests(ITestOutputHelper output)
         Assert.Contains("[97, 8]", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task LoraOnAModuleThatIsNotAProjection_OrKeptSeparateWithoutAnAdapter_IsRefused()
+    {
+        var model = new TinyLlama(vocab: 97, context: 8, layers: 1, heads: 2, kvHeads: 1, channels: 8, intermediate: 16, seed: 1);
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+        var adapter = Path.Combine(_dir, "adapter");
+        Directory.CreateDirectory(adapter);
+        var writer = new SafeTensorsWriter();
+        writer.Add("base_model.model.model.layers.0.input_layernorm.lora_A.weight", new float[2 * 8], [2, 8]);
+        writer.Add("base_model.model.model.layers.0.input_layernorm.lora_B.weight", new float[8 * 2], [8, 2]);
+        await writer.WriteAsync(Path.Combine(adapter, PeftAdapterConfig.WeightsFileName));
+        await new PeftAdapterConfig { Rank = 2, Alpha = 4, TargetModules = ["input_layernorm"] }.WriteAsync(Path.Combine(adapter, PeftAdapterConfig.FileName));
+
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), new OnnxExportOptions { AdapterDirectory = adapter }, CancellationToken.None));
+        Assert.Contains("model.layers.0.input_layernorm", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("self_attn.q_proj", ex.Message, StringComparison.Ordinal);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), new OnnxExportOptions { KeepLoraSeparate = true }, CancellationToken.None));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "onnx")));
+    }
+
     [Theory]
     [InlineData("\"num_key_value_heads\": 3", "num_attention_heads 4 is not a multiple of num_key_value_heads 3")]
     [InlineData("\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}", "rope_scaling")]
