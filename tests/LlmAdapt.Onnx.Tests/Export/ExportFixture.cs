@@ -5,7 +5,7 @@ namespace LlmAdapt.Onnx.Tests.Export;
 /// <summary>
 /// One small GPT-2 with GPT-2's vocabulary (so the engine's public evaluator and sampler, which tokenize with GPT-2's
 /// tokenizer, can run on it), saved as a checkpoint with a LoRA adapter beside it, and exported once with and once
-/// without the adapter merged, and once with it kept as separate LoRA inputs.
+/// without the adapter merged, and once with it kept as separate LoRA inputs (weights in external data).
 /// </summary>
 public sealed class ExportFixture : IAsyncLifetime
 {
@@ -43,7 +43,7 @@ public sealed class ExportFixture : IAsyncLifetime
         await Model.SaveAdapterAsync(Adapter, Checkpoint, LoraAlpha);
         Result = await OnnxDecoderExporter.ExportAsync(Checkpoint, Exported, null, CancellationToken.None);
         LoraResult = await OnnxDecoderExporter.ExportAsync(Checkpoint, ExportedLora, new OnnxExportOptions { AdapterDirectory = Adapter }, CancellationToken.None);
-        SeparateResult = await OnnxDecoderExporter.ExportAsync(Checkpoint, ExportedSeparate, new OnnxExportOptions { AdapterDirectory = Adapter, KeepLoraSeparate = true }, CancellationToken.None);
+        SeparateResult = await OnnxDecoderExporter.ExportAsync(Checkpoint, ExportedSeparate, new OnnxExportOptions { AdapterDirectory = Adapter, KeepLoraSeparate = true, ExternalDataThresholdBytes = 0 }, CancellationToken.None);
     }
 
     public Task DisposeAsync()

@@ -150,6 +150,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
     {
         var result = fixture.SeparateResult!;
         Assert.Equal(4 * ExportFixture.Layers, result.SeparateLoraModules);
+        Assert.NotNull(result.ExternalDataPath);
         var tokens = RandomTokens(new Random(8), 16);
         using var session = Session(fixture.ExportedSeparate);
         using var adapter = Microsoft.ML.OnnxRuntime.OrtLoraAdapter.Create(result.AdapterPath!, null);
