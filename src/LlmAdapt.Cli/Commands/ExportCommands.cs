@@ -68,6 +68,33 @@ internal static class ExportCommands
             return CliApp.Success;
         }));
 
-        return new Command("export", "Export models for serving.") { onnx };
+        return new Command("export", "Export models for serving.") { onnx, CreateAdapter(context) };
+    }
+
+    /// <summary><c>llmadapt export adapter</c>: another PEFT adapter as an ONNX Runtime LoRA file for a graph exported with --keep-lora-separate.</summary>
+    private static Command CreateAdapter(CliContext context)
+    {
+        var adapter = new Option<DirectoryInfo>("--adapter") { Description = "PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors).", Required = true };
+        var onnx = new Option<DirectoryInfo>("--onnx") { Description = "Folder written by 'export onnx --keep-lora-separate'.", Required = true };
+        var output = new Option<FileInfo>("--out", "-o") { Description = "The .onnx_adapter file to write.", Required = true };
+        var json = CliContext.JsonOption();
+        var command = new Command("adapter", "Write another LoRA adapter as an ONNX Runtime .onnx_adapter file for a graph exported with --keep-lora-separate (one graph, several adapters).")
+        {
+            adapter, onnx, output, json,
+        };
+        command.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
+        {
+            var file = parseResult.GetRequiredValue(output).FullName;
+            var modules = await OnnxDecoderExporter.ExportAdapterAsync(parseResult.GetRequiredValue(adapter).FullName, parseResult.GetRequiredValue(onnx).FullName, file, cancellationToken).ConfigureAwait(false);
+            await context.Out.WriteLineAsync(file).ConfigureAwait(false);
+            await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"LoRA on {modules} projections")).ConfigureAwait(false);
+            if (parseResult.GetValue(json))
+            {
+                context.WriteJson(new { adapter = file, lora_modules = modules });
+            }
+
+            return CliApp.Success;
+        }));
+        return command;
     }
 }

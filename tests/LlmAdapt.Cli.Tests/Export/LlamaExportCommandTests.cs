@@ -64,6 +64,34 @@ public sealed class LlamaExportCommandTests
             Assert.True(code == 0, error);
             using var fromIds = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]);
             Assert.Equal(ids, fromIds.RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()));
+
+            // A LoRA adapter on q_proj kept separate, then written again by 'export adapter': the same file.
+            var adapter = Path.Combine(dir, "adapter");
+            Directory.CreateDirectory(adapter);
+            var lora = new SafeTensorsWriter();
+            lora.Add("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", Random(2 * c), [2, c]);
+            lora.Add("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", Random(c * 2), [c, 2]);
+            await lora.WriteAsync(Path.Combine(adapter, PeftAdapterConfig.WeightsFileName));
+            await new PeftAdapterConfig { Rank = 2, Alpha = 4, TargetModules = ["q_proj"], BaseModelNameOrPath = checkpoint }.WriteAsync(Path.Combine(adapter, PeftAdapterConfig.FileName));
+            var separate = Path.Combine(dir, "onnx-lora");
+            (code, output, error) = await CliRunner.RunAsync("export", "onnx", "--model", adapter, "--out", separate, "--keep-lora-separate", "--json");
+            Assert.True(code == 0, error);
+            using (var report = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
+            {
+                Assert.Equal(1, report.RootElement.GetProperty("separate_lora_modules").GetInt32());
+                Assert.Equal(0, report.RootElement.GetProperty("merged_lora_modules").GetInt32());
+            }
+
+            var again = Path.Combine(dir, "again.onnx_adapter");
+            (code, _, error) = await CliRunner.RunAsync("export", "adapter", "--adapter", adapter, "--onnx", separate, "--out", again);
+            Assert.True(code == 0, error);
+            Assert.Contains("LoRA on 1 projections", error, StringComparison.Ordinal);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(separate, "adapter.onnx_adapter")), File.ReadAllBytes(again));
+
+            // The graph without LoRA inputs cannot take an adapter file.
+            (code, _, error) = await CliRunner.RunAsync("export", "adapter", "--adapter", adapter, "--onnx", onnx, "--out", Path.Combine(dir, "x.onnx_adapter"));
+            Assert.Equal(1, code);
+            Assert.Contains("no LoRA inputs", error, StringComparison.Ordinal);
         }
         finally
         {
