@@ -32,6 +32,9 @@ internal sealed class LlamaExportWeights : DecoderExportWeights
 
     public double RopeTheta { get; private init; }
 
+    /// <summary>Gets the rotary frequency of each pair i &lt; D/2: θ^(−2i/D), rescaled as <c>rope_scaling</c> says (linear or llama3).</summary>
+    public double[] InverseFrequencies { get; private set; } = [];
+
     /// <inheritdoc/>
     protected override bool ProjectionsAreInputMajor => false;
 
@@ -59,6 +62,7 @@ internal sealed class LlamaExportWeights : DecoderExportWeights
             RopeTheta = hf.RopeTheta ?? 10000,
         };
         weights.Validate(configFile);
+        weights.InverseFrequencies = weights.RotaryFrequencies(configFile);
 
         var file = Path.Combine(directory, WeightsFile);
         weights.ReadTensors(
@@ -106,11 +110,6 @@ internal sealed class LlamaExportWeights : DecoderExportWeights
 
         if (Config.Extra is { } extra)
         {
-            if (extra.TryGetValue("rope_scaling", out var scaling) && scaling.ValueKind != JsonValueKind.Null)
-            {
-                problems.Add($"rope_scaling {scaling.GetRawText()} is not supported (plain rotary embeddings are)");
-            }
-
             if (extra.TryGetValue("hidden_act", out var act) && act.ValueKind == JsonValueKind.String && act.GetString() != "silu")
             {
                 problems.Add($"hidden_act '{act.GetString()}' is not supported (silu is)");
@@ -129,6 +128,70 @@ internal sealed class LlamaExportWeights : DecoderExportWeights
         {
             throw new ModelLoadException(configFile, string.Join("; ", problems) + ".", null);
         }
+    }
+
+    /// <summary>
+    /// θ^(−2i/D) for i &lt; D/2, then Hugging Face's <c>rope_scaling</c>: <c>linear</c> divides every frequency by
+    /// <c>factor</c>; <c>llama3</c> (Llama 3.1 and later) divides the low frequencies (wavelength above
+    /// original_max_position_embeddings / low_freq_factor) by <c>factor</c>, keeps the high ones (wavelength below
+    /// original_max_position_embeddings / high_freq_factor) and blends in between. Other types are refused.
+    /// </summary>
+    private double[] RotaryFrequencies(string configFile)
+    {
+        var half = HeadSize / 2;
+        var frequencies = new double[half];
+        for (var i = 0; i < half; i++)
+        {
+            frequencies[i] = Math.Pow(RopeTheta, -2.0 * i / HeadSize);
+        }
+
+        if (Config.Extra is null || !Config.Extra.TryGetValue("rope_scaling", out var scaling) || scaling.ValueKind == JsonValueKind.Null)
+        {
+            return frequencies;
+        }
+
+        string? Text(string key) => scaling.ValueKind == JsonValueKind.Object && scaling.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        double? Number(string key) => scaling.ValueKind == JsonValueKind.Object && scaling.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+        var type = Text("rope_type") ?? Text("type");
+        var factor = Number("factor");
+        if (type == "default")
+        {
+            return frequencies;
+        }
+
+        if (type is not ("linear" or "llama3") || factor is not > 0)
+        {
+            throw new ModelLoadException(configFile, $"rope_scaling {scaling.GetRawText()} is not supported (none, default, linear and llama3 with a positive factor are).", null);
+        }
+
+        if (type == "linear")
+        {
+            return [.. frequencies.Select(f => f / factor.Value)];
+        }
+
+        // Llama 3.1's values where a config leaves one out.
+        double low = Number("low_freq_factor") ?? 1, high = Number("high_freq_factor") ?? 4;
+        var original = Number("original_max_position_embeddings") ?? 8192;
+        if (high <= low)
+        {
+            throw new ModelLoadException(configFile, $"rope_scaling high_freq_factor {high} must exceed low_freq_factor {low}.", null);
+        }
+
+        for (var i = 0; i < half; i++)
+        {
+            var wavelength = 2 * Math.PI / frequencies[i];
+            if (wavelength > original / low)
+            {
+                frequencies[i] /= factor.Value;
+            }
+            else if (wavelength >= original / high)
+            {
+                var smooth = ((original / wavelength) - low) / (high - low);
+                frequencies[i] = ((1 - smooth) * frequencies[i] / factor.Value) + (smooth * frequencies[i]);
+            }
+        }
+
+        return frequencies;
     }
 
     private IEnumerable<(string Name, long[] Shape)> ExpectedTensors()

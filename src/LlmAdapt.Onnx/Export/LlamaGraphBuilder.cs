@@ -44,7 +44,7 @@ internal sealed class LlamaGraphBuilder(LlamaExportWeights weights) : DecoderGra
         return RmsNorm("model.norm", residual, "norm_out");
     }
 
-    /// <summary>cos and sin of position·θ^(−2i/D) for every position of the context and i &lt; D/2, gathered by position_ids to [batch, sequence, 1, D/2].</summary>
+    /// <summary>cos and sin of position·θ^(−2i/D) (rescaled by rope_scaling) for every position of the context and i &lt; D/2, gathered by position_ids to [batch, sequence, 1, D/2].</summary>
     private void RotaryTables()
     {
         int context = _w.ContextLength, half = _w.HeadSize / 2;
@@ -54,7 +54,7 @@ internal sealed class LlamaGraphBuilder(LlamaExportWeights weights) : DecoderGra
         {
             for (var i = 0; i < half; i++)
             {
-                var angle = p * Math.Pow(_w.RopeTheta, -2.0 * i / _w.HeadSize);
+                var angle = p * _w.InverseFrequencies[i];
                 cos[(p * half) + i] = (float)Math.Cos(angle);
                 sin[(p * half) + i] = (float)Math.Sin(angle);
             }

@@ -86,6 +86,36 @@ public sealed class LlamaExportOptionsAndBadInputTests(ITestOutputHelper output)
         Assert.Equal(generated, generator.GetSequence(0).ToArray());
     }
 
+    [Theory]
+    [InlineData("llama3")]
+    [InlineData("linear")]
+    public async Task RopeScaling_LogitsEqualFloat64ForwardWithTheScaledFrequencies(string type)
+    {
+        // Head size 8: wavelengths 6.3, 63, 628 and 6,283 positions; with original context 1000, low 1 and high 20 the
+        // llama3 rule keeps the first, blends the middle two and divides the last by the factor.
+        var scaling = (type, 8.0, 1.0, 20.0, 1000.0);
+        var model = new TinyLlama(vocab: 173, context: 24, layers: 2, heads: 4, kvHeads: 2, channels: 32, intermediate: 48, seed: 41) { RopeScaling = scaling };
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+        var result = await OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), null, CancellationToken.None);
+
+        var tokens = Enumerable.Range(0, 24).Select(i => (i * 29) % 173).ToArray();
+        using var session = new ExportedSession(result.OutputDirectory, 2, 2, 8, 173);
+        var (logits, presents, total) = session.Step(Longs(tokens[..16]), Positions(16), Ones(16), 1, null, 0);
+        var expected = model.Forward(tokens, withLora: false);
+        var max = MaxAbsDiff(expected.AsSpan(0, 16 * 173), logits);
+        for (var i = 16; i < 24; i++)
+        {
+            (logits, presents, total) = session.Step([tokens[i]], [i], Ones(total + 1), 1, presents, total);
+            max = Math.Max(max, MaxAbsDiff(expected.AsSpan(i * 173, 173), logits));
+        }
+
+        var unscaled = new TinyLlama(vocab: 173, context: 24, layers: 2, heads: 4, kvHeads: 2, channels: 32, intermediate: 48, seed: 41).Forward(tokens, withLora: false);
+        var effect = expected.Zip(unscaled, (a, b) => Math.Abs(a - b)).Max();
+        _output.WriteLine($"rope_scaling {type}: max |Δlogit| {max:E2}; scaling moves the float64 logits by up to {effect:F3}");
+        Assert.InRange(max, 0, 1e-4);
+        Assert.True(effect > 1e-2, $"the scaling should change the logits; it moved them by {effect}.");
+    }
+
     [Fact]
     public async Task EngineVocabulary_WithoutTokenizerFiles_GetsGpt2sTokenizer()
     {
@@ -171,7 +201,7 @@ public sealed class LlamaExportOptionsAndBadInputTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData("\"num_key_value_heads\": 3", "num_attention_heads 4 is not a multiple of num_key_value_heads 3")]
-    [InlineData("\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}", "rope_scaling")]
+    [InlineData("\"rope_scaling\": {\"rope_type\": \"dynamic\", \"factor\": 2.0}", "rope_scaling {")]
     [InlineData("\"hidden_act\": \"gelu\"", "hidden_act 'gelu'")]
     [InlineData("\"attention_bias\": true", "attention_bias")]
     public async Task UnsupportedConfig_IsRefusedWithTheNumbers(string entry, string expected)

@@ -70,6 +70,9 @@ internal sealed class TinyLlama
 
     public int HeadSize => Channels / Heads;
 
+    /// <summary>Gets Hugging Face's <c>rope_scaling</c> to write and apply: <c>llama3</c> (factor, low/high frequency factors, original context) or <c>linear</c> (factor), or none.</summary>
+    public (string Type, double Factor, double Low, double High, double Original)? RopeScaling { get; init; }
+
     public int BosTokenId { get; init; } = 1;
 
     public int EosTokenId { get; init; } = 2;
@@ -109,6 +112,14 @@ internal sealed class TinyLlama
             BosTokenId = BosTokenId,
             EosTokenId = EosTokenId,
             TorchDtype = "float32",
+            Extra = RopeScaling is not { } scaling ? null : new Dictionary<string, System.Text.Json.JsonElement>
+            {
+                ["rope_scaling"] = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, object>
+                {
+                    ["rope_type"] = scaling.Type, ["factor"] = scaling.Factor, ["low_freq_factor"] = scaling.Low,
+                    ["high_freq_factor"] = scaling.High, ["original_max_position_embeddings"] = scaling.Original,
+                }),
+            },
         }.WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName));
         return directory;
     }
@@ -265,13 +276,34 @@ internal sealed class TinyLlama
                 var o = (i * heads * d) + (head * d);
                 for (var e = 0; e < half; e++)
                 {
-                    var angle = i / Math.Pow(RopeTheta, 2.0 * e / d);
+                    var angle = i * Frequency(e);
                     double a = x[o + e], b = x[o + e + half];
                     x[o + e] = (a * Math.Cos(angle)) - (b * Math.Sin(angle));
                     x[o + e + half] = (b * Math.Cos(angle)) + (a * Math.Sin(angle));
                 }
             }
         }
+    }
+
+    /// <summary>Pair e's rotary frequency, with rope_scaling as Hugging Face's _compute_llama3_parameters / linear scaling define it.</summary>
+    private double Frequency(int e)
+    {
+        var frequency = 1 / Math.Pow(RopeTheta, 2.0 * e / HeadSize);
+        if (RopeScaling is not { } s)
+        {
+            return frequency;
+        }
+
+        if (s.Type == "linear")
+        {
+            return frequency / s.Factor;
+        }
+
+        var wavelength = 2 * Math.PI / frequency;
+        var scaled = wavelength > s.Original / s.Low ? frequency / s.Factor : frequency;
+        var medium = !(wavelength < s.Original / s.High) && !(wavelength > s.Original / s.Low);
+        var smooth = ((s.Original / wavelength) - s.Low) / (s.High - s.Low);
+        return medium ? ((1 - smooth) * scaled / s.Factor) + (smooth * scaled) : scaled;
     }
 
     private double[] RmsNorm(double[] x, int t, string prefix)
