@@ -176,6 +176,42 @@ public sealed class LlamaRoundTripTests(LlamaExportFixture fixture, ITestOutputH
     }
 
     [Fact]
+    public void OrtGenAI_PaddedBatch_EachRowEqualsTheClientAlone()
+    {
+        // ONNX Runtime GenAI 0.18 pads the shorter prompt on the right with pad_token_id, masks those slots through
+        // attention_mask (so they stay as a hole in the cache between prompt and continuation) and continues
+        // position_ids from the prompt's real tokens; each row must decode as it does alone.
+        const int newTokens = 12;
+        using var genai = new OrtGenAI.Model(fixture.Exported);
+        using var tokenizer = new OrtGenAI.Tokenizer(genai);
+        using var sequences = tokenizer.EncodeBatch(["Hello", "The quick brown fox jumps over the lazy dog"]);
+        var rows = Enumerable.Range(0, 2).Select(i => sequences[(ulong)i].ToArray()).ToArray();
+        var width = rows.Max(r => r.Length);
+        Assert.NotEqual(rows[0].Length, rows[1].Length);
+        using var parameters = new OrtGenAI.GeneratorParams(genai);
+        parameters.SetSearchOption("batch_size", 2);
+        parameters.SetSearchOption("max_length", width + newTokens);
+        parameters.SetSearchOption("do_sample", false);
+        using var generator = new OrtGenAI.Generator(genai, parameters);
+        generator.AppendTokenSequences(sequences);
+        while (!generator.IsDone())
+        {
+            generator.GenerateNextToken();
+        }
+
+        using var ours = OnnxDecoderModel.Load(fixture.Exported);
+        for (var i = 0; i < 2; i++)
+        {
+            var batched = generator.GetSequence((ulong)i).ToArray();
+            output.WriteLine($"row {i}: {string.Join(",", batched)}");
+            Assert.Equal(rows[i], batched[..rows[i].Length]);
+            Assert.All(batched[rows[i].Length..width], id => Assert.Equal(2, id));
+            var alone = ours.Generate(rows[i], new GenerationOptions { MaxNewTokens = newTokens }).TokenIds;
+            Assert.Equal(alone, batched[width..]);
+        }
+    }
+
+    [Fact]
     public void GreedyIds_FollowTheFloat64Forward()
     {
         using var ours = OnnxDecoderModel.Load(fixture.Exported);
