@@ -9,8 +9,9 @@ namespace LlmAdapt.Onnx.Export;
 /// <summary>
 /// Exports a GPT-2 or Llama checkpoint in Hugging Face's layout (<c>config.json</c> + <c>model.safetensors</c>, as
 /// LlmAdapt's training engine writes it and Hugging Face saves it), optionally with a PEFT LoRA adapter merged in or
-/// kept as separate LoRA inputs, to an ONNX decoder with a KV cache (fp32, or fp16 weights): a folder with <c>model.onnx</c>, <c>genai_config.json</c> and the tokenizer files,
-/// which <see cref="Generation.OnnxDecoderModel.Load"/> and ONNX Runtime GenAI both load.
+/// kept as separate LoRA inputs, to an ONNX decoder with a KV cache (fp32, or fp16 weights): a folder with
+/// <c>model.onnx</c>, <c>genai_config.json</c> and the tokenizer files, which
+/// <see cref="Generation.OnnxDecoderModel.Load"/> and ONNX Runtime GenAI both load.
 /// </summary>
 public static class OnnxDecoderExporter
 {
@@ -38,7 +39,8 @@ public static class OnnxDecoderExporter
     /// <summary>Builds the ONNX decoder for a checkpoint and writes its folder atomically (a temporary folder, then a rename).</summary>
     /// <param name="checkpointDirectory">
     /// The checkpoint folder (<c>config.json</c> + <c>model.safetensors</c>), or a LoRA adapter folder whose
-    /// <c>adapter_config.json</c> names its base in <c>base_model_name_or_path</c> (the adapter is then merged).
+    /// <c>adapter_config.json</c> names its base in <c>base_model_name_or_path</c> (the adapter is then merged, or kept
+    /// separate with <see cref="OnnxExportOptions.KeepLoraSeparate"/>).
     /// </param>
     /// <param name="outputDirectory">The folder to create.</param>
     /// <param name="options">The adapter to merge or keep separate, fp16 weights, tokenizer fallback, external-data threshold, overwrite; defaults when <see langword="null"/>.</param>
