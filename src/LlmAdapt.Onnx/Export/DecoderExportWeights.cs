@@ -56,6 +56,9 @@ internal abstract class DecoderExportWeights
 
     public int MergedLoraModules { get; private set; }
 
+    /// <summary>Gets the LoRA updates kept as graph inputs, by module name (<c>model.layers.0.self_attn.q_proj</c>); empty when merged or absent.</summary>
+    public Dictionary<string, LoraUpdate> SeparateLora { get; } = new(StringComparer.Ordinal);
+
     public long ParameterCount => Tensors.Values.Sum(t => (long)t.Length);
 
     /// <summary>Gets whether projection weights are stored [in, out] (GPT-2's Conv1D) rather than [out, in] (nn.Linear).</summary>
@@ -136,9 +139,6 @@ internal abstract class DecoderExportWeights
             SeparateLora[update.Module] = update;
         }
     }
-
-    /// <summary>Gets the LoRA updates kept as graph inputs, by module name (<c>model.layers.0.self_attn.q_proj</c>); empty when merged or absent.</summary>
-    public Dictionary<string, LoraUpdate> SeparateLora { get; } = new(StringComparer.Ordinal);
 
     public float[] Get(string name) => Tensors[name];
 
