@@ -265,7 +265,7 @@ public static class OnnxDecoderExporter
     private static string GenAIConfig(DecoderExportWeights w, bool hasTokenizer)
     {
         var hf = w.Config;
-        var eos = hf.EosTokenId ?? (w.VocabSize == 50257 ? 50256 : 0);
+        var eos = w.EosTokenIds.Count > 0 ? w.EosTokenIds[0] : w.VocabSize == 50257 ? 50256 : 0;
         var bos = hf.BosTokenId ?? eos;
         var pad = hf.Extra is not null && hf.Extra.TryGetValue("pad_token_id", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : eos;
         var root = new JsonObject
@@ -274,7 +274,7 @@ public static class OnnxDecoderExporter
             {
                 ["type"] = w.GenAIModelType,
                 ["bos_token_id"] = bos,
-                ["eos_token_id"] = eos,
+                ["eos_token_id"] = w.EosTokenIds.Count > 1 ? new JsonArray([.. w.EosTokenIds.Select(id => (JsonNode)id)]) : eos,
                 ["pad_token_id"] = pad,
                 ["vocab_size"] = w.VocabSize,
                 ["context_length"] = w.ContextLength,

@@ -117,6 +117,29 @@ public sealed class LlamaExportOptionsAndBadInputTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task EosTokenIdList_GoesToGenAIConfig_AndBothDecodersReadIt()
+    {
+        // Llama 3 instruct configs list several end-of-sequence ids.
+        var model = new TinyLlama(vocab: 97, context: 16, layers: 1, heads: 2, kvHeads: 1, channels: 8, intermediate: 16, seed: 2);
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+        var configPath = Path.Combine(checkpoint, "config.json");
+        var text = await File.ReadAllTextAsync(configPath);
+        Assert.Contains("\"eos_token_id\": 2", text, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(configPath, text.Replace("\"eos_token_id\": 2", "\"eos_token_id\": [2, 5, 7]", StringComparison.Ordinal));
+
+        var result = await OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), null, CancellationToken.None);
+        using (var genaiConfig = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(result.OutputDirectory, "genai_config.json"))))
+        {
+            Assert.Equal([2, 5, 7], genaiConfig.RootElement.GetProperty("model").GetProperty("eos_token_id").EnumerateArray().Select(e => e.GetInt32()));
+        }
+
+        using var ours = OnnxDecoderModel.Load(result.OutputDirectory);
+        Assert.Equal([2, 5, 7], ours.EosTokenIds);
+        using var genai = new OrtGenAI.Model(result.OutputDirectory);
+        Assert.NotNull(genai);
+    }
+
+    [Fact]
     public async Task EngineVocabulary_WithoutTokenizerFiles_GetsGpt2sTokenizer()
     {
         var model = new TinyLlama(vocab: Gpt2Vocabulary, context: 16, layers: 1, heads: 2, kvHeads: 1, channels: 8, intermediate: 16, seed: 3, tied: true) { BosTokenId = 50256, EosTokenId = 50256 };
