@@ -118,7 +118,7 @@ internal static class FineTuningCommands
             var text = await File.ReadAllTextAsync(file.FullName, cancellationToken).ConfigureAwait(false);
             var fraction = parseResult.GetValue(from);
             var result = await DecoderEvaluator.PerplexityAsync(parseResult.GetRequiredValue(model).FullName, text, parseResult.GetValue(contextLength), fraction, cancellationToken).ConfigureAwait(false);
-            double? unigram = fraction > 0 ? DecoderEvaluator.UnigramEntropy(text, fraction) : null;
+            var unigram = result.UnigramEntropy;
             await context.Out.WriteLineAsync($"loss {result.Loss:F4} nats/token, perplexity {result.Perplexity:F2}, {result.Tokens} tokens scored").ConfigureAwait(false);
             if (unigram is { } u)
             {
@@ -154,9 +154,11 @@ internal static class FineTuningCommands
 
     private static Command CreatePretrain(CliContext context)
     {
-        var arch = new Option<string>("--arch") { Description = "Architecture of a new model (gpt2).", DefaultValueFactory = _ => "gpt2" };
+        var arch = new Option<string>("--arch") { Description = "Architecture of a new model: gpt2 or llama.", DefaultValueFactory = _ => "gpt2" };
         var layers = new Option<int>("--layers") { Description = "Transformer blocks.", DefaultValueFactory = _ => 4 };
         var heads = new Option<int>("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => 4 };
+        var kvHeads = new Option<int>("--kv-heads") { Description = "Llama: key/value heads (grouped-query attention; divides --heads; 0: --heads)." };
+        var intermediate = new Option<int>("--intermediate") { Description = "Llama: MLP width (0: 8/3 × --dim rounded up to a multiple of 16)." };
         var dim = new Option<int>("--dim") { Description = "Width of the residual stream (a multiple of --heads).", DefaultValueFactory = _ => 128 };
         var contextLength = new Option<int>("--context") { Description = "Context length (tokens per sequence).", DefaultValueFactory = _ => 128 };
         var data = new Option<FileInfo>("--data") { Description = "Plain-text corpus (UTF-8).", Required = true };
@@ -180,13 +182,14 @@ internal static class FineTuningCommands
 
         var pretrain = new Command("pretrain", "Train a decoder by next-token prediction on a text file (from scratch, or continued from --base).")
         {
-            arch, layers, heads, dim, contextLength, data, steps, output, baseModel, batch, accumulate, lr, warmup, evalEvery, evalBatches, checkpointEvery, threads, seed, loraRank, loraAlpha, plot, resume, json,
+            arch, layers, heads, kvHeads, intermediate, dim, contextLength, data, steps, output, baseModel, batch, accumulate, lr, warmup, evalEvery, evalBatches, checkpointEvery, threads, seed, loraRank, loraAlpha, plot, resume, json,
         };
         pretrain.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
         {
-            if (!string.Equals(parseResult.GetValue(arch), "gpt2", StringComparison.OrdinalIgnoreCase))
+            var architecture = parseResult.GetValue(arch)?.ToUpperInvariant();
+            if (architecture is not ("GPT2" or "LLAMA"))
             {
-                throw new CliUsageException($"--arch '{parseResult.GetValue(arch)}' is not supported; use gpt2.");
+                throw new CliUsageException($"--arch '{parseResult.GetValue(arch)}' is not supported; use gpt2 or llama.");
             }
 
             var file = parseResult.GetRequiredValue(data);
@@ -209,7 +212,7 @@ internal static class FineTuningCommands
                 EvaluationBatches = parseResult.GetValue(evalBatches),
                 CheckpointInterval = parseResult.GetValue(checkpointEvery),
                 Threads = parseResult.GetValue(threads),
-                NewModel = new Gpt2Config { Layers = parseResult.GetValue(layers), Heads = parseResult.GetValue(heads), Channels = parseResult.GetValue(dim), ContextLength = ctx },
+                NewModel = NewModel(architecture, parseResult.GetValue(layers), parseResult.GetValue(heads), parseResult.GetValue(kvHeads), parseResult.GetValue(dim), parseResult.GetValue(intermediate), ctx),
                 Lora = rank > 0 ? new LlmAdapt.Training.Lora.LoraOptions { Rank = rank, Alpha = parseResult.GetValue(loraAlpha) } : null,
                 Resume = parseResult.GetValue(resume),
             };
@@ -230,11 +233,26 @@ internal static class FineTuningCommands
         return pretrain;
     }
 
+    /// <summary>The shape of a new model; Llama's MLP defaults to SwiGLU's usual 8/3 × width, rounded up to 16.</summary>
+    private static LlmAdapt.Training.Models.DecoderConfig NewModel(string architecture, int layers, int heads, int kvHeads, int dim, int intermediate, int context) => architecture == "LLAMA"
+        ? new LlmAdapt.Training.Models.Llama.LlamaConfig
+        {
+            VocabSize = LlmAdapt.Formats.Gpt2TokenizerFiles.VocabularySize,
+            Layers = layers,
+            Heads = heads,
+            KeyValueHeads = kvHeads > 0 ? kvHeads : heads,
+            Channels = dim,
+            IntermediateSize = intermediate > 0 ? intermediate : (((8 * dim / 3) + 15) / 16) * 16,
+            ContextLength = context,
+            TieWordEmbeddings = true,
+        }
+        : new Gpt2Config { Layers = layers, Heads = heads, Channels = dim, ContextLength = context };
+
     private static async Task ReportAsync(CliContext context, FineTunedArtifact artifact, FileInfo? plot, string title, bool json)
     {
         var report = artifact.Report;
         await context.Out.WriteLineAsync($"{artifact.Kind} written to {artifact.Path}").ConfigureAwait(false);
-        await context.Out.WriteLineAsync($"steps {report.Steps}, final training loss {report.FinalTrainingLoss:F4}, best validation loss {report.BestValidationLoss:F4}, {report.Duration.TotalSeconds:F0} s, {report.Metrics.GetValueOrDefault("tokens_per_second"):F0} tokens/s, trainable parameters {artifact.TrainableParameters:N0}").ConfigureAwait(false);
+        await context.Out.WriteLineAsync($"steps {report.Steps}, final training loss {report.FinalTrainingLoss:F4}, best validation loss {report.BestValidationLoss:F4}, {report.Duration.TotalSeconds:F0} s, {report.Metrics.GetValueOrDefault("tokens_per_second"):F0} tokens/s, trainable parameters {artifact.TrainableParameters:N0} of {report.Metrics.GetValueOrDefault("total_parameters"):N0} ({artifact.TrainableParameters / Math.Max(1, report.Metrics.GetValueOrDefault("total_parameters")):P2})").ConfigureAwait(false);
         if (report.Metrics.TryGetValue("unigram_entropy", out var unigram))
         {
             await context.Out.WriteLineAsync($"unigram entropy of the training tokens {unigram:F4} nats; best validation loss is {unigram - (report.BestValidationLoss ?? double.NaN):F4} nats below it").ConfigureAwait(false);
@@ -258,6 +276,8 @@ internal static class FineTuningCommands
                 seconds = report.Duration.TotalSeconds,
                 tokens_per_second = report.Metrics.GetValueOrDefault("tokens_per_second"),
                 trainable_parameters = artifact.TrainableParameters,
+                total_parameters = report.Metrics.GetValueOrDefault("total_parameters"),
+                validation_loss_before = report.Metrics.TryGetValue("validation_loss_before", out var vb) ? vb : (double?)null,
                 unigram_entropy = report.Metrics.TryGetValue("unigram_entropy", out var u) ? u : (double?)null,
             });
         }

@@ -2,7 +2,7 @@ namespace LlmAdapt.Training.Data;
 
 /// <summary>
 /// Instruction tuning: one rendered example per row, left-aligned and padded to T; targets are −1 on prompt tokens and
-/// padding, so only answer tokens carry loss. Training draws rows by a shuffled pass; validation walks them in order.
+/// padding, so only answer tokens carry loss; each row's loss is scaled by its example's weight. Training draws rows by a shuffled pass; validation walks them in order.
 /// </summary>
 internal sealed class ExampleBatchSource : IBatchSource
 {
@@ -28,7 +28,7 @@ internal sealed class ExampleBatchSource : IBatchSource
 
     public long TokenCount => _examples.Sum(e => (long)e.Tokens.Length);
 
-    public (int[] Inputs, int[] Targets) Next(Random random)
+    public (int[] Inputs, int[] Targets, float[]? Weights) Next(Random random)
     {
         var rows = new List<TokenizedExample>(BatchSize);
         while (rows.Count < BatchSize)
@@ -46,7 +46,7 @@ internal sealed class ExampleBatchSource : IBatchSource
         return Pack(rows);
     }
 
-    public IEnumerable<(int[] Inputs, int[] Targets)> Sequential(int maxBatches)
+    public IEnumerable<(int[] Inputs, int[] Targets, float[]? Weights)> Sequential(int maxBatches)
     {
         for (var i = 0; i < _examples.Count && i / BatchSize < maxBatches; i += BatchSize)
         {
@@ -54,15 +54,17 @@ internal sealed class ExampleBatchSource : IBatchSource
         }
     }
 
-    private (int[] Inputs, int[] Targets) Pack(IReadOnlyList<TokenizedExample> rows)
+    private (int[] Inputs, int[] Targets, float[]? Weights) Pack(IReadOnlyList<TokenizedExample> rows)
     {
         var t = SequenceLength;
         var inputs = new int[BatchSize * t];
         var targets = new int[BatchSize * t];
+        var weights = rows.All(r => r.Weight == 1f) ? null : new float[BatchSize * t];
         Array.Fill(targets, -1);
         for (var b = 0; b < rows.Count; b++)
         {
             var e = rows[b];
+            weights?.AsSpan(b * t, t).Fill(e.Weight);
             var n = Math.Min(t, e.Tokens.Length - 1);
             for (var i = 0; i < n; i++)
             {
@@ -71,6 +73,6 @@ internal sealed class ExampleBatchSource : IBatchSource
             }
         }
 
-        return (inputs, targets);
+        return (inputs, targets, weights);
     }
 }

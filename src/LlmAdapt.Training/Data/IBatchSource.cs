@@ -1,6 +1,9 @@
 namespace LlmAdapt.Training.Data;
 
-/// <summary>Batches of (inputs, targets), each B × T token ids; a negative target is ignored by the loss.</summary>
+/// <summary>
+/// Batches of (inputs, targets, weights), each B × T; a negative target is ignored by the loss, and weights (null: all
+/// 1) scale each position's loss (<see cref="TrainingExample.Weight"/>).
+/// </summary>
 internal interface IBatchSource
 {
     int BatchSize { get; }
@@ -11,8 +14,8 @@ internal interface IBatchSource
     long TokenCount { get; }
 
     /// <summary>Draws a training batch with <paramref name="random"/>.</summary>
-    (int[] Inputs, int[] Targets) Next(Random random);
+    (int[] Inputs, int[] Targets, float[]? Weights) Next(Random random);
 
     /// <summary>Enumerates up to <paramref name="maxBatches"/> batches in a fixed order, for validation.</summary>
-    IEnumerable<(int[] Inputs, int[] Targets)> Sequential(int maxBatches);
+    IEnumerable<(int[] Inputs, int[] Targets, float[]? Weights)> Sequential(int maxBatches);
 }

@@ -7,8 +7,14 @@ namespace LlmAdapt.Training.Data;
 internal sealed class TokenBlockSource : IBatchSource
 {
     private readonly int[] _tokens;
+    private readonly float[]? _weights;
 
-    public TokenBlockSource(int[] tokens, int batchSize, int sequenceLength, string origin)
+    /// <param name="tokens">The token stream.</param>
+    /// <param name="batchSize">B.</param>
+    /// <param name="sequenceLength">T.</param>
+    /// <param name="origin">The text's name, for messages.</param>
+    /// <param name="weights">Per token, the weight of predicting it (null: all 1).</param>
+    public TokenBlockSource(int[] tokens, int batchSize, int sequenceLength, string origin, float[]? weights = null)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         if (tokens.Length < sequenceLength + 1)
@@ -17,6 +23,7 @@ internal sealed class TokenBlockSource : IBatchSource
         }
 
         _tokens = tokens;
+        _weights = weights;
         BatchSize = batchSize;
         SequenceLength = sequenceLength;
     }
@@ -27,22 +34,27 @@ internal sealed class TokenBlockSource : IBatchSource
 
     public long TokenCount => _tokens.Length;
 
-    public (int[] Inputs, int[] Targets) Next(Random random)
+    public (int[] Inputs, int[] Targets, float[]? Weights) Next(Random random)
     {
         var t = SequenceLength;
         var inputs = new int[BatchSize * t];
         var targets = new int[BatchSize * t];
+        var weights = _weights is null ? null : new float[BatchSize * t];
         for (var b = 0; b < BatchSize; b++)
         {
             var start = random.Next(_tokens.Length - t);
             Array.Copy(_tokens, start, inputs, b * t, t);
             Array.Copy(_tokens, start + 1, targets, b * t, t);
+            if (weights is not null)
+            {
+                Array.Copy(_weights!, start + 1, weights, b * t, t);
+            }
         }
 
-        return (inputs, targets);
+        return (inputs, targets, weights);
     }
 
-    public IEnumerable<(int[] Inputs, int[] Targets)> Sequential(int maxBatches)
+    public IEnumerable<(int[] Inputs, int[] Targets, float[]? Weights)> Sequential(int maxBatches)
     {
         var t = SequenceLength;
         var blocks = (_tokens.Length - 1) / t;
@@ -52,14 +64,19 @@ internal sealed class TokenBlockSource : IBatchSource
             var rows = Math.Min(BatchSize, blocks - first);
             var inputs = new int[BatchSize * t];
             var targets = new int[BatchSize * t];
+            var weights = _weights is null ? null : new float[BatchSize * t];
             Array.Fill(targets, -1);
             for (var b = 0; b < rows; b++)
             {
                 Array.Copy(_tokens, (first + b) * t, inputs, b * t, t);
                 Array.Copy(_tokens, ((first + b) * t) + 1, targets, b * t, t);
+                if (weights is not null)
+                {
+                    Array.Copy(_weights!, ((first + b) * t) + 1, weights, b * t, t);
+                }
             }
 
-            yield return (inputs, targets);
+            yield return (inputs, targets, weights);
         }
     }
 }

@@ -11,7 +11,7 @@ public static class DecoderEvaluator
     /// <param name="sequenceLength">Tokens per block; 0 for the model's context.</param>
     /// <param name="startFraction">Scores only the tokens after this fraction of the text (0.9: the validation tail that pre-training held out).</param>
     /// <param name="cancellationToken">Cancels loading.</param>
-    /// <returns>The loss and perplexity.</returns>
+    /// <returns>The loss and perplexity; with <paramref name="startFraction"/> &gt; 0, also the unigram entropy of the part before.</returns>
     /// <exception cref="InvalidDataFileException">The text is shorter than one block.</exception>
     public static async Task<PerplexityResult> PerplexityAsync(string model, string text, int sequenceLength = 0, double startFraction = 0, CancellationToken cancellationToken = default)
     {
@@ -20,23 +20,14 @@ public static class DecoderEvaluator
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(startFraction, 1.0);
         var session = await DecoderSession.OpenAsync(model, null, 0, cancellationToken).ConfigureAwait(false);
         var t = sequenceLength > 0 ? Math.Min(sequenceLength, session.Model.ContextLength) : session.Model.ContextLength;
-        var all = DecoderSession.Encode(text);
-        var tokens = all[(int)(all.Length * startFraction)..];
+        var all = session.Tokenizer.Encode(text);
+        var cut = (int)(all.Length * startFraction);
+        var tokens = all[cut..];
         var source = new TokenBlockSource(tokens, 4, Math.Min(t, Math.Max(1, tokens.Length - 1)), "text");
         var trainer = new DecoderTrainer(session.Model, new DecoderTrainingOptions(), 0);
         var loss = trainer.Evaluate(source, int.MaxValue);
         var scored = (tokens.Length - 1) / source.SequenceLength * (long)source.SequenceLength;
-        return new PerplexityResult(loss, Math.Exp(loss), scored);
-    }
-
-    /// <summary>Returns the entropy (nats) of the GPT-2 token frequencies in the first <paramref name="endFraction"/> of a text: the unigram baseline.</summary>
-    /// <param name="text">The text.</param>
-    /// <param name="endFraction">The fraction of tokens counted (0.9: the training part of a pre-training split).</param>
-    /// <returns>The entropy.</returns>
-    public static double UnigramEntropy(string text, double endFraction = 1.0)
-    {
-        var all = DecoderSession.Encode(text);
-        return ContinuedPretrainingFineTuner.UnigramEntropy(all[..(int)(all.Length * endFraction)]);
+        return new PerplexityResult(loss, Math.Exp(loss), scored) { UnigramEntropy = cut > 0 ? ContinuedPretrainingFineTuner.UnigramEntropy(all[..cut]) : null };
     }
 
     /// <summary>Returns the mean loss on the answer tokens of instruction examples (prompt tokens are not scored).</summary>
@@ -50,7 +41,7 @@ public static class DecoderEvaluator
     {
         var session = await DecoderSession.OpenAsync(model, null, 0, cancellationToken).ConfigureAwait(false);
         var t = sequenceLength > 0 ? Math.Min(sequenceLength, session.Model.ContextLength) : session.Model.ContextLength;
-        var source = new ExampleBatchSource(InstructionFineTuner.Render(examples, format ?? InstructionPromptFormat.Alpaca, t), 4, t);
+        var source = new ExampleBatchSource(InstructionFineTuner.Render(examples, format ?? InstructionPromptFormat.Alpaca, t, session.Tokenizer), 4, t);
         return new DecoderTrainer(session.Model, new DecoderTrainingOptions(), 0).Evaluate(source, int.MaxValue);
     }
 
@@ -67,10 +58,17 @@ public static class DecoderEvaluator
         ArgumentNullException.ThrowIfNull(prompt);
         var session = await DecoderSession.OpenAsync(model, null, 0, cancellationToken).ConfigureAwait(false);
         var m = session.Model;
-        var tokens = DecoderSession.Encode(prompt).ToList();
+        var tokenizer = session.Tokenizer;
+        var tokens = new List<int>();
+        if (tokenizer.BeginningOfText is { } bos)
+        {
+            tokens.Add(bos);
+        }
+
+        tokens.AddRange(tokenizer.Encode(prompt));
         if (tokens.Count == 0)
         {
-            tokens.Add(DecoderSession.EndOfText);
+            tokens.Add(tokenizer.EndOfText);
         }
 
         var random = new Random(seed);
@@ -91,7 +89,7 @@ public static class DecoderEvaluator
             tokens.Add(Sample(probs, temperature, random));
         }
 
-        return DecoderSession.Tokenizer.Decode(tokens) ?? string.Empty;
+        return tokenizer.Decode(tokens.Skip(tokenizer.BeginningOfText is null ? 0 : 1));
     }
 
     private static int Sample(ReadOnlySpan<float> probs, double temperature, Random random)

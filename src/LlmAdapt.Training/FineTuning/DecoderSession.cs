@@ -1,60 +1,82 @@
 using LlmAdapt.Formats;
+using LlmAdapt.Training.Data;
 using LlmAdapt.Training.Lora;
-using LlmAdapt.Training.Models.Gpt2;
-using Microsoft.ML.Tokenizers;
+using LlmAdapt.Training.Models;
 
 namespace LlmAdapt.Training.FineTuning;
 
 /// <summary>A model being trained or evaluated, with its tokenizer and where it came from.</summary>
 internal sealed class DecoderSession
 {
-    public const int EndOfText = 50256;
+    private const string OptimizerFile = "optimizer.safetensors";
 
-    private static readonly Lazy<Tokenizer> s_gpt2 = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
-
-    private DecoderSession(Gpt2Model<float> model, string? source)
+    private DecoderSession(DecoderModel<float> model, DecoderTokenizer tokenizer, string? source, string? basePath, HuggingFaceModelConfig? config)
     {
         Model = model;
+        Tokenizer = tokenizer;
         Source = source;
+        BasePath = basePath;
+        Config = config;
     }
 
-    public Gpt2Model<float> Model { get; }
+    public DecoderModel<float> Model { get; }
 
+    public DecoderTokenizer Tokenizer { get; }
+
+    /// <summary>Gets the folder the session was opened from (a checkpoint or an adapter folder), or null for a new model.</summary>
     public string? Source { get; }
 
-    public static Tokenizer Tokenizer => s_gpt2.Value;
+    /// <summary>Gets the checkpoint folder holding the base weights, or null for a new model.</summary>
+    public string? BasePath { get; }
 
-    /// <summary>Loads a checkpoint folder (and an adapter folder inside it or given), or creates a model from scratch.</summary>
-    public static async Task<DecoderSession> OpenAsync(string? baseModel, Gpt2Config? newModel, int seed, CancellationToken cancellationToken)
+    /// <summary>Gets the base checkpoint's config.json (kept, with its extra keys, when a full checkpoint is written), or null.</summary>
+    public HuggingFaceModelConfig? Config { get; }
+
+    /// <summary>Loads a checkpoint folder (or an adapter folder on its base), or creates a model from scratch.</summary>
+    public static async Task<DecoderSession> OpenAsync(string? baseModel, DecoderConfig? newModel, int seed, CancellationToken cancellationToken)
     {
-        if (!string.IsNullOrWhiteSpace(baseModel))
+        if (string.IsNullOrWhiteSpace(baseModel))
         {
-            var full = Path.GetFullPath(baseModel);
-            if (!Directory.Exists(full))
-            {
-                throw new ModelLoadException(full, "no such checkpoint folder.", null);
-            }
-
-            // An adapter folder names its base; load the base, then the adapter on top.
-            if (File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, Gpt2Checkpoint.WeightsFile)))
-            {
-                var adapter = await PeftAdapterConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
-                var basePath = adapter.BaseModelNameOrPath ?? throw new ModelLoadException(full, "adapter_config.json has no base_model_name_or_path.", null);
-                var baseModelLoaded = await Gpt2Checkpoint.LoadAsync(basePath, cancellationToken).ConfigureAwait(false);
-                await LoraAdapterFile.LoadAsync(baseModelLoaded, full, cancellationToken).ConfigureAwait(false);
-                return new DecoderSession(baseModelLoaded, full);
-            }
-
-            var model = await Gpt2Checkpoint.LoadAsync(full, cancellationToken).ConfigureAwait(false);
-            return new DecoderSession(model, full);
+            var created = (newModel ?? throw new ArgumentException("Give a base model folder or the shape of a new model (DecoderTrainingOptions.NewModel).")).CreateModel();
+            created.InitializeRandom(seed);
+            return new DecoderSession(created, DecoderTokenizer.Gpt2, null, null, null);
         }
 
-        var created = new Gpt2Model<float>(newModel ?? throw new ArgumentException("Give a base model folder or the shape of a new model (DecoderTrainingOptions.NewModel)."));
-        created.InitializeRandom(seed);
-        return new DecoderSession(created, null);
+        var full = Path.GetFullPath(baseModel);
+        if (!Directory.Exists(full))
+        {
+            throw new ModelLoadException(full, "no such checkpoint folder.", null);
+        }
+
+        // An adapter folder names its base; load the base, then the adapter on top.
+        var basePath = full;
+        var adapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, CheckpointWeights.FileName)) && !File.Exists(Path.Combine(full, CheckpointWeights.IndexFileName));
+        if (adapter)
+        {
+            var peft = await PeftAdapterConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
+            basePath = Path.GetFullPath(peft.BaseModelNameOrPath ?? throw new ModelLoadException(full, "adapter_config.json has no base_model_name_or_path.", null));
+        }
+
+        var config = await DecoderCheckpoint.ReadConfigAsync(basePath, cancellationToken).ConfigureAwait(false);
+        var model = await DecoderCheckpoint.LoadAsync(basePath, cancellationToken).ConfigureAwait(false);
+        var tokenizer = await DecoderTokenizer.LoadAsync(basePath, config, cancellationToken).ConfigureAwait(false);
+        if (adapter)
+        {
+            await LoraAdapterFile.LoadAsync(model, full, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new DecoderSession(model, tokenizer, full, basePath, config);
     }
 
-    public static int[] Encode(string text) => [.. Tokenizer.EncodeToIds(text)];
+    /// <summary>Writes the whole model as a checkpoint folder: config.json, model.safetensors and the tokenizer files.</summary>
+    public async Task SaveCheckpointAsync(string output, CancellationToken cancellationToken)
+    {
+        var config = Config is { } original
+            ? original with { TorchDtype = "float32" }
+            : Model.ToHuggingFace() with { BosTokenId = Tokenizer.EndOfText, EosTokenId = Tokenizer.EndOfText };
+        await DecoderCheckpoint.SaveAsync(Model, output, cancellationToken, config).ConfigureAwait(false);
+        await Tokenizer.SaveAsync(output, Model.ContextLength, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Builds the checkpoint writer the trainer calls: the adapter alone under LoRA, else the whole model.</summary>
     public Func<int, CancellationToken, Task> CheckpointWriter(string output, DecoderTrainer trainer) => async (step, ct) =>
@@ -62,22 +84,23 @@ internal sealed class DecoderSession
         Directory.CreateDirectory(output);
         if (Model.Lora is not null)
         {
-            await LoraAdapterFile.SaveAsync(Model, output, Source, ct).ConfigureAwait(false);
+            await LoraAdapterFile.SaveAsync(Model, output, BasePath, ct).ConfigureAwait(false);
         }
         else
         {
-            await Gpt2Checkpoint.SaveAsync(Model, output, ct).ConfigureAwait(false);
+            await SaveCheckpointAsync(output, ct).ConfigureAwait(false);
         }
 
         var writer = new SafeTensorsWriter();
         trainer.Optimizer.Save(writer);
-        await writer.WriteAsync(Path.Combine(output, "optimizer.safetensors"), ct).ConfigureAwait(false);
+        await writer.WriteAsync(Path.Combine(output, OptimizerFile), ct).ConfigureAwait(false);
     };
 
     /// <summary>Runs a tuner's common path: options, LoRA, the loop, the final artifact.</summary>
     public async Task<FineTunedArtifact> TrainAsync(DecoderTrainingOptions options, Data.IBatchSource train, Data.IBatchSource? validation, FineTuningRequest request, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
-        if (options.Lora is not null)
+        // An adapter folder given as the base brings its adapters: they are trained further (or resumed).
+        if (options.Lora is not null && Model.Lora is null)
         {
             Model.AttachLora(options.Lora, request.Seed);
         }
@@ -86,7 +109,7 @@ internal sealed class DecoderSession
         trainer.SaveCheckpoint = CheckpointWriter(request.OutputPath, trainer);
         if (options.Resume)
         {
-            var state = Path.Combine(Source ?? throw new ArgumentException("Resume needs a base model folder holding optimizer.safetensors."), "optimizer.safetensors");
+            var state = Path.Combine(Source ?? throw new ArgumentException("Resume needs a base model folder holding optimizer.safetensors."), OptimizerFile);
             if (!File.Exists(state))
             {
                 throw new ModelLoadException(state, "no optimizer state to resume from.", null);
@@ -102,7 +125,7 @@ internal sealed class DecoderSession
         if (Model.Lora is not null && options.MergeLora)
         {
             Model.MergeLora();
-            await Gpt2Checkpoint.SaveAsync(Model, request.OutputPath, cancellationToken).ConfigureAwait(false);
+            await SaveCheckpointAsync(request.OutputPath, cancellationToken).ConfigureAwait(false);
         }
         else if (Model.Lora is not null)
         {
@@ -112,13 +135,13 @@ internal sealed class DecoderSession
         var metrics = new Dictionary<string, double>(report.Metrics)
         {
             ["trainable_parameters"] = trainable,
-            ["total_parameters"] = Model.Config.ParameterCount,
+            ["total_parameters"] = Model.Parameters.Length,
         };
         return new FineTunedArtifact
         {
             Path = Path.GetFullPath(request.OutputPath),
             Kind = kind,
-            BaseModel = Source,
+            BaseModel = BasePath,
             TrainableParameters = trainable,
             Report = report with { Metrics = metrics },
         };

@@ -37,7 +37,7 @@ internal sealed class DecoderTrainer
     /// <summary>Gets the step of the last checkpoint written, 0 when none.</summary>
     public int LastCheckpointStep { get; private set; }
 
-    /// <summary>Returns the token-weighted mean loss over up to <paramref name="maxBatches"/> batches of <paramref name="source"/>.</summary>
+    /// <summary>Returns the (example-weighted) token mean loss over up to <paramref name="maxBatches"/> batches of <paramref name="source"/>.</summary>
     public double Evaluate(IBatchSource source, int maxBatches)
     {
         var training = _model.Training;
@@ -45,14 +45,14 @@ internal sealed class DecoderTrainer
         try
         {
             double sum = 0;
-            long count = 0;
-            foreach (var (inputs, targets) in source.Sequential(maxBatches))
+            double count = 0;
+            foreach (var (inputs, targets, weights) in source.Sequential(maxBatches))
             {
-                var loss = _model.Forward(inputs, targets, source.BatchSize, source.SequenceLength);
-                if (_model.CountedTargets > 0)
+                var loss = _model.Forward(inputs, targets, source.BatchSize, source.SequenceLength, weights);
+                if (_model.TargetWeight > 0)
                 {
-                    sum += loss * _model.CountedTargets;
-                    count += _model.CountedTargets;
+                    sum += loss * _model.TargetWeight;
+                    count += _model.TargetWeight;
                 }
             }
 
@@ -93,13 +93,19 @@ internal sealed class DecoderTrainer
             var stepClock = Stopwatch.StartNew();
             // Not HashCode.Combine: its seed changes per process, and a run must repeat across processes.
             var random = new Random(unchecked((_seed * 1_000_003) + step));
+
+            // LoRA dropout masks too come from (seed, step), so a resumed run draws the masks the uninterrupted one would.
+            if (_model is DecoderModel<float> { Lora: { } lora })
+            {
+                lora.DropoutRandom = new Random(unchecked((_seed * 1_000_003) + step) ^ 0x5EED);
+            }
             _model.Training = true;
             _model.ZeroGrad();
             loss = 0;
             for (var micro = 0; micro < _options.GradientAccumulationSteps; micro++)
             {
-                var (inputs, targets) = train.Next(random);
-                var microLoss = _model.Forward(inputs, targets, train.BatchSize, train.SequenceLength);
+                var (inputs, targets, weights) = train.Next(random);
+                var microLoss = _model.Forward(inputs, targets, train.BatchSize, train.SequenceLength, weights);
                 if (double.IsNaN(microLoss) && _model.CountedTargets == 0)
                 {
                     continue;

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using LlmAdapt.Training.Lora;
-using LlmAdapt.Training.Models.Gpt2;
+using LlmAdapt.Training.Models;
 
 namespace LlmAdapt.Training.FineTuning;
 
@@ -81,10 +81,16 @@ public sealed class DecoderTrainingOptions
     [Range(1, 1024)]
     public int Threads { get; set; } = Environment.ProcessorCount;
 
-    /// <summary>Gets or sets the shape of a model created from scratch when the request names no base model.</summary>
-    public Gpt2Config? NewModel { get; set; }
+    /// <summary>
+    /// Gets or sets the shape of a model created from scratch when the request names no base model: a
+    /// <see cref="Models.Gpt2.Gpt2Config"/> or a <see cref="Models.Llama.LlamaConfig"/> (both tokenized with GPT-2's tokenizer).
+    /// </summary>
+    public DecoderConfig? NewModel { get; set; }
 
-    /// <summary>Gets or sets LoRA; when set the base is frozen and only adapters are trained and saved.</summary>
+    /// <summary>
+    /// Gets or sets LoRA; when set the base is frozen and only adapters are trained and saved. When the base model is
+    /// an adapter folder, its adapters are trained further (with their own rank and targets) and this is not used.
+    /// </summary>
     public LoraOptions? Lora { get; set; }
 
     /// <summary>

@@ -5,7 +5,9 @@ namespace LlmAdapt.Training.FineTuning;
 
 /// <summary>
 /// Instruction tuning (supervised fine-tuning): each example is rendered with an <see cref="InstructionPromptFormat"/>,
-/// and the loss falls on the answer tokens only (and the end-of-text token after each answer). Full fine-tuning, or
+/// and the loss falls on the answer tokens only (and the end-of-text token after each answer), each example's scaled by
+/// its <see cref="TrainingExample.Weight"/> (the loss is Σ wᵢ·lossᵢ / Σ wᵢ over answer tokens, so weight 2 counts an
+/// example as if it appeared twice). Text is tokenized with the model's own tokenizer. Full fine-tuning, or
 /// LoRA when <see cref="DecoderTrainingOptions.Lora"/> is set. The report's metrics include the validation answer loss
 /// before training (<c>validation_loss_before</c>) so the gain is visible.
 /// </summary>
@@ -53,8 +55,8 @@ public sealed class InstructionFineTuner : IFineTuner
 
         var session = await DecoderSession.OpenAsync(request.BaseModel, _options.NewModel, request.Seed, cancellationToken).ConfigureAwait(false);
         var t = Math.Min(_options.SequenceLength, session.Model.ContextLength);
-        var trainSource = new ExampleBatchSource(Render(train, _format, t), _options.BatchSize, t);
-        var validationSource = new ExampleBatchSource(Render(validation, _format, t), _options.BatchSize, t);
+        var trainSource = new ExampleBatchSource(Render(train, _format, t, session.Tokenizer), _options.BatchSize, t);
+        var validationSource = new ExampleBatchSource(Render(validation, _format, t, session.Tokenizer), _options.BatchSize, t);
         var before = new DecoderTrainer(session.Model, _options, request.Seed).Evaluate(validationSource, int.MaxValue);
         var artifact = await session.TrainAsync(_options, trainSource, validationSource, request, progress, cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(artifact.Report.Metrics) { ["validation_loss_before"] = before };
@@ -62,29 +64,45 @@ public sealed class InstructionFineTuner : IFineTuner
     }
 
     /// <summary>Renders and tokenizes examples, keeping those with at least one answer token inside the sequence.</summary>
-    internal static List<TokenizedExample> Render(IReadOnlyList<TrainingExample> examples, InstructionPromptFormat format, int sequenceLength)
+    internal static List<TokenizedExample> Render(IReadOnlyList<TrainingExample> examples, InstructionPromptFormat format, int sequenceLength, DecoderTokenizer tokenizer)
     {
         var result = new List<TokenizedExample>();
         foreach (var example in examples)
         {
-            var rendered = Render(example, format);
+            var rendered = Render(example, format, tokenizer);
             var n = Math.Min(rendered.Tokens.Length, sequenceLength + 1);
             if (rendered.LossMask.AsSpan(1, n - 1).Contains(true))
             {
-                result.Add(new TokenizedExample(rendered.Tokens[..n], rendered.LossMask[..n]));
+                result.Add(rendered with { Tokens = rendered.Tokens[..n], LossMask = rendered.LossMask[..n] });
             }
         }
 
         return result;
     }
 
-    internal static TokenizedExample Render(TrainingExample example, InstructionPromptFormat format)
+    /// <summary>Throws when an example's weight is not a positive finite number, naming where it came from.</summary>
+    internal static void CheckWeight(TrainingExample example)
     {
+        if (!(example.Weight > 0) || !double.IsFinite(example.Weight))
+        {
+            throw new InvalidDataFileException(example.Origin ?? "training set", 0, $"an example has weight {example.Weight}; weights must be positive and finite.");
+        }
+    }
+
+    internal static TokenizedExample Render(TrainingExample example, InstructionPromptFormat format, DecoderTokenizer tokenizer)
+    {
+        CheckWeight(example);
         var tokens = new List<int>();
         var mask = new List<bool>();
+        if (tokenizer.BeginningOfText is { } bos)
+        {
+            tokens.Add(bos);
+            mask.Add(false);
+        }
+
         void Add(string text, bool learn)
         {
-            var ids = DecoderSession.Encode(text);
+            var ids = tokenizer.Encode(text);
             tokens.AddRange(ids);
             mask.AddRange(Enumerable.Repeat(learn, ids.Length));
         }
@@ -98,7 +116,7 @@ public sealed class InstructionFineTuner : IFineTuner
                 Add(message.Text, assistant);
                 if (assistant)
                 {
-                    tokens.Add(DecoderSession.EndOfText);
+                    tokens.Add(tokenizer.EndOfText);
                     mask.Add(true);
                 }
 
@@ -114,10 +132,10 @@ public sealed class InstructionFineTuner : IFineTuner
 
             Add(format.RenderPrompt(example.Input), false);
             Add(example.Output, true);
-            tokens.Add(DecoderSession.EndOfText);
+            tokens.Add(tokenizer.EndOfText);
             mask.Add(true);
         }
 
-        return new TokenizedExample([.. tokens], [.. mask]);
+        return new TokenizedExample([.. tokens], [.. mask], (float)example.Weight);
     }
 }

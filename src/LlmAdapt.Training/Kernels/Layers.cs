@@ -308,9 +308,9 @@ internal static unsafe class Layers
     /// <summary>
     /// Turns logits (N, V) into probabilities in place and returns the summed loss over positions whose target is
     /// not negative (a negative target is ignored: prompt tokens in instruction tuning, padding). losses (N) gets each
-    /// position's loss, 0 where ignored.
+    /// position's loss, 0 where ignored. With <paramref name="weights"/>, each position's loss is multiplied by its weight.
     /// </summary>
-    public static double SoftmaxCrossEntropyForward<T>(T* logits, T* losses, int[]? targets, int n, int v)
+    public static double SoftmaxCrossEntropyForward<T>(T* logits, T* losses, int[]? targets, float[]? weights, int n, int v)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint pl = (nint)logits, ploss = (nint)losses;
@@ -323,7 +323,8 @@ internal static unsafe class Layers
             var sum = TensorPrimitives.Sum<T>(row);
             TensorPrimitives.Divide(row, sum, row);
             var target = targets is null ? -1 : targets[i];
-            ((T*)ploss)[i] = target >= 0 ? -T.Log(row[target]) : T.Zero;
+            var weight = weights is null ? T.One : T.CreateChecked(weights[i]);
+            ((T*)ploss)[i] = target >= 0 ? -T.Log(row[target]) * weight : T.Zero;
         });
 
         var total = 0.0;
@@ -335,8 +336,8 @@ internal static unsafe class Layers
         return total;
     }
 
-    /// <summary>dlogits = (probs − onehot(target)) · scale, in place over the probabilities; ignored rows get 0.</summary>
-    public static void SoftmaxCrossEntropyBackward<T>(T* probs, int[] targets, int n, int v, T scale)
+    /// <summary>dlogits = (probs − onehot(target)) · scale (· weight), in place over the probabilities; ignored rows get 0.</summary>
+    public static void SoftmaxCrossEntropyBackward<T>(T* probs, int[] targets, float[]? weights, int n, int v, T scale)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint pp = (nint)probs;
@@ -351,7 +352,7 @@ internal static unsafe class Layers
             }
 
             row[target] -= T.One;
-            TensorPrimitives.Multiply(row, scale, row);
+            TensorPrimitives.Multiply(row, weights is null ? scale : scale * T.CreateChecked(weights[i]), row);
         });
     }
 }

@@ -1,14 +1,18 @@
 using LlmAdapt.Formats;
-using LlmAdapt.Training.Models.Gpt2;
+using LlmAdapt.Training.Models;
 
 namespace LlmAdapt.Training.Lora;
 
-/// <summary>Saves and loads LoRA adapters in PEFT's layout (adapter_config.json + adapter_model.safetensors).</summary>
+/// <summary>
+/// Saves and loads LoRA adapters in PEFT's layout (adapter_config.json + adapter_model.safetensors): tensors are
+/// named <c>base_model.model.{module}.lora_A.weight</c> [r, in] and <c>….lora_B.weight</c> [out, r], e.g.
+/// <c>base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight</c> for Llama; fan_in_fan_out is true for GPT-2's Conv1D.
+/// </summary>
 internal static class LoraAdapterFile
 {
     public static string TensorName(string module, char matrix) => $"{PeftAdapterConfig.TensorPrefix}{module}.lora_{matrix}.weight";
 
-    public static async Task SaveAsync(Gpt2Model<float> model, string directory, string? baseModel, CancellationToken cancellationToken)
+    public static async Task SaveAsync(DecoderModel<float> model, string directory, string? baseModel, CancellationToken cancellationToken)
     {
         var lora = model.Lora ?? throw new InvalidOperationException("The model has no LoRA adapters attached.");
         Directory.CreateDirectory(directory);
@@ -28,13 +32,13 @@ internal static class LoraAdapterFile
             Alpha = lora.Options.Alpha,
             Dropout = lora.Options.Dropout,
             TargetModules = [.. lora.Options.TargetModules],
-            FanInFanOut = true,
+            FanInFanOut = model.FanInFanOut,
             BaseModelNameOrPath = baseModel,
         };
         await config.WriteAsync(Path.Combine(directory, PeftAdapterConfig.FileName), cancellationToken).ConfigureAwait(false);
     }
 
-    public static async Task<LoraState<float>> LoadAsync(Gpt2Model<float> model, string directory, CancellationToken cancellationToken)
+    public static async Task<LoraState<float>> LoadAsync(DecoderModel<float> model, string directory, CancellationToken cancellationToken)
     {
         var config = await PeftAdapterConfig.ReadAsync(directory, cancellationToken).ConfigureAwait(false);
         var options = new LoraOptions { Rank = config.Rank, Alpha = config.Alpha, Dropout = config.Dropout, TargetModules = [.. config.TargetModules] };

@@ -28,4 +28,10 @@ internal sealed class LoraModule<T>
 
     /// <summary>Gets or sets the dropout mask (N, in): 0 or 1 / (1 − p).</summary>
     public PinnedBuffer<T>? Mask { get; set; }
+
+    /// <summary>Gets or sets the backward's scratch for dh (N, rank).</summary>
+    public PinnedBuffer<T>? HiddenGradient { get; set; }
+
+    /// <summary>Gets or sets the backward's scratch for the input gradient before the mask (N, in), or null without dropout.</summary>
+    public PinnedBuffer<T>? InputGradient { get; set; }
 }

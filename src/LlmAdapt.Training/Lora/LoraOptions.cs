@@ -22,10 +22,11 @@ public sealed class LoraOptions
 
     /// <summary>
     /// Gets the modules adapted (<c>target_modules</c>): a name matches a projection whose full name equals it or ends
-    /// with "." + it. GPT-2's projections are <c>attn.c_attn</c>, <c>attn.c_proj</c>, <c>mlp.c_fc</c>, <c>mlp.c_proj</c>.
+    /// with "." + it. Empty (the default) adapts the architecture's usual set: GPT-2's <c>c_attn</c>, <c>c_proj</c>,
+    /// <c>c_fc</c> (attention and MLP; <c>c_proj</c> matches both output projections); Llama's <c>q_proj</c>,
+    /// <c>k_proj</c>, <c>v_proj</c>, <c>o_proj</c>, <c>gate_proj</c>, <c>up_proj</c>, <c>down_proj</c>.
     /// </summary>
-    [MinLength(1)]
-    public IList<string> TargetModules { get; init; } = ["c_attn", "c_proj", "c_fc"];
+    public IList<string> TargetModules { get; init; } = [];
 
     /// <summary>Gets the scale alpha / rank.</summary>
     public double Scaling => Alpha / Rank;

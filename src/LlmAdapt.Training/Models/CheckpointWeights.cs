@@ -7,6 +7,9 @@ internal static class CheckpointWeights
 {
     public const string FileName = "model.safetensors";
 
+    /// <summary>The index of a sharded checkpoint: <c>weight_map</c> from tensor name to shard file.</summary>
+    public const string IndexFileName = "model.safetensors.index.json";
+
     /// <summary>Returns a model's values by tensor name.</summary>
     public delegate Span<float> ValuesOf(string name);
 
@@ -28,6 +31,6 @@ internal static class CheckpointWeights
     public static string Require(string fullDirectory)
     {
         var weights = Path.Combine(fullDirectory, FileName);
-        return File.Exists(weights) ? weights : throw new ModelLoadException(weights, "no model.safetensors beside config.json.", null);
+        return File.Exists(weights) ? weights : throw new ModelLoadException(weights, "no model.safetensors (or model.safetensors.index.json) beside config.json.", null);
     }
 }

@@ -16,14 +16,20 @@ internal interface IDecoderModel<T>
     /// <summary>Gets the number of positions whose targets counted in the last forward.</summary>
     int CountedTargets { get; }
 
+    /// <summary>Gets the summed weight of those positions (their count when no weights were given).</summary>
+    double TargetWeight { get; }
+
     /// <summary>Gets the probabilities (B, T, V) of the last forward.</summary>
     PinnedBuffer<T> Probabilities { get; }
 
     /// <summary>Gets the values the optimiser updates (the adapters only, when LoRA is attached).</summary>
     IReadOnlyList<TrainableSlice<T>> Trainable { get; }
 
-    /// <summary>Runs the model on inputs (B·T token ids); returns the mean loss over targets ≥ 0, or NaN without targets.</summary>
-    double Forward(int[] inputs, int[]? targets, int b, int t);
+    /// <summary>
+    /// Runs the model on inputs (B·T token ids); returns the weighted mean loss over targets ≥ 0 (Σ wᵢ·lossᵢ / Σ wᵢ,
+    /// each weight 1 without <paramref name="weights"/>), or NaN without targets.
+    /// </summary>
+    double Forward(int[] inputs, int[]? targets, int b, int t, float[]? weights = null);
 
     /// <summary>Adds the gradients of lossScale × the last forward's mean loss.</summary>
     void Backward(double lossScale = 1.0);

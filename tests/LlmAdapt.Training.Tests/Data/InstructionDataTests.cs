@@ -60,7 +60,7 @@ public sealed class InstructionDataTests
     public void Rendering_MasksThePrompt_AndLearnsTheAnswerAndEndOfText()
     {
         var example = new TrainingExample { Input = "Say hi", Output = " Hello there" };
-        var rendered = InstructionFineTuner.Render(example, InstructionPromptFormat.Alpaca);
+        var rendered = InstructionFineTuner.Render(example, InstructionPromptFormat.Alpaca, DecoderTokenizer.Gpt2);
         var promptTokens = FineTuningTokens.Count(InstructionPromptFormat.Alpaca.RenderPrompt("Say hi"));
         var answerTokens = FineTuningTokens.Count(" Hello there");
         Assert.Equal(promptTokens + answerTokens + 1, rendered.Tokens.Length);
@@ -72,9 +72,10 @@ public sealed class InstructionDataTests
     [Fact]
     public void Batches_PutLossOnAnswerTokensOnly()
     {
-        var examples = InstructionFineTuner.Render([new TrainingExample { Input = "Say hi", Output = " Hello there" }], InstructionPromptFormat.Alpaca, 64);
+        var examples = InstructionFineTuner.Render([new TrainingExample { Input = "Say hi", Output = " Hello there" }], InstructionPromptFormat.Alpaca, 64, DecoderTokenizer.Gpt2);
         var source = new ExampleBatchSource(examples, 2, 64);
-        var (inputs, targets) = source.Sequential(1).Single();
+        var (inputs, targets, weights) = source.Sequential(1).Single();
+        Assert.Null(weights);
         var e = examples[0];
 
         // Position i predicts token i + 1: a target exists exactly where token i + 1 is an answer token.
@@ -90,6 +91,30 @@ public sealed class InstructionDataTests
     }
 
     [Fact]
+    public void ExampleWeights_ScaleTheirRowsLoss_AndMustBePositive()
+    {
+        var examples = InstructionFineTuner.Render(
+            [new TrainingExample { Input = "Say hi", Output = " Hello", Weight = 2.5 }, new TrainingExample { Input = "Say bye", Output = " Bye" }],
+            InstructionPromptFormat.Alpaca,
+            64,
+            DecoderTokenizer.Gpt2);
+        var (_, _, weights) = new ExampleBatchSource(examples, 2, 64).Sequential(1).Single();
+        Assert.NotNull(weights);
+        Assert.All(weights[..64], w => Assert.Equal(2.5f, w));
+        Assert.All(weights[64..], w => Assert.Equal(1f, w));
+
+        // Continued pre-training: each token carries its document's weight; all-1 weights are no weights.
+        var (tokens, tokenWeights) = ContinuedPretrainingFineTuner.Tokenize([new TrainingExample { Input = "a b", Weight = 3 }, new TrainingExample { Input = "c" }], DecoderTokenizer.Gpt2);
+        Assert.Equal([3f, 3f, 1f, 1f], tokenWeights!);
+        Assert.Equal(50256, tokens[2]);
+        Assert.Null(ContinuedPretrainingFineTuner.Tokenize([new TrainingExample { Input = "a b" }], DecoderTokenizer.Gpt2).Weights);
+
+        var ex = Assert.Throws<InvalidDataFileException>(() => InstructionFineTuner.Render(new TrainingExample { Input = "x", Output = "y", Weight = 0, Origin = "data.jsonl:7" }, InstructionPromptFormat.Alpaca, DecoderTokenizer.Gpt2));
+        Assert.Contains("data.jsonl:7", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("weight 0", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ChatRendering_LearnsAssistantTurnsOnly()
     {
         var example = new TrainingExample
@@ -97,7 +122,7 @@ public sealed class InstructionDataTests
             Input = "hi",
             Messages = [new ChatMessage(ChatRole.System, "Be brief."), new ChatMessage(ChatRole.User, "hi"), new ChatMessage(ChatRole.Assistant, "Hello")],
         };
-        var rendered = InstructionFineTuner.Render(example, InstructionPromptFormat.Alpaca);
+        var rendered = InstructionFineTuner.Render(example, InstructionPromptFormat.Alpaca, DecoderTokenizer.Gpt2);
         var learned = rendered.Tokens.Where((_, i) => rendered.LossMask[i]).ToArray();
         Assert.Equal([.. FineTuningTokens.Ids("Hello"), 50256], learned);
     }

@@ -1,6 +1,8 @@
+using LlmAdapt.Training.Models;
 using LlmAdapt.Formats;
 using LlmAdapt.Training.Data;
 using LlmAdapt.Training.FineTuning;
+using LlmAdapt.Training.Lora;
 using LlmAdapt.Training.Models.Gpt2;
 using LlmAdapt.Training.Tests.Models;
 
@@ -33,7 +35,7 @@ public sealed class DecoderTrainerTests
         {
             trainer.SaveCheckpoint = async (step, ct) =>
             {
-                await Gpt2Checkpoint.SaveAsync(model, output, ct);
+                await DecoderCheckpoint.SaveAsync(model, output, ct);
                 var writer = new SafeTensorsWriter();
                 trainer.Optimizer.Save(writer);
                 await writer.WriteAsync(Path.Combine(output, "optimizer.safetensors"), ct);
@@ -76,7 +78,7 @@ public sealed class DecoderTrainerTests
         captured = model;
         var options = Options(10);
         var trainer = new DecoderTrainer(model, options, 6) { CheckpointPath = output };
-        trainer.SaveCheckpoint = (step, ct) => Gpt2Checkpoint.SaveAsync(model, output, ct);
+        trainer.SaveCheckpoint = (step, ct) => DecoderCheckpoint.SaveAsync(model, output, ct);
 
         // After step 3 a weight is corrupted, so step 4's loss is NaN.
         var progress = new SyncProgress(p =>
@@ -91,7 +93,7 @@ public sealed class DecoderTrainerTests
         Assert.Equal(4, ex.Step);
         Assert.Equal(3, ex.LastCheckpointStep);
         Assert.Contains(output, ex.Message, StringComparison.Ordinal);
-        var kept = await Gpt2Checkpoint.LoadAsync(output, CancellationToken.None);
+        var kept = (Gpt2Model<float>)await DecoderCheckpoint.LoadAsync(output, CancellationToken.None);
         Assert.All(kept.Parameters.Span.ToArray(), v => Assert.True(float.IsFinite(v)));
     }
 
@@ -114,7 +116,7 @@ public sealed class DecoderTrainerTests
         var trainer = new DecoderTrainer(model, options, 7) { CheckpointPath = output };
         trainer.SaveCheckpoint = async (step, ct) =>
         {
-            await Gpt2Checkpoint.SaveAsync(model, output, ct);
+            await DecoderCheckpoint.SaveAsync(model, output, ct);
             var writer = new SafeTensorsWriter();
             trainer.Optimizer.Save(writer);
             await writer.WriteAsync(Path.Combine(output, "optimizer.safetensors"), ct);
@@ -124,7 +126,7 @@ public sealed class DecoderTrainerTests
         Assert.Equal(2, trainer.LastCheckpointStep);
         using var state = SafeTensorsReader.Open(Path.Combine(output, "optimizer.safetensors"));
         Assert.Equal("2", state.Metadata["step"]);
-        var loaded = await Gpt2Checkpoint.LoadAsync(output, CancellationToken.None);
+        var loaded = (Gpt2Model<float>)await DecoderCheckpoint.LoadAsync(output, CancellationToken.None);
         Assert.Equal(model.Parameters.Span.ToArray(), loaded.Parameters.Span.ToArray());
     }
 
@@ -144,7 +146,7 @@ public sealed class DecoderTrainerTests
         });
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Train(seed: 8, steps: 6, output, progress, cts.Token));
 
-        var model = await Gpt2Checkpoint.LoadAsync(output, CancellationToken.None);
+        var model = (Gpt2Model<float>)await DecoderCheckpoint.LoadAsync(output, CancellationToken.None);
         var trainer = new DecoderTrainer(model, Options(6), 8);
         using (var state = SafeTensorsReader.Open(Path.Combine(output, "optimizer.safetensors")))
         {
@@ -155,6 +157,56 @@ public sealed class DecoderTrainerTests
         var report = await trainer.RunAsync(new TokenBlockSource(tokens, 2, 8, "pattern"), new TokenBlockSource(tokens[300..], 2, 8, "pattern"), null, CancellationToken.None);
         Assert.Equal([4, 5, 6], report.History.Select(h => h.Step));
         Assert.Equal(straight.Parameters.Span.ToArray(), model.Parameters.Span.ToArray());
+    }
+
+    [Fact]
+    public async Task ResumingALoraRun_GivesTheSameAdapterAsAnUninterruptedRun()
+    {
+        // A tiny GPT-2 base (GPT-2's vocabulary, so the base folder needs no tokenizer files); LoRA with dropout, whose
+        // masks are drawn per step, so the resumed half sees the masks the uninterrupted run saw.
+        var baseDir = TestData.TempDirectory();
+        var model = new Gpt2Model<float>(new Gpt2Config { Layers = 1, Heads = 2, Channels = 16, ContextLength = 16 });
+        model.InitializeRandom(1);
+        await DecoderCheckpoint.SaveAsync(model, baseDir, CancellationToken.None);
+
+        // Sample: the first 3,000 characters of tinyshakespeare.
+        var text = (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..3000];
+        DecoderTrainingOptions TuneOptions(bool resume) => new()
+        {
+            Steps = 6, BatchSize = 2, SequenceLength = 16, WarmupSteps = 2, LearningRate = 1e-2, EvaluationInterval = 3, EvaluationBatches = 1, CheckpointInterval = 100,
+            Lora = new LoraOptions { Rank = 2, Alpha = 4, Dropout = 0.1 }, Resume = resume,
+        };
+        FineTuningRequest Request(string? from, string output) => new() { TrainingSet = [new TrainingExample { Input = text }], BaseModel = from, OutputPath = output, Seed = 3 };
+
+        var straight = TestData.TempDirectory();
+        await new ContinuedPretrainingFineTuner(TuneOptions(false)).FineTuneAsync(Request(baseDir, straight));
+
+        var interrupted = TestData.TempDirectory();
+        using var cts = new CancellationTokenSource();
+        var progress = new SyncProgress(p =>
+        {
+            if (p.Step == 3)
+            {
+                cts.Cancel();
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ContinuedPretrainingFineTuner(TuneOptions(false)).FineTuneAsync(Request(baseDir, interrupted), progress, cts.Token));
+        using (var state = SafeTensorsReader.Open(Path.Combine(interrupted, "optimizer.safetensors")))
+        {
+            Assert.Equal("3", state.Metadata["step"]);
+        }
+
+        // Resume from the adapter folder itself: its base, its adapters, its optimizer state, and on to step 6.
+        var resumed = await new ContinuedPretrainingFineTuner(TuneOptions(true)).FineTuneAsync(Request(interrupted, interrupted));
+        Assert.Equal([4, 5, 6], resumed.Report.History.Select(h => h.Step));
+        Assert.Equal(ArtifactKinds.LoraAdapter, resumed.Kind);
+        using var a = SafeTensorsReader.Open(Path.Combine(straight, PeftAdapterConfig.WeightsFileName));
+        using var b = SafeTensorsReader.Open(Path.Combine(interrupted, PeftAdapterConfig.WeightsFileName));
+        Assert.Equal(a.Tensors.Keys.Order(), b.Tensors.Keys.Order());
+        foreach (var name in a.Tensors.Keys)
+        {
+            Assert.Equal(a.ReadSingle(name), b.ReadSingle(name));
+        }
     }
 
     [Fact]

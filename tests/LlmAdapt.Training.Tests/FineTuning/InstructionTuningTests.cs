@@ -1,3 +1,4 @@
+using LlmAdapt.Training.Models;
 using LlmAdapt.Formats;
 using LlmAdapt.Training.Data;
 using LlmAdapt.Training.FineTuning;
@@ -26,7 +27,7 @@ public sealed class InstructionTuningTests(ITestOutputHelper log)
             wte[i] *= 20;
         }
 
-        await Gpt2Checkpoint.SaveAsync(model, baseDir, CancellationToken.None);
+        await DecoderCheckpoint.SaveAsync(model, baseDir, CancellationToken.None);
         var output = TestData.TempDirectory();
         var options = new DecoderTrainingOptions
         {

@@ -187,11 +187,14 @@ public sealed unsafe class LayersGradientTests
         Assert.InRange(GradientCheck.MaxRelativeError(wpe, 0, wpe.Length, Loss, i => dwpe[i]), 0, Tolerance);
     }
 
-    [Fact]
-    public void SoftmaxCrossEntropy_GradientMatchesFiniteDifferences_AndIgnoresMaskedPositions()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SoftmaxCrossEntropy_GradientMatchesFiniteDifferences_AndIgnoresMaskedPositions(bool weighted)
     {
         const int n = 4, v = 7;
         int[] targets = [3, -1, 0, 6];
+        float[]? weights = weighted ? [2f, 1f, 0.5f, 1f] : null;
         var logits = GradientCheck.Random(n * v, 17, 3);
         double Loss()
         {
@@ -199,7 +202,7 @@ public sealed unsafe class LayersGradientTests
             var losses = new double[n];
             fixed (double* pl = copy, ps = losses)
             {
-                return Layers.SoftmaxCrossEntropyForward(pl, ps, targets, n, v) / 3;
+                return Layers.SoftmaxCrossEntropyForward(pl, ps, targets, weights, n, v) / 3;
             }
         }
 
@@ -207,8 +210,8 @@ public sealed unsafe class LayersGradientTests
         var losses = new double[n];
         fixed (double* pl = probs, ps = losses)
         {
-            Layers.SoftmaxCrossEntropyForward(pl, ps, targets, n, v);
-            Layers.SoftmaxCrossEntropyBackward(pl, targets, n, v, 1.0 / 3);
+            Layers.SoftmaxCrossEntropyForward(pl, ps, targets, weights, n, v);
+            Layers.SoftmaxCrossEntropyBackward(pl, targets, weights, n, v, 1.0 / 3);
         }
 
         Assert.Equal(0.0, losses[1]);

@@ -1,3 +1,4 @@
+using LlmAdapt.Training.Models;
 using System.Text.Json;
 using LlmAdapt.Formats;
 using LlmAdapt.Training.Models.Gpt2;
@@ -12,7 +13,7 @@ public sealed class Gpt2CheckpointTests
         var dir = TestData.TempDirectory();
         var model = new Gpt2Model<float>(Gpt2GradientCheckTests.Tiny);
         model.InitializeRandom(1);
-        await Gpt2Checkpoint.SaveAsync(model, dir, CancellationToken.None);
+        await DecoderCheckpoint.SaveAsync(model, dir, CancellationToken.None);
 
         using (var reader = SafeTensorsReader.Open(Path.Combine(dir, "model.safetensors")))
         {
@@ -31,7 +32,7 @@ public sealed class Gpt2CheckpointTests
             Assert.Equal("GPT2LMHeadModel", config.RootElement.GetProperty("architectures")[0].GetString());
         }
 
-        var loaded = await Gpt2Checkpoint.LoadAsync(dir, CancellationToken.None);
+        var loaded = (Gpt2Model<float>)await DecoderCheckpoint.LoadAsync(dir, CancellationToken.None);
         Assert.Equal(model.Config, loaded.Config);
         Assert.Equal(model.Parameters.Span.ToArray(), loaded.Parameters.Span.ToArray());
     }
@@ -50,7 +51,7 @@ public sealed class Gpt2CheckpointTests
 
         await writer.WriteAsync(Path.Combine(dir, "model.safetensors"));
         await Gpt2Checkpoint.ToHuggingFace(model.Config).WriteAsync(Path.Combine(dir, "config.json"));
-        var loaded = await Gpt2Checkpoint.LoadAsync(dir, CancellationToken.None);
+        var loaded = (Gpt2Model<float>)await DecoderCheckpoint.LoadAsync(dir, CancellationToken.None);
         Assert.Equal(model.Parameters.Span.ToArray(), loaded.Parameters.Span.ToArray());
     }
 
@@ -59,11 +60,11 @@ public sealed class Gpt2CheckpointTests
     {
         var dir = TestData.TempDirectory();
         var model = new Gpt2Model<float>(Gpt2GradientCheckTests.Tiny);
-        await Gpt2Checkpoint.SaveAsync(model, dir, CancellationToken.None);
+        await DecoderCheckpoint.SaveAsync(model, dir, CancellationToken.None);
         var wider = Gpt2Checkpoint.ToHuggingFace(Gpt2GradientCheckTests.Tiny with { Channels = 16 });
         await wider.WriteAsync(Path.Combine(dir, "config.json"));
 
-        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => Gpt2Checkpoint.LoadAsync(dir, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => DecoderCheckpoint.LoadAsync(dir, CancellationToken.None));
         Assert.Contains("transformer.wte.weight", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[23, 8]", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[23, 16]", ex.Message, StringComparison.Ordinal);
@@ -74,11 +75,11 @@ public sealed class Gpt2CheckpointTests
     {
         var dir = TestData.TempDirectory();
         var model = new Gpt2Model<float>(Gpt2GradientCheckTests.Tiny);
-        await Gpt2Checkpoint.SaveAsync(model, dir, CancellationToken.None);
+        await DecoderCheckpoint.SaveAsync(model, dir, CancellationToken.None);
         var bytes = await File.ReadAllBytesAsync(Path.Combine(dir, "model.safetensors"));
         bytes[9] = (byte)'#';
         await File.WriteAllBytesAsync(Path.Combine(dir, "model.safetensors"), bytes);
-        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => Gpt2Checkpoint.LoadAsync(dir, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => DecoderCheckpoint.LoadAsync(dir, CancellationToken.None));
         Assert.Contains("model.safetensors", ex.Message, StringComparison.Ordinal);
     }
 
@@ -87,7 +88,7 @@ public sealed class Gpt2CheckpointTests
     {
         var dir = TestData.TempDirectory();
         await File.WriteAllTextAsync(Path.Combine(dir, "config.json"), """{"model_type":"bert","vocab_size":30522}""");
-        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => Gpt2Checkpoint.LoadAsync(dir, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => DecoderCheckpoint.LoadAsync(dir, CancellationToken.None));
         Assert.Contains("bert", ex.Message, StringComparison.Ordinal);
     }
 }

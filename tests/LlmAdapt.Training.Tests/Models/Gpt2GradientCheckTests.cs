@@ -21,32 +21,10 @@ public sealed class Gpt2GradientCheckTests(ITestOutputHelper log)
     {
         var model = new Gpt2Model<double>(Tiny);
         model.InitializeRandom(1);
-
-        // Larger-than-default weights so every path (attention, GELU curvature) carries signal.
-        var values = model.Parameters.Array;
-        var random = new Random(3);
-        for (var i = 0; i < model.Parameters.Length; i++)
-        {
-            values[i] += (random.NextDouble() - 0.5) * 0.4;
-        }
-
+        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 3, 0.4);
         var (inputs, targets) = Batch(2, 6, Tiny.VocabSize, 2, maskSome: true);
-        model.Forward(inputs, targets, 2, 6);
-        model.ZeroGrad();
-        model.Backward();
-        var grads = model.Gradients!.Array;
-        double Loss() => model.Forward(inputs, targets, 2, 6);
-
-        var worst = 0.0;
-        foreach (var tensor in model.Tensors)
-        {
-            var error = GradientCheck.MaxRelativeError(values, tensor.Offset, tensor.Length, Loss, i => grads[tensor.Offset + i], samples: 12);
-            Assert.True(error < 1e-3, $"{tensor.Name}: relative error {error:E2}");
-            worst = Math.Max(worst, error);
-        }
-
+        var worst = ModelGradientCheck.EveryTensor(model, inputs, targets, 2, 6, samples: 12);
         log.WriteLine($"GPT-2 whole model: worst relative error {worst:E2}");
-        Assert.True(worst < 1e-3);
     }
 
     [Fact]
@@ -55,32 +33,10 @@ public sealed class Gpt2GradientCheckTests(ITestOutputHelper log)
         var model = new Gpt2Model<double>(Tiny);
         model.InitializeRandom(4);
         var lora = model.AttachLora(new LoraOptions { Rank = 2, Alpha = 4, TargetModules = ["c_attn", "c_proj", "c_fc"] }, seed: 5);
-
-        // B starts at zero (so A would get no gradient); give it values so both matrices are checked.
-        var random = new Random(6);
-        var values = lora.Parameters.Array;
-        for (var i = 0; i < lora.Parameters.Length; i++)
-        {
-            values[i] = (random.NextDouble() - 0.5) * 0.6;
-        }
-
         Assert.Equal(2 * 4, lora.Modules.Count);
         var (inputs, targets) = Batch(2, 5, Tiny.VocabSize, 7, maskSome: true);
-        model.Forward(inputs, targets, 2, 5);
-        model.ZeroGrad();
-        model.Backward();
-        double Loss() => model.Forward(inputs, targets, 2, 5);
-        var worst = 0.0;
-        foreach (var slice in model.Trainable)
-        {
-            var error = GradientCheck.MaxRelativeError(values, slice.Offset, slice.Length, Loss, i => lora.Gradients.Array[slice.Offset + i], samples: 12);
-            Assert.True(error < 1e-3, $"{slice.Name}: relative error {error:E2}");
-            worst = Math.Max(worst, error);
-        }
-
+        var worst = ModelGradientCheck.Adapters(model, inputs, targets, 2, 5, seed: 6);
         log.WriteLine($"GPT-2 + LoRA: worst relative error {worst:E2}");
-
-        Assert.All(model.Gradients!.Array, g => Assert.Equal(0.0, g));
     }
 
     [Fact]
@@ -88,24 +44,9 @@ public sealed class Gpt2GradientCheckTests(ITestOutputHelper log)
     {
         var model = new Gpt2Model<double>(Tiny);
         model.InitializeRandom(8);
-        var lora = model.AttachLora(new LoraOptions { Rank = 3, Alpha = 6 }, seed: 9);
-        var random = new Random(10);
-        for (var i = 0; i < lora.Parameters.Length; i++)
-        {
-            lora.Parameters.Array[i] = (random.NextDouble() - 0.5) * 0.5;
-        }
-
+        model.AttachLora(new LoraOptions { Rank = 3, Alpha = 6 }, seed: 9);
         var (inputs, targets) = Batch(1, 7, Tiny.VocabSize, 11);
-        var adapted = model.Forward(inputs, targets, 1, 7);
-        var adaptedProbs = model.Probabilities.Span.ToArray();
-        model.MergeLora();
-        var merged = model.Forward(inputs, targets, 1, 7);
-        Assert.Equal(adapted, merged, 10);
-        Assert.Equal(adaptedProbs.Length, model.Probabilities.Length);
-        for (var i = 0; i < adaptedProbs.Length; i++)
-        {
-            Assert.Equal(adaptedProbs[i], model.Probabilities.Array[i], 10);
-        }
+        ModelGradientCheck.MergeMatchesAdapted(model, inputs, targets, 7, seed: 10);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using LlmAdapt.Training.Models;
 using LlmAdapt.Formats;
 using LlmAdapt.Training.Models.Llama;
 
@@ -13,7 +14,7 @@ public sealed class LlamaCheckpointTests
         var dir = TestData.TempDirectory();
         var model = new LlamaModel<float>(Tiny);
         model.InitializeRandom(1);
-        await LlamaCheckpoint.SaveAsync(model, dir, CancellationToken.None);
+        await DecoderCheckpoint.SaveAsync(model, dir, CancellationToken.None);
         using (var reader = SafeTensorsReader.Open(Path.Combine(dir, "model.safetensors")))
         {
             Assert.Equal([8L, 16], reader.Tensors["model.layers.0.self_attn.k_proj.weight"].Shape);
@@ -24,7 +25,7 @@ public sealed class LlamaCheckpointTests
         var config = await HuggingFaceModelConfig.ReadAsync(dir);
         Assert.Equal("llama", config.ModelType);
         Assert.Equal(2, config.NumKeyValueHeads);
-        var loaded = await LlamaCheckpoint.LoadAsync(dir, CancellationToken.None);
+        var loaded = (LlamaModel<float>)await DecoderCheckpoint.LoadAsync(dir, CancellationToken.None);
         Assert.Equal(Tiny, loaded.Config);
         Assert.Equal(model.Parameters.Span.ToArray(), loaded.Parameters.Span.ToArray());
     }
@@ -33,11 +34,42 @@ public sealed class LlamaCheckpointTests
     public async Task Load_WhenKeyValueHeadsDisagreeWithTheTensors_NamesTheTensorAndBothShapes()
     {
         var dir = TestData.TempDirectory();
-        await LlamaCheckpoint.SaveAsync(new LlamaModel<float>(Tiny), dir, CancellationToken.None);
+        await DecoderCheckpoint.SaveAsync(new LlamaModel<float>(Tiny), dir, CancellationToken.None);
         await LlamaCheckpoint.ToHuggingFace(Tiny with { KeyValueHeads = 4 }).WriteAsync(Path.Combine(dir, "config.json"));
-        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => LlamaCheckpoint.LoadAsync(dir, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => DecoderCheckpoint.LoadAsync(dir, CancellationToken.None));
         Assert.Contains("model.layers.0.self_attn.k_proj.weight", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[8, 16]", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[16, 16]", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Load_ReadsAShardedCheckpoint_ThroughItsIndex()
+    {
+        var dir = TestData.TempDirectory();
+        var model = new LlamaModel<float>(Tiny);
+        model.InitializeRandom(3);
+
+        // Two shards as transformers writes them: layer 0 and the embedding in the first, the rest in the second.
+        var first = new SafeTensorsWriter();
+        var second = new SafeTensorsWriter();
+        var map = new Dictionary<string, string>();
+        foreach (var tensor in model.Tensors)
+        {
+            var inFirst = tensor.Name.StartsWith("model.layers.0.", StringComparison.Ordinal) || tensor.Name == "model.embed_tokens.weight";
+            (inFirst ? first : second).Add(tensor.Name, model.Values(tensor.Name), tensor.Shape);
+            map[tensor.Name] = inFirst ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+        }
+
+        await first.WriteAsync(Path.Combine(dir, "model-00001-of-00002.safetensors"));
+        await second.WriteAsync(Path.Combine(dir, "model-00002-of-00002.safetensors"));
+        await File.WriteAllTextAsync(Path.Combine(dir, "model.safetensors.index.json"), System.Text.Json.JsonSerializer.Serialize(new { metadata = new { total_size = 0 }, weight_map = map }));
+        await LlamaCheckpoint.ToHuggingFace(Tiny).WriteAsync(Path.Combine(dir, "config.json"));
+
+        var loaded = (LlamaModel<float>)await DecoderCheckpoint.LoadAsync(dir, CancellationToken.None);
+        Assert.Equal(model.Parameters.Span.ToArray(), loaded.Parameters.Span.ToArray());
+
+        File.Delete(Path.Combine(dir, "model-00002-of-00002.safetensors"));
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => DecoderCheckpoint.LoadAsync(dir, CancellationToken.None));
+        Assert.Contains("model-00002-of-00002.safetensors", ex.Message, StringComparison.Ordinal);
     }
 }

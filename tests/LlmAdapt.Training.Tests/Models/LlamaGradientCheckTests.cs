@@ -1,3 +1,4 @@
+using LlmAdapt.Training.Lora;
 using LlmAdapt.Training.Models.Llama;
 using Xunit.Abstractions;
 
@@ -5,38 +6,77 @@ namespace LlmAdapt.Training.Tests.Models;
 
 public sealed class LlamaGradientCheckTests(ITestOutputHelper log)
 {
+    internal static readonly LlamaConfig Tiny = new() { VocabSize = 19, ContextLength = 8, Layers = 2, Heads = 4, KeyValueHeads = 2, Channels = 16, IntermediateSize = 24 };
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void WholeModel_WithGroupedQueryAttention_EveryTensorMatchesFiniteDifferences(bool tied)
     {
-        var config = new LlamaConfig { VocabSize = 19, ContextLength = 8, Layers = 2, Heads = 4, KeyValueHeads = 2, Channels = 16, IntermediateSize = 24, TieWordEmbeddings = tied };
+        var config = Tiny with { TieWordEmbeddings = tied };
         var model = new LlamaModel<double>(config);
         model.InitializeRandom(1);
-        var random = new Random(2);
-        var values = model.Parameters.Array;
-        for (var i = 0; i < model.Parameters.Length; i++)
-        {
-            values[i] += (random.NextDouble() - 0.5) * 0.4;
-        }
-
+        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 2, 0.4);
         var (inputs, targets) = Gpt2GradientCheckTests.Batch(2, 6, config.VocabSize, 3, maskSome: true);
-        model.Forward(inputs, targets, 2, 6);
-        model.ZeroGrad();
-        model.Backward();
-        var grads = model.Gradients!.Array;
-        double Loss() => model.Forward(inputs, targets, 2, 6);
-        var worst = 0.0;
-        foreach (var tensor in model.Tensors)
-        {
-            var error = GradientCheck.MaxRelativeError(values, tensor.Offset, tensor.Length, Loss, i => grads[tensor.Offset + i], samples: 10);
-            Assert.True(error < 1e-3, $"{tensor.Name}: relative error {error:E2}");
-            worst = Math.Max(worst, error);
-        }
-
+        var worst = ModelGradientCheck.EveryTensor(model, inputs, targets, 2, 6, samples: 10);
         log.WriteLine($"Llama (tied {tied}): worst relative error {worst:E2}");
 
         Assert.Equal(tied ? 1 + (2 * 9) + 1 : 1 + (2 * 9) + 2, model.Tensors.Count);
+    }
+
+    [Fact]
+    public void WholeModelWithLoraOnEveryProjection_AdapterGradientsMatchFiniteDifferences_AndBaseStaysFrozen()
+    {
+        var model = new LlamaModel<double>(Tiny);
+        model.InitializeRandom(4);
+        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 5, 0.4);
+
+        // Empty target modules: Llama's default set, q/k/v/o and gate/up/down, in every layer. With dropout set, the
+        // (evaluation-mode) forward and backward go through the masked path.
+        var lora = model.AttachLora(new LoraOptions { Rank = 2, Alpha = 4, Dropout = 0.1 }, seed: 6);
+        Assert.Equal(2 * 7, lora.Modules.Count);
+        Assert.Equal("model.layers.1.mlp.down_proj", lora.Modules[^1].Name);
+        var (inputs, targets) = Gpt2GradientCheckTests.Batch(2, 5, Tiny.VocabSize, 7, maskSome: true);
+        var worst = ModelGradientCheck.Adapters(model, inputs, targets, 2, 5, seed: 8);
+        log.WriteLine($"Llama + LoRA: worst relative error {worst:E2}");
+    }
+
+    [Fact]
+    public void MergedLora_GivesTheSameLogitsAsTheAdaptedModel()
+    {
+        var model = new LlamaModel<double>(Tiny with { TieWordEmbeddings = false });
+        model.InitializeRandom(9);
+        model.AttachLora(new LoraOptions { Rank = 3, Alpha = 6, TargetModules = ["k_proj", "o_proj", "up_proj", "down_proj"] }, seed: 10);
+        var (inputs, targets) = Gpt2GradientCheckTests.Batch(1, 7, Tiny.VocabSize, 11);
+        ModelGradientCheck.MergeMatchesAdapted(model, inputs, targets, 7, seed: 12);
+    }
+
+    [Fact]
+    public void WeightedLoss_GradientsMatchFiniteDifferences_AndEqualRepeatingTheExample()
+    {
+        var model = new LlamaModel<double>(Tiny);
+        model.InitializeRandom(13);
+        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 14, 0.4);
+        var (inputs, targets) = Gpt2GradientCheckTests.Batch(2, 4, Tiny.VocabSize, 15);
+        float[] weights = [2, 2, 2, 2, 1, 1, 1, 1];
+        var worst = ModelGradientCheck.EveryTensor(model, inputs, targets, 2, 4, samples: 6, weights);
+        log.WriteLine($"Llama, weighted loss: worst relative error {worst:E2}");
+
+        // Weight 2 on the first row is the same loss and gradient as that row appearing twice.
+        var weighted = model.Forward(inputs, targets, 2, 4, weights);
+        model.ZeroGrad();
+        model.Backward();
+        var weightedGrads = model.Gradients!.Array.ToArray();
+        int[] inputs3 = [.. inputs[..4], .. inputs[..4], .. inputs[4..]];
+        int[] targets3 = [.. targets[..4], .. targets[..4], .. targets[4..]];
+        var repeated = model.Forward(inputs3, targets3, 3, 4);
+        model.ZeroGrad();
+        model.Backward();
+        Assert.Equal(repeated, weighted, 12);
+        for (var i = 0; i < weightedGrads.Length; i++)
+        {
+            Assert.Equal(model.Gradients.Array[i], weightedGrads[i], 12);
+        }
     }
 
     [Fact]

@@ -3,14 +3,13 @@ using LlmAdapt.Formats;
 namespace LlmAdapt.Training.Models.Gpt2;
 
 /// <summary>
-/// GPT-2 checkpoints in the Hugging Face layout: <c>config.json</c> and <c>model.safetensors</c> with
-/// <c>GPT2LMHeadModel</c>'s tensor names (<c>transformer.h.0.attn.c_attn.weight</c>, [in, out]) and the head tied
-/// to <c>transformer.wte.weight</c>. Reading also accepts the bare names of older checkpoints (<c>h.0.attn…</c>).
+/// GPT-2's side of the Hugging Face checkpoint layout: config.json (<c>model_type</c> "gpt2") to and from
+/// <see cref="Gpt2Config"/>. Weights use <c>GPT2LMHeadModel</c>'s names (<c>transformer.h.0.attn.c_attn.weight</c>,
+/// [in, out]) with the head tied to <c>transformer.wte.weight</c>; loading (which also accepts the bare names of older
+/// checkpoints, <c>h.0.attn…</c>) and saving go through <see cref="DecoderCheckpoint"/>.
 /// </summary>
 internal static class Gpt2Checkpoint
 {
-    public const string WeightsFile = CheckpointWeights.FileName;
-
     public static HuggingFaceModelConfig ToHuggingFace(Gpt2Config c) => new()
     {
         ModelType = "gpt2",
@@ -54,41 +53,6 @@ internal static class Gpt2Checkpoint
             Heads = hf.NHead ?? 12,
             LayerNormEpsilon = hf.LayerNormEpsilon ?? 1e-5,
         };
-        try
-        {
-            config.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ModelLoadException(path, ex.Message, ex);
-        }
-
-        return config;
-    }
-
-    public static async Task SaveAsync(Gpt2Model<float> model, string directory, CancellationToken cancellationToken)
-    {
-        await CheckpointWeights.WriteAsync(model.Tensors, model.Values, directory, cancellationToken).ConfigureAwait(false);
-        await ToHuggingFace(model.Config).WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName), cancellationToken).ConfigureAwait(false);
-    }
-
-    public static async Task<Gpt2Model<float>> LoadAsync(string directory, CancellationToken cancellationToken)
-    {
-        var full = Path.GetFullPath(directory);
-        var hf = await HuggingFaceModelConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
-        var config = FromHuggingFace(hf, Path.Combine(full, HuggingFaceModelConfig.FileName));
-        var weights = CheckpointWeights.Require(full);
-
-        var model = new Gpt2Model<float>(config);
-        using var reader = SafeTensorsReader.Open(weights);
-        foreach (var tensor in model.Tensors)
-        {
-            var bare = tensor.Name["transformer.".Length..];
-            var name = reader.Contains(tensor.Name) ? tensor.Name : reader.Contains(bare) ? bare
-                : throw new InvalidDataFileException(weights, 0, $"tensor '{tensor.Name}' (shape {tensor.ShapeText}) is missing; the config (n_layer {config.Layers}, n_embd {config.Channels}) needs it.");
-            reader.ReadSingle(name, tensor.Shape).CopyTo(model.Values(tensor.Name));
-        }
-
-        return model;
+        return DecoderCheckpoint.Validated(config, path);
     }
 }

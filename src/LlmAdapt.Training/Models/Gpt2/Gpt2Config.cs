@@ -4,7 +4,7 @@ namespace LlmAdapt.Training.Models.Gpt2;
 /// The shape of a GPT-2 model (learned positions, pre-LayerNorm blocks, GELU MLP, tied embeddings). Property names
 /// follow Hugging Face's <c>GPT2Config</c>; the defaults are GPT-2 small (124M parameters).
 /// </summary>
-public sealed record Gpt2Config
+public sealed record Gpt2Config : DecoderConfig
 {
     /// <summary>Gets the vocabulary size (<c>vocab_size</c>); 50,257 for GPT-2's tokenizer.</summary>
     public int VocabSize { get; init; } = 50257;
@@ -37,7 +37,7 @@ public sealed record Gpt2Config
 
     /// <summary>Throws when the shape is not usable, naming every problem and its numbers.</summary>
     /// <exception cref="ArgumentException">A dimension is not positive, or the channels do not split into heads.</exception>
-    public void Validate()
+    public override void Validate()
     {
         var problems = new List<string>();
         if (VocabSize <= 0)
@@ -70,4 +70,7 @@ public sealed record Gpt2Config
             throw new ArgumentException("Invalid GPT-2 config: " + string.Join("; ", problems) + ".");
         }
     }
+
+    /// <inheritdoc />
+    internal override DecoderModel<float> CreateModel() => new Gpt2Model<float>(this);
 }

@@ -3,13 +3,12 @@ using LlmAdapt.Formats;
 namespace LlmAdapt.Training.Models.Llama;
 
 /// <summary>
-/// Llama checkpoints in the Hugging Face layout (<c>LlamaForCausalLM</c>: <c>model.layers.{i}.self_attn.q_proj.weight</c>
-/// [out, in], …), so a SmolLM2- or Llama-shaped <c>config.json</c> + <c>model.safetensors</c> loads (F32, F16 or BF16).
+/// Llama's side of the Hugging Face checkpoint layout: config.json (<c>model_type</c> "llama") to and from
+/// <see cref="LlamaConfig"/>. Weights use <c>LlamaForCausalLM</c>'s names ([out, in] projections); loading and saving
+/// go through <see cref="DecoderCheckpoint"/>, so a SmolLM2- or Llama-shaped checkpoint loads (F32, F16 or BF16).
 /// </summary>
 internal static class LlamaCheckpoint
 {
-    public const string WeightsFile = CheckpointWeights.FileName;
-
     public static HuggingFaceModelConfig ToHuggingFace(LlamaConfig c) => new()
     {
         ModelType = "llama",
@@ -53,43 +52,6 @@ internal static class LlamaCheckpoint
             RopeTheta = hf.RopeTheta ?? 10000,
             TieWordEmbeddings = hf.TieWordEmbeddings ?? false,
         };
-        try
-        {
-            config.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ModelLoadException(path, ex.Message, ex);
-        }
-
-        return config;
-    }
-
-    public static async Task SaveAsync(LlamaModel<float> model, string directory, CancellationToken cancellationToken)
-    {
-        await CheckpointWeights.WriteAsync(model.Tensors, model.Values, directory, cancellationToken).ConfigureAwait(false);
-        await ToHuggingFace(model.Config).WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName), cancellationToken).ConfigureAwait(false);
-    }
-
-    public static async Task<LlamaModel<float>> LoadAsync(string directory, CancellationToken cancellationToken)
-    {
-        var full = Path.GetFullPath(directory);
-        var hf = await HuggingFaceModelConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
-        var config = FromHuggingFace(hf, Path.Combine(full, HuggingFaceModelConfig.FileName));
-        var weights = CheckpointWeights.Require(full);
-
-        var model = new LlamaModel<float>(config);
-        using var reader = SafeTensorsReader.Open(weights);
-        foreach (var tensor in model.Tensors)
-        {
-            if (!reader.Contains(tensor.Name))
-            {
-                throw new InvalidDataFileException(weights, 0, $"tensor '{tensor.Name}' (shape {tensor.ShapeText}) is missing; the config (num_hidden_layers {config.Layers}, hidden_size {config.Channels}) needs it.");
-            }
-
-            reader.ReadSingle(tensor.Name, tensor.Shape).CopyTo(model.Values(tensor.Name));
-        }
-
-        return model;
+        return DecoderCheckpoint.Validated(config, path);
     }
 }

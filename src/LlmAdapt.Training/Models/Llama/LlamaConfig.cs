@@ -4,7 +4,7 @@ namespace LlmAdapt.Training.Models.Llama;
 /// The shape of a Llama-family decoder (RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention). Property
 /// names follow Hugging Face's <c>LlamaConfig</c>; the defaults are SmolLM2-135M's.
 /// </summary>
-public sealed record LlamaConfig
+public sealed record LlamaConfig : DecoderConfig
 {
     /// <summary>Gets the vocabulary size (<c>vocab_size</c>).</summary>
     public int VocabSize { get; init; } = 49152;
@@ -41,7 +41,7 @@ public sealed record LlamaConfig
 
     /// <summary>Throws when the shape is not usable, naming every problem.</summary>
     /// <exception cref="ArgumentException">A dimension is invalid.</exception>
-    public void Validate()
+    public override void Validate()
     {
         var problems = new List<string>();
         if (VocabSize <= 0 || ContextLength <= 0 || Layers <= 0 || IntermediateSize <= 0)
@@ -64,4 +64,7 @@ public sealed record LlamaConfig
             throw new ArgumentException("Invalid Llama config: " + string.Join("; ", problems) + ".");
         }
     }
+
+    /// <inheritdoc />
+    internal override DecoderModel<float> CreateModel() => new LlamaModel<float>(this);
 }

@@ -1,58 +1,63 @@
 using System.Numerics;
+using LlmAdapt.Formats;
 using LlmAdapt.Training.Kernels;
 
 namespace LlmAdapt.Training.Models.Llama;
 
 /// <summary>
 /// A Llama-family decoder with hand-written forward and backward passes, generic over float and double. Parameters
-/// use Hugging Face's <c>LlamaForCausalLM</c> names and shapes (projections are nn.Linear, [out, in]).
+/// use Hugging Face's <c>LlamaForCausalLM</c> names and shapes (projections are nn.Linear, [out, in]); LoRA can adapt
+/// q/k/v/o and gate/up/down.
 /// </summary>
-internal sealed unsafe class LlamaModel<T> : IDecoderModel<T>
+internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    private readonly Dictionary<string, ParameterTensor> _byName;
+    private const int SiteQ = 0;
+    private const int SiteK = 1;
+    private const int SiteV = 2;
+    private const int SiteO = 3;
+    private const int SiteGate = 4;
+    private const int SiteUp = 5;
+    private const int SiteDown = 6;
+
     private readonly T _eps;
     private Activations? _acts;
-    private int[]? _inputs;
-    private int[]? _targets;
-    private IReadOnlyList<TrainableSlice<T>>? _trainable;
 
     public LlamaModel(LlamaConfig config)
+        : base(BuildLayout(Validated(config)))
     {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
         Config = config;
-        Tensors = BuildLayout(config);
-        _byName = Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        Parameters = new PinnedBuffer<T>(Tensors[^1].Offset + Tensors[^1].Length);
+        int c = config.Channels, q = config.Heads * config.HeadSize, kv = config.KeyValueHeads * config.HeadSize, im = config.IntermediateSize;
+        Sites = [("self_attn.q_proj", c, q), ("self_attn.k_proj", c, kv), ("self_attn.v_proj", c, kv), ("self_attn.o_proj", q, c), ("mlp.gate_proj", c, im), ("mlp.up_proj", c, im), ("mlp.down_proj", im, c)];
         _eps = T.CreateChecked(config.RmsNormEpsilon);
     }
 
     public LlamaConfig Config { get; }
 
-    public IReadOnlyList<ParameterTensor> Tensors { get; }
+    public override int VocabSize => Config.VocabSize;
 
-    public PinnedBuffer<T> Parameters { get; }
+    public override int ContextLength => Config.ContextLength;
 
-    public PinnedBuffer<T>? Gradients { get; private set; }
+    public override int LayerCount => Config.Layers;
 
-    public int VocabSize => Config.VocabSize;
+    public override IReadOnlyList<(string Name, int In, int Out)> Sites { get; }
 
-    public int ContextLength => Config.ContextLength;
+    public override IReadOnlyList<string> DefaultLoraTargets => ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
-    public bool Training { get; set; }
+    public override bool FanInFanOut => false;
 
-    public int CountedTargets { get; private set; }
+    public override string ShapeText => $"num_hidden_layers {Config.Layers}, hidden_size {Config.Channels}, num_attention_heads {Config.Heads}, num_key_value_heads {Config.KeyValueHeads}, intermediate_size {Config.IntermediateSize}";
 
-    public PinnedBuffer<T> Probabilities => _acts?.Logits ?? throw new InvalidOperationException("Run Forward first.");
-
-    public IReadOnlyList<TrainableSlice<T>> Trainable => _trainable ??= BuildTrainable();
-
-    public Span<T> Values(string name) => Parameters.Span.Slice(_byName[name].Offset, _byName[name].Length);
+    public override PinnedBuffer<T> Probabilities => _acts?.Logits ?? throw new InvalidOperationException("Run Forward first.");
 
     private string Head => Config.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
 
-    public void InitializeRandom(int seed)
+    public override string LayerPrefix(int layer) => $"model.layers.{layer}.";
+
+    public override HuggingFaceModelConfig ToHuggingFace() => LlamaCheckpoint.ToHuggingFace(Config);
+
+    /// <summary>N(0, 0.02) matrices and unit norms, as Hugging Face's initializer_range default.</summary>
+    public override void InitializeRandom(int seed)
     {
         var random = new Random(seed);
         foreach (var tensor in Tensors)
@@ -61,37 +66,19 @@ internal sealed unsafe class LlamaModel<T> : IDecoderModel<T>
             if (tensor.Shape.Length == 1)
             {
                 span.Fill(T.One);
-                continue;
             }
-
-            for (var i = 0; i < span.Length; i++)
+            else
             {
-                var u1 = 1.0 - random.NextDouble();
-                span[i] = T.CreateChecked(0.02 * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * random.NextDouble()));
+                FillGaussian(span, random, 0.02);
             }
         }
     }
 
-    public double Forward(int[] inputs, int[]? targets, int b, int t)
+    public override double Forward(int[] inputs, int[]? targets, int b, int t, float[]? weights = null)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
+        CheckInputs(inputs, targets, weights, b, t);
         int c = Config.Channels, v = Config.VocabSize, n = b * t, hd = Config.HeadSize, nh = Config.Heads, nkv = Config.KeyValueHeads, im = Config.IntermediateSize;
-        if (t > Config.ContextLength || t <= 0 || b <= 0)
-        {
-            throw new ArgumentException($"Sequence of {t} tokens, context is {Config.ContextLength} (batch {b}).");
-        }
-
-        for (var i = 0; i < n; i++)
-        {
-            if ((uint)inputs[i] >= (uint)v || (targets is not null && targets[i] >= v))
-            {
-                throw new ArgumentOutOfRangeException(nameof(inputs), $"Token id at position {i} is outside the vocabulary of {v}.");
-            }
-        }
-
         var a = _acts is { } existing && existing.B == b && existing.T == t ? existing : _acts = new Activations(Config, b, t);
-        _inputs = inputs;
-        _targets = targets;
         var embed = P("model.embed_tokens.weight");
         for (var i = 0; i < n; i++)
         {
@@ -104,40 +91,37 @@ internal sealed unsafe class LlamaModel<T> : IDecoderModel<T>
             var p = $"model.layers.{l}.";
             var la = a.Blocks[l];
             LlamaLayers.RmsNormForward(la.Norm1.Pointer, la.Rstd1.Pointer, residual, P(p + "input_layernorm.weight"), n, c, _eps);
-            Linear(la.Q.Pointer, la.Norm1.Pointer, P(p + "self_attn.q_proj.weight"), n, c, nh * hd);
-            Linear(la.K.Pointer, la.Norm1.Pointer, P(p + "self_attn.k_proj.weight"), n, c, nkv * hd);
-            Linear(la.V.Pointer, la.Norm1.Pointer, P(p + "self_attn.v_proj.weight"), n, c, nkv * hd);
+            Linear(l, SiteQ, la.Q.Pointer, la.Norm1.Pointer, n);
+            Linear(l, SiteK, la.K.Pointer, la.Norm1.Pointer, n);
+            Linear(l, SiteV, la.V.Pointer, la.Norm1.Pointer, n);
             LlamaLayers.Rope(la.Q.Pointer, b, t, nh, hd, Config.RopeTheta, inverse: false);
             LlamaLayers.Rope(la.K.Pointer, b, t, nkv, hd, Config.RopeTheta, inverse: false);
             LlamaLayers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, b, t, nh, nkv, hd);
-            Linear(la.AttOut.Pointer, la.AttY.Pointer, P(p + "self_attn.o_proj.weight"), n, nh * hd, c);
+            Linear(l, SiteO, la.AttOut.Pointer, la.AttY.Pointer, n);
             Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttOut.Pointer, n * c);
             LlamaLayers.RmsNormForward(la.Norm2.Pointer, la.Rstd2.Pointer, la.Residual2.Pointer, P(p + "post_attention_layernorm.weight"), n, c, _eps);
-            Linear(la.Gate.Pointer, la.Norm2.Pointer, P(p + "mlp.gate_proj.weight"), n, c, im);
-            Linear(la.Up.Pointer, la.Norm2.Pointer, P(p + "mlp.up_proj.weight"), n, c, im);
+            Linear(l, SiteGate, la.Gate.Pointer, la.Norm2.Pointer, n);
+            Linear(l, SiteUp, la.Up.Pointer, la.Norm2.Pointer, n);
             LlamaLayers.SwiGluForward(la.Hidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im);
-            Linear(la.Down.Pointer, la.Hidden.Pointer, P(p + "mlp.down_proj.weight"), n, im, c);
+            Linear(l, SiteDown, la.Down.Pointer, la.Hidden.Pointer, n);
             Layers.ResidualForward(la.Residual3.Pointer, la.Residual2.Pointer, la.Down.Pointer, n * c);
             residual = la.Residual3.Pointer;
         }
 
         LlamaLayers.RmsNormForward(a.NormF.Pointer, a.RstdF.Pointer, residual, P("model.norm.weight"), n, c, _eps);
-        Linear(a.Logits.Pointer, a.NormF.Pointer, P(Head), n, c, v);
-        var total = Layers.SoftmaxCrossEntropyForward(a.Logits.Pointer, a.Losses.Pointer, targets, n, v);
-        CountedTargets = targets?.Take(n).Count(x => x >= 0) ?? 0;
-        return CountedTargets == 0 ? double.NaN : total / CountedTargets;
+        MatMul.Gemm(a.NormF.Pointer, false, P(Head), true, a.Logits.Pointer, n, c, v, accumulate: false);
+        return Loss(a.Logits.Pointer, a.Losses.Pointer, targets, weights, n);
     }
 
-    public void Backward(double lossScale = 1.0)
+    public override void Backward(double lossScale = 1.0)
     {
         var a = _acts ?? throw new InvalidOperationException("Run Forward with targets before Backward.");
-        var targets = _targets ?? throw new InvalidOperationException("Backward needs the targets of the last Forward.");
+        var targets = LastTargets ?? throw new InvalidOperationException("Backward needs the targets of the last Forward.");
         int b = a.B, t = a.T, c = Config.Channels, v = Config.VocabSize, n = b * t, hd = Config.HeadSize, nh = Config.Heads, nkv = Config.KeyValueHeads, im = Config.IntermediateSize;
-        Gradients ??= new PinnedBuffer<T>(Parameters.Length);
-        var scale = CountedTargets == 0 ? T.Zero : T.CreateChecked(lossScale / CountedTargets);
-        Layers.SoftmaxCrossEntropyBackward(a.Logits.Pointer, targets, n, v, scale);
+        var scale = LossScale(lossScale);
+        Layers.SoftmaxCrossEntropyBackward(a.Logits.Pointer, targets, LastWeights, n, v, scale);
         a.DNorm.Clear();
-        LinearBackward(a.DNorm.Pointer, G(Head), a.Logits.Pointer, a.NormF.Pointer, P(Head), n, c, v);
+        HeadBackward(a.DNorm.Pointer, G(Head), a.Logits.Pointer, a.NormF.Pointer, P(Head), n, c, v);
         var last = Config.Layers == 0 ? a.Embedded.Pointer : a.Blocks[^1].Residual3.Pointer;
         a.DResidual.Clear();
         var dres = a.DResidual.Pointer;
@@ -149,17 +133,17 @@ internal sealed unsafe class LlamaModel<T> : IDecoderModel<T>
             var residualIn = l == 0 ? a.Embedded.Pointer : a.Blocks[l - 1].Residual3.Pointer;
 
             a.DHidden.Clear();
-            LinearBackward(a.DHidden.Pointer, G(p + "mlp.down_proj.weight"), dres, la.Hidden.Pointer, P(p + "mlp.down_proj.weight"), n, im, c);
+            LinearBackward(l, SiteDown, a.DHidden.Pointer, dres, la.Hidden.Pointer, n);
             a.DGate.Clear();
             a.DUp.Clear();
             LlamaLayers.SwiGluBackward(a.DGate.Pointer, a.DUp.Pointer, a.DHidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im);
             a.DNorm.Clear();
-            LinearBackward(a.DNorm.Pointer, G(p + "mlp.gate_proj.weight"), a.DGate.Pointer, la.Norm2.Pointer, P(p + "mlp.gate_proj.weight"), n, c, im);
-            LinearBackward(a.DNorm.Pointer, G(p + "mlp.up_proj.weight"), a.DUp.Pointer, la.Norm2.Pointer, P(p + "mlp.up_proj.weight"), n, c, im);
+            LinearBackward(l, SiteGate, a.DNorm.Pointer, a.DGate.Pointer, la.Norm2.Pointer, n);
+            LinearBackward(l, SiteUp, a.DNorm.Pointer, a.DUp.Pointer, la.Norm2.Pointer, n);
             LlamaLayers.RmsNormBackward(dres, G(p + "post_attention_layernorm.weight"), a.DNorm.Pointer, la.Residual2.Pointer, P(p + "post_attention_layernorm.weight"), la.Rstd2.Pointer, n, c);
 
             a.DAttY.Clear();
-            LinearBackward(a.DAttY.Pointer, G(p + "self_attn.o_proj.weight"), dres, la.AttY.Pointer, P(p + "self_attn.o_proj.weight"), n, nh * hd, c);
+            LinearBackward(l, SiteO, a.DAttY.Pointer, dres, la.AttY.Pointer, n);
             a.DQ.Clear();
             a.DK.Clear();
             a.DV.Clear();
@@ -169,76 +153,76 @@ internal sealed unsafe class LlamaModel<T> : IDecoderModel<T>
             LlamaLayers.Rope(a.DQ.Pointer, b, t, nh, hd, Config.RopeTheta, inverse: true);
             LlamaLayers.Rope(a.DK.Pointer, b, t, nkv, hd, Config.RopeTheta, inverse: true);
             a.DNorm.Clear();
-            LinearBackward(a.DNorm.Pointer, G(p + "self_attn.q_proj.weight"), a.DQ.Pointer, la.Norm1.Pointer, P(p + "self_attn.q_proj.weight"), n, c, nh * hd);
-            LinearBackward(a.DNorm.Pointer, G(p + "self_attn.k_proj.weight"), a.DK.Pointer, la.Norm1.Pointer, P(p + "self_attn.k_proj.weight"), n, c, nkv * hd);
-            LinearBackward(a.DNorm.Pointer, G(p + "self_attn.v_proj.weight"), a.DV.Pointer, la.Norm1.Pointer, P(p + "self_attn.v_proj.weight"), n, c, nkv * hd);
+            LinearBackward(l, SiteQ, a.DNorm.Pointer, a.DQ.Pointer, la.Norm1.Pointer, n);
+            LinearBackward(l, SiteK, a.DNorm.Pointer, a.DK.Pointer, la.Norm1.Pointer, n);
+            LinearBackward(l, SiteV, a.DNorm.Pointer, a.DV.Pointer, la.Norm1.Pointer, n);
             LlamaLayers.RmsNormBackward(dres, G(p + "input_layernorm.weight"), a.DNorm.Pointer, residualIn, P(p + "input_layernorm.weight"), la.Rstd1.Pointer, n, c);
         }
 
         var dembed = G("model.embed_tokens.weight");
-        for (var i = 0; i < n; i++)
+        for (var i = 0; dembed != null && i < n; i++)
         {
-            Simd.Axpy(T.One, dres + ((long)i * c), dembed + ((long)_inputs![i] * c), c);
+            Simd.Axpy(T.One, dres + ((long)i * c), dembed + ((long)LastInputs![i] * c), c);
         }
     }
 
-    public void ZeroGrad() => Gradients?.Clear();
+    /// <summary>y (N, out) = x (N, in) · Wᵀ with W stored [out, in], plus the adapter's term.</summary>
+    private void Linear(int layer, int site, T* y, T* x, int n)
+    {
+        var (name, inF, outF) = Sites[site];
+        MatMul.Gemm(x, false, P(LayerPrefix(layer) + name + ".weight"), true, y, n, inF, outF, accumulate: false);
+        LoraForward(layer, site, y, x, n);
+    }
 
-    /// <summary>y (N, out) = x (N, in) · Wᵀ with W stored [out, in].</summary>
-    private static void Linear(T* y, T* x, T* w, int n, int inF, int outF) => MatMul.Gemm(x, false, w, true, y, n, inF, outF, accumulate: false);
+    private void LinearBackward(int layer, int site, T* dx, T* dy, T* x, int n)
+    {
+        var (name, inF, outF) = Sites[site];
+        var weight = LayerPrefix(layer) + name + ".weight";
+        HeadBackward(dx, G(weight), dy, x, P(weight), n, inF, outF);
+        LoraBackward(layer, site, dx, dy, x, n);
+    }
 
-    /// <summary>dx += dy · W; dW += dyᵀ · x.</summary>
-    private static void LinearBackward(T* dx, T* dw, T* dy, T* x, T* w, int n, int inF, int outF)
+    /// <summary>dx += dy · W; dW += dyᵀ · x (skipped when frozen).</summary>
+    private static void HeadBackward(T* dx, T* dw, T* dy, T* x, T* w, int n, int inF, int outF)
     {
         MatMul.Gemm(dy, w, dx, n, outF, inF, accumulate: true);
-        MatMul.Gemm(dy, true, x, false, dw, outF, n, inF, accumulate: true);
+        if (dw != null)
+        {
+            MatMul.Gemm(dy, true, x, false, dw, outF, n, inF, accumulate: true);
+        }
     }
 
-    private T* P(string name) => Parameters.Pointer + _byName[name].Offset;
-
-    private T* G(string name) => Gradients!.Pointer + _byName[name].Offset;
-
-    private IReadOnlyList<TrainableSlice<T>> BuildTrainable()
+    private static LlamaConfig Validated(LlamaConfig config)
     {
-        Gradients ??= new PinnedBuffer<T>(Parameters.Length);
-        return Tensors.Select(x => new TrainableSlice<T>(x.Name, Parameters, Gradients, x.Offset, x.Length, x.Shape.Length >= 2)).ToList();
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        return config;
     }
 
-    private static List<ParameterTensor> BuildLayout(LlamaConfig config)
+    private static List<ParameterTensor> BuildLayout(LlamaConfig config) => Layout(add =>
     {
         long c = config.Channels, hd = config.HeadSize, im = config.IntermediateSize;
-        var list = new List<ParameterTensor>();
-        var offset = 0;
-        void Add(string name, params long[] shape)
-        {
-            var tensor = new ParameterTensor(name, shape, offset);
-            list.Add(tensor);
-            offset = checked(offset + tensor.Length);
-        }
-
-        Add("model.embed_tokens.weight", config.VocabSize, c);
+        add("model.embed_tokens.weight", [config.VocabSize, c]);
         for (var l = 0; l < config.Layers; l++)
         {
             var p = $"model.layers.{l}.";
-            Add(p + "input_layernorm.weight", c);
-            Add(p + "self_attn.q_proj.weight", config.Heads * hd, c);
-            Add(p + "self_attn.k_proj.weight", config.KeyValueHeads * hd, c);
-            Add(p + "self_attn.v_proj.weight", config.KeyValueHeads * hd, c);
-            Add(p + "self_attn.o_proj.weight", c, config.Heads * hd);
-            Add(p + "post_attention_layernorm.weight", c);
-            Add(p + "mlp.gate_proj.weight", im, c);
-            Add(p + "mlp.up_proj.weight", im, c);
-            Add(p + "mlp.down_proj.weight", c, im);
+            add(p + "input_layernorm.weight", [c]);
+            add(p + "self_attn.q_proj.weight", [config.Heads * hd, c]);
+            add(p + "self_attn.k_proj.weight", [config.KeyValueHeads * hd, c]);
+            add(p + "self_attn.v_proj.weight", [config.KeyValueHeads * hd, c]);
+            add(p + "self_attn.o_proj.weight", [c, config.Heads * hd]);
+            add(p + "post_attention_layernorm.weight", [c]);
+            add(p + "mlp.gate_proj.weight", [im, c]);
+            add(p + "mlp.up_proj.weight", [im, c]);
+            add(p + "mlp.down_proj.weight", [c, im]);
         }
 
-        Add("model.norm.weight", c);
+        add("model.norm.weight", [c]);
         if (!config.TieWordEmbeddings)
         {
-            Add("lm_head.weight", config.VocabSize, c);
+            add("lm_head.weight", [config.VocabSize, c]);
         }
-
-        return list;
-    }
+    });
 
     private sealed class Activations
     {

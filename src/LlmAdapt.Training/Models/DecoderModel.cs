@@ -1,0 +1,384 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using LlmAdapt.Formats;
+using LlmAdapt.Training.Kernels;
+using LlmAdapt.Training.Lora;
+
+namespace LlmAdapt.Training.Models;
+
+/// <summary>
+/// What every decoder family shares: one flat parameter buffer laid out tensor by tensor under Hugging Face's names,
+/// its gradients, the projections LoRA can adapt (with their forward, backward and merge), input checks, and the
+/// trainable view the optimiser sees. A family adds its layout, its forward and backward, and its config mapping.
+/// </summary>
+internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly Dictionary<string, ParameterTensor> _byName;
+    private IReadOnlyList<TrainableSlice<T>>? _trainable;
+    private (int B, int T) _loraShape;
+
+    protected DecoderModel(List<ParameterTensor> tensors)
+    {
+        Tensors = tensors;
+        _byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        Parameters = new PinnedBuffer<T>(tensors[^1].Offset + tensors[^1].Length);
+    }
+
+    /// <summary>Gets the parameter tensors in buffer order.</summary>
+    public IReadOnlyList<ParameterTensor> Tensors { get; }
+
+    public PinnedBuffer<T> Parameters { get; }
+
+    public PinnedBuffer<T>? Gradients { get; private set; }
+
+    public LoraState<T>? Lora { get; private set; }
+
+    public abstract int VocabSize { get; }
+
+    public abstract int ContextLength { get; }
+
+    /// <summary>Gets the number of blocks.</summary>
+    public abstract int LayerCount { get; }
+
+    /// <summary>Gets the linear projections of a block that LoRA can adapt: name (under the block), in and out features.</summary>
+    public abstract IReadOnlyList<(string Name, int In, int Out)> Sites { get; }
+
+    /// <summary>Gets the modules adapted when <see cref="LoraOptions.TargetModules"/> is empty.</summary>
+    public abstract IReadOnlyList<string> DefaultLoraTargets { get; }
+
+    /// <summary>Gets whether projection weights are stored [in, out] (GPT-2's Conv1D, PEFT's fan_in_fan_out) rather than [out, in].</summary>
+    public abstract bool FanInFanOut { get; }
+
+    /// <summary>Gets the shape in the config's own words, for messages ("n_layer 2, n_embd 8").</summary>
+    public abstract string ShapeText { get; }
+
+    public bool Training { get; set; }
+
+    public int CountedTargets { get; private set; }
+
+    public double TargetWeight { get; private set; }
+
+    public abstract PinnedBuffer<T> Probabilities { get; }
+
+    /// <summary>Gets the inputs, targets and weights of the last forward, for backward.</summary>
+    protected int[]? LastInputs { get; private set; }
+
+    protected int[]? LastTargets { get; private set; }
+
+    protected float[]? LastWeights { get; private set; }
+
+    public IReadOnlyList<TrainableSlice<T>> Trainable => _trainable ??= BuildTrainable();
+
+    public Span<T> Values(string name) => Parameters.Span.Slice(_byName[name].Offset, _byName[name].Length);
+
+    /// <summary>Returns the block prefix of layer <paramref name="layer"/> ("transformer.h.0." or "model.layers.0.").</summary>
+    public abstract string LayerPrefix(int layer);
+
+    /// <summary>Returns the Hugging Face config.json this model is saved with.</summary>
+    public abstract HuggingFaceModelConfig ToHuggingFace();
+
+    /// <summary>Returns another name the tensor may carry in checkpoints written by other tools, or null.</summary>
+    public virtual string? AlternativeName(string name) => null;
+
+    public abstract void InitializeRandom(int seed);
+
+    public abstract double Forward(int[] inputs, int[]? targets, int b, int t, float[]? weights = null);
+
+    public abstract void Backward(double lossScale = 1.0);
+
+    public void ZeroGrad()
+    {
+        Gradients?.Clear();
+        Lora?.Gradients.Clear();
+    }
+
+    /// <summary>Attaches LoRA adapters to the projections <paramref name="options"/> targets; the base is then frozen.</summary>
+    public LoraState<T> AttachLora(LoraOptions options, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (options.TargetModules.Count == 0)
+        {
+            options = new LoraOptions { Rank = options.Rank, Alpha = options.Alpha, Dropout = options.Dropout, TargetModules = [.. DefaultLoraTargets] };
+        }
+
+        var modules = new List<LoraModule<T>>();
+        var offset = 0;
+        var r = options.Rank;
+        for (var l = 0; l < LayerCount; l++)
+        {
+            for (var s = 0; s < Sites.Count; s++)
+            {
+                var (name, inF, outF) = Sites[s];
+                var full = LayerPrefix(l) + name;
+                if (!options.TargetModules.Any(t => full == t || full.EndsWith("." + t, StringComparison.Ordinal)))
+                {
+                    continue;
+                }
+
+                modules.Add(new LoraModule<T> { Name = full, Layer = l, Site = s, InFeatures = inF, OutFeatures = outF, OffsetA = offset, OffsetB = offset + (r * inF) });
+                offset += (r * inF) + (outF * r);
+            }
+        }
+
+        if (modules.Count == 0)
+        {
+            throw new ArgumentException($"No projection matches target modules [{string.Join(", ", options.TargetModules)}]; this model has {string.Join(", ", Sites.Select(s => s.Name))}.", nameof(options));
+        }
+
+        var state = new LoraState<T>(options, modules, offset) { DropoutRandom = new Random(seed ^ 0x5EED) };
+
+        // As PEFT does: A uniform in ±1/√in (Kaiming with a = √5), B zero, so the adapted model starts equal to the base.
+        var random = new Random(seed);
+        foreach (var m in modules)
+        {
+            var bound = 1.0 / Math.Sqrt(m.InFeatures);
+            var a = state.Parameters.Span.Slice(m.OffsetA, r * m.InFeatures);
+            for (var i = 0; i < a.Length; i++)
+            {
+                a[i] = T.CreateChecked(((random.NextDouble() * 2) - 1) * bound);
+            }
+        }
+
+        Lora = state;
+        _trainable = null;
+        _loraShape = default;
+        return state;
+    }
+
+    /// <summary>Folds the adapters into the base weights (W += scale · B·A, transposed for [in, out] storage) and detaches them.</summary>
+    public void MergeLora()
+    {
+        var lora = Lora ?? throw new InvalidOperationException("No LoRA adapters are attached.");
+        foreach (var m in lora.Modules)
+        {
+            var w = _byName[m.Name + ".weight"];
+            var delta = new PinnedBuffer<T>((long)m.InFeatures * m.OutFeatures);
+            var pa = lora.Parameters.Pointer + m.OffsetA;
+            var pb = lora.Parameters.Pointer + m.OffsetB;
+            if (FanInFanOut)
+            {
+                MatMul.Gemm(pa, true, pb, true, delta.Pointer, m.InFeatures, lora.Options.Rank, m.OutFeatures, accumulate: false);
+            }
+            else
+            {
+                MatMul.Gemm(pb, false, pa, false, delta.Pointer, m.OutFeatures, lora.Options.Rank, m.InFeatures, accumulate: false);
+            }
+
+            var target = Parameters.Span.Slice(w.Offset, w.Length);
+            TensorPrimitives.MultiplyAdd(delta.Span, lora.Scaling, target, target);
+        }
+
+        Lora = null;
+        _trainable = null;
+    }
+
+    // ------------------------------------------------------------------ shared pieces of forward and backward
+
+    /// <summary>Checks the batch shape and token ids, and keeps what backward needs.</summary>
+    protected void CheckInputs(int[] inputs, int[]? targets, float[]? weights, int b, int t)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var n = b * t;
+        if (t > ContextLength || t <= 0 || b <= 0)
+        {
+            throw new ArgumentException($"Sequence of {t} tokens, context is {ContextLength} (batch {b}).");
+        }
+
+        if (inputs.Length < n || (targets is not null && targets.Length < n) || (weights is not null && weights.Length < n))
+        {
+            throw new ArgumentException($"Expected {n} inputs, targets and weights for batch {b} × {t}; got {inputs.Length}, {targets?.Length} and {weights?.Length}.");
+        }
+
+        var v = VocabSize;
+        for (var i = 0; i < n; i++)
+        {
+            if ((uint)inputs[i] >= (uint)v || (targets is not null && targets[i] >= v))
+            {
+                throw new ArgumentOutOfRangeException(nameof(inputs), $"Token id {Math.Max(inputs[i], targets?[i] ?? 0)} at position {i} is outside the vocabulary of {v}.");
+            }
+        }
+
+        EnsureLoraBuffers(b, t);
+        LastInputs = inputs;
+        LastTargets = targets;
+        LastWeights = weights;
+    }
+
+    /// <summary>Cross-entropy over the logits (turned into probabilities in place); the weighted mean over targets ≥ 0.</summary>
+    protected double Loss(T* logits, T* losses, int[]? targets, float[]? weights, int n)
+    {
+        var total = Layers.SoftmaxCrossEntropyForward(logits, losses, targets, weights, n, VocabSize);
+        CountedTargets = 0;
+        TargetWeight = 0;
+        for (var i = 0; targets is not null && i < n; i++)
+        {
+            if (targets[i] >= 0)
+            {
+                CountedTargets++;
+                TargetWeight += weights?[i] ?? 1.0;
+            }
+        }
+
+        return TargetWeight <= 0 ? double.NaN : total / TargetWeight;
+    }
+
+    /// <summary>The scale of dlogits for a backward of lossScale × the mean loss.</summary>
+    protected T LossScale(double lossScale) => TargetWeight <= 0 ? T.Zero : T.CreateChecked(lossScale / TargetWeight);
+
+    protected T* P(string name) => Parameters.Pointer + _byName[name].Offset;
+
+    /// <summary>Returns the gradient of a tensor, or null when the base is frozen (LoRA attached).</summary>
+    protected T* G(string name)
+    {
+        if (Lora is not null)
+        {
+            return null;
+        }
+
+        Gradients ??= new PinnedBuffer<T>(Parameters.Length);
+        return Gradients.Pointer + _byName[name].Offset;
+    }
+
+    /// <summary>Adds the adapter's term to a projection's output: out += scale · dropout(x) · Aᵀ · Bᵀ.</summary>
+    protected void LoraForward(int layer, int site, T* output, T* input, int n)
+    {
+        if (Lora?.Find(layer, site) is not { } m)
+        {
+            return;
+        }
+
+        var lora = Lora;
+        var (_, inF, outF) = Sites[site];
+        var r = lora.Options.Rank;
+        var x = input;
+        if (Training && lora.Options.Dropout > 0)
+        {
+            var keep = 1.0 - lora.Options.Dropout;
+            var kept = T.CreateChecked(1.0 / keep);
+            var mask = m.Mask!.Span;
+            var dropped = m.DroppedInput!.Span;
+            for (var i = 0; i < n * inF; i++)
+            {
+                mask[i] = lora.DropoutRandom.NextDouble() < keep ? kept : T.Zero;
+                dropped[i] = input[i] * mask[i];
+            }
+
+            x = m.DroppedInput.Pointer;
+        }
+        else if (m.DroppedInput is not null)
+        {
+            new Span<T>(input, n * inF).CopyTo(m.DroppedInput.Span);
+            m.Mask!.Span.Fill(T.One);
+            x = m.DroppedInput.Pointer;
+        }
+
+        // h (N, r) = scale · x · Aᵀ; out += h · Bᵀ.
+        var hidden = m.Hidden!;
+        MatMul.Gemm(x, false, lora.Parameters.Pointer + m.OffsetA, true, hidden.Pointer, n, inF, r, accumulate: false);
+        var hs = hidden.Span[..(n * r)];
+        TensorPrimitives.Multiply(hs, lora.Scaling, hs);
+        MatMul.Gemm(hidden.Pointer, false, lora.Parameters.Pointer + m.OffsetB, true, output, n, r, outF, accumulate: true);
+    }
+
+    /// <summary>Backward of the adapter's term: dB, dA, and its share of dx.</summary>
+    protected void LoraBackward(int layer, int site, T* dinput, T* doutput, T* input, int n)
+    {
+        if (Lora?.Find(layer, site) is not { } m)
+        {
+            return;
+        }
+
+        var lora = Lora;
+        var (_, inF, outF) = Sites[site];
+        var r = lora.Options.Rank;
+        var pa = lora.Parameters.Pointer + m.OffsetA;
+        var pb = lora.Parameters.Pointer + m.OffsetB;
+        var ga = lora.Gradients.Pointer + m.OffsetA;
+        var gb = lora.Gradients.Pointer + m.OffsetB;
+        var x = m.DroppedInput is not null ? m.DroppedInput.Pointer : input;
+
+        // dB (out, r) += doutᵀ · h;  dh (N, r) = scale · dout · B;  dA (r, in) += dhᵀ · x;  dx += (dh · A) ⊙ mask.
+        MatMul.Gemm(doutput, true, m.Hidden!.Pointer, false, gb, outF, n, r, accumulate: true);
+        var dh = m.HiddenGradient!;
+        MatMul.Gemm(doutput, pb, dh.Pointer, n, outF, r, accumulate: false);
+        TensorPrimitives.Multiply(dh.Span[..(n * r)], lora.Scaling, dh.Span[..(n * r)]);
+        MatMul.Gemm(dh.Pointer, true, x, false, ga, r, n, inF, accumulate: true);
+        if (m.Mask is null)
+        {
+            MatMul.Gemm(dh.Pointer, pa, dinput, n, r, inF, accumulate: true);
+        }
+        else
+        {
+            var dx = m.InputGradient!;
+            MatMul.Gemm(dh.Pointer, pa, dx.Pointer, n, r, inF, accumulate: false);
+            var mask = m.Mask.Span;
+            for (var i = 0; i < n * inF; i++)
+            {
+                dinput[i] += dx.Span[i] * mask[i];
+            }
+        }
+    }
+
+    /// <summary>Builds a layout: each tensor follows the last in one flat buffer.</summary>
+    protected static List<ParameterTensor> Layout(Action<Action<string, long[]>> build)
+    {
+        var list = new List<ParameterTensor>();
+        var offset = 0;
+        build((name, shape) =>
+        {
+            var tensor = new ParameterTensor(name, shape, offset);
+            list.Add(tensor);
+            offset = checked(offset + tensor.Length);
+        });
+        return list;
+    }
+
+    /// <summary>Fills a span with N(0, std²) draws (Box–Muller).</summary>
+    protected static void FillGaussian(Span<T> span, Random random, double std)
+    {
+        for (var i = 0; i < span.Length; i++)
+        {
+            var u1 = 1.0 - random.NextDouble();
+            span[i] = T.CreateChecked(std * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * random.NextDouble()));
+        }
+    }
+
+    private void EnsureLoraBuffers(int b, int t)
+    {
+        if (Lora is not { } lora || _loraShape == (b, t))
+        {
+            return;
+        }
+
+        foreach (var m in lora.Modules)
+        {
+            m.Hidden = new PinnedBuffer<T>((long)b * t * lora.Options.Rank);
+            m.HiddenGradient = new PinnedBuffer<T>((long)b * t * lora.Options.Rank);
+            if (lora.Options.Dropout > 0)
+            {
+                m.DroppedInput = new PinnedBuffer<T>((long)b * t * m.InFeatures);
+                m.Mask = new PinnedBuffer<T>((long)b * t * m.InFeatures);
+                m.InputGradient = new PinnedBuffer<T>((long)b * t * m.InFeatures);
+            }
+        }
+
+        _loraShape = (b, t);
+    }
+
+    private IReadOnlyList<TrainableSlice<T>> BuildTrainable()
+    {
+        if (Lora is { } lora)
+        {
+            return lora.Modules.SelectMany(m => new[]
+            {
+                new TrainableSlice<T>(m.Name + ".lora_A.weight", lora.Parameters, lora.Gradients, m.OffsetA, lora.Options.Rank * m.InFeatures, true),
+                new TrainableSlice<T>(m.Name + ".lora_B.weight", lora.Parameters, lora.Gradients, m.OffsetB, m.OutFeatures * lora.Options.Rank, true),
+            }).ToList();
+        }
+
+        Gradients ??= new PinnedBuffer<T>(Parameters.Length);
+        return Tensors.Select(x => new TrainableSlice<T>(x.Name, Parameters, Gradients, x.Offset, x.Length, x.Shape.Length >= 2)).ToList();
+    }
+}
