@@ -116,8 +116,19 @@ public static class OnnxDecoderExporter
             var tokenizerFiles = CopyTokenizer(baseDirectory, options.TokenizerDirectory, temp);
             if (!HasVocabulary(temp) && weights.VocabSize == Gpt2TokenizerFiles.VocabularySize)
             {
-                // The engine's checkpoints (GPT-2 or Llama shaped): GPT-2's vocabulary and no tokenizer files of their own.
-                tokenizerFiles.AddRange(Gpt2TokenizerFiles.Write(temp, weights.ContextLength).Where(f => !tokenizerFiles.Contains(f)));
+                // GPT-2's vocabulary and no tokenizer files (checkpoints of engines that save none): GPT-2's files, keeping
+                // any the checkpoint brought (a tokenizer_config.json with a chat template, say).
+                var scratch = Path.Combine(temp, ".gpt2-tokenizer");
+                foreach (var name in await Gpt2TokenizerFiles.WriteAsync(scratch, weights.ContextLength, cancellationToken).ConfigureAwait(false))
+                {
+                    if (!tokenizerFiles.Contains(name))
+                    {
+                        File.Move(Path.Combine(scratch, name), Path.Combine(temp, name));
+                        tokenizerFiles.Add(name);
+                    }
+                }
+
+                Directory.Delete(scratch, recursive: true);
             }
 
             await File.WriteAllTextAsync(Path.Combine(temp, GenAIConfigFileName), GenAIConfig(weights, tokenizerFiles.Contains("tokenizer.json")), cancellationToken).ConfigureAwait(false);
