@@ -14,6 +14,9 @@ internal abstract class DecoderExportWeights
 {
     public const string WeightsFile = "model.safetensors";
 
+    /// <summary>The index of a sharded checkpoint: <c>weight_map</c> from tensor name to shard file.</summary>
+    public const string IndexFile = "model.safetensors.index.json";
+
     private const string LoraASuffix = ".lora_A.weight";
 
     protected DecoderExportWeights(HuggingFaceModelConfig config, string directory)
@@ -209,41 +212,30 @@ internal abstract class DecoderExportWeights
     /// <summary>Maps an adapter's module name (PEFT prefix removed) to the canonical name of its weight's module.</summary>
     protected virtual string CanonicalModule(string module) => module;
 
-    /// <summary>Reads every expected tensor (name, shape), trying <paramref name="alternative"/> names when the canonical one is absent.</summary>
-    protected void ReadTensors(string file, IEnumerable<(string Name, long[] Shape)> expected, Func<string, string?> alternative, string configSummary, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads every expected tensor (name, shape) from <c>model.safetensors</c>, or from the shards
+    /// <c>model.safetensors.index.json</c> lists, trying <paramref name="alternative"/> names when the canonical one is
+    /// absent, then the untied head <c>lm_head.weight</c> [vocab, channels] when <paramref name="untiedHead"/>.
+    /// </summary>
+    protected void ReadTensors(string directory, IEnumerable<(string Name, long[] Shape)> expected, Func<string, string?> alternative, string configSummary, bool untiedHead, CancellationToken cancellationToken)
     {
-        if (!File.Exists(file))
-        {
-            throw new ModelLoadException(file, "no model.safetensors beside config.json (sharded checkpoints are not supported; save the model as one file).", null);
-        }
-
-        using var reader = SafeTensorsReader.Open(file);
+        using var files = WeightFiles.Open(directory);
         foreach (var (name, shape) in expected)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var stored = reader.Contains(name) ? name
-                : alternative(name) is { } other && reader.Contains(other) ? other
-                : throw new InvalidDataFileException(file, 0, $"tensor '{name}' (shape [{string.Join(", ", shape)}]) is missing; the config ({configSummary}) needs it.");
+            var (reader, stored) = files.Find(name) is { } found ? (found, name)
+                : alternative(name) is { } other && files.Find(other) is { } renamed ? (renamed, other)
+                : throw new InvalidDataFileException(files.DisplayPath, 0, $"tensor '{name}' (shape [{string.Join(", ", shape)}]) is missing; the config ({configSummary}) needs it.");
             Add(name, reader.ReadSingle(stored, shape), shape);
         }
-    }
 
-    /// <summary>Reads the untied output head <c>lm_head.weight</c> [vocab, channels] when <paramref name="required"/>.</summary>
-    protected void ReadHead(string file, bool required)
-    {
-        if (!required)
+        if (untiedHead)
         {
-            return;
+            long[] shape = [VocabSize, Channels];
+            var reader = files.Find("lm_head.weight")
+                ?? throw new InvalidDataFileException(files.DisplayPath, 0, $"tie_word_embeddings is false but tensor 'lm_head.weight' (shape [{shape[0]}, {shape[1]}]) is missing.");
+            Add("lm_head.weight", reader.ReadSingle("lm_head.weight", shape), shape);
         }
-
-        long[] shape = [VocabSize, Channels];
-        using var reader = SafeTensorsReader.Open(file);
-        if (!reader.Contains("lm_head.weight"))
-        {
-            throw new InvalidDataFileException(file, 0, $"tie_word_embeddings is false but tensor 'lm_head.weight' (shape [{shape[0]}, {shape[1]}]) is missing.");
-        }
-
-        Add("lm_head.weight", reader.ReadSingle("lm_head.weight", shape), shape);
     }
 
     /// <summary>Reads and checks every A/B pair of a PEFT adapter against the projections it adapts.</summary>
@@ -315,5 +307,76 @@ internal abstract class DecoderExportWeights
     {
         Tensors[name] = values;
         Shapes[name] = shape;
+    }
+
+    /// <summary>The open safetensors file(s) of a checkpoint: one <c>model.safetensors</c>, or the shards of an index.</summary>
+    private sealed class WeightFiles : IDisposable
+    {
+        private readonly List<SafeTensorsReader> _readers;
+
+        private WeightFiles(string displayPath, List<SafeTensorsReader> readers)
+        {
+            DisplayPath = displayPath;
+            _readers = readers;
+        }
+
+        public string DisplayPath { get; }
+
+        public static WeightFiles Open(string directory)
+        {
+            var single = Path.Combine(directory, WeightsFile);
+            var index = Path.Combine(directory, IndexFile);
+            if (File.Exists(single) || !File.Exists(index))
+            {
+                return File.Exists(single)
+                    ? new WeightFiles(single, [SafeTensorsReader.Open(single)])
+                    : throw new ModelLoadException(single, "no model.safetensors (or model.safetensors.index.json with its shards) beside config.json.", null);
+            }
+
+            var shards = new SortedSet<string>(StringComparer.Ordinal);
+            try
+            {
+                using var document = JsonDocument.Parse(File.ReadAllBytes(index));
+                if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                {
+                    throw new InvalidDataFileException(index, 0, "no weight_map object.");
+                }
+
+                foreach (var entry in map.EnumerateObject())
+                {
+                    var file = entry.Value.GetString();
+                    if (string.IsNullOrEmpty(file) || Path.GetFileName(file) != file || !File.Exists(Path.Combine(directory, file)))
+                    {
+                        throw new InvalidDataFileException(index, 0, $"tensor '{entry.Name}' maps to shard '{file}', which is not a file beside the index.");
+                    }
+
+                    shards.Add(file);
+                }
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidDataFileException(index, (int)(ex.LineNumber ?? -1) + 1, $"not valid JSON: {ex.Message}", ex);
+            }
+
+            var readers = new List<SafeTensorsReader>();
+            try
+            {
+                foreach (var shard in shards)
+                {
+                    readers.Add(SafeTensorsReader.Open(Path.Combine(directory, shard)));
+                }
+            }
+            catch
+            {
+                readers.ForEach(r => r.Dispose());
+                throw;
+            }
+
+            return new WeightFiles(index, readers);
+        }
+
+        public SafeTensorsReader? Find(string name) => _readers.FirstOrDefault(r => r.Contains(name));
+
+        public void Dispose() => _readers.ForEach(r => r.Dispose());
     }
 }

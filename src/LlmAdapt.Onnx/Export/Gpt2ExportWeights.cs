@@ -72,16 +72,13 @@ internal sealed class Gpt2ExportWeights : DecoderExportWeights
             throw new ModelLoadException(configFile, $"n_embd {c} is not a multiple of n_head {heads}.", null);
         }
 
-        var file = Path.Combine(directory, WeightsFile);
         weights.ReadTensors(
-            file,
+            directory,
             weights.ExpectedTensors(),
             name => name["transformer.".Length..],
             $"n_layer {weights.Layers}, n_embd {c}, vocab_size {weights.VocabSize}",
+            hf.TieWordEmbeddings == false,
             cancellationToken);
-
-        // An untied head (tie_word_embeddings false) is stored as lm_head.weight [vocab, n_embd], like the embedding.
-        weights.ReadHead(file, hf.TieWordEmbeddings == false);
         return weights;
     }
 

@@ -64,14 +64,13 @@ internal sealed class LlamaExportWeights : DecoderExportWeights
         weights.Validate(configFile);
         weights.InverseFrequencies = weights.RotaryFrequencies(configFile);
 
-        var file = Path.Combine(directory, WeightsFile);
         weights.ReadTensors(
-            file,
+            directory,
             weights.ExpectedTensors(),
             _ => null,
             $"num_hidden_layers {weights.Layers}, hidden_size {c}, num_attention_heads {heads}, num_key_value_heads {kvHeads}, intermediate_size {weights.Intermediate}, vocab_size {weights.VocabSize}",
+            hf.TieWordEmbeddings != true,
             cancellationToken);
-        weights.ReadHead(file, hf.TieWordEmbeddings != true);
         return weights;
     }
 

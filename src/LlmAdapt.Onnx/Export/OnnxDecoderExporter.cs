@@ -230,7 +230,8 @@ public static class OnnxDecoderExporter
     private static async Task<(string Base, string? Adapter)> ResolveAsync(string checkpoint, string? adapter, CancellationToken cancellationToken)
     {
         var full = Path.GetFullPath(checkpoint);
-        var isAdapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, DecoderExportWeights.WeightsFile));
+        var isAdapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, DecoderExportWeights.WeightsFile))
+            && !File.Exists(Path.Combine(full, DecoderExportWeights.IndexFile));
         if (!isAdapter)
         {
             return (full, adapter is null ? null : Path.GetFullPath(adapter));

@@ -140,6 +140,41 @@ public sealed class LlamaExportOptionsAndBadInputTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ShardedCheckpoint_ExportsTheSameGraphAsOneFile_AndABadIndexIsNamed()
+    {
+        var model = new TinyLlama(vocab: 97, context: 8, layers: 2, heads: 2, kvHeads: 1, channels: 8, intermediate: 16, seed: 6);
+        var single = await model.SaveAsync(Path.Combine(_dir, "single"));
+        var sharded = await model.SaveAsync(Path.Combine(_dir, "sharded"));
+        File.Delete(Path.Combine(sharded, "model.safetensors"));
+
+        // Layer 0 and the embedding in one shard, the rest in the other, as Hugging Face's save_pretrained splits them.
+        var map = new System.Text.Json.Nodes.JsonObject();
+        var first = new SafeTensorsWriter();
+        var second = new SafeTensorsWriter();
+        foreach (var (name, (values, shape)) in model.Tensors)
+        {
+            var toFirst = name.StartsWith("model.embed_tokens", StringComparison.Ordinal) || name.StartsWith("model.layers.0.", StringComparison.Ordinal);
+            (toFirst ? first : second).Add(name, values, shape);
+            map[name] = toFirst ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+        }
+
+        await first.WriteAsync(Path.Combine(sharded, "model-00001-of-00002.safetensors"));
+        await second.WriteAsync(Path.Combine(sharded, "model-00002-of-00002.safetensors"));
+        var index = Path.Combine(sharded, "model.safetensors.index.json");
+        await File.WriteAllTextAsync(index, new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject(), ["weight_map"] = map }.ToJsonString());
+
+        var a = await OnnxDecoderExporter.ExportAsync(single, Path.Combine(_dir, "onnx-single"), null, CancellationToken.None);
+        var b = await OnnxDecoderExporter.ExportAsync(sharded, Path.Combine(_dir, "onnx-sharded"), null, CancellationToken.None);
+        Assert.Equal(a.ParameterCount, b.ParameterCount);
+        Assert.Equal(await File.ReadAllBytesAsync(a.ModelPath), await File.ReadAllBytesAsync(b.ModelPath));
+
+        File.Delete(Path.Combine(sharded, "model-00002-of-00002.safetensors"));
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => OnnxDecoderExporter.ExportAsync(sharded, Path.Combine(_dir, "onnx-broken"), null, CancellationToken.None));
+        Assert.Contains(index, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("model-00002-of-00002.safetensors", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EngineVocabulary_WithoutTokenizerFiles_GetsGpt2sTokenizer()
     {
         var model = new TinyLlama(vocab: Gpt2Vocabulary, context: 16, layers: 1, heads: 2, kvHeads: 1, channels: 8, intermediate: 16, seed: 3, tied: true) { BosTokenId = 50256, EosTokenId = 50256 };
