@@ -7,9 +7,10 @@ using LlmAdapt.Formats;
 namespace LlmAdapt.Onnx.Export;
 
 /// <summary>
-/// Exports a GPT-2 checkpoint in Hugging Face's layout (<c>config.json</c> + <c>model.safetensors</c>, as LlmAdapt's
-/// training engine writes it), optionally with a PEFT LoRA adapter merged in, to an fp32 ONNX decoder with a KV cache:
-/// a folder with <c>model.onnx</c>, <c>genai_config.json</c> and the tokenizer files, which
+/// Exports a GPT-2 or Llama checkpoint in Hugging Face's layout (<c>config.json</c> + <c>model.safetensors</c>, as
+/// LlmAdapt's training engine writes it and Hugging Face saves it), optionally with a PEFT LoRA adapter merged in or
+/// kept as separate LoRA inputs, to an ONNX decoder with a KV cache (fp32, or fp16 weights): a folder with
+/// <c>model.onnx</c>, <c>genai_config.json</c> and the tokenizer files, which
 /// <see cref="Generation.OnnxDecoderModel.Load"/> and ONNX Runtime GenAI both load.
 /// </summary>
 public static class OnnxDecoderExporter
@@ -20,15 +21,11 @@ public static class OnnxDecoderExporter
     /// <summary>The external weights file's name, when the weights go outside <see cref="ModelFileName"/>.</summary>
     public const string DataFileName = "model.onnx.data";
 
+    /// <summary>The ONNX Runtime LoRA file written when the adapter is kept separate (<see cref="OnnxExportOptions.KeepLoraSeparate"/>).</summary>
+    public const string AdapterFileName = "adapter.onnx_adapter";
+
     /// <summary>ONNX Runtime GenAI's config file name.</summary>
     public const string GenAIConfigFileName = "genai_config.json";
-
-    /// <summary>
-    /// The <c>model.type</c> written to <c>genai_config.json</c>: ONNX Runtime GenAI's generic decoder-only type. Its
-    /// <c>gpt2</c> type expects the combined <c>past_%d</c> cache of older GPT-2 exports and refuses the split
-    /// <c>past_key_values.%d.key/value</c> layout written here ("Model input was not found"), which the generic type reads.
-    /// </summary>
-    public const string GenAIModelType = "decoder";
 
     private static readonly string[] s_tokenizerFiles =
     [
@@ -36,18 +33,23 @@ public static class OnnxDecoderExporter
         "tokenizer.model", "added_tokens.json", "generation_config.json",
     ];
 
+    /// <summary>The files that define a vocabulary; a folder with none of them has no tokenizer of its own.</summary>
+    private static readonly string[] s_vocabularyFiles = ["tokenizer.json", "tokenizer.model", "vocab.json"];
+
     /// <summary>Builds the ONNX decoder for a checkpoint and writes its folder atomically (a temporary folder, then a rename).</summary>
     /// <param name="checkpointDirectory">
     /// The checkpoint folder (<c>config.json</c> + <c>model.safetensors</c>), or a LoRA adapter folder whose
-    /// <c>adapter_config.json</c> names its base in <c>base_model_name_or_path</c> (the adapter is then merged).
+    /// <c>adapter_config.json</c> names its base in <c>base_model_name_or_path</c> (the adapter is then merged, or kept
+    /// separate with <see cref="OnnxExportOptions.KeepLoraSeparate"/>).
     /// </param>
     /// <param name="outputDirectory">The folder to create.</param>
-    /// <param name="options">The adapter to merge, external-data threshold, overwrite; defaults when <see langword="null"/>.</param>
+    /// <param name="options">The adapter to merge or keep separate, fp16 weights, tokenizer fallback, external-data threshold, overwrite; defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the export; nothing is left at <paramref name="outputDirectory"/>.</param>
     /// <returns>What was written.</returns>
     /// <exception cref="ModelLoadException">A file is missing, not valid, or describes an unsupported model; the message names the file.</exception>
     /// <exception cref="InvalidDataFileException">A tensor is missing or its shape disagrees with the config; the message names the tensor and both shapes.</exception>
     /// <exception cref="LlmAdaptException">The output folder exists and is not empty, and <see cref="OnnxExportOptions.Overwrite"/> is off.</exception>
+    /// <exception cref="ArgumentException"><see cref="OnnxExportOptions.KeepLoraSeparate"/> is set without an adapter.</exception>
     public static async Task<OnnxExportResult> ExportAsync(string checkpointDirectory, string outputDirectory, OnnxExportOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointDirectory);
@@ -61,15 +63,25 @@ public static class OnnxDecoderExporter
         }
 
         var (baseDirectory, adapter) = await ResolveAsync(checkpointDirectory, options.AdapterDirectory, cancellationToken).ConfigureAwait(false);
-        var weights = await Gpt2ExportWeights.LoadAsync(baseDirectory, cancellationToken).ConfigureAwait(false);
-        if (adapter is not null)
+        if (options.KeepLoraSeparate && adapter is null)
+        {
+            throw new ArgumentException("KeepLoraSeparate needs a LoRA adapter (AdapterDirectory, or an adapter folder as the checkpoint).", nameof(options));
+        }
+
+        var weights = await DecoderExportWeights.LoadAsync(baseDirectory, cancellationToken).ConfigureAwait(false);
+        if (adapter is not null && options.KeepLoraSeparate)
+        {
+            await weights.KeepLoraSeparateAsync(adapter, cancellationToken).ConfigureAwait(false);
+        }
+        else if (adapter is not null)
         {
             await weights.MergeLoraAsync(adapter, cancellationToken).ConfigureAwait(false);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var model = new Gpt2GraphBuilder(weights).Build();
+        var model = weights.CreateGraphBuilder(options.Float16Weights).Build();
         var parameterCount = weights.ParameterCount;
+        var separate = weights.SeparateLora.Values.OrderBy(u => u.Module, StringComparer.Ordinal).ToList();
         weights.Tensors.Clear();
 
         var parent = Path.GetDirectoryName(output) ?? throw new ArgumentException($"'{output}' has no parent folder.", nameof(outputDirectory));
@@ -78,11 +90,11 @@ public static class OnnxDecoderExporter
         Directory.CreateDirectory(temp);
         try
         {
-            var external = parameterCount * sizeof(float) > options.ExternalDataThresholdBytes;
+            var external = parameterCount * (options.Float16Weights ? 2 : sizeof(float)) > options.ExternalDataThresholdBytes;
             if (external)
             {
                 await using var data = new FileStream(Path.Combine(temp, DataFileName), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-                Gpt2GraphBuilder.MoveToExternalData(model, data, DataFileName);
+                DecoderGraphBuilder.MoveToExternalData(model, data, DataFileName);
                 data.Flush(flushToDisk: true);
             }
 
@@ -93,11 +105,30 @@ public static class OnnxDecoderExporter
                 stream.Flush(flushToDisk: true);
             }
 
-            var tokenizerFiles = CopyTokenizer(baseDirectory, options.TokenizerDirectory, temp);
-            if (tokenizerFiles.Count == 0 && weights.VocabSize == Gpt2TokenizerFiles.VocabularySize)
+            if (separate.Count > 0)
             {
-                // The engine's checkpoints: GPT-2's vocabulary and no tokenizer files of their own.
-                tokenizerFiles.AddRange(Gpt2TokenizerFiles.Write(temp, weights.ContextLength));
+                await File.WriteAllBytesAsync(
+                    Path.Combine(temp, AdapterFileName),
+                    OnnxAdapterFile.Build(separate.SelectMany(u => new[] { (u.AName, new long[] { u.Rank, u.In }, u.A), (u.BName, new long[] { u.Out, u.Rank }, u.ScaledB()) })),
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            var tokenizerFiles = CopyTokenizer(baseDirectory, options.TokenizerDirectory, temp);
+            if (!HasVocabulary(temp) && weights.VocabSize == Gpt2TokenizerFiles.VocabularySize)
+            {
+                // GPT-2's vocabulary and no tokenizer files (checkpoints of engines that save none): GPT-2's files, keeping
+                // any the checkpoint brought (a tokenizer_config.json with a chat template, say).
+                var scratch = Path.Combine(temp, ".gpt2-tokenizer");
+                foreach (var name in await Gpt2TokenizerFiles.WriteAsync(scratch, weights.ContextLength, cancellationToken).ConfigureAwait(false))
+                {
+                    if (!tokenizerFiles.Contains(name))
+                    {
+                        File.Move(Path.Combine(scratch, name), Path.Combine(temp, name));
+                        tokenizerFiles.Add(name);
+                    }
+                }
+
+                Directory.Delete(scratch, recursive: true);
             }
 
             await File.WriteAllTextAsync(Path.Combine(temp, GenAIConfigFileName), GenAIConfig(weights, tokenizerFiles.Contains("tokenizer.json")), cancellationToken).ConfigureAwait(false);
@@ -110,7 +141,10 @@ public static class OnnxDecoderExporter
                 weights.Layers,
                 parameterCount,
                 weights.MergedLoraModules,
-                tokenizerFiles);
+                tokenizerFiles,
+                weights.Architecture,
+                separate.Count > 0 ? Path.Combine(output, AdapterFileName) : null,
+                separate.Count);
         }
         finally
         {
@@ -121,11 +155,83 @@ public static class OnnxDecoderExporter
         }
     }
 
+    /// <summary>
+    /// Writes another PEFT LoRA adapter as an ONNX Runtime LoRA file for a folder exported with
+    /// <see cref="OnnxExportOptions.KeepLoraSeparate"/>, so one graph serves several adapters (ONNX Runtime GenAI:
+    /// <c>Adapters.LoadAdapter</c> once per file, <c>Generator.SetActiveAdapter</c> per request). The adapter may adapt
+    /// the graph's LoRA projections or fewer of them (the others keep their zero default), at any rank.
+    /// </summary>
+    /// <param name="adapterDirectory">The PEFT adapter folder (<c>adapter_config.json</c> + <c>adapter_model.safetensors</c>).</param>
+    /// <param name="exportedDirectory">The folder <see cref="ExportAsync"/> wrote with the adapter kept separate.</param>
+    /// <param name="outputPath">The <c>.onnx_adapter</c> file to write (atomically).</param>
+    /// <param name="cancellationToken">Stops before the file is put in place.</param>
+    /// <returns>The number of projections the file adapts.</returns>
+    /// <exception cref="ModelLoadException">A file is missing or the graph has no LoRA inputs; the message names the file.</exception>
+    /// <exception cref="InvalidDataFileException">A tensor adapts a projection the graph has no LoRA input for, or its shape disagrees; the message names the tensor and the shapes.</exception>
+    public static async Task<int> ExportAdapterAsync(string adapterDirectory, string exportedDirectory, string outputPath, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(adapterDirectory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(exportedDirectory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputPath);
+        var modelPath = Path.Combine(Path.GetFullPath(exportedDirectory), ModelFileName);
+        if (!File.Exists(modelPath))
+        {
+            throw new ModelLoadException(modelPath, "no such file: give the folder ExportAsync wrote.", null);
+        }
+
+        var graph = Graph.OnnxModels.Parse(modelPath, await File.ReadAllBytesAsync(modelPath, cancellationToken).ConfigureAwait(false)).Graph;
+        var loraInputs = graph.Input
+            .Where(i => i.Name.EndsWith(".lora_A.weight", StringComparison.Ordinal) || i.Name.EndsWith(".lora_B.weight", StringComparison.Ordinal))
+            .ToDictionary(i => i.Name, i => i.Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray(), StringComparer.Ordinal);
+        if (loraInputs.Count == 0)
+        {
+            throw new ModelLoadException(modelPath, "the graph has no LoRA inputs; export it with KeepLoraSeparate (--keep-lora-separate) to serve adapters from files.", null);
+        }
+
+        var full = Path.GetFullPath(adapterDirectory);
+        var config = await PeftAdapterConfig.ReadAsync(Path.Combine(full, PeftAdapterConfig.FileName), cancellationToken).ConfigureAwait(false);
+        var file = Path.Combine(full, PeftAdapterConfig.WeightsFileName);
+        if (!File.Exists(file))
+        {
+            throw new ModelLoadException(file, "no adapter_model.safetensors beside adapter_config.json.", null);
+        }
+
+        var r = config.Rank;
+        var scale = config.Alpha / r;
+        var parameters = new List<(string Name, long[] Dims, float[] Values)>();
+        using (var reader = SafeTensorsReader.Open(file))
+        {
+            foreach (var (aName, bName, bare) in DecoderExportWeights.LoraPairs(reader, file))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+
+                // GPT-2 adapters may name modules without the "transformer." prefix the graph's inputs carry.
+                var module = new[] { bare, "transformer." + bare }.FirstOrDefault(m => loraInputs.ContainsKey(m + ".lora_A.weight"))
+                    ?? throw new InvalidDataFileException(file, 0, $"tensor '{aName}' adapts '{bare}', which has no LoRA input in {modelPath} (it has {loraInputs.Count / 2}, e.g. '{loraInputs.Keys.Order(StringComparer.Ordinal).First()}').");
+                var inF = loraInputs[module + ".lora_A.weight"][1];
+                var outF = loraInputs[module + ".lora_B.weight"][0];
+                var a = reader.ReadSingle(aName, [r, inF]);
+                var b = reader.ReadSingle(bName, [outF, r]);
+                parameters.Add((module + ".lora_A.weight", [r, inF], a));
+                parameters.Add((module + ".lora_B.weight", [outF, r], [.. b.Select(x => (float)(x * scale))]));
+            }
+        }
+
+        if (parameters.Count == 0)
+        {
+            throw new InvalidDataFileException(file, 0, "no LoRA tensors (names ending in .lora_A.weight).");
+        }
+
+        await AtomicFile.WriteAllBytesAsync(Path.GetFullPath(outputPath), OnnxAdapterFile.Build(parameters), cancellationToken).ConfigureAwait(false);
+        return parameters.Count / 2;
+    }
+
     /// <summary>The base checkpoint and the adapter to merge: an adapter folder given as the checkpoint names its base.</summary>
     private static async Task<(string Base, string? Adapter)> ResolveAsync(string checkpoint, string? adapter, CancellationToken cancellationToken)
     {
         var full = Path.GetFullPath(checkpoint);
-        var isAdapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, Gpt2ExportWeights.WeightsFile));
+        var isAdapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, DecoderExportWeights.WeightsFile))
+            && !File.Exists(Path.Combine(full, DecoderExportWeights.IndexFile));
         if (!isAdapter)
         {
             return (full, adapter is null ? null : Path.GetFullPath(adapter));
@@ -150,7 +256,7 @@ public static class OnnxDecoderExporter
 
     private static List<string> CopyTokenizer(string checkpoint, string? fallback, string destination)
     {
-        var source = s_tokenizerFiles.Any(f => File.Exists(Path.Combine(checkpoint, f))) || fallback is null ? checkpoint : Path.GetFullPath(fallback);
+        var source = HasVocabulary(checkpoint) || fallback is null ? checkpoint : Path.GetFullPath(fallback);
         var copied = new List<string>();
         foreach (var name in s_tokenizerFiles)
         {
@@ -165,20 +271,22 @@ public static class OnnxDecoderExporter
         return copied;
     }
 
+    private static bool HasVocabulary(string folder) => s_vocabularyFiles.Any(f => File.Exists(Path.Combine(folder, f)));
+
     /// <summary>ONNX Runtime GenAI's description of the graph: model type, sizes, token ids and the input/output names.</summary>
-    private static string GenAIConfig(Gpt2ExportWeights w, bool hasTokenizer)
+    private static string GenAIConfig(DecoderExportWeights w, bool hasTokenizer)
     {
         var hf = w.Config;
-        var eos = hf.EosTokenId ?? (w.VocabSize == 50257 ? 50256 : 0);
+        var eos = w.EosTokenIds.Count > 0 ? w.EosTokenIds[0] : w.VocabSize == 50257 ? 50256 : 0;
         var bos = hf.BosTokenId ?? eos;
         var pad = hf.Extra is not null && hf.Extra.TryGetValue("pad_token_id", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : eos;
         var root = new JsonObject
         {
             ["model"] = new JsonObject
             {
-                ["type"] = GenAIModelType,
+                ["type"] = w.GenAIModelType,
                 ["bos_token_id"] = bos,
-                ["eos_token_id"] = eos,
+                ["eos_token_id"] = w.EosTokenIds.Count > 1 ? new JsonArray([.. w.EosTokenIds.Select(id => (JsonNode)id)]) : eos,
                 ["pad_token_id"] = pad,
                 ["vocab_size"] = w.VocabSize,
                 ["context_length"] = w.ContextLength,
@@ -189,21 +297,21 @@ public static class OnnxDecoderExporter
                     ["head_size"] = w.HeadSize,
                     ["hidden_size"] = w.Channels,
                     ["num_attention_heads"] = w.Heads,
-                    ["num_key_value_heads"] = w.Heads,
+                    ["num_key_value_heads"] = w.KeyValueHeads,
                     ["num_hidden_layers"] = w.Layers,
                     ["inputs"] = new JsonObject
                     {
-                        ["input_ids"] = Gpt2GraphBuilder.InputIds,
-                        ["attention_mask"] = Gpt2GraphBuilder.AttentionMask,
-                        ["position_ids"] = Gpt2GraphBuilder.PositionIds,
-                        ["past_key_names"] = Gpt2GraphBuilder.PastKey,
-                        ["past_value_names"] = Gpt2GraphBuilder.PastValue,
+                        ["input_ids"] = DecoderGraphBuilder.InputIds,
+                        ["attention_mask"] = DecoderGraphBuilder.AttentionMask,
+                        ["position_ids"] = DecoderGraphBuilder.PositionIds,
+                        ["past_key_names"] = DecoderGraphBuilder.PastKey,
+                        ["past_value_names"] = DecoderGraphBuilder.PastValue,
                     },
                     ["outputs"] = new JsonObject
                     {
-                        ["logits"] = Gpt2GraphBuilder.Logits,
-                        ["present_key_names"] = Gpt2GraphBuilder.PresentKey,
-                        ["present_value_names"] = Gpt2GraphBuilder.PresentValue,
+                        ["logits"] = DecoderGraphBuilder.Logits,
+                        ["present_key_names"] = DecoderGraphBuilder.PresentKey,
+                        ["present_value_names"] = DecoderGraphBuilder.PresentValue,
                     },
                 },
             },

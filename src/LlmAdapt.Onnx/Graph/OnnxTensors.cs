@@ -56,6 +56,9 @@ internal static class OnnxTensors
     public static TensorProto Floats(string name, ReadOnlySpan<long> dims, ReadOnlySpan<float> values) =>
         Make(name, TensorProto.Types.DataType.Float, dims, MemoryMarshal.AsBytes(values));
 
+    public static TensorProto Float16s(string name, ReadOnlySpan<long> dims, ReadOnlySpan<Half> values) =>
+        Make(name, TensorProto.Types.DataType.Float16, dims, MemoryMarshal.AsBytes(values));
+
     public static TensorProto Int8(string name, ReadOnlySpan<long> dims, ReadOnlySpan<sbyte> values) =>
         Make(name, TensorProto.Types.DataType.Int8, dims, MemoryMarshal.AsBytes(values));
 

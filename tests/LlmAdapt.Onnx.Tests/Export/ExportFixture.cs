@@ -5,7 +5,7 @@ namespace LlmAdapt.Onnx.Tests.Export;
 /// <summary>
 /// One small GPT-2 with GPT-2's vocabulary (so the engine's public evaluator and sampler, which tokenize with GPT-2's
 /// tokenizer, can run on it), saved as a checkpoint with a LoRA adapter beside it, and exported once with and once
-/// without the adapter merged.
+/// without the adapter merged, and once with it kept as separate LoRA inputs (weights in external data).
 /// </summary>
 public sealed class ExportFixture : IAsyncLifetime
 {
@@ -28,9 +28,13 @@ public sealed class ExportFixture : IAsyncLifetime
 
     public string ExportedLora => Path.Combine(Root, "onnx-lora");
 
+    public string ExportedSeparate => Path.Combine(Root, "onnx-lora-separate");
+
     public OnnxExportResult? Result { get; private set; }
 
     public OnnxExportResult? LoraResult { get; private set; }
+
+    public OnnxExportResult? SeparateResult { get; private set; }
 
     public async Task InitializeAsync()
     {
@@ -39,6 +43,7 @@ public sealed class ExportFixture : IAsyncLifetime
         await Model.SaveAdapterAsync(Adapter, Checkpoint, LoraAlpha);
         Result = await OnnxDecoderExporter.ExportAsync(Checkpoint, Exported, null, CancellationToken.None);
         LoraResult = await OnnxDecoderExporter.ExportAsync(Checkpoint, ExportedLora, new OnnxExportOptions { AdapterDirectory = Adapter }, CancellationToken.None);
+        SeparateResult = await OnnxDecoderExporter.ExportAsync(Checkpoint, ExportedSeparate, new OnnxExportOptions { AdapterDirectory = Adapter, KeepLoraSeparate = true, ExternalDataThresholdBytes = 0 }, CancellationToken.None);
     }
 
     public Task DisposeAsync()

@@ -36,6 +36,23 @@ public sealed class ExportOptionsAndBadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task Float16Weights_LogitsEqualTheFloat64ForwardOfTheRoundedWeights()
+    {
+        var model = new TinyGpt2(vocab: 211, context: 16, layers: 2, heads: 2, channels: 16, seed: 22);
+        var checkpoint = await model.SaveAsync(Path.Combine(_dir, "checkpoint"));
+        var result = await OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), new OnnxExportOptions { Float16Weights = true }, CancellationToken.None);
+        foreach (var (name, (values, shape)) in model.Tensors.ToList())
+        {
+            model.Tensors[name] = ([.. values.Select(v => (float)(Half)v)], shape);
+        }
+
+        var tokens = Enumerable.Range(0, 16).Select(i => (i * 41) % 211).ToArray();
+        using var session = new ExportedSession(result.OutputDirectory, 2, 2, 8, 211);
+        var (logits, _, _) = session.Step([.. tokens.Select(x => (long)x)], [.. Enumerable.Range(0, 16).Select(i => (long)i)], [.. Enumerable.Repeat(1L, 16)], 1, null, 0);
+        Assert.InRange(LogitChecks.MaxAbsDiff(model.Forward(tokens, withLora: false), logits), 0, 1e-4);
+    }
+
+    [Fact]
     public async Task TokenizerFiles_AreCopied_AndGenAIConfigDescribesTheGraph()
     {
         var model = new TinyGpt2(vocab: 97, context: 8, layers: 1, heads: 2, channels: 8, seed: 1);
@@ -166,10 +183,11 @@ public sealed class ExportOptionsAndBadInputTests : IDisposable
     [Fact]
     public async Task UnsupportedArchitecture_IsNamed()
     {
-        var checkpoint = Path.Combine(_dir, "llama");
+        var checkpoint = Path.Combine(_dir, "checkpoint");
         Directory.CreateDirectory(checkpoint);
-        await new HuggingFaceModelConfig { ModelType = "llama", VocabSize = 32 }.WriteAsync(Path.Combine(checkpoint, "config.json"));
+        await new HuggingFaceModelConfig { ModelType = "gpt_neox", VocabSize = 32 }.WriteAsync(Path.Combine(checkpoint, "config.json"));
         var ex = await Assert.ThrowsAsync<ModelLoadException>(() => OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), null, CancellationToken.None));
-        Assert.Contains("llama", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'gpt_neox'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'llama'", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -25,8 +25,12 @@ internal sealed class ExportedSession : IDisposable
 
     public int Vocab { get; }
 
-    /// <summary>One step: ids and positions [batch, seq], mask [batch, past + seq]; returns logits [batch, seq, vocab] and the presents.</summary>
-    public (float[] Logits, float[][] Presents, int Total) Step(long[] ids, long[] positions, long[] mask, int batch, float[][]? past, int pastLength)
+    /// <summary>
+    /// One step: ids and positions [batch, seq], mask [batch, past + seq]; returns logits [batch, seq, vocab] and the
+    /// presents. An ONNX Runtime LoRA adapter, when given, is activated for the run (graphs exported with the adapter
+    /// kept separate).
+    /// </summary>
+    public (float[] Logits, float[][] Presents, int Total) Step(long[] ids, long[] positions, long[] mask, int batch, float[][]? past, int pastLength, OrtLoraAdapter? adapter = null)
     {
         var seq = ids.Length / batch;
         var total = pastLength + seq;
@@ -55,6 +59,11 @@ internal sealed class ExportedSession : IDisposable
         try
         {
             using var runOptions = new RunOptions();
+            if (adapter is not null)
+            {
+                runOptions.AddActiveLoraAdapter(adapter);
+            }
+
             using var outputs = _session.Run(runOptions, names, values, outputNames);
             var logits = outputs[0].GetTensorDataAsSpan<float>().ToArray();
             Assert.Equal([batch, seq, Vocab], outputs[0].GetTensorTypeAndShape().Shape);

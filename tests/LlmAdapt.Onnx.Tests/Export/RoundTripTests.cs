@@ -49,7 +49,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         for (var r = 0; r < rows.Length; r++)
         {
             var expected = fixture.Model.Forward(rows[r], withLora: false);
-            max = Math.Max(max, MaxAbsDiff(expected, logits.AsSpan(r * t * ExportFixture.Vocab, t * ExportFixture.Vocab)));
+            max = Math.Max(max, LogitChecks.MaxAbsDiff(expected, logits.AsSpan(r * t * ExportFixture.Vocab, t * ExportFixture.Vocab)));
         }
 
         output.WriteLine($"full sequence (batch 2 × {t}): max |Δlogit| = {max:E2}; logit spread {Spread(logits):F2}");
@@ -65,11 +65,11 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         var v = ExportFixture.Vocab;
         const int prefix = 9;
         var (logits, presents, total) = session.Step([.. tokens[..prefix].Select(x => (long)x)], [.. Enumerable.Range(0, prefix).Select(i => (long)i)], [.. Enumerable.Repeat(1L, prefix)], 1, null, 0);
-        var max = MaxAbsDiff(expected.AsSpan(0, prefix * v), logits);
+        var max = LogitChecks.MaxAbsDiff(expected.AsSpan(0, prefix * v), logits);
         for (var i = prefix; i < tokens.Length; i++)
         {
             (logits, presents, total) = session.Step([tokens[i]], [i], [.. Enumerable.Repeat(1L, total + 1)], 1, presents, total);
-            max = Math.Max(max, MaxAbsDiff(expected.AsSpan(i * v, v), logits));
+            max = Math.Max(max, LogitChecks.MaxAbsDiff(expected.AsSpan(i * v, v), logits));
         }
 
         output.WriteLine($"KV cache (prefix {prefix}, then {tokens.Length - prefix} single steps): max |Δlogit| = {max:E2}");
@@ -106,7 +106,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         var expected = prompts.Zip(continuations, (p, c) => fixture.Model.Forward([.. p, .. c], withLora: false)).ToArray();
         for (var r = 0; r < 2; r++)
         {
-            max = Math.Max(max, MaxAbsDiff(expected[r].AsSpan((prompts[r].Length - 1) * v, v), logits.AsSpan((((r * width) + width - 1) * v), v)));
+            max = Math.Max(max, LogitChecks.MaxAbsDiff(expected[r].AsSpan((prompts[r].Length - 1) * v, v), logits.AsSpan((((r * width) + width - 1) * v), v)));
         }
 
         for (var s = 0; s < 5; s++)
@@ -114,7 +114,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
             (logits, presents, length) = session.Step([continuations[0][s], continuations[1][s]], [prompts[0].Length + s, prompts[1].Length + s], Mask(length + 1), 2, presents, length);
             for (var r = 0; r < 2; r++)
             {
-                max = Math.Max(max, MaxAbsDiff(expected[r].AsSpan((prompts[r].Length + s) * v, v), logits.AsSpan(r * v, v)));
+                max = Math.Max(max, LogitChecks.MaxAbsDiff(expected[r].AsSpan((prompts[r].Length + s) * v, v), logits.AsSpan(r * v, v)));
             }
         }
 
@@ -135,14 +135,48 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         using var session = Session(fixture.ExportedLora);
         var (logits, _, _) = session.Step([.. tokens.Select(x => (long)x)], [.. Enumerable.Range(0, tokens.Length).Select(i => (long)i)], [.. Enumerable.Repeat(1L, tokens.Length)], 1, null, 0);
         var withLora = fixture.Model.Forward(tokens, withLora: true);
-        var max = MaxAbsDiff(withLora, logits);
-        var change = MaxAbsDiff(fixture.Model.Forward(tokens, withLora: false), logits);
+        var max = LogitChecks.MaxAbsDiff(withLora, logits);
+        var change = LogitChecks.MaxAbsDiff(fixture.Model.Forward(tokens, withLora: false), logits);
         output.WriteLine($"LoRA merged (rank 4, alpha {ExportFixture.LoraAlpha}, 4 projections × {ExportFixture.Layers} layers): max |Δlogit| = {max:E2}; the adapter moves logits by up to {change:F2}");
         Assert.InRange(max, 0, Tolerance);
         Assert.True(change > 0.1, $"the adapter should change the logits; it moved them by {change}.");
 
         // The engine loads the adapter folder on its base (unmerged) and scores the same text.
         await AssertEnginePerplexityAsync(fixture.ExportedLora, fixture.Adapter);
+    }
+
+    [Fact]
+    public void LoraKeptSeparate_WithOrtLoraAdapter_LogitsEqualUnmergedLoraForward_AndOrtGenAIsAdapterGivesTheMergedIds()
+    {
+        var result = fixture.SeparateResult!;
+        Assert.Equal(4 * ExportFixture.Layers, result.SeparateLoraModules);
+        Assert.NotNull(result.ExternalDataPath);
+        var tokens = RandomTokens(new Random(8), 16);
+        using var session = Session(fixture.ExportedSeparate);
+        using var adapter = Microsoft.ML.OnnxRuntime.OrtLoraAdapter.Create(result.AdapterPath!, null);
+        var (logits, _, _) = session.Step([.. tokens.Select(x => (long)x)], [.. Enumerable.Range(0, 16).Select(i => (long)i)], [.. Enumerable.Repeat(1L, 16)], 1, null, 0, adapter);
+        var max = LogitChecks.MaxAbsDiff(fixture.Model.Forward(tokens, withLora: true), logits);
+        output.WriteLine($"GPT-2 LoRA kept separate, adapter active: max |Δlogit| = {max:E2}");
+        Assert.InRange(max, 0, Tolerance);
+
+        int[] prompt = [464, 2068, 7586, 21831];
+        using var merged = OnnxDecoderModel.Load(fixture.ExportedLora);
+        var expected = merged.Generate(prompt, new GenerationOptions { MaxNewTokens = 12 }).Sequence;
+        using var genai = new OrtGenAI.Model(fixture.ExportedSeparate);
+        using var adapters = new OrtGenAI.Adapters(genai);
+        adapters.LoadAdapter(result.AdapterPath!, "lora");
+        using var parameters = new OrtGenAI.GeneratorParams(genai);
+        parameters.SetSearchOption("max_length", prompt.Length + 12);
+        parameters.SetSearchOption("do_sample", false);
+        using var generator = new OrtGenAI.Generator(genai, parameters);
+        generator.SetActiveAdapter(adapters, "lora");
+        generator.AppendTokens(prompt);
+        while (!generator.IsDone())
+        {
+            generator.GenerateNextToken();
+        }
+
+        Assert.Equal(expected, generator.GetSequence(0).ToArray());
     }
 
     [Fact]
@@ -210,7 +244,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
     [Fact]
     public void EngineCheckpoint_GetsGpt2sTokenizerJson_SameVocabularyAndMergesAsHuggingFaces()
     {
-        Assert.Equal(["tokenizer.json", "tokenizer_config.json"], fixture.Result!.TokenizerFiles);
+        Assert.Equal(LlmAdapt.Formats.Gpt2TokenizerFiles.FileNames.Order(StringComparer.Ordinal), fixture.Result!.TokenizerFiles.Order(StringComparer.Ordinal));
         using var ours = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture.Exported, "tokenizer.json")));
         using var reference = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Generation.GenerationModels.Gpt2Directory, "tokenizer.json")));
         static Dictionary<string, int> Vocab(System.Text.Json.JsonDocument d) => d.RootElement.GetProperty("model").GetProperty("vocab").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
@@ -281,19 +315,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
 
     private static ExportedSession Session(string folder) => new(folder, ExportFixture.Layers, ExportFixture.Heads, ExportFixture.Channels / ExportFixture.Heads, ExportFixture.Vocab);
 
-    private static int[] RandomTokens(Random random, int count) => [.. Enumerable.Range(0, count).Select(_ => random.Next(ExportFixture.Vocab))];
-
-    private static double MaxAbsDiff(ReadOnlySpan<double> expected, ReadOnlySpan<float> actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        var max = 0.0;
-        for (var i = 0; i < expected.Length; i++)
-        {
-            max = Math.Max(max, Math.Abs(expected[i] - actual[i]));
-        }
-
-        return max;
-    }
+    private static int[] RandomTokens(Random random, int count) => LogitChecks.RandomTokens(random, count, ExportFixture.Vocab);
 
     private static double Spread(float[] logits) => logits.Max() - logits.Min();
 }
