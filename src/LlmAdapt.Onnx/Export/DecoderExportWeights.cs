@@ -83,14 +83,14 @@ internal abstract class DecoderExportWeights
         }
 
         var configFile = Path.Combine(full, HuggingFaceModelConfig.FileName);
-        var (hf, eos) = await ReadConfigAsync(configFile, cancellationToken).ConfigureAwait(false);
+        var hf = await HuggingFaceModelConfig.ReadAsync(configFile, cancellationToken).ConfigureAwait(false);
         DecoderExportWeights weights = hf.ModelType.ToLowerInvariant() switch
         {
             "gpt2" => Gpt2ExportWeights.Load(hf, full, configFile, cancellationToken),
             "llama" => LlamaExportWeights.Load(hf, full, configFile, cancellationToken),
             _ => throw new ModelLoadException(configFile, $"model_type is '{hf.ModelType}'; the ONNX exporter builds GPT-2 ('gpt2') and Llama ('llama') graphs.", null),
         };
-        weights.EosTokenIds = eos;
+        weights.EosTokenIds = hf.EosTokenIds ?? [];
         return weights;
     }
 
@@ -151,59 +151,6 @@ internal abstract class DecoderExportWeights
     public float[] Get(string name) => Tensors[name];
 
     public static string Format(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>
-    /// Reads <c>config.json</c>. <see cref="HuggingFaceModelConfig"/> holds one <c>eos_token_id</c>; a list of them
-    /// (Llama 3 instruct) is read here, the first kept on the record and all of them returned for <c>genai_config.json</c>;
-    /// a config with one id (or none) goes through <see cref="HuggingFaceModelConfig.ReadAsync"/> as is.
-    /// </summary>
-    private static async Task<(HuggingFaceModelConfig Config, IReadOnlyList<int> Eos)> ReadConfigAsync(string configFile, CancellationToken cancellationToken)
-    {
-        var node = File.Exists(configFile) ? TryParse(await File.ReadAllTextAsync(configFile, cancellationToken).ConfigureAwait(false)) : null;
-        if (node?["eos_token_id"] is not System.Text.Json.Nodes.JsonArray list)
-        {
-            var single = await HuggingFaceModelConfig.ReadAsync(configFile, cancellationToken).ConfigureAwait(false);
-            return (single, single.EosTokenId is int id ? [id] : []);
-        }
-
-        var ids = list.Select(v => v is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<int>(out var id) ? id : -1).ToList();
-        if (ids.Any(id => id < 0))
-        {
-            throw new ModelLoadException(configFile, $"eos_token_id {list.ToJsonString()} must list non-negative integer ids.", null);
-        }
-
-        node["eos_token_id"] = ids.Count > 0 ? ids[0] : null;
-        HuggingFaceModelConfig config;
-        try
-        {
-            config = node.Deserialize<HuggingFaceModelConfig>(new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowReadingFromString })
-                ?? throw new ModelLoadException(configFile, "config.json is null.", null);
-        }
-        catch (JsonException ex)
-        {
-            throw new ModelLoadException(configFile, $"config.json does not describe a model: {ex.Message}", ex);
-        }
-
-        if (config.VocabSize <= 0)
-        {
-            throw new ModelLoadException(configFile, $"vocab_size is {config.VocabSize}; it must be positive.", null);
-        }
-
-        return (config, ids);
-    }
-
-    private static System.Text.Json.Nodes.JsonNode? TryParse(string text)
-    {
-        try
-        {
-            return System.Text.Json.Nodes.JsonNode.Parse(text);
-        }
-        catch (JsonException)
-        {
-            // HuggingFaceModelConfig.ReadAsync reports the file as not valid JSON.
-            return null;
-        }
-    }
 
     /// <summary>Reads an integer key the config record does not model (for example <c>n_inner</c>, <c>head_dim</c>).</summary>
     protected static int? ExtraInt(HuggingFaceModelConfig hf, string key)

@@ -96,9 +96,23 @@ public sealed record HuggingFaceModelConfig
     [JsonPropertyName("bos_token_id")]
     public int? BosTokenId { get; init; }
 
-    /// <summary>Gets the end-of-sequence token id.</summary>
+    /// <summary>
+    /// Gets the first end-of-sequence token id (<see cref="EosTokenIds"/>'s first); setting it sets the list to that one id.
+    /// </summary>
+    [JsonIgnore]
+    public int? EosTokenId
+    {
+        get => EosTokenIds is { Count: > 0 } ids ? ids[0] : null;
+        init => EosTokenIds = value is int id ? [id] : null;
+    }
+
+    /// <summary>
+    /// Gets every end-of-sequence token id: <c>eos_token_id</c> is one number in most configs and a list in some
+    /// (Llama 3 instruct models end on either of two ids). Written back as a number when there is one id.
+    /// </summary>
     [JsonPropertyName("eos_token_id")]
-    public int? EosTokenId { get; init; }
+    [JsonConverter(typeof(IdOrIdListConverter))]
+    public IReadOnlyList<int>? EosTokenIds { get; init; }
 
     /// <summary>Gets the stored precision, for example <c>float32</c>.</summary>
     [JsonPropertyName("torch_dtype")]
@@ -152,5 +166,52 @@ public sealed record HuggingFaceModelConfig
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
         return AtomicFile.WriteAllTextAsync(file, JsonSerializer.Serialize(this, s_options), cancellationToken);
+    }
+
+    /// <summary>Reads a token id given as one number or as a list of numbers; writes one id as a number.</summary>
+    private sealed class IdOrIdListConverter : JsonConverter<IReadOnlyList<int>>
+    {
+        public override IReadOnlyList<int>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.Null:
+                    return null;
+                case JsonTokenType.Number:
+                    return [reader.GetInt32()];
+                case JsonTokenType.StartArray:
+                    var ids = new List<int>();
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (reader.TokenType != JsonTokenType.Number)
+                        {
+                            throw new JsonException($"eos_token_id lists hold numbers, not {reader.TokenType}.");
+                        }
+
+                        ids.Add(reader.GetInt32());
+                    }
+
+                    return ids;
+                default:
+                    throw new JsonException($"eos_token_id is a number or a list of numbers, not {reader.TokenType}.");
+            }
+        }
+
+        public override void Write(Utf8JsonWriter writer, IReadOnlyList<int> value, JsonSerializerOptions options)
+        {
+            if (value.Count == 1)
+            {
+                writer.WriteNumberValue(value[0]);
+                return;
+            }
+
+            writer.WriteStartArray();
+            foreach (var id in value)
+            {
+                writer.WriteNumberValue(id);
+            }
+
+            writer.WriteEndArray();
+        }
     }
 }
