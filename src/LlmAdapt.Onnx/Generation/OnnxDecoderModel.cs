@@ -99,7 +99,7 @@ public sealed class OnnxDecoderModel : IDisposable
 
         var tokenizer = TokenizerJsonReader.Read(directory);
         using var sessionOptions = new SessionOptions();
-        var threads = options.IntraOpThreads ?? config.IntraOpThreads ?? 1;
+        var threads = options.IntraOpThreads ?? config.IntraOpThreads ?? OnnxDecoderModelOptions.DefaultIntraOpThreads;
         if (threads > 0)
         {
             sessionOptions.IntraOpNumThreads = threads;

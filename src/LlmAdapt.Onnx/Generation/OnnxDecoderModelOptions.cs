@@ -8,11 +8,15 @@ public sealed class OnnxDecoderModelOptions
     /// <summary>
     /// Gets or sets the threads ONNX Runtime uses inside one step; 0 lets ONNX Runtime choose (one per physical core).
     /// <see langword="null"/> (the default) takes <c>intra_op_num_threads</c> from the folder's <c>genai_config.json</c>,
-    /// else 1, which is what ONNX Runtime GenAI runs with: a decode step of a small model is too short to share out,
-    /// and waiting pool threads spin. Raise it for models of hundreds of millions of parameters. From 0 to 1,024.
+    /// else <see cref="DefaultIntraOpThreads"/>, the rule ONNX Runtime GenAI applies: half the logical processors, at
+    /// least 1 and at most 16 (so 1 on a 2-core machine, where a decode step of a small model is too short to share out
+    /// and waiting pool threads spin). From 0 to 1,024.
     /// </summary>
     [Range(0, 1024)]
     public int? IntraOpThreads { get; set; }
+
+    /// <summary>Gets the thread count used when neither <see cref="IntraOpThreads"/> nor the folder sets one: half of <see cref="Environment.ProcessorCount"/>, from 1 to 16.</summary>
+    public static int DefaultIntraOpThreads => Math.Clamp(Environment.ProcessorCount / 2, 1, 16);
 
     /// <summary>Gets or sets the context length when the model's config gives none (or to use less of it); 0 (the default) takes the config's.</summary>
     [Range(0, 10_000_000)]
