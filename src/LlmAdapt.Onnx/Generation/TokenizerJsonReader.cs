@@ -170,6 +170,16 @@ internal static class TokenizerJsonReader
                 var individual = node["individual_digits"]?.GetValue<bool>() ?? false;
                 steps.Add(SplitPreTokenizer.CreateStep(individual ? @"\p{N}" : @"\p{N}+", isRegex: true, SplitPreTokenizer.Behavior.Isolated, invert: false));
                 return null;
+            case "Punctuation":
+                // Hugging Face's punctuation: Unicode P* categories plus every ASCII punctuation character, one per piece.
+                var punctuationBehavior = node["behavior"]?.GetValue<string>() ?? nameof(SplitPreTokenizer.Behavior.Isolated);
+                if (!Enum.TryParse<SplitPreTokenizer.Behavior>(punctuationBehavior, out var split))
+                {
+                    return $"pre-tokenizer Punctuation with behavior '{punctuationBehavior}'";
+                }
+
+                steps.Add(SplitPreTokenizer.CreateStep(@"[\p{P}\x21-\x2F\x3A-\x40\x5B-\x60\x7B-\x7E]", isRegex: true, split, invert: false));
+                return null;
             case var other:
                 return $"pre-tokenizer '{other ?? "none"}'";
         }

@@ -129,6 +129,22 @@ public sealed class ByteLevelTokenizerTests : IClassFixture<ByteLevelTokenizerTe
     }
 
     [Fact]
+    public void PunctuationAndDigits_BeforeByteLevel_SplitAsDeclared()
+    {
+        // Falcon-style Punctuation and SmolLM2-style individual Digits: each punctuation character (ASCII "$" included) and
+        // each digit is a piece of its own, so the space before "$" is left alone.
+        var folder = _folders.Make("punctuation-digits", root => root["pre_tokenizer"] = JsonNode.Parse("""
+            {"type":"Sequence","pretokenizers":[{"type":"Punctuation","behavior":"Isolated"},{"type":"Digits","individual_digits":true},{"type":"ByteLevel","add_prefix_space":false,"use_regex":true}]}
+            """));
+        var tokenizer = TokenizerJsonReader.Read(folder).Tokenizer!;
+        var gpt2 = _folders.Ours(_folders.PureGpt2);
+
+        int[] expected = [.. new[] { "Hi", ",", " there", "!", " ", "$", "1", ",", "5" }.SelectMany(piece => gpt2.EncodeToIds(piece))];
+
+        Assert.Equal(expected, tokenizer.EncodeToIds("Hi, there! $1,5"));
+    }
+
+    [Fact]
     public void UnsupportedPreTokenizer_LeavesIdsOnly_WithTheReason()
     {
         var folder = _folders.Make("whitespace-split", root => root["pre_tokenizer"] = JsonNode.Parse("""{"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},{"type":"ByteLevel","use_regex":false}]}"""));
