@@ -64,9 +64,16 @@ internal static partial class HugePages
         }
 
         long advised = 0;
-        foreach (var (start, end) in NewRanges(before, after))
+        try
         {
-            advised += Advise(start, end);
+            foreach (var (start, end) in NewRanges(before, after))
+            {
+                advised += Advise(start, end);
+            }
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // A C library without madvise under that name: the pages stay as they are.
         }
 
         return advised;
