@@ -109,7 +109,7 @@ internal static class TokenizerJsonReader
             ByteLevel = true,
             PreTokenizer = new SplitPreTokenizer(addedTokens.Keys, steps),
             Normalizer = form is not null || lowercase || prefixSpace ? new JsonNormalizer(form, lowercase, prefixSpace) : null,
-            SpecialTokens = addedTokens.Count > 0 ? addedTokens : null,
+            SpecialTokens = (model["ignore_merges"]?.GetValue<bool>() ?? false) ? WholeWords(vocab, addedTokens) : addedTokens.Count > 0 ? addedTokens : null,
         };
         if (model["continuing_subword_prefix"]?.GetValue<string>() is { Length: > 0 } prefix)
         {
@@ -122,6 +122,62 @@ internal static class TokenizerJsonReader
         }
 
         return new Loaded(BpeTokenizer.Create(options), null, special, addedTokens, eos, bos, pad);
+    }
+
+    /// <summary>
+    /// BPE's <c>ignore_merges</c> (Llama 3 sets it): a pre-tokenized word that is itself a vocabulary entry gets that id
+    /// without merging. <see cref="BpeTokenizer"/> looks every piece up in its special tokens before BPE, so the
+    /// vocabulary's entries, as the text they stand for, go there (those whose bytes are not whole UTF-8 characters can
+    /// never be a piece and are left out), with the added tokens over them.
+    /// </summary>
+    private static Dictionary<string, int> WholeWords(JsonObject vocab, Dictionary<string, int> addedTokens)
+    {
+        var toByte = new Dictionary<char, byte>();
+        var next = 256;
+        for (var b = 0; b < 256; b++)
+        {
+            // GPT-2's byte-to-character table: printable Latin-1 bytes stand for themselves, the rest for U+0100 onwards.
+            var printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            toByte[printable ? (char)b : (char)next++] = (byte)b;
+        }
+
+        var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        var words = new Dictionary<string, int>(vocab.Count, StringComparer.Ordinal);
+        var bytes = new List<byte>();
+        foreach (var (piece, id) in vocab)
+        {
+            bytes.Clear();
+            foreach (var c in piece)
+            {
+                if (!toByte.TryGetValue(c, out var b))
+                {
+                    break;
+                }
+
+                bytes.Add(b);
+            }
+
+            if (bytes.Count != piece.Length)
+            {
+                continue;
+            }
+
+            try
+            {
+                words.TryAdd(strict.GetString([.. bytes]), id!.GetValue<int>());
+            }
+            catch (DecoderFallbackException)
+            {
+                // Part of a multi-byte character: never a whole piece of text.
+            }
+        }
+
+        foreach (var (token, id) in addedTokens)
+        {
+            words[token] = id;
+        }
+
+        return words;
     }
 
     /// <summary>Reads a pre-tokenizer (or a <c>Sequence</c> of them) into split steps; returns what cannot be honoured.</summary>

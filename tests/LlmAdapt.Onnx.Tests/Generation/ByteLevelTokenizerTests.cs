@@ -145,6 +145,26 @@ public sealed class ByteLevelTokenizerTests : IClassFixture<ByteLevelTokenizerTe
     }
 
     [Fact]
+    public void IgnoreMerges_KeepsAWholeVocabularyWord_ThatMergesCannotReach()
+    {
+        // Without the merge that makes "Ġworld" (id 995), BPE splits " world" into " wor" + "ld"; with ignore_merges
+        // (as Llama 3's tokenizer.json sets it) Hugging Face looks the whole word up first and keeps 995.
+        static void DropWorldMerge(JsonObject root) => root["model"]!["merges"] = new JsonArray([.. root["model"]!["merges"]!.AsArray()
+            .Where(m => m!.GetValue<string>().Replace(" ", string.Empty, StringComparison.Ordinal) != "\u0120world").Select(m => m!.DeepClone())]);
+        var merging = TokenizerJsonReader.Read(_folders.Make("no-world-merge", DropWorldMerge)).Tokenizer!;
+        var ignoring = TokenizerJsonReader.Read(_folders.Make("ignore-merges", root =>
+        {
+            DropWorldMerge(root);
+            root["model"]!["ignore_merges"] = true;
+        })).Tokenizer!;
+
+        Assert.Equal([15496, 476, 335], merging.EncodeToIds("Hello world"));
+        Assert.Equal([15496, 995], ignoring.EncodeToIds("Hello world"));
+        Assert.Equal([15496, 11621, 50256, .. merging.EncodeToIds(" 🙂")], ignoring.EncodeToIds("Hello worlds<|endoftext|> 🙂"));
+        Assert.Equal("Hello worlds<|endoftext|> 🙂", ignoring.Decode(ignoring.EncodeToIds("Hello worlds<|endoftext|> 🙂")));
+    }
+
+    [Fact]
     public void UnsupportedPreTokenizer_LeavesIdsOnly_WithTheReason()
     {
         var folder = _folders.Make("whitespace-split", root => root["pre_tokenizer"] = JsonNode.Parse("""{"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},{"type":"ByteLevel","use_regex":false}]}"""));
