@@ -23,7 +23,7 @@ internal static class GenerateCommands
         var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling: keep the most likely tokens up to this probability (0 < p ≤ 1)." };
         var topK = new Option<int?>("--top-k") { Description = "Keep only this many most likely tokens when sampling." };
         var seed = new Option<int?>("--seed") { Description = "Seed of the sampler; the same seed gives the same output." };
-        var threads = new Option<int?>("--threads") { Description = "ONNX Runtime threads per step (0: ONNX Runtime chooses; default: the folder's genai_config.json, else 1)." };
+        var threads = new Option<int?>("--threads") { Description = "ONNX Runtime threads per step (0: ONNX Runtime chooses; default: the folder's genai_config.json, else half the logical processors, 1 to 16, as ONNX Runtime GenAI)." };
         var json = CliContext.JsonOption();
 
         var command = new Command("generate", "Generate text with a local decoder-only ONNX model (KV cache, greedy or sampled).")

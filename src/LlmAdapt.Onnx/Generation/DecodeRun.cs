@@ -27,6 +27,7 @@ internal sealed unsafe class DecodeRun : IDisposable
     private readonly int _capacity;
     private readonly int _vocabulary;
     private readonly bool _padded;
+    private readonly bool _greedyInPlace;
     private readonly NativeBuffer[] _cacheA;
     private readonly NativeBuffer[] _cacheB;
     private readonly OrtValue?[] _pastViews;
@@ -65,7 +66,8 @@ internal sealed unsafe class DecodeRun : IDisposable
         _rows = [.. prompts.Select(p => new Row(p, _promptLength - p.Count, stops, model.Tokenizer is not null && (streaming || options.StopStrings.Count > 0) ? new TextTracker(model.Tokenizer, options.StopStrings) : null, options.RepetitionPenalty != 1.0))];
         _padded = _rows.Any(r => r.Padding > 0);
         _sampler = new TokenSampler(options, _vocabulary);
-        _rowLogits = new float[_vocabulary];
+        _greedyInPlace = options.IsGreedy && options.RepetitionPenalty == 1.0 && _graph.LogitsType == TensorElementType.Float;
+        _rowLogits = _greedyInPlace ? [] : new float[_vocabulary];
 
         _binding = model.Session.CreateIoBinding();
         _owned.Add(_binding);
@@ -150,14 +152,24 @@ internal sealed unsafe class DecodeRun : IDisposable
                 continue;
             }
 
-            var logits = _rowLogits.AsSpan();
-            ReadLogits(r, logits);
-            if (row.Seen is { } seen)
+            int id;
+            if (_greedyInPlace)
             {
-                _sampler.Penalize(logits, seen);
+                // Greedy on fp32 logits with nothing to change first: the arg-max reads ONNX Runtime's output where it lies.
+                id = TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>((void*)(_logits.Pointer + ((long)r * _vocabulary * 4)), _vocabulary));
+            }
+            else
+            {
+                var logits = _rowLogits.AsSpan();
+                ReadLogits(r, logits);
+                if (row.Seen is { } seen)
+                {
+                    _sampler.Penalize(logits, seen);
+                }
+
+                id = _sampler.Next(logits);
             }
 
-            var id = _sampler.Next(logits);
             row.Generated.Add(id);
             row.Seen?.Add(id);
             if (row.StopIds.Contains(id))

@@ -15,7 +15,7 @@ public sealed class OnnxDecoderModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly HashSet<int> _specialIds;
-    private readonly KeyValuePair<string, int>[] _specialTokens;
+    private readonly KeyValuePair<string, int>[] _addedTokens;
 
     private OnnxDecoderModel(string directory, DecoderModelConfig config, DecoderGraph graph, InferenceSession session, TokenizerJsonReader.Loaded tokenizer, int contextLength)
     {
@@ -26,7 +26,7 @@ public sealed class OnnxDecoderModel : IDisposable
         Tokenizer = tokenizer.Tokenizer;
         TokenizerProblem = tokenizer.Problem;
         _specialIds = [.. tokenizer.SpecialTokens.Values];
-        _specialTokens = [.. tokenizer.SpecialTokens.OrderByDescending(t => t.Key.Length)];
+        _addedTokens = [.. tokenizer.AddedTokens.OrderByDescending(t => t.Key.Length)];
         ContextLength = contextLength;
 
         int? IdOf(string? token) => token is not null && tokenizer.SpecialTokens.TryGetValue(token, out var id) ? id : null;
@@ -99,7 +99,7 @@ public sealed class OnnxDecoderModel : IDisposable
 
         var tokenizer = TokenizerJsonReader.Read(directory);
         using var sessionOptions = new SessionOptions();
-        var threads = options.IntraOpThreads ?? config.IntraOpThreads ?? 1;
+        var threads = options.IntraOpThreads ?? config.IntraOpThreads ?? OnnxDecoderModelOptions.DefaultIntraOpThreads;
         if (threads > 0)
         {
             sessionOptions.IntraOpNumThreads = threads;
@@ -108,9 +108,11 @@ public sealed class OnnxDecoderModel : IDisposable
         configureSession?.Invoke(sessionOptions);
 
         InferenceSession session;
+        var mappings = options.TransparentHugePages ? HugePages.Snapshot() : null;
         try
         {
             session = new InferenceSession(config.ModelPath, sessionOptions);
+            HugePages.AdviseNew(mappings);
         }
         catch (OnnxRuntimeException ex)
         {
@@ -132,8 +134,9 @@ public sealed class OnnxDecoderModel : IDisposable
     }
 
     /// <summary>
-    /// Turns text into ids with the model's tokenizer. Special tokens written in the text (<c>&lt;|im_end|&gt;</c>,
-    /// <c>&lt;/s&gt;</c>, …, as listed in <c>tokenizer.json</c>) become their single ids, as chat templates need; a
+    /// Turns text into ids with the model's tokenizer, as Hugging Face's tokenizer does. Added tokens written in the text
+    /// (special ones such as <c>&lt;|im_end|&gt;</c> or <c>&lt;/s&gt;</c>, and others such as CodeGen's whitespace runs, as
+    /// listed in <c>tokenizer.json</c>) become their single ids, as chat templates need; a
     /// beginning-of-sequence id is added first where the tokenizer's config asks for one and the text does not start with it.
     /// </summary>
     /// <param name="text">The text.</param>
@@ -195,7 +198,7 @@ public sealed class OnnxDecoderModel : IDisposable
     /// <param name="cancellationToken">Stops generation, within the running step.</param>
     /// <returns>One result per prompt, in order.</returns>
     /// <exception cref="ArgumentException">No prompt, an empty prompt, or invalid options.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">An id is outside the vocabulary; the message gives the prompt, position, id and vocabulary size.</exception>
+    /// <exception cref="TokenIdOutOfRangeException">An id is outside the vocabulary; it carries the prompt, position, id and vocabulary size.</exception>
     /// <exception cref="TokenBudgetExceededException">A prompt leaves no room in the context; the message gives both numbers.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions? options = null, CancellationToken cancellationToken = default)
@@ -264,7 +267,7 @@ public sealed class OnnxDecoderModel : IDisposable
             {
                 if ((uint)prompt[i] >= (uint)VocabularySize)
                 {
-                    throw new ArgumentOutOfRangeException(nameof(prompts), prompt[i], $"Prompt {p}, position {i}: id {prompt[i]} is outside the vocabulary of {VocabularySize} ids (0..{VocabularySize - 1}).");
+                    throw new TokenIdOutOfRangeException(p, i, prompt[i], VocabularySize);
                 }
             }
 
@@ -287,7 +290,7 @@ public sealed class OnnxDecoderModel : IDisposable
     {
         var best = text.Length;
         KeyValuePair<string, int>? found = null;
-        foreach (var token in _specialTokens)
+        foreach (var token in _addedTokens)
         {
             // Longest first, so the earliest position keeps the longest token that starts there.
             var at = text.IndexOf(token.Key, from, StringComparison.Ordinal);

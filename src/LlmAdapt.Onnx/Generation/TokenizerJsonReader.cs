@@ -7,8 +7,9 @@ namespace LlmAdapt.Onnx.Generation;
 
 /// <summary>
 /// Builds a Microsoft.ML.Tokenizers tokenizer from a Hugging Face <c>tokenizer.json</c>, which that library (2.0.1)
-/// cannot read itself: byte-level BPE (GPT-2, CodeGen) goes to <see cref="CodeGenTokenizer"/> through its
-/// vocab/merges streams; SentencePiece-style BPE with byte fallback (Llama, Mistral, TinyLlama) goes to
+/// cannot read itself: byte-level BPE (GPT-2, CodeGen, Qwen 2.5, Llama 3) goes to <see cref="BpeTokenizer"/> in byte-level
+/// mode, with the file's own pre-tokenizer (its <c>Split</c> patterns, or GPT-2's for <c>ByteLevel</c>), normalizer and
+/// added tokens; SentencePiece-style BPE with byte fallback (Llama, Mistral, TinyLlama) goes to
 /// <see cref="LlamaTokenizer"/> through a SentencePiece model written from the same vocabulary and merges.
 /// </summary>
 internal static class TokenizerJsonReader
@@ -16,7 +17,14 @@ internal static class TokenizerJsonReader
     private const char Metaspace = '\u2581';
 
     /// <summary>The tokenizer and what the folder says about special tokens.</summary>
-    internal sealed record Loaded(Tokenizer? Tokenizer, string? Problem, IReadOnlyDictionary<string, int> SpecialTokens, string? EosToken, string? BosToken, string? PadToken);
+    /// <param name="Tokenizer">The tokenizer, or <see langword="null"/> when the file is not one Microsoft.ML.Tokenizers can run.</param>
+    /// <param name="Problem">Why <paramref name="Tokenizer"/> is <see langword="null"/>.</param>
+    /// <param name="SpecialTokens">The added tokens marked special (left out when decoding).</param>
+    /// <param name="AddedTokens">All added tokens, special or not (CodeGen's whitespace runs are not): text is cut at them before BPE.</param>
+    /// <param name="EosToken">The end-of-sequence token's text from <c>tokenizer_config.json</c>.</param>
+    /// <param name="BosToken">The beginning-of-sequence token's text.</param>
+    /// <param name="PadToken">The padding token's text.</param>
+    internal sealed record Loaded(Tokenizer? Tokenizer, string? Problem, IReadOnlyDictionary<string, int> SpecialTokens, IReadOnlyDictionary<string, int> AddedTokens, string? EosToken, string? BosToken, string? PadToken);
 
     public static Loaded Read(string directory)
     {
@@ -28,16 +36,21 @@ internal static class TokenizerJsonReader
         var pad = TokenText(config["pad_token"]);
         if (!File.Exists(path))
         {
-            return new Loaded(null, $"{path}: no such file; generation works on token ids only.", new Dictionary<string, int>(), eos, bos, pad);
+            return new Loaded(null, $"{path}: no such file; generation works on token ids only.", new Dictionary<string, int>(), new Dictionary<string, int>(), eos, bos, pad);
         }
 
         var root = Parse(path);
         var special = new Dictionary<string, int>(StringComparer.Ordinal);
+        var addedTokens = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var added in (root["added_tokens"] as JsonArray ?? []).OfType<JsonObject>())
         {
-            if (added["special"]?.GetValue<bool>() == true && added["content"]?.GetValue<string>() is { } content && added["id"]?.GetValue<int>() is int id)
+            if (added["content"]?.GetValue<string>() is { Length: > 0 } content && added["id"]?.GetValue<int>() is int id)
             {
-                special[content] = id;
+                addedTokens[content] = id;
+                if (added["special"]?.GetValue<bool>() == true)
+                {
+                    special[content] = id;
+                }
             }
         }
 
@@ -45,7 +58,7 @@ internal static class TokenizerJsonReader
         var type = model?["type"]?.GetValue<string>();
         if (model is null || type != "BPE")
         {
-            return new Loaded(null, $"{path}: model type '{type ?? "none"}' is not supported (BPE is); generation works on token ids only.", special, eos, bos, pad);
+            return new Loaded(null, $"{path}: model type '{type ?? "none"}' is not supported (BPE is); generation works on token ids only.", special, addedTokens, eos, bos, pad);
         }
 
         var vocab = model["vocab"] as JsonObject ?? throw new ModelLoadException(path, "missing 'model.vocab'.", null);
@@ -54,10 +67,7 @@ internal static class TokenizerJsonReader
         {
             if (IsByteLevel(root["pre_tokenizer"]) || IsByteLevel(root["decoder"]))
             {
-                var addPrefixSpace = FindByType(root["pre_tokenizer"], "ByteLevel")?["add_prefix_space"]?.GetValue<bool>() ?? false;
-                using var vocabStream = new MemoryStream(Encoding.UTF8.GetBytes(vocab.ToJsonString()));
-                using var mergesStream = new MemoryStream(Encoding.UTF8.GetBytes("#version: 0.2\n" + string.Join('\n', merges)));
-                return new Loaded(CodeGenTokenizer.Create(vocabStream, mergesStream, addPrefixSpace, addBeginOfSentence: false, addEndOfSentence: false), null, special, eos, bos, pad);
+                return ByteLevel(path, root, model, vocab, merges, special, addedTokens, eos, bos, pad);
             }
 
             if (IsMetaspace(root))
@@ -65,7 +75,7 @@ internal static class TokenizerJsonReader
                 var addBos = config["add_bos_token"] is JsonValue b && b.TryGetValue<bool>(out var flag) ? flag : true;
                 var proto = SentencePieceModelWriter.Write(vocab, merges, special, model, root, bos, eos, pad);
                 using var protoStream = new MemoryStream(proto);
-                return new Loaded(LlamaTokenizer.Create(protoStream, addBeginOfSentence: addBos, addEndOfSentence: false), null, special, eos, bos, pad);
+                return new Loaded(LlamaTokenizer.Create(protoStream, addBeginOfSentence: addBos, addEndOfSentence: false), null, special, addedTokens, eos, bos, pad);
             }
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or IOException)
@@ -73,7 +83,197 @@ internal static class TokenizerJsonReader
             throw new ModelLoadException(path, $"Microsoft.ML.Tokenizers could not build the tokenizer: {ex.Message}", ex);
         }
 
-        return new Loaded(null, $"{path}: a BPE tokenizer that is neither byte-level (GPT-2) nor SentencePiece-style (Llama) is not supported; generation works on token ids only.", special, eos, bos, pad);
+        return new Loaded(null, $"{path}: a BPE tokenizer that is neither byte-level (GPT-2) nor SentencePiece-style (Llama) is not supported; generation works on token ids only.", special, addedTokens, eos, bos, pad);
+    }
+
+    /// <summary>
+    /// Byte-level BPE as Hugging Face runs it: added tokens cut out first (CodeGen's whitespace runs included, which a
+    /// pure GPT-2 vocabulary does not have), then the declared normalizer and split steps, then BPE on each piece's bytes.
+    /// </summary>
+    private static Loaded ByteLevel(string path, JsonObject root, JsonObject model, JsonObject vocab, List<string> merges, Dictionary<string, int> special, Dictionary<string, int> addedTokens, string? eos, string? bos, string? pad)
+    {
+        var steps = new List<SplitPreTokenizer.Step>();
+        var prefixSpace = false;
+        var problem = root["pre_tokenizer"] is JsonObject pre ? CollectSteps(pre, steps, ref prefixSpace) : null;
+        NormalizationForm? form = null;
+        var lowercase = false;
+        problem ??= root["normalizer"] is JsonObject normalizer ? CollectNormalizer(normalizer, ref form, ref lowercase) : null;
+        if (problem is not null)
+        {
+            return new Loaded(null, $"{path}: {problem} is not supported for byte-level BPE; generation works on token ids only.", special, addedTokens, eos, bos, pad);
+        }
+
+        var options = new BpeOptions(vocab.Select(e => new KeyValuePair<string, int>(e.Key, e.Value!.GetValue<int>())))
+        {
+            Merges = merges,
+            ByteLevel = true,
+            PreTokenizer = new SplitPreTokenizer(addedTokens.Keys, steps),
+            Normalizer = form is not null || lowercase || prefixSpace ? new JsonNormalizer(form, lowercase, prefixSpace) : null,
+            SpecialTokens = (model["ignore_merges"]?.GetValue<bool>() ?? false) ? WholeWords(vocab, addedTokens) : addedTokens.Count > 0 ? addedTokens : null,
+        };
+        if (model["continuing_subword_prefix"]?.GetValue<string>() is { Length: > 0 } prefix)
+        {
+            options.ContinuingSubwordPrefix = prefix;
+        }
+
+        if (model["end_of_word_suffix"]?.GetValue<string>() is { Length: > 0 } suffix)
+        {
+            options.EndOfWordSuffix = suffix;
+        }
+
+        return new Loaded(BpeTokenizer.Create(options), null, special, addedTokens, eos, bos, pad);
+    }
+
+    /// <summary>
+    /// BPE's <c>ignore_merges</c> (Llama 3 sets it): a pre-tokenized word that is itself a vocabulary entry gets that id
+    /// without merging. <see cref="BpeTokenizer"/> looks every piece up in its special tokens before BPE, so the
+    /// vocabulary's entries, as the text they stand for, go there (those whose bytes are not whole UTF-8 characters can
+    /// never be a piece and are left out), with the added tokens over them.
+    /// </summary>
+    private static Dictionary<string, int> WholeWords(JsonObject vocab, Dictionary<string, int> addedTokens)
+    {
+        var toByte = new Dictionary<char, byte>();
+        var next = 256;
+        for (var b = 0; b < 256; b++)
+        {
+            // GPT-2's byte-to-character table: printable Latin-1 bytes stand for themselves, the rest for U+0100 onwards.
+            var printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            toByte[printable ? (char)b : (char)next++] = (byte)b;
+        }
+
+        var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        var words = new Dictionary<string, int>(vocab.Count, StringComparer.Ordinal);
+        var bytes = new List<byte>();
+        foreach (var (piece, id) in vocab)
+        {
+            bytes.Clear();
+            foreach (var c in piece)
+            {
+                if (!toByte.TryGetValue(c, out var b))
+                {
+                    break;
+                }
+
+                bytes.Add(b);
+            }
+
+            if (bytes.Count != piece.Length)
+            {
+                continue;
+            }
+
+            try
+            {
+                words.TryAdd(strict.GetString([.. bytes]), id!.GetValue<int>());
+            }
+            catch (DecoderFallbackException)
+            {
+                // Part of a multi-byte character: never a whole piece of text.
+            }
+        }
+
+        foreach (var (token, id) in addedTokens)
+        {
+            words[token] = id;
+        }
+
+        return words;
+    }
+
+    /// <summary>Reads a pre-tokenizer (or a <c>Sequence</c> of them) into split steps; returns what cannot be honoured.</summary>
+    private static string? CollectSteps(JsonObject node, List<SplitPreTokenizer.Step> steps, ref bool prefixSpace)
+    {
+        switch (node["type"]?.GetValue<string>())
+        {
+            case "Sequence":
+                foreach (var child in node["pretokenizers"] as JsonArray ?? [])
+                {
+                    if (child is JsonObject o && CollectSteps(o, steps, ref prefixSpace) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+
+                return null;
+            case "ByteLevel":
+                prefixSpace |= node["add_prefix_space"]?.GetValue<bool>() ?? false;
+                if (node["use_regex"]?.GetValue<bool>() ?? true)
+                {
+                    steps.Add(SplitPreTokenizer.CreateStep(SplitPreTokenizer.Gpt2Pattern, isRegex: true, SplitPreTokenizer.Behavior.Isolated, invert: false));
+                }
+
+                return null;
+            case "Split":
+                var pattern = node["pattern"] as JsonObject;
+                var (text, isRegex) = pattern?["Regex"]?.GetValue<string>() is { } regex ? (regex, true) : (pattern?["String"]?.GetValue<string>(), false);
+                var behavior = node["behavior"]?.GetValue<string>();
+                if (text is null || !Enum.TryParse<SplitPreTokenizer.Behavior>(behavior, out var parsed))
+                {
+                    return $"pre-tokenizer Split with pattern {pattern?.ToJsonString() ?? "none"} and behavior '{behavior}'";
+                }
+
+                try
+                {
+                    steps.Add(SplitPreTokenizer.CreateStep(text, isRegex, parsed, node["invert"]?.GetValue<bool>() ?? false));
+                }
+                catch (ArgumentException ex)
+                {
+                    return $"pre-tokenizer Split pattern '{text}' ({ex.Message})";
+                }
+
+                return null;
+            case "Digits":
+                var individual = node["individual_digits"]?.GetValue<bool>() ?? false;
+                steps.Add(SplitPreTokenizer.CreateStep(individual ? @"\p{N}" : @"\p{N}+", isRegex: true, SplitPreTokenizer.Behavior.Isolated, invert: false));
+                return null;
+            case "Punctuation":
+                // Hugging Face's punctuation: Unicode P* categories plus every ASCII punctuation character, one per piece.
+                var punctuationBehavior = node["behavior"]?.GetValue<string>() ?? nameof(SplitPreTokenizer.Behavior.Isolated);
+                if (!Enum.TryParse<SplitPreTokenizer.Behavior>(punctuationBehavior, out var split))
+                {
+                    return $"pre-tokenizer Punctuation with behavior '{punctuationBehavior}'";
+                }
+
+                steps.Add(SplitPreTokenizer.CreateStep(@"[\p{P}\x21-\x2F\x3A-\x40\x5B-\x60\x7B-\x7E]", isRegex: true, split, invert: false));
+                return null;
+            case var other:
+                return $"pre-tokenizer '{other ?? "none"}'";
+        }
+    }
+
+    /// <summary>Reads a normalizer (or a <c>Sequence</c>); returns what cannot be honoured.</summary>
+    private static string? CollectNormalizer(JsonObject node, ref NormalizationForm? form, ref bool lowercase)
+    {
+        switch (node["type"]?.GetValue<string>())
+        {
+            case "Sequence":
+                foreach (var child in node["normalizers"] as JsonArray ?? [])
+                {
+                    if (child is JsonObject o && CollectNormalizer(o, ref form, ref lowercase) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+
+                return null;
+            case "NFC":
+                form = NormalizationForm.FormC;
+                return null;
+            case "NFD":
+                form = NormalizationForm.FormD;
+                return null;
+            case "NFKC":
+                form = NormalizationForm.FormKC;
+                return null;
+            case "NFKD":
+                form = NormalizationForm.FormKD;
+                return null;
+            case "Lowercase":
+                lowercase = true;
+                return null;
+            case var other:
+                return $"normalizer '{other ?? "none"}'";
+        }
     }
 
     private static JsonObject Parse(string path)

@@ -255,9 +255,8 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
 
     [Theory]
     [InlineData("The quick brown fox jumps over the lazy dog.")]
-    // Runs of spaces are left out: the generation client's tokenizer (CodeGenTokenizer) merges them into CodeGen's
-    // whitespace ids (50257+), which GPT-2's vocabulary does not have; that belongs to the generation code.
     [InlineData("café, naïve, 日本語 🙂\nnew line<|endoftext|>")]
+    [InlineData("double  spaces,\ttabs\t\tand   runs\n\n    of whitespace  ")]
     public void ExportedTokenizer_EncodesAsTheEngine_AndAsOrtGenAI(string text)
     {
         using var model = OnnxDecoderModel.Load(fixture.Exported);

@@ -145,17 +145,22 @@ public sealed class LoadingAndBadInputTests : IDisposable
 
         Assert.Equal(600, ex.RequiredTokens);
         Assert.Equal(511, ex.BudgetTokens);
+        Assert.Contains("600", ex.Message, StringComparison.Ordinal);
         Assert.Contains("512", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("prompt 1", Assert.Throws<TokenBudgetExceededException>(() => GenerationModels.Gpt2.Generate([[1, 2], prompt])).Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Generate_IdOutsideVocabulary_ThrowsWithIdAndSize()
     {
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => GenerationModels.Gpt2.Generate([[5, 6], [7, 1000]]));
+        var ex = Assert.Throws<TokenIdOutOfRangeException>(() => GenerationModels.Gpt2.Generate([[5, 6], [7, 1000]]));
 
+        Assert.Equal((1, 1, 1000, 1000), (ex.PromptIndex, ex.Position, ex.TokenId, ex.VocabularySize));
         Assert.Contains("Prompt 1, position 1: id 1000", ex.Message, StringComparison.Ordinal);
         Assert.Contains("1000 ids", ex.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentOutOfRangeException>(() => GenerationModels.Gpt2.Generate([-1]));
+        var negative = Assert.Throws<TokenIdOutOfRangeException>(() => GenerationModels.Gpt2.Generate([3, -1]));
+        Assert.Equal((0, 1, -1), (negative.PromptIndex, negative.Position, negative.TokenId));
+        Assert.IsAssignableFrom<LlmAdaptException>(negative);
         Assert.Throws<ArgumentException>(() => GenerationModels.Gpt2.Generate(Array.Empty<int>()));
     }
 

@@ -42,6 +42,7 @@ public sealed class OrtGenAIParityTests
     [Theory]
     [InlineData("Hello world, this is a test of the tokenizer.")]
     [InlineData("  leading spaces, café, naïve, 日本語 and emoji 🙂\nnew line")]
+    [InlineData("double  spaces,\ttabs\t\tand\n\nnewlines   ")]
     public void Tokenizers_EncodeAsOrtGenAI(string text)
     {
         foreach (var (directory, ours) in new[] { (GenerationModels.LlamaDirectory, GenerationModels.Llama), (GenerationModels.Gpt2Directory, GenerationModels.Gpt2) })
