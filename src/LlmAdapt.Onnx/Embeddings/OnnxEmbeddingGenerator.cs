@@ -108,7 +108,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
                 throw new ModelLoadException(folder.ModelPath, $"cannot be read: {ex.Message}", ex);
             }
 
-            encoder = OpenInt8(folder.ModelPath, bytes, options, modelId);
+            encoder = OpenInt8(folder.ModelPath, bytes, options, modelId, folder.Tokenizer, options.MaxSequenceLength ?? folder.MaxSequenceLength ?? 512);
         }
         else
         {
@@ -355,14 +355,14 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     {
         var displayPath = DefaultEmbeddingModel.DisplayPath(DefaultEmbeddingModel.ModelResource);
         return precision == EmbeddingPrecision.Int8
-            ? OpenInt8(displayPath, DefaultEmbeddingModel.ModelBytes, new OnnxEmbeddingOptions { IntraOpThreads = threads, CacheDirectory = cacheDirectory }, "all-MiniLM-L6-v2")
+            ? OpenInt8(displayPath, DefaultEmbeddingModel.ModelBytes, new OnnxEmbeddingOptions { IntraOpThreads = threads, CacheDirectory = cacheDirectory }, "all-MiniLM-L6-v2", DefaultEmbeddingModel.Tokenizer, DefaultEmbeddingModel.MaxSequenceLength)
             : BertEncoderSession.OpenBytes(displayPath, DefaultEmbeddingModel.ModelBytes, threads);
     }
 
-    private static BertEncoderSession OpenInt8(string displayPath, byte[] source, OnnxEmbeddingOptions options, string modelName)
+    private static BertEncoderSession OpenInt8(string displayPath, byte[] source, OnnxEmbeddingOptions options, string modelName, BertTokenizer tokenizer, int maxSequenceLength)
     {
         BertEncoderSession.CheckBytes(displayPath, source.AsSpan(0, Math.Min(source.Length, 256)), source.Length);
-        var path = Int8ModelCache.GetOrCreate(displayPath, source, options.CacheDirectory, modelName);
+        var path = Int8ModelCache.GetOrCreate(displayPath, source, options.CacheDirectory, modelName, tokenizer, maxSequenceLength);
         return BertEncoderSession.OpenFile(path, options.IntraOpThreads);
     }
 

@@ -44,7 +44,6 @@ internal static class Int8WeightQuantizer
     /// is (almost) never negative, such as GELU's output, is shifted to be non-negative and quantized asymmetrically.
     /// </param>
     /// <param name="smoothing">How much of a channel's range moves into the weights, from 0 (none) to 1 (all).</param>
-    /// <param name="activationsOf">Overrides <paramref name="activations"/> for some products (by node), or <see langword="null"/>.</param>
     /// <returns>How many products were quantized and biases folded.</returns>
     public static Int8QuantizationReport Quantize(
         ModelProto model,
@@ -52,8 +51,7 @@ internal static class Int8WeightQuantizer
         int minimumElements = DefaultMinimumElements,
         Func<NodeProto, bool>? keepFloat = null,
         IReadOnlyDictionary<string, ActivationRange>? calibration = null,
-        float smoothing = DefaultSmoothing,
-        Func<NodeProto, Int8ActivationQuantization?>? activationsOf = null)
+        float smoothing = DefaultSmoothing)
     {
         ArgumentNullException.ThrowIfNull(model);
         var graph = model.Graph;
@@ -156,7 +154,7 @@ internal static class Int8WeightQuantizer
             }
 
             var nodeName = node.Name.Length > 0 ? node.Name : baseName;
-            var scheme = activationsOf?.Invoke(node) ?? SchemeOf(node.Input[0], activations, producers, initializers);
+            var scheme = SchemeOf(node.Input[0], activations, producers, initializers);
             usedPerTensor |= scheme == Int8ActivationQuantization.PerTensor;
             usedPerRow |= scheme == Int8ActivationQuantization.PerRow;
             if (scheme == Int8ActivationQuantization.PerTensor)
