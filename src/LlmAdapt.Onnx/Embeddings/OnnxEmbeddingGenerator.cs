@@ -60,6 +60,12 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         Metadata = new EmbeddingGeneratorMetadata(ProviderName, providerUri: null, defaultModelId: modelId, defaultModelDimensions: encoder.HiddenSize);
     }
 
+    /// <summary>
+    /// Gets the version of the int8 rewrite (<see cref="EmbeddingPrecision.Int8"/>): it changes whenever int8 embeddings
+    /// change, so callers that cache them can key on it.
+    /// </summary>
+    public static string Int8QuantizerVersion => Graph.Int8WeightQuantizer.Version;
+
     /// <summary>Gets the generator's metadata: provider <c>onnxruntime</c>, the model id and the embedding dimension.</summary>
     public EmbeddingGeneratorMetadata Metadata { get; }
 
