@@ -101,16 +101,16 @@ public sealed class RetrievalCommandsTests : IDisposable
     [Fact]
     public async Task EvalRetrieval_DenseInt8_UsesInt8EmbeddingsAndStaysNearFloat32()
     {
-        // A sample of Cranfield: its first 20 queries with a judged document, every document they judge, plus the
-        // first 100 of the corpus (deterministic, no seed needed).
+        // A sample of Cranfield: its first 10 queries with a judged document, every document they judge, plus the
+        // first 40 of the corpus (deterministic, no seed needed).
         var source = CliRunner.SharedData("retrieval/cranfield/beir");
         var qrels = File.ReadLines(Path.Combine(source, "qrels", "test.tsv")).Skip(1).Select(l => l.Split('\t')).Where(p => p.Length >= 3 && p[2] != "0").ToList();
-        var queryIds = qrels.Select(p => p[0]).Distinct().Take(20).ToHashSet();
+        var queryIds = qrels.Select(p => p[0]).Distinct().Take(10).ToHashSet();
         var docIds = qrels.Where(p => queryIds.Contains(p[0])).Select(p => p[1]).ToHashSet();
         var beir = Path.Combine(_dir, "cranfield-sample");
         Directory.CreateDirectory(Path.Combine(beir, "qrels"));
         string Id(string line) => JsonDocument.Parse(line).RootElement.GetProperty("_id").GetString()!;
-        File.WriteAllLines(Path.Combine(beir, "corpus.jsonl"), File.ReadLines(Path.Combine(source, "corpus.jsonl")).Where((l, i) => i < 100 || docIds.Contains(Id(l))));
+        File.WriteAllLines(Path.Combine(beir, "corpus.jsonl"), File.ReadLines(Path.Combine(source, "corpus.jsonl")).Where((l, i) => i < 40 || docIds.Contains(Id(l))));
         File.WriteAllLines(Path.Combine(beir, "queries.jsonl"), File.ReadLines(Path.Combine(source, "queries.jsonl")).Where(l => queryIds.Contains(Id(l))));
         File.WriteAllLines(Path.Combine(beir, "qrels", "test.tsv"), ["query-id\tcorpus-id\tscore", .. qrels.Where(p => queryIds.Contains(p[0])).Select(p => string.Join('\t', p))]);
         var cache = Path.Combine(_dir, "embeddings");
@@ -128,7 +128,7 @@ public sealed class RetrievalCommandsTests : IDisposable
         // Two cache files: int8 vectors are not served from the float cache.
         Assert.Equal(2, Directory.GetFiles(cache, "*.f32").Length);
         var (fp32, int8) = (results["Float32"].GetProperty("ndcg").GetDouble(), results["Int8"].GetProperty("ndcg").GetDouble());
-        Assert.InRange(fp32, 0.2, 1);
+        Assert.InRange(fp32, 0.1, 1);
         Assert.InRange(int8, fp32 - 0.03, fp32 + 0.03);
     }
 
