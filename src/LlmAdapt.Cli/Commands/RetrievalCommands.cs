@@ -158,10 +158,11 @@ internal static class RetrievalCommands
         fusion.AcceptOnlyFromAmong("rrf", "weighted");
         var rrfK = new Option<double>("--rrf-k") { Description = "The k of reciprocal-rank fusion.", DefaultValueFactory = _ => 60 };
         var weights = new Option<string>("--weights") { Description = "Hybrid weights of keyword and dense, comma-separated.", DefaultValueFactory = _ => "1,1" };
+        var precision = new Option<EmbeddingPrecision>("--precision") { Description = "Arithmetic of the dense embeddings: Float32 (default) or Int8 (the model quantized once and cached).", DefaultValueFactory = _ => EmbeddingPrecision.Float32 };
         var json = CliContext.JsonOption();
         var command = new Command("retrieval", "Evaluate a retriever on a BEIR test collection: nDCG, recall, MRR, MAP and P at k, build time, queries per second.")
         {
-            beir, retrieverName, k, cache, fusion, rrfK, weights, json,
+            beir, retrieverName, k, cache, fusion, rrfK, weights, precision, json,
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
@@ -176,14 +177,21 @@ internal static class RetrievalCommands
             var build = Stopwatch.StartNew();
             using var index = new DocumentIndex();
             var chunks = dataset.ToChunks();
-            using var generator = name == "bm25" ? null : CreateGenerator(null);
+            var arithmetic = parse.GetValue(precision);
+            using var generator = name == "bm25" ? null : CreateGenerator(null, arithmetic);
             if (generator is null)
             {
                 await DocumentIndexer.AddAsync(index, chunks, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             else
             {
+                // int8 vectors differ from fp32 ones, so they are cached under their own key.
                 var modelId = generator.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId ?? "default";
+                if (arithmetic == EmbeddingPrecision.Int8)
+                {
+                    modelId += $"+int8-v{OnnxEmbeddingGenerator.Int8QuantizerVersion}";
+                }
+
                 float[][] vectors = [];
                 await ProgressBar.RunAsync(context, "embedding the corpus (cached after the first run)", chunks.Count, async progress =>
                     vectors = await EmbeddingCache.GetOrCreateAsync(
@@ -211,6 +219,7 @@ internal static class RetrievalCommands
             var lines = new[]
             {
                 $"retriever      {name}",
+                $"embeddings     {(generator is null ? "-" : arithmetic.ToString())}",
                 $"queries        {result.QueryCount}",
                 $"ndcg@{cutoff,-9} {result.Ndcg:F4}",
                 $"recall@{cutoff,-7} {result.Recall:F4}",
@@ -230,6 +239,7 @@ internal static class RetrievalCommands
                 context.WriteJson(new
                 {
                     retriever = name,
+                    embedding_precision = generator is null ? null : arithmetic.ToString(),
                     k = cutoff,
                     queries = result.QueryCount,
                     ndcg = result.Ndcg,
@@ -301,9 +311,9 @@ internal static class RetrievalCommands
         return parts.Length == 2 ? weights : throw new CliUsageException($"--weights takes two numbers, keyword then dense (got {parts.Length}).");
     }
 
-    private static OnnxEmbeddingGenerator CreateGenerator(string? modelId)
+    private static OnnxEmbeddingGenerator CreateGenerator(string? modelId, EmbeddingPrecision precision = EmbeddingPrecision.Float32)
     {
-        var generator = OnnxEmbeddingGenerator.CreateDefault();
+        var generator = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { Precision = precision });
         var actual = generator.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId;
         if (modelId is not null && actual is not null && !string.Equals(modelId, actual, StringComparison.Ordinal))
         {

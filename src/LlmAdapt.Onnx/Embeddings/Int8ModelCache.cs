@@ -1,4 +1,6 @@
 using LlmAdapt.Onnx.Graph;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Tokenizers;
 using Onnx;
 
 namespace LlmAdapt.Onnx.Embeddings;
@@ -25,7 +27,13 @@ internal static class Int8ModelCache
     }
 
     /// <summary>Returns the path of the int8 model made from <paramref name="source"/>, making it when needed.</summary>
-    public static string GetOrCreate(string displayPath, byte[] source, string? cacheDirectory, string modelName)
+    /// <param name="displayPath">The source's name in messages.</param>
+    /// <param name="source">The float model's bytes.</param>
+    /// <param name="cacheDirectory">The cache folder, or <see langword="null"/> for <see cref="DefaultDirectory"/>.</param>
+    /// <param name="modelName">Goes into the file name.</param>
+    /// <param name="tokenizer">The model's tokenizer, for calibration.</param>
+    /// <param name="maxSequenceLength">The longest calibration encoding.</param>
+    public static string GetOrCreate(string displayPath, byte[] source, string? cacheDirectory, string modelName, BertTokenizer tokenizer, int maxSequenceLength)
     {
         var directory = Path.GetFullPath(cacheDirectory ?? DefaultDirectory);
         var hash = OnnxModels.Sha256(source);
@@ -41,7 +49,17 @@ internal static class Int8ModelCache
             var model = OnnxModels.Parse(displayPath, source);
             try
             {
-                var report = Int8WeightQuantizer.Quantize(model);
+                Dictionary<string, ActivationRange> calibration;
+                try
+                {
+                    calibration = Int8Calibration.Measure(model, tokenizer, maxSequenceLength);
+                }
+                catch (OnnxRuntimeException ex)
+                {
+                    throw new ModelLoadException(displayPath, $"cannot be calibrated for int8: {ex.Message}", ex);
+                }
+
+                var report = Int8WeightQuantizer.Quantize(model, calibration: calibration);
                 if (report.QuantizedMatMuls == 0)
                 {
                     throw new ModelLoadException(displayPath, "int8 needs MatMul nodes with float weight initializers; this model has none.", null);

@@ -60,6 +60,12 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         Metadata = new EmbeddingGeneratorMetadata(ProviderName, providerUri: null, defaultModelId: modelId, defaultModelDimensions: encoder.HiddenSize);
     }
 
+    /// <summary>
+    /// Gets the version of the int8 rewrite (<see cref="EmbeddingPrecision.Int8"/>): it changes whenever int8 embeddings
+    /// change, so callers that cache them can key on it.
+    /// </summary>
+    public static string Int8QuantizerVersion => Graph.Int8WeightQuantizer.Version;
+
     /// <summary>Gets the generator's metadata: provider <c>onnxruntime</c>, the model id and the embedding dimension.</summary>
     public EmbeddingGeneratorMetadata Metadata { get; }
 
@@ -108,7 +114,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
                 throw new ModelLoadException(folder.ModelPath, $"cannot be read: {ex.Message}", ex);
             }
 
-            encoder = OpenInt8(folder.ModelPath, bytes, options, modelId);
+            encoder = OpenInt8(folder.ModelPath, bytes, options, modelId, folder.Tokenizer, options.MaxSequenceLength ?? folder.MaxSequenceLength ?? 512);
         }
         else
         {
@@ -355,14 +361,14 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     {
         var displayPath = DefaultEmbeddingModel.DisplayPath(DefaultEmbeddingModel.ModelResource);
         return precision == EmbeddingPrecision.Int8
-            ? OpenInt8(displayPath, DefaultEmbeddingModel.ModelBytes, new OnnxEmbeddingOptions { IntraOpThreads = threads, CacheDirectory = cacheDirectory }, "all-MiniLM-L6-v2")
+            ? OpenInt8(displayPath, DefaultEmbeddingModel.ModelBytes, new OnnxEmbeddingOptions { IntraOpThreads = threads, CacheDirectory = cacheDirectory }, "all-MiniLM-L6-v2", DefaultEmbeddingModel.Tokenizer, DefaultEmbeddingModel.MaxSequenceLength)
             : BertEncoderSession.OpenBytes(displayPath, DefaultEmbeddingModel.ModelBytes, threads);
     }
 
-    private static BertEncoderSession OpenInt8(string displayPath, byte[] source, OnnxEmbeddingOptions options, string modelName)
+    private static BertEncoderSession OpenInt8(string displayPath, byte[] source, OnnxEmbeddingOptions options, string modelName, BertTokenizer tokenizer, int maxSequenceLength)
     {
         BertEncoderSession.CheckBytes(displayPath, source.AsSpan(0, Math.Min(source.Length, 256)), source.Length);
-        var path = Int8ModelCache.GetOrCreate(displayPath, source, options.CacheDirectory, modelName);
+        var path = Int8ModelCache.GetOrCreate(displayPath, source, options.CacheDirectory, modelName, tokenizer, maxSequenceLength);
         return BertEncoderSession.OpenFile(path, options.IntraOpThreads);
     }
 

@@ -98,6 +98,40 @@ public sealed class RetrievalCommandsTests : IDisposable
         Assert.True(json.RootElement.GetProperty("queries_per_second").GetDouble() > 0);
     }
 
+    [Fact]
+    public async Task EvalRetrieval_DenseInt8_UsesInt8EmbeddingsAndStaysNearFloat32()
+    {
+        // A sample of Cranfield: its first 10 queries with a judged document, every document they judge, plus the
+        // first 40 of the corpus (deterministic, no seed needed).
+        var source = CliRunner.SharedData("retrieval/cranfield/beir");
+        var qrels = File.ReadLines(Path.Combine(source, "qrels", "test.tsv")).Skip(1).Select(l => l.Split('\t')).Where(p => p.Length >= 3 && p[2] != "0").ToList();
+        var queryIds = qrels.Select(p => p[0]).Distinct().Take(10).ToHashSet();
+        var docIds = qrels.Where(p => queryIds.Contains(p[0])).Select(p => p[1]).ToHashSet();
+        var beir = Path.Combine(_dir, "cranfield-sample");
+        Directory.CreateDirectory(Path.Combine(beir, "qrels"));
+        string Id(string line) => JsonDocument.Parse(line).RootElement.GetProperty("_id").GetString()!;
+        File.WriteAllLines(Path.Combine(beir, "corpus.jsonl"), File.ReadLines(Path.Combine(source, "corpus.jsonl")).Where((l, i) => i < 40 || docIds.Contains(Id(l))));
+        File.WriteAllLines(Path.Combine(beir, "queries.jsonl"), File.ReadLines(Path.Combine(source, "queries.jsonl")).Where(l => queryIds.Contains(Id(l))));
+        File.WriteAllLines(Path.Combine(beir, "qrels", "test.tsv"), ["query-id\tcorpus-id\tscore", .. qrels.Where(p => queryIds.Contains(p[0])).Select(p => string.Join('\t', p))]);
+        var cache = Path.Combine(_dir, "embeddings");
+
+        var results = new Dictionary<string, JsonElement>();
+        foreach (var precision in new[] { "Float32", "Int8" })
+        {
+            var (code, output, error) = await CliRunner.RunAsync("eval", "retrieval", "--beir", beir, "--retriever", "dense", "--precision", precision, "--cache", cache, "--json");
+            Assert.True(code == 0, error);
+            Assert.Contains($"embeddings     {precision}", output, StringComparison.Ordinal);
+            results[precision] = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement.Clone();
+        }
+
+        Assert.Equal("Int8", results["Int8"].GetProperty("embedding_precision").GetString());
+        // Two cache files: int8 vectors are not served from the float cache.
+        Assert.Equal(2, Directory.GetFiles(cache, "*.f32").Length);
+        var (fp32, int8) = (results["Float32"].GetProperty("ndcg").GetDouble(), results["Int8"].GetProperty("ndcg").GetDouble());
+        Assert.InRange(fp32, 0.1, 1);
+        Assert.InRange(int8, fp32 - 0.03, fp32 + 0.03);
+    }
+
     [Theory]
     [InlineData("eval", "retrieval", "--beir", "/no/such/beir")]
     [InlineData("index", "build", "--docs", "/no/such/docs", "--out", "/tmp/x.llmidx")]

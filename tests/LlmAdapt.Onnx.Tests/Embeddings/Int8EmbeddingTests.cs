@@ -13,8 +13,10 @@ public sealed class Int8EmbeddingTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Int8_StaysCloseToFloat32()
     {
-        // 64 SST-2 dev sentences and 8 Cranfield abstracts (the first of each file).
-        var texts = EmbeddingTestData.Sst2Sentences("dev").Take(64)
+        // 64 SST-2 dev sentences, their first 1-5 words, and 8 Cranfield abstracts (the first of each file).
+        var dev = EmbeddingTestData.Sst2Sentences("dev").Take(64).ToList();
+        var texts = dev
+            .Concat(dev.Select((s, i) => string.Join(' ', s.Split(' ').Take(1 + (i % 5)))))
             .Concat(File.ReadLines(EmbeddingTestData.PathOf("data/retrieval/cranfield/beir/corpus.jsonl")).Take(8)
                 .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!))
             .ToArray();
@@ -28,10 +30,31 @@ public sealed class Int8EmbeddingTests(ITestOutputHelper output) : IDisposable
         var cosines = Enumerable.Range(0, texts.Length).Select(i => EmbeddingTestData.Cosine(a[i].Vector.Span, b[i].Vector.Span)).ToArray();
         output.WriteLine($"int8 vs fp32 cosine: min {cosines.Min():F4}, mean {cosines.Average():F4}");
 
-        // Measured on all 512 + 1,400 benchmark texts: min 0.97 (2-5 token sentences), mean 0.992; see docs/embeddings.md.
-        Assert.True(cosines.Average() > 0.985, $"mean {cosines.Average():F4}");
-        Assert.True(cosines.Min() > 0.95, $"min {cosines.Min():F4}");
+        // The bar: every embedding within cosine 0.99 of fp32 (short texts are the hardest; see docs/embeddings.md).
+        Assert.True(cosines.Average() > 0.997, $"mean {cosines.Average():F4}");
+        Assert.True(cosines.Min() >= 0.99, $"min {cosines.Min():F4} ('{texts[Array.IndexOf(cosines, cosines.Min())]}')");
         Assert.Single(Directory.GetFiles(_cache, "*.int8-v*.onnx"));
+    }
+
+    [Fact]
+    public async Task Int8_ATextBarelyDependsOnItsBatchMates()
+    {
+        // Per-tensor quantization let one long or unusual text coarsen every other text of its batch (cosine 0.991
+        // between a sentence alone and in a batch of 32); per-row quantization of the attention context and GELU
+        // output brings that to 0.998 (layer-norm outputs still share one scale per batch, so it is not exactly 1).
+        var batch = EmbeddingTestData.Sst2Sentences("dev").Skip(100).Take(32).ToArray();
+        using var int8 = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { Precision = EmbeddingPrecision.Int8, CacheDirectory = _cache });
+
+        var together = await int8.GenerateAsync(batch);
+        var worst = 1.0;
+        foreach (var i in new[] { 0, 7, 31 })
+        {
+            var alone = await int8.GenerateAsync([batch[i]]);
+            worst = Math.Min(worst, EmbeddingTestData.Cosine(alone[0].Vector.Span, together[i].Vector.Span));
+        }
+
+        output.WriteLine($"alone vs in a batch of 32: min cosine {worst:F6}");
+        Assert.True(worst > 0.996, $"min cosine {worst:F6}");
     }
 
     [Fact]
@@ -39,9 +62,9 @@ public sealed class Int8EmbeddingTests(ITestOutputHelper output) : IDisposable
     {
         var source = Int8WeightQuantizerTests.ReadDefaultModel();
 
-        var path = Int8ModelCache.GetOrCreate("model.onnx", source, _cache, "minilm");
+        var path = Int8ModelCache.GetOrCreate("model.onnx", source, _cache, "minilm", DefaultEmbeddingModel.Tokenizer, 256);
         var written = File.GetLastWriteTimeUtc(path);
-        var again = Int8ModelCache.GetOrCreate("model.onnx", source, _cache, "minilm");
+        var again = Int8ModelCache.GetOrCreate("model.onnx", source, _cache, "minilm", DefaultEmbeddingModel.Tokenizer, 256);
 
         Assert.Equal(path, again);
         Assert.Equal(written, File.GetLastWriteTimeUtc(path));
@@ -50,7 +73,7 @@ public sealed class Int8EmbeddingTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(OnnxModels.Sha256(source), OnnxModels.GetMetadata(model, Int8ModelCache.SourceKey));
 
         File.WriteAllBytes(path, [1, 2, 3]);
-        var rebuilt = Int8ModelCache.GetOrCreate("model.onnx", source, _cache, "minilm");
+        var rebuilt = Int8ModelCache.GetOrCreate("model.onnx", source, _cache, "minilm", DefaultEmbeddingModel.Tokenizer, 256);
         Assert.Equal(path, rebuilt);
         Assert.True(new FileInfo(path).Length > 1_000_000);
         Assert.Empty(Directory.GetFiles(_cache, "*.tmp"));

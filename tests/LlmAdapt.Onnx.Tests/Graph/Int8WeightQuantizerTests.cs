@@ -41,15 +41,74 @@ public sealed class Int8WeightQuantizerTests
         var report = Int8WeightQuantizer.Quantize(model);
 
         // 6 layers × (query, key, value, attention output, intermediate, output); the two attention products stay float.
+        // Mixed: query, key, value and intermediate read layer-norm outputs (one fused per-tensor node each); attention
+        // output and output read the attention context and GELU output (per-row: QuantizeLinear + MatMulInteger).
         Assert.Equal(36, report.QuantizedMatMuls);
         Assert.Equal(36, report.FoldedBiases);
         Assert.Equal(weightsBefore - 36, model.Graph.Node.Count(n => n.OpType == "MatMul"));
-        Assert.Equal(36, model.Graph.Node.Count(n => n.OpType == "DynamicQuantizeMatMul" && n.Domain == OnnxModels.MicrosoftDomain));
+        Assert.Equal(24, model.Graph.Node.Count(n => n.OpType == "DynamicQuantizeMatMul" && n.Domain == OnnxModels.MicrosoftDomain));
+        Assert.Equal(12, model.Graph.Node.Count(n => n.OpType == "MatMulInteger"));
+        Assert.Equal(12, model.Graph.Node.Count(n => n.OpType == "QuantizeLinear"));
         Assert.Contains(model.OpsetImport, o => o.Domain == OnnxModels.MicrosoftDomain);
         Assert.True(report.Int8WeightBytes * 3.9 < report.FloatWeightBytes, $"{report.Int8WeightBytes} vs {report.FloatWeightBytes}");
 
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(model));
         Assert.Contains("last_hidden_state", session.OutputMetadata.Keys);
+    }
+
+    [Fact]
+    public void Quantize_PerRow_MatchesFloatOnOneProductAndDoesNotMixRows()
+    {
+        // One product X (2 × 3 × 64) · W (64 × 256) + b; row 0 of the first text has values 100× the others.
+        var random = new Random(5);
+        const int k = 64, n = 256;
+        var w = Enumerable.Range(0, k * n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var b = Enumerable.Range(0, n).Select(_ => (float)random.NextDouble()).ToArray();
+        var x = Enumerable.Range(0, 2 * 3 * k).Select(i => (float)(random.NextDouble() - 0.5) * (i < k ? 100 : 1)).ToArray();
+        var model = OneProduct(w, b, k, n);
+        Int8WeightQuantizer.Quantize(model, Int8ActivationQuantization.PerRow);
+        Assert.Contains(model.Graph.Node, node => node.OpType == "MatMulInteger");
+
+        using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(model));
+        using var input = OrtValue.CreateTensorValueFromMemory(x, [2, 3, k]);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, ["x"], [input], ["y"]);
+        var y = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+
+        Assert.Equal(new long[] { 2, 3, n }, outputs[0].GetTensorTypeAndShape().Shape);
+        for (var row = 0; row < 6; row++)
+        {
+            var expected = new float[n];
+            for (var j = 0; j < n; j++)
+            {
+                expected[j] = b[j];
+                for (var i = 0; i < k; i++)
+                {
+                    expected[j] += x[(row * k) + i] * w[(i * n) + j];
+                }
+            }
+
+            // The large row does not coarsen the small ones: each row keeps its own step.
+            var cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(expected, y.AsSpan(row * n, n));
+            Assert.True(cosine > 0.9999, $"row {row}: cosine {cosine}");
+        }
+    }
+
+    private static ModelProto OneProduct(float[] w, float[] b, int k, int n)
+    {
+        var model = new ModelProto { IrVersion = 8, Graph = new GraphProto { Name = "one" } };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = 13 });
+        model.Graph.Initializer.Add(OnnxTensors.Floats("w", [k, n], w));
+        model.Graph.Initializer.Add(OnnxTensors.Floats("b", [n], b));
+        var type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = new TensorShapeProto() } };
+        type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
+        type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "sequence" });
+        type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = k });
+        model.Graph.Input.Add(new ValueInfoProto { Name = "x", Type = type });
+        model.Graph.Output.Add(new ValueInfoProto { Name = "y" });
+        model.Graph.Node.Add(OnnxModels.Node("MatMul", "mm", ["x", "w"], ["xw"]));
+        model.Graph.Node.Add(OnnxModels.Node("Add", "add", ["xw", "b"], ["y"]));
+        return model;
     }
 
     internal static byte[] ReadDefaultModel()

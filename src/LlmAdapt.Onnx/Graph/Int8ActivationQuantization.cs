@@ -1,0 +1,25 @@
+namespace LlmAdapt.Onnx.Graph;
+
+/// <summary>How <see cref="Int8WeightQuantizer"/> turns the float input of a quantized product into 8-bit integers at run time.</summary>
+internal enum Int8ActivationQuantization
+{
+    /// <summary>
+    /// One scale and zero point for the whole input tensor (<c>com.microsoft.DynamicQuantizeMatMul</c>): the fastest,
+    /// but one large value anywhere in the batch (a padding row, another text's outlier token) coarsens every row.
+    /// </summary>
+    PerTensor,
+
+    /// <summary>
+    /// One symmetric scale per row (per token): <c>QuantizeLinear</c> along the rows, <c>MatMulInteger</c> (uint8 × int8),
+    /// <c>DequantizeLinear</c> by the row scales, then the column scales and the bias. Each token keeps its own range,
+    /// and a text's result does not depend on the other texts in its batch.
+    /// </summary>
+    PerRow,
+
+    /// <summary>
+    /// <see cref="PerTensor"/> for inputs that come straight out of a layer normalization (each token already
+    /// normalized, so the ranges of tokens differ little once outlier channels are smoothed), <see cref="PerRow"/> for
+    /// the rest (attention context, GELU output), where one token can span many times the range of another.
+    /// </summary>
+    Mixed,
+}
