@@ -41,6 +41,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     private readonly bool _normalize;
     private readonly int _maxBatchSize;
     private readonly int _maxBatchTokens;
+    private readonly int _lanes;
     private readonly ConcurrentBag<BatchBuffers> _buffers = [];
     private volatile bool _disposed;
 
@@ -54,6 +55,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         _normalize = normalize;
         _maxBatchSize = options.MaxBatchSize;
         _maxBatchTokens = options.MaxBatchTokens;
+        _lanes = options.ResolveParallelism().Lanes;
         ModelId = modelId;
         MaxSequenceLength = maxSequenceLength;
         Precision = options.Precision;
@@ -118,7 +120,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         }
         else
         {
-            encoder = BertEncoderSession.OpenFile(folder.ModelPath, options.IntraOpThreads);
+            encoder = BertEncoderSession.OpenFile(folder.ModelPath, options.ResolveParallelism().Threads);
         }
 
         try
@@ -154,7 +156,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     public static OnnxEmbeddingGenerator CreateDefault(OnnxEmbeddingOptions? options = null, ILogger? logger = null)
     {
         options = Validated(options);
-        var threads = options.IntraOpThreads > 0 ? options.IntraOpThreads : Environment.ProcessorCount;
+        var threads = options.ResolveParallelism().Threads;
         var key = (options.Precision, threads, options.Precision == EmbeddingPrecision.Int8 ? options.CacheDirectory : null);
         var lazy = s_defaultSessions.GetOrAdd(key, k => new Lazy<BertEncoderSession>(
             () => OpenDefault(k.Precision, k.Threads, k.CacheDirectory),
@@ -304,30 +306,36 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         }
 
         Array.Sort(lengths, order);
-        var vectors = new float[count][];
-        var buffers = RentBuffers();
-        try
+        var batches = PlanBatches(lengths, _maxBatchSize);
+        if (batches.Count < _lanes && count >= _lanes)
         {
-            var start = 0;
-            while (start < count)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var batch = 1;
-                var sequence = lengths[start];
-                while (start + batch < count && batch < _maxBatchSize && (long)(batch + 1) * lengths[start + batch] <= _maxBatchTokens)
-                {
-                    sequence = lengths[start + batch];
-                    batch++;
-                }
-
-                RunBatch(buffers, tokens, order.AsSpan(start, batch), sequence, vectors);
-                start += batch;
-                progress?.Report(start);
-            }
+            // Too few batches to keep every lane busy: cut them smaller.
+            batches = PlanBatches(lengths, Math.Max(1, Math.Min(_maxBatchSize, (count + _lanes - 1) / _lanes)));
         }
-        finally
+
+        var vectors = new float[count][];
+        if (_lanes > 1 && batches.Count > 1)
         {
-            ReturnBuffers(buffers);
+            RunConcurrently(batches, tokens, order, vectors, progress, cancellationToken);
+        }
+        else
+        {
+            var buffers = RentBuffers();
+            try
+            {
+                var done = 0;
+                foreach (var (start, size, sequence) in batches)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    RunBatch(buffers, tokens, order.AsSpan(start, size), sequence, vectors);
+                    done += size;
+                    progress?.Report(done);
+                }
+            }
+            finally
+            {
+                ReturnBuffers(buffers);
+            }
         }
 
         if (truncatedTexts > 0)
@@ -343,6 +351,98 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         };
         truncatedTokens = truncatedTexts > 0 ? dropped : null;
         return vectors;
+    }
+
+    /// <summary>
+    /// Packs length-sorted texts into batches of at most <paramref name="maxBatchSize"/> texts and
+    /// <c>_maxBatchTokens</c> cells (texts × longest text); a text longer than the token budget runs alone.
+    /// </summary>
+    private List<(int Start, int Size, int Sequence)> PlanBatches(int[] sortedLengths, int maxBatchSize)
+    {
+        var batches = new List<(int Start, int Size, int Sequence)>();
+        var start = 0;
+        while (start < sortedLengths.Length)
+        {
+            var size = 1;
+            var sequence = sortedLengths[start];
+            while (start + size < sortedLengths.Length && size < maxBatchSize && (long)(size + 1) * sortedLengths[start + size] <= _maxBatchTokens)
+            {
+                sequence = sortedLengths[start + size];
+                size++;
+            }
+
+            batches.Add((start, size, sequence));
+            start += size;
+        }
+
+        return batches;
+    }
+
+    /// <summary>Runs the batches on up to <c>_lanes</c> threads at once, each with its own buffers, longest first.</summary>
+    private void RunConcurrently(List<(int Start, int Size, int Sequence)> batches, int[][] tokens, int[] order, float[][] vectors, IProgress<int>? progress, CancellationToken cancellationToken)
+    {
+        var done = 0;
+        var next = -1;
+        void Lane()
+        {
+            var buffers = RentBuffers();
+            try
+            {
+                int index;
+                while ((index = Interlocked.Increment(ref next)) < batches.Count)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    // Longest batches first, so the lanes finish together on the short ones.
+                    var (start, size, sequence) = batches[batches.Count - 1 - index];
+                    RunBatch(buffers, tokens, order.AsSpan(start, size), sequence, vectors);
+                    progress?.Report(Interlocked.Add(ref done, size));
+                }
+            }
+            catch
+            {
+                // Stop the other lanes at their next batch.
+                Interlocked.Exchange(ref next, batches.Count);
+                throw;
+            }
+            finally
+            {
+                ReturnBuffers(buffers);
+            }
+        }
+
+        var lanes = Math.Min(_lanes, batches.Count);
+        var helpers = new Task[lanes - 1];
+        for (var i = 0; i < helpers.Length; i++)
+        {
+            helpers[i] = Task.Factory.StartNew(Lane, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        Exception? first = null;
+        try
+        {
+            Lane();
+        }
+        catch (Exception ex)
+        {
+            first = ex;
+        }
+
+        foreach (var helper in helpers)
+        {
+            try
+            {
+                helper.GetAwaiter().GetResult();
+            }
+            catch (Exception ex)
+            {
+                first ??= ex;
+            }
+        }
+
+        if (first is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+        }
     }
 
     private static OnnxEmbeddingOptions Validated(OnnxEmbeddingOptions? options)
@@ -369,7 +469,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     {
         BertEncoderSession.CheckBytes(displayPath, source.AsSpan(0, Math.Min(source.Length, 256)), source.Length);
         var path = Int8ModelCache.GetOrCreate(displayPath, source, options.CacheDirectory, modelName, tokenizer, maxSequenceLength);
-        return BertEncoderSession.OpenFile(path, options.IntraOpThreads);
+        return BertEncoderSession.OpenFile(path, options.ResolveParallelism().Threads);
     }
 
     private int[] Tokenize(string text, out int dropped)

@@ -47,9 +47,34 @@ public sealed class OnnxEmbeddingOptions
     [Range(64, 1_048_576)]
     public int MaxBatchTokens { get; set; } = 8192;
 
-    /// <summary>Gets or sets ONNX Runtime's intra-op threads; 0 means one per core. From 0 to 1,024. Default: 0.</summary>
+    /// <summary>
+    /// Gets or sets ONNX Runtime's intra-op threads per model call; 0 means the cores divided among
+    /// <see cref="ConcurrentBatches"/>. From 0 to 1,024. Default: 0.
+    /// </summary>
     [Range(0, 1024)]
     public int IntraOpThreads { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many batches of one call run at once, each on its own thread(s); 0 means one per core when
+    /// <see cref="IntraOpThreads"/> is 0 (so every core runs a batch single-threaded), else the cores divided by
+    /// <see cref="IntraOpThreads"/>. A call with fewer batches than this is cut into smaller ones so every lane works.
+    /// From 0 to 1,024. Default: 0.
+    /// </summary>
+    /// <remarks>
+    /// On BERT-sized encoders, single-threaded batches side by side keep the cores busier than one batch split across
+    /// threads (no waiting at each operator's join): see <c>docs/embeddings.md</c> for the measurements.
+    /// </remarks>
+    [Range(0, 1024)]
+    public int ConcurrentBatches { get; set; }
+
+    /// <summary>Resolves <see cref="IntraOpThreads"/> and <see cref="ConcurrentBatches"/> for this machine.</summary>
+    internal (int Threads, int Lanes) ResolveParallelism()
+    {
+        var cores = Environment.ProcessorCount;
+        var lanes = ConcurrentBatches > 0 ? ConcurrentBatches : IntraOpThreads > 0 ? Math.Max(1, cores / IntraOpThreads) : cores;
+        var threads = IntraOpThreads > 0 ? IntraOpThreads : Math.Max(1, cores / lanes);
+        return (threads, lanes);
+    }
 
     /// <summary>Gets or sets the arithmetic. Default: <see cref="EmbeddingPrecision.Float32"/>.</summary>
     [EnumDataType(typeof(EmbeddingPrecision))]

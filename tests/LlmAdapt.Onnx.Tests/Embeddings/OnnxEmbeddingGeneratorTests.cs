@@ -102,7 +102,7 @@ public sealed class OnnxEmbeddingGeneratorTests
     [Fact]
     public void Cancellation_StopsBetweenBatches()
     {
-        using var generator = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { MaxBatchSize = 2 });
+        using var generator = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { MaxBatchSize = 2, ConcurrentBatches = 1 });
         using var cts = new CancellationTokenSource();
         var texts = EmbeddingTestData.Sst2Sentences("dev").Take(20).ToArray();
         var batches = 0;
@@ -114,6 +114,55 @@ public sealed class OnnxEmbeddingGeneratorTests
 
         Assert.ThrowsAny<OperationCanceledException>(() => generator.Embed(texts, "texts", out _, out _, progress, cts.Token));
         Assert.Equal(1, batches);
+    }
+
+    [Fact]
+    public void ConcurrentBatches_GiveExactlyTheVectorsOfOneLaneInInputOrder()
+    {
+        // Same batch size and thread count on both sides, so every batch is the same model call.
+        using var oneLane = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { MaxBatchSize = 4, IntraOpThreads = 1, ConcurrentBatches = 1 });
+        using var threeLanes = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { MaxBatchSize = 4, IntraOpThreads = 1, ConcurrentBatches = 3 });
+        var texts = EmbeddingTestData.Sst2Sentences("dev").Skip(200).Take(50).Reverse().ToArray();
+        var reports = new System.Collections.Concurrent.ConcurrentBag<int>();
+
+        var expected = oneLane.Embed(texts, "texts", out var expectedUsage, out _, null, CancellationToken.None);
+        var actual = threeLanes.Embed(texts, "texts", out var usage, out _, new SyncProgress(reports.Add), CancellationToken.None);
+
+        Assert.Equal(expectedUsage.InputTokenCount, usage.InputTokenCount);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i]);
+        }
+
+        Assert.Equal(texts.Length, reports.Max());
+        Assert.Equal(13, reports.Count); // 50 texts in batches of at most 4
+    }
+
+    [Fact]
+    public void ConcurrentBatches_StopAtCancellationWithAtMostOneBatchPerLaneInFlight()
+    {
+        using var generator = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { MaxBatchSize = 2, IntraOpThreads = 1, ConcurrentBatches = 2 });
+        using var cts = new CancellationTokenSource();
+        var texts = EmbeddingTestData.Sst2Sentences("dev").Take(40).ToArray();
+        var batches = 0;
+        var progress = new SyncProgress(_ =>
+        {
+            Interlocked.Increment(ref batches);
+            cts.Cancel();
+        });
+
+        Assert.ThrowsAny<OperationCanceledException>(() => generator.Embed(texts, "texts", out _, out _, progress, cts.Token));
+        Assert.InRange(Volatile.Read(ref batches), 1, 2);
+    }
+
+    [Fact]
+    public void Parallelism_DefaultsToOneSingleThreadedLanePerCore()
+    {
+        var cores = Environment.ProcessorCount;
+        Assert.Equal((1, cores), new OnnxEmbeddingOptions().ResolveParallelism());
+        Assert.Equal((2, Math.Max(1, cores / 2)), new OnnxEmbeddingOptions { IntraOpThreads = 2 }.ResolveParallelism());
+        Assert.Equal((Math.Max(1, cores / 2), 2), new OnnxEmbeddingOptions { ConcurrentBatches = 2 }.ResolveParallelism());
+        Assert.Equal((3, 1), new OnnxEmbeddingOptions { IntraOpThreads = 3, ConcurrentBatches = 1 }.ResolveParallelism());
     }
 
     [Fact]
