@@ -230,46 +230,25 @@ public sealed class HuggingFaceTokenizerTests : IClassFixture<HuggingFaceTokeniz
     public void ByteFallbackAlone_MarksSentencePieceStyle()
     {
         // A Llama file whose normalizer only prepends ▁ and whose decoder is just ByteFallback: no Metaspace, no Replace.
-        var folder = Path.Combine(Path.GetTempPath(), "llmadapt-byte-fallback-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        try
+        var loaded = HuggingFaceTokenizer.Load(_folders.MakeLlama("byte-fallback", root =>
         {
-            var root = JsonNode.Parse(File.ReadAllText(Path.Combine(s_llamaDirectory, "tokenizer.json")))!.AsObject();
             root["normalizer"] = JsonNode.Parse("""{"type":"Prepend","prepend":"\u2581"}""");
             root["decoder"] = JsonNode.Parse("""{"type":"ByteFallback"}""");
-            File.WriteAllText(Path.Combine(folder, "tokenizer.json"), root.ToJsonString());
+        }));
 
-            var loaded = HuggingFaceTokenizer.Load(folder);
-
-            Assert.Equal(HuggingFaceTokenizerKind.SentencePieceBpe, loaded.Kind);
-            Assert.Equal([1, 15043], loaded.Tokenizer!.EncodeToIds("Hello"));
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        Assert.Equal(HuggingFaceTokenizerKind.SentencePieceBpe, loaded.Kind);
+        Assert.Equal([1, 15043], loaded.Tokenizer!.EncodeToIds("Hello"));
     }
 
     [Fact]
     public void SentencePieceVocabularyWithAGap_IsRefusedNamingTheFile()
     {
-        var folder = Path.Combine(Path.GetTempPath(), "llmadapt-sp-gap-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        try
-        {
-            var root = JsonNode.Parse(File.ReadAllText(Path.Combine(s_llamaDirectory, "tokenizer.json")))!.AsObject();
-            root["model"]!["vocab"]!["\u2581Hello"] = 99999;
-            File.WriteAllText(Path.Combine(folder, "tokenizer.json"), root.ToJsonString());
+        var folder = _folders.MakeLlama("sp-gap", root => root["model"]!["vocab"]!["\u2581Hello"] = 99999);
 
-            var ex = Assert.Throws<ModelLoadException>(() => HuggingFaceTokenizer.Load(folder));
+        var ex = Assert.Throws<ModelLoadException>(() => HuggingFaceTokenizer.Load(folder));
 
-            Assert.Equal(Path.Combine(folder, "tokenizer.json"), ex.FilePath);
-            Assert.Contains("99999", ex.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        Assert.Equal(Path.Combine(folder, "tokenizer.json"), ex.FilePath);
+        Assert.Contains("99999", ex.Message, StringComparison.Ordinal);
     }
 
     /// <summary>Copies of the GPT-2 fixture's tokenizer files only.</summary>
@@ -278,6 +257,17 @@ public sealed class HuggingFaceTokenizerTests : IClassFixture<HuggingFaceTokeniz
         public Folders()
             : base(Path.Combine(TestData.SharedRoot, "models", "onnxruntime-genai", "tiny-random-gpt2-fp32"))
         {
+        }
+
+        /// <summary>A folder (removed with the others) holding the Llama fixture's tokenizer.json, edited.</summary>
+        public string MakeLlama(string name, Action<JsonObject> edit)
+        {
+            var folder = Make(name, _ => { });
+            File.Delete(Path.Combine(folder, "tokenizer_config.json"));
+            var root = JsonNode.Parse(File.ReadAllText(Path.Combine(s_llamaDirectory, "tokenizer.json")))!.AsObject();
+            edit(root);
+            File.WriteAllText(Path.Combine(folder, "tokenizer.json"), root.ToJsonString());
+            return folder;
         }
     }
 }
