@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Runtime.CompilerServices;
 using Microsoft.ML.OnnxRuntime;
+using LlmAdapt.Tokens;
 using Microsoft.ML.Tokenizers;
 
 namespace LlmAdapt.Onnx.Generation;
@@ -17,23 +18,22 @@ public sealed class OnnxDecoderModel : IDisposable
     private readonly HashSet<int> _specialIds;
     private readonly KeyValuePair<string, int>[] _addedTokens;
 
-    private OnnxDecoderModel(string directory, DecoderModelConfig config, DecoderGraph graph, InferenceSession session, TokenizerJsonReader.Loaded tokenizer, int contextLength)
+    private OnnxDecoderModel(string directory, DecoderModelConfig config, DecoderGraph graph, InferenceSession session, HuggingFaceTokenizer tokenizer, int contextLength)
     {
         Directory = directory;
         Config = config;
         Graph = graph;
         _session = session;
         Tokenizer = tokenizer.Tokenizer;
-        TokenizerProblem = tokenizer.Problem;
+        TokenizerProblem = tokenizer.Problem is null ? null : tokenizer.Problem + " Generation works on token ids only.";
         _specialIds = [.. tokenizer.SpecialTokens.Values];
         _addedTokens = [.. tokenizer.AddedTokens.OrderByDescending(t => t.Key.Length)];
         ContextLength = contextLength;
 
-        int? IdOf(string? token) => token is not null && tokenizer.SpecialTokens.TryGetValue(token, out var id) ? id : null;
-        var eos = config.EosTokenIds.Count > 0 ? config.EosTokenIds : IdOf(tokenizer.EosToken) is int e ? [e] : [];
+        var eos = config.EosTokenIds.Count > 0 ? config.EosTokenIds : tokenizer.EndOfSequenceId is int e ? [e] : [];
         EosTokenIds = eos;
-        BosTokenId = config.BosTokenId ?? IdOf(tokenizer.BosToken);
-        PadTokenId = config.PadTokenId ?? IdOf(tokenizer.PadToken) ?? (eos.Count > 0 ? eos[0] : 0);
+        BosTokenId = config.BosTokenId ?? tokenizer.BeginningOfSequenceId;
+        PadTokenId = config.PadTokenId ?? tokenizer.PaddingId ?? (eos.Count > 0 ? eos[0] : 0);
     }
 
     /// <summary>Gets the model folder.</summary>
@@ -97,7 +97,7 @@ public sealed class OnnxDecoderModel : IDisposable
             DecoderModelConfig.CheckWeightsFile(data);
         }
 
-        var tokenizer = TokenizerJsonReader.Read(directory);
+        var tokenizer = HuggingFaceTokenizer.Read(directory);
         using var sessionOptions = new SessionOptions();
         var threads = options.IntraOpThreads ?? config.IntraOpThreads ?? OnnxDecoderModelOptions.DefaultIntraOpThreads;
         if (threads > 0)

@@ -59,7 +59,7 @@ internal sealed class DecoderSession
 
         var config = await DecoderCheckpoint.ReadConfigAsync(basePath, cancellationToken).ConfigureAwait(false);
         var model = await DecoderCheckpoint.LoadAsync(basePath, cancellationToken).ConfigureAwait(false);
-        var tokenizer = await DecoderTokenizer.LoadAsync(basePath, config, cancellationToken).ConfigureAwait(false);
+        var tokenizer = DecoderTokenizer.Load(basePath, config);
         if (adapter)
         {
             await LoraAdapterFile.LoadAsync(model, full, cancellationToken).ConfigureAwait(false);

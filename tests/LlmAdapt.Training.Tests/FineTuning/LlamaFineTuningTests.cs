@@ -102,7 +102,7 @@ public sealed class LlamaFineTuningTests(ITestOutputHelper log)
         var config = await HuggingFaceModelConfig.ReadAsync(output);
         Assert.Equal("llama", config.ModelType);
         Assert.Equal(50256, config.EosTokenId);
-        var tokenizer = await DecoderTokenizer.LoadAsync(output, config, CancellationToken.None);
+        var tokenizer = DecoderTokenizer.Load(output, config);
         Assert.Equal("byte-level-bpe", tokenizer.Kind);
         var score = await DecoderEvaluator.PerplexityAsync(output, text, 32, startFraction: 0.9);
         Assert.InRange(score.Loss, 1, 11.5);

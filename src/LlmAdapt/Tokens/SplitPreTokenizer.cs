@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
-namespace LlmAdapt.Onnx.Generation;
+namespace LlmAdapt.Tokens;
 
 /// <summary>
 /// The pre-tokenization a Hugging Face <c>tokenizer.json</c> declares for a byte-level BPE model, for Microsoft.ML.Tokenizers'

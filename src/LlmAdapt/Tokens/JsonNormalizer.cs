@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
-namespace LlmAdapt.Onnx.Generation;
+namespace LlmAdapt.Tokens;
 
 /// <summary>
 /// The normalizers a byte-level <c>tokenizer.json</c> uses (Unicode forms such as Qwen 2.5's NFC, lowercasing) and
