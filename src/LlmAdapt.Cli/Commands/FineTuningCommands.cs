@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using LlmAdapt.Cli.Training;
 using LlmAdapt.Training;
@@ -122,7 +123,7 @@ internal static class FineTuningCommands
             await context.Out.WriteLineAsync($"loss {result.Loss:F4} nats/token, perplexity {result.Perplexity:F2}, {result.Tokens} tokens scored").ConfigureAwait(false);
             if (unigram is { } u)
             {
-                await context.Out.WriteLineAsync($"unigram entropy of the first {fraction:P0}: {u:F4} nats; the model is {u - result.Loss:F4} nats below it").ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"unigram entropy of the first {fraction:P0}: {u:F4} nats; the model is {BelowOrAbove(u - result.Loss)} it").ConfigureAwait(false);
             }
 
             if (parseResult.GetValue(json))
@@ -255,7 +256,7 @@ internal static class FineTuningCommands
         await context.Out.WriteLineAsync($"steps {report.Steps}, final training loss {report.FinalTrainingLoss:F4}, best validation loss {report.BestValidationLoss:F4}, {report.Duration.TotalSeconds:F0} s, {report.Metrics.GetValueOrDefault("tokens_per_second"):F0} tokens/s, trainable parameters {artifact.TrainableParameters:N0} of {report.Metrics.GetValueOrDefault("total_parameters"):N0} ({artifact.TrainableParameters / Math.Max(1, report.Metrics.GetValueOrDefault("total_parameters")):P2})").ConfigureAwait(false);
         if (report.Metrics.TryGetValue("unigram_entropy", out var unigram))
         {
-            await context.Out.WriteLineAsync($"unigram entropy of the training tokens {unigram:F4} nats; best validation loss is {unigram - (report.BestValidationLoss ?? double.NaN):F4} nats below it").ConfigureAwait(false);
+            await context.Out.WriteLineAsync($"unigram entropy of the training tokens {unigram:F4} nats; best validation loss is {BelowOrAbove(unigram - (report.BestValidationLoss ?? double.NaN))} it").ConfigureAwait(false);
         }
 
         if (plot is not null)
@@ -282,4 +283,10 @@ internal static class FineTuningCommands
             });
         }
     }
+
+    /// <summary>Says how far a loss is below (positive gap) or above (negative gap) a baseline.</summary>
+    private static string BelowOrAbove(double gap)
+        => double.IsNaN(gap) ? "not comparable to"
+            : gap >= 0 ? string.Create(CultureInfo.InvariantCulture, $"{gap:F4} nats below")
+            : string.Create(CultureInfo.InvariantCulture, $"{-gap:F4} nats above");
 }
