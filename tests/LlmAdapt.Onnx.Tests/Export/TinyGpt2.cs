@@ -106,7 +106,7 @@ internal sealed class TinyGpt2
             {
                 var shape = Tensors[$"transformer.h.{l}.{site}.weight"].Shape;
                 int inF = (int)shape[0], outF = (int)shape[1];
-                Lora[$"transformer.h.{l}.{site}"] = (Gaussian(random, rank * inF, 0.3), Gaussian(random, outF * rank, 0.3), rank, alpha / rank);
+                Lora[$"transformer.h.{l}.{site}"] = (ReferenceMath.Gaussian(random, rank * inF, 0.3), ReferenceMath.Gaussian(random, outF * rank, 0.3), rank, alpha / rank);
             }
         }
     }
@@ -284,58 +284,14 @@ internal sealed class TinyGpt2
 
         if (withLora && Lora.TryGetValue(module, out var lora))
         {
-            var (a, b, r, scale) = lora;
-            for (var i = 0; i < t; i++)
-            {
-                var hidden = new double[r];
-                for (var k = 0; k < r; k++)
-                {
-                    for (var j = 0; j < inF; j++)
-                    {
-                        hidden[k] += x[(i * inF) + j] * a[(k * inF) + j];
-                    }
-                }
-
-                for (var o = 0; o < outF; o++)
-                {
-                    double sum = 0;
-                    for (var k = 0; k < r; k++)
-                    {
-                        sum += hidden[k] * b[(o * r) + k];
-                    }
-
-                    y[(i * outF) + o] += scale * sum;
-                }
-            }
+            ReferenceMath.AddLora(y, x, t, inF, outF, lora);
         }
 
         return y;
     }
 
     private void Add(string name, long[] shape, Random random, double std, double mean)
-    {
-        var count = (int)shape.Aggregate(1L, (a, b) => a * b);
-        var values = Gaussian(random, count, std);
-        for (var i = 0; i < count; i++)
-        {
-            values[i] += (float)mean;
-        }
-
-        Tensors[name] = (values, shape);
-    }
-
-    private static float[] Gaussian(Random random, int count, double std)
-    {
-        var values = new float[count];
-        for (var i = 0; i < count; i++)
-        {
-            var u1 = 1.0 - random.NextDouble();
-            var u2 = random.NextDouble();
-            values[i] = (float)(std * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2));
-        }
-
-        return values;
-    }
+        => ReferenceMath.AddTensor(Tensors, name, shape, random, std, mean);
 
     // Abramowitz–Stegun 7.1.26 is too coarse for a 1e-4 check; this series/continued-fraction pair is good to ~1e-15.
     private static double Erf(double x)

@@ -134,7 +134,7 @@ internal sealed class TinyLlama
             {
                 var shape = Tensors[$"model.layers.{l}.{site}.weight"].Shape;
                 int outF = (int)shape[0], inF = (int)shape[1];
-                Lora[$"model.layers.{l}.{site}"] = (Gaussian(random, rank * inF, 0.3), Gaussian(random, outF * rank, 0.3), rank, alpha / rank);
+                Lora[$"model.layers.{l}.{site}"] = (ReferenceMath.Gaussian(random, rank * inF, 0.3), ReferenceMath.Gaussian(random, outF * rank, 0.3), rank, alpha / rank);
             }
         }
     }
@@ -351,56 +351,12 @@ internal sealed class TinyLlama
 
         if (withLora && Lora.TryGetValue(module, out var lora))
         {
-            var (a, b, r, scale) = lora;
-            for (var i = 0; i < t; i++)
-            {
-                var hidden = new double[r];
-                for (var k = 0; k < r; k++)
-                {
-                    for (var j = 0; j < inF; j++)
-                    {
-                        hidden[k] += x[(i * inF) + j] * a[(k * inF) + j];
-                    }
-                }
-
-                for (var o = 0; o < outF; o++)
-                {
-                    double sum = 0;
-                    for (var k = 0; k < r; k++)
-                    {
-                        sum += hidden[k] * b[(o * r) + k];
-                    }
-
-                    y[(i * outF) + o] += scale * sum;
-                }
-            }
+            ReferenceMath.AddLora(y, x, t, inF, outF, lora);
         }
 
         return y;
     }
 
     private void Add(string name, long[] shape, Random random, double std, double mean)
-    {
-        var count = (int)shape.Aggregate(1L, (a, b) => a * b);
-        var values = Gaussian(random, count, std);
-        for (var i = 0; i < count; i++)
-        {
-            values[i] += (float)mean;
-        }
-
-        Tensors[name] = (values, shape);
-    }
-
-    private static float[] Gaussian(Random random, int count, double std)
-    {
-        var values = new float[count];
-        for (var i = 0; i < count; i++)
-        {
-            var u1 = 1.0 - random.NextDouble();
-            var u2 = random.NextDouble();
-            values[i] = (float)(std * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2));
-        }
-
-        return values;
-    }
+        => ReferenceMath.AddTensor(Tensors, name, shape, random, std, mean);
 }
