@@ -395,7 +395,12 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
                     // Longest batches first, so the lanes finish together on the short ones.
                     var (start, size, sequence) = batches[batches.Count - 1 - index];
                     RunBatch(buffers, tokens, order.AsSpan(start, size), sequence, vectors);
-                    progress?.Report(Interlocked.Add(ref done, size));
+                    lock (batches)
+                    {
+                        // One report at a time, in increasing order.
+                        done += size;
+                        progress?.Report(done);
+                    }
                 }
             }
             catch
