@@ -41,20 +41,7 @@ public sealed class LlamaEngineRoundTripTests(ITestOutputHelper output) : IDispo
                 var (logits, _, _) = session.Step(LogitChecks.Longs(tokens.AsSpan(b * t, t).ToArray()), LogitChecks.Positions(t), LogitChecks.Ones(t), 1, null, 0);
                 for (var i = 0; i < t; i++)
                 {
-                    var row = logits.AsSpan(i * Vocab, Vocab);
-                    var max = double.NegativeInfinity;
-                    foreach (var x in row)
-                    {
-                        max = Math.Max(max, x);
-                    }
-
-                    double z = 0;
-                    foreach (var x in row)
-                    {
-                        z += Math.Exp(x - max);
-                    }
-
-                    sum += max + Math.Log(z) - row[tokens[(b * t) + i + 1]];
+                    sum += LogitChecks.NegativeLogLikelihood(logits.AsSpan(i * Vocab, Vocab), tokens[(b * t) + i + 1]);
                 }
             }
 

@@ -22,4 +22,22 @@ internal static class LogitChecks
     public static long[] Ones(int count) => [.. Enumerable.Repeat(1L, count)];
 
     public static long[] Longs(IEnumerable<int> ids) => [.. ids.Select(x => (long)x)];
+
+    /// <summary>−log softmax(<paramref name="row"/>)[<paramref name="target"/>], computed in float64.</summary>
+    public static double NegativeLogLikelihood(ReadOnlySpan<float> row, int target)
+    {
+        var max = double.NegativeInfinity;
+        foreach (var x in row)
+        {
+            max = Math.Max(max, x);
+        }
+
+        double z = 0;
+        foreach (var x in row)
+        {
+            z += Math.Exp(x - max);
+        }
+
+        return max + Math.Log(z) - row[target];
+    }
 }

@@ -1,3 +1,5 @@
+using LlmAdapt.Formats;
+
 namespace LlmAdapt.Onnx.Tests.Export;
 
 /// <summary>Float64 pieces the tiny reference models (<see cref="TinyGpt2"/>, <see cref="TinyLlama"/>) share.</summary>
@@ -57,5 +59,39 @@ internal static class ReferenceMath
         }
 
         return values;
+    }
+
+    /// <summary>
+    /// Writes LoRA updates as a PEFT adapter folder (PEFT's tensor names, A [r, in], B [out, r]) naming
+    /// <paramref name="baseDirectory"/> as its base; <paramref name="features"/> gives a module's (in, out).
+    /// </summary>
+    public static async Task<string> SaveAdapterAsync(
+        IReadOnlyDictionary<string, (float[] A, float[] B, int Rank, double Scale)> lora,
+        Func<string, (long In, long Out)> features,
+        IReadOnlyList<string> targetModules,
+        bool fanInFanOut,
+        string directory,
+        string baseDirectory,
+        double alpha)
+    {
+        Directory.CreateDirectory(directory);
+        var writer = new SafeTensorsWriter();
+        foreach (var (module, (a, b, r, _)) in lora)
+        {
+            var (inF, outF) = features(module);
+            writer.Add($"base_model.model.{module}.lora_A.weight", a, [r, inF]);
+            writer.Add($"base_model.model.{module}.lora_B.weight", b, [outF, r]);
+        }
+
+        await writer.WriteAsync(Path.Combine(directory, PeftAdapterConfig.WeightsFileName));
+        await new PeftAdapterConfig
+        {
+            Rank = lora.Values.First().Rank,
+            Alpha = alpha,
+            TargetModules = targetModules,
+            FanInFanOut = fanInFanOut,
+            BaseModelNameOrPath = baseDirectory,
+        }.WriteAsync(Path.Combine(directory, PeftAdapterConfig.FileName));
+        return directory;
     }
 }

@@ -286,23 +286,10 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         double sum = 0;
         for (var b = 0; b < blocks; b++)
         {
-            var (logits, _, _) = session.Step([.. tokens.AsSpan(b * t, t).ToArray().Select(x => (long)x)], [.. Enumerable.Range(0, t).Select(i => (long)i)], [.. Enumerable.Repeat(1L, t)], 1, null, 0);
+            var (logits, _, _) = session.Step(LogitChecks.Longs(tokens.AsSpan(b * t, t).ToArray()), LogitChecks.Positions(t), LogitChecks.Ones(t), 1, null, 0);
             for (var i = 0; i < t; i++)
             {
-                var row = logits.AsSpan(i * v, v);
-                var max = double.NegativeInfinity;
-                foreach (var x in row)
-                {
-                    max = Math.Max(max, x);
-                }
-
-                double z = 0;
-                foreach (var x in row)
-                {
-                    z += Math.Exp(x - max);
-                }
-
-                sum += max + Math.Log(z) - row[tokens[(b * t) + i + 1]];
+                sum += LogitChecks.NegativeLogLikelihood(logits.AsSpan(i * v, v), tokens[(b * t) + i + 1]);
             }
         }
 

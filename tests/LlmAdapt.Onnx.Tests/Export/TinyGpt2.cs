@@ -112,29 +112,15 @@ internal sealed class TinyGpt2
     }
 
     /// <summary>Writes the LoRA updates as a PEFT adapter folder naming <paramref name="baseDirectory"/> as its base.</summary>
-    public async Task<string> SaveAdapterAsync(string directory, string baseDirectory, double alpha)
-    {
-        Directory.CreateDirectory(directory);
-        var writer = new SafeTensorsWriter();
-        var rank = Lora.Values.First().Rank;
-        foreach (var (module, (a, b, r, _)) in Lora)
-        {
-            var shape = Tensors[module + ".weight"].Shape;
-            writer.Add($"base_model.model.{module}.lora_A.weight", a, [r, shape[0]]);
-            writer.Add($"base_model.model.{module}.lora_B.weight", b, [shape[1], r]);
-        }
-
-        await writer.WriteAsync(Path.Combine(directory, PeftAdapterConfig.WeightsFileName));
-        await new PeftAdapterConfig
-        {
-            Rank = rank,
-            Alpha = alpha,
-            TargetModules = [.. Lora.Keys.Select(k => k[(k.IndexOf(".h.", StringComparison.Ordinal) + 3)..]).Select(k => k[(k.IndexOf('.') + 1)..]).Distinct()],
-            FanInFanOut = true,
-            BaseModelNameOrPath = baseDirectory,
-        }.WriteAsync(Path.Combine(directory, PeftAdapterConfig.FileName));
-        return directory;
-    }
+    public Task<string> SaveAdapterAsync(string directory, string baseDirectory, double alpha)
+        => ReferenceMath.SaveAdapterAsync(
+            Lora,
+            module => (Tensors[module + ".weight"].Shape[0], Tensors[module + ".weight"].Shape[1]), // Conv1D: [in, out]
+            [.. Lora.Keys.Select(k => k[(k.IndexOf(".h.", StringComparison.Ordinal) + 3)..]).Select(k => k[(k.IndexOf('.') + 1)..]).Distinct()],
+            fanInFanOut: true,
+            directory,
+            baseDirectory,
+            alpha);
 
     /// <summary>Logits [t, vocab] of one sequence at positions 0..t-1, in float64, LoRA applied unmerged (x·W + s·(x·Aᵀ)·Bᵀ).</summary>
     public double[] Forward(IReadOnlyList<int> tokens, bool withLora)

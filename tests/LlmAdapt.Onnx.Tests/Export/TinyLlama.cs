@@ -140,28 +140,15 @@ internal sealed class TinyLlama
     }
 
     /// <summary>Writes the LoRA updates as a PEFT adapter folder (PEFT's tensor names) naming <paramref name="baseDirectory"/> as its base.</summary>
-    public async Task<string> SaveAdapterAsync(string directory, string baseDirectory, double alpha)
-    {
-        Directory.CreateDirectory(directory);
-        var writer = new SafeTensorsWriter();
-        var rank = Lora.Values.First().Rank;
-        foreach (var (module, (a, b, r, _)) in Lora)
-        {
-            var shape = Tensors[module + ".weight"].Shape;
-            writer.Add($"base_model.model.{module}.lora_A.weight", a, [r, shape[1]]);
-            writer.Add($"base_model.model.{module}.lora_B.weight", b, [shape[0], r]);
-        }
-
-        await writer.WriteAsync(Path.Combine(directory, PeftAdapterConfig.WeightsFileName));
-        await new PeftAdapterConfig
-        {
-            Rank = rank,
-            Alpha = alpha,
-            TargetModules = [.. Lora.Keys.Select(k => k[(k.LastIndexOf('.') + 1)..]).Distinct()],
-            BaseModelNameOrPath = baseDirectory,
-        }.WriteAsync(Path.Combine(directory, PeftAdapterConfig.FileName));
-        return directory;
-    }
+    public Task<string> SaveAdapterAsync(string directory, string baseDirectory, double alpha)
+        => ReferenceMath.SaveAdapterAsync(
+            Lora,
+            module => (Tensors[module + ".weight"].Shape[1], Tensors[module + ".weight"].Shape[0]), // nn.Linear: [out, in]
+            [.. Lora.Keys.Select(k => k[(k.LastIndexOf('.') + 1)..]).Distinct()],
+            fanInFanOut: false,
+            directory,
+            baseDirectory,
+            alpha);
 
     /// <summary>Logits [t, vocab] of one sequence at positions 0..t-1, in float64.</summary>
     public double[] Forward(IReadOnlyList<int> tokens, bool withLora)
