@@ -125,7 +125,8 @@ public sealed class OnnxEmbeddingGeneratorTests
         var texts = EmbeddingTestData.Sst2Sentences("dev").Skip(200).Take(50).Reverse().ToArray();
         var reports = new System.Collections.Concurrent.ConcurrentBag<int>();
 
-        var expected = oneLane.Embed(texts, "texts", out var expectedUsage, out _, null, CancellationToken.None);
+        var oneLaneReports = new List<int>();
+        var expected = oneLane.Embed(texts, "texts", out var expectedUsage, out _, new SyncProgress(oneLaneReports.Add), CancellationToken.None);
         var actual = threeLanes.Embed(texts, "texts", out var usage, out _, new SyncProgress(reports.Add), CancellationToken.None);
 
         Assert.Equal(expectedUsage.InputTokenCount, usage.InputTokenCount);
@@ -135,7 +136,23 @@ public sealed class OnnxEmbeddingGeneratorTests
         }
 
         Assert.Equal(texts.Length, reports.Max());
-        Assert.Equal(13, reports.Count); // 50 texts in batches of at most 4
+        Assert.Equal(oneLaneReports.Count, reports.Count); // the same batches
+        Assert.InRange(reports.Count, 13, 50); // 50 texts in batches of at most 4
+    }
+
+    [Fact]
+    public void Batches_CloseRatherThanPad()
+    {
+        // Eight 3-token texts and eight 10-token texts fit one batch of 32, but together 44% of its cells would be padding.
+        using var generator = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { MaxBatchSize = 32, ConcurrentBatches = 1 });
+        var texts = Enumerable.Range(0, 16).Select(i => i % 2 == 0 ? "word" : "one two three four five six seven eight").ToArray();
+        var reports = new List<int>();
+
+        var vectors = generator.Embed(texts, "texts", out var usage, out _, new SyncProgress(reports.Add), CancellationToken.None);
+
+        Assert.Equal([8, 16], reports);
+        Assert.Equal((8 * 3) + (8 * 10), usage.InputTokenCount);
+        Assert.Equal(vectors[0], vectors[2]);
     }
 
     [Fact]
