@@ -65,7 +65,10 @@ internal sealed class BertEncoderSession : IDisposable
 
     public string[] InputNames { get; }
 
-    public string[] OutputNames { get; }
+    public string[] OutputNames { get; private set; }
+
+    /// <summary>Gets how many layers' hidden states one run gives (the outputs in <see cref="OutputNames"/>, oldest layer first).</summary>
+    public int Layers => OutputNames.Length;
 
     /// <summary>Opens a model file, turning every way it can be unusable into a <see cref="ModelLoadException"/> that names it.</summary>
     public static BertEncoderSession OpenFile(string path, int intraOpThreads)
@@ -91,6 +94,66 @@ internal sealed class BertEncoderSession : IDisposable
     {
         CheckBytes(displayPath, model.AsSpan(0, Math.Min(model.Length, 256)), model.Length);
         return Open(displayPath, options => new InferenceSession(model, options), intraOpThreads);
+    }
+
+    /// <summary>
+    /// Opens a model with the hidden states of its last <paramref name="layers"/> encoder layers as outputs (see
+    /// <see cref="Graph.EncoderLayerOutputs"/>); with 1 it is <see cref="OpenBytes"/>.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The model has fewer encoder layers than asked for, or none can be found.</exception>
+    public static BertEncoderSession OpenWithLayers(string displayPath, byte[] model, int layers, int intraOpThreads)
+    {
+        if (layers <= 1)
+        {
+            return OpenBytes(displayPath, model, intraOpThreads);
+        }
+
+        CheckBytes(displayPath, model.AsSpan(0, Math.Min(model.Length, 256)), model.Length);
+        var rewritten = WithLayerOutputs(displayPath, model, layers, out var names);
+        var session = OpenBytes(displayPath, rewritten, intraOpThreads);
+        try
+        {
+            session.UseOutputs(names);
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Adds the last <paramref name="layers"/> hidden states as outputs; returns the model and their names, oldest first.</summary>
+    public static byte[] WithLayerOutputs(string displayPath, byte[] model, int layers, out string[] names)
+    {
+        var proto = Graph.OnnxModels.Parse(displayPath, model);
+        var lastOutput = s_preferredOutputs.FirstOrDefault(o => proto.Graph.Output.Any(g => g.Name == o))
+            ?? throw new ModelLoadException(displayPath, $"multi-layer pooling needs a per-token output named {string.Join(" or ", s_preferredOutputs)}; its outputs are {string.Join(", ", proto.Graph.Output.Select(o => o.Name))}.", null);
+        var states = Graph.EncoderLayerOutputs.Find(proto, displayPath, lastOutput);
+        var available = states.Count - 1;
+        if (layers > available)
+        {
+            throw new ModelLoadException(displayPath, $"{layers} layers were asked to be pooled but the encoder has {available}.", null);
+        }
+
+        var last = states.Skip(states.Count - layers).ToList();
+        Graph.EncoderLayerOutputs.AddOutputs(proto, last, lastOutput);
+        names = Enumerable.Range(0, layers).Select(i => Graph.EncoderLayerOutputs.OutputPrefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        return Google.Protobuf.MessageExtensions.ToByteArray(proto);
+    }
+
+    /// <summary>Makes every run give <paramref name="names"/> (each float [batch, sequence, <see cref="HiddenSize"/>]) instead of the one per-token output.</summary>
+    public void UseOutputs(string[] names)
+    {
+        foreach (var name in names)
+        {
+            if (!Session.OutputMetadata.TryGetValue(name, out var meta) || meta.Dimensions.Length != 3 || meta.Dimensions[2] != HiddenSize)
+            {
+                throw new ModelLoadException(DisplayPath, $"output '{name}' must be float [batch, sequence, {HiddenSize}].", null);
+            }
+        }
+
+        OutputNames = names;
     }
 
     public static SessionOptions CreateSessionOptions(int intraOpThreads)

@@ -8,4 +8,12 @@ public enum EmbeddingPooling
 
     /// <summary>The hidden state of the first token (<c>[CLS]</c>), as <c>pooling_mode_cls_token</c>.</summary>
     Cls = 1,
+
+    /// <summary>
+    /// The mean and the element-wise maximum of the real tokens' hidden states, side by side (twice the hidden size per
+    /// pooled layer): richer features for a task head than the mean alone. With normalisation on, the mean and the
+    /// maximum are each scaled to unit length. Not a sentence-transformers sentence embedding: for classifier and
+    /// reward-model features, not for similarity search.
+    /// </summary>
+    MeanMax = 2,
 }

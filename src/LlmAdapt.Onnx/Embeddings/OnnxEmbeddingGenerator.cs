@@ -26,7 +26,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
 {
     private const string ProviderName = "onnxruntime";
 
-    private static readonly ConcurrentDictionary<(EmbeddingPrecision Precision, int Threads, string? CacheDirectory), Lazy<BertEncoderSession>> s_defaultSessions = new();
+    private static readonly ConcurrentDictionary<(EmbeddingPrecision Precision, int Threads, string? CacheDirectory, int Layers), Lazy<BertEncoderSession>> s_defaultSessions = new();
 
     private static readonly Action<ILogger, int, int, int, long, Exception?> s_logTruncated = LoggerMessage.Define<int, int, int, long>(
         LogLevel.Information,
@@ -63,10 +63,10 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         _maxBatchSize = options.MaxBatchSize;
         _maxBatchTokens = options.MaxBatchTokens;
         _lanes = options.ResolveParallelism().Lanes;
-        ModelId = modelId;
+        ModelId = LayerPooling.ModelId(modelId, encoder.Layers, pooling);
         MaxSequenceLength = maxSequenceLength;
         Precision = options.Precision;
-        Metadata = new EmbeddingGeneratorMetadata(ProviderName, providerUri: null, defaultModelId: modelId, defaultModelDimensions: encoder.HiddenSize);
+        Metadata = new EmbeddingGeneratorMetadata(ProviderName, providerUri: null, defaultModelId: ModelId, defaultModelDimensions: Dimensions);
     }
 
     /// <summary>
@@ -78,11 +78,17 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     /// <summary>Gets the generator's metadata: provider <c>onnxruntime</c>, the model id and the embedding dimension.</summary>
     public EmbeddingGeneratorMetadata Metadata { get; }
 
-    /// <summary>Gets the model id put on every embedding.</summary>
+    /// <summary>
+    /// Gets the model id put on every embedding: the configured one, followed by <c>#layers=…;pooling=…</c> when
+    /// <see cref="OnnxEmbeddingOptions.PooledLayers"/> is above 1 or the pooling is <see cref="EmbeddingPooling.MeanMax"/>.
+    /// </summary>
     public string ModelId { get; }
 
-    /// <summary>Gets the number of components of each embedding (384 for all-MiniLM-L6-v2).</summary>
-    public int Dimensions => _encoder.HiddenSize;
+    /// <summary>
+    /// Gets the number of components of each embedding: the hidden size (384 for all-MiniLM-L6-v2), times
+    /// <see cref="OnnxEmbeddingOptions.PooledLayers"/>, times 2 with <see cref="EmbeddingPooling.MeanMax"/>.
+    /// </summary>
+    public int Dimensions => _encoder.HiddenSize * _encoder.Layers * (_pooling == EmbeddingPooling.MeanMax ? 2 : 1);
 
     /// <summary>Gets the most tokens, with <c>[CLS]</c> and <c>[SEP]</c>, a text is encoded with; longer texts are truncated.</summary>
     public int MaxSequenceLength { get; }
@@ -125,6 +131,10 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
 
             encoder = OpenInt8(folder.ModelPath, bytes, options, modelId, folder.Tokenizer, options.MaxSequenceLength ?? folder.MaxSequenceLength ?? 512);
         }
+        else if (options.PooledLayers > 1)
+        {
+            encoder = BertEncoderSession.OpenWithLayers(folder.ModelPath, LayerPooling.ReadModel(folder.ModelPath), options.PooledLayers, options.ResolveParallelism().Threads);
+        }
         else
         {
             encoder = BertEncoderSession.OpenFile(folder.ModelPath, options.ResolveParallelism().Threads);
@@ -164,9 +174,9 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     {
         options = Validated(options);
         var threads = options.ResolveParallelism().Threads;
-        var key = (options.Precision, threads, options.Precision == EmbeddingPrecision.Int8 ? options.CacheDirectory : null);
+        var key = (options.Precision, threads, options.Precision == EmbeddingPrecision.Int8 ? options.CacheDirectory : null, options.PooledLayers);
         var lazy = s_defaultSessions.GetOrAdd(key, k => new Lazy<BertEncoderSession>(
-            () => OpenDefault(k.Precision, k.Threads, k.CacheDirectory),
+            () => OpenDefault(k.Precision, k.Threads, k.CacheDirectory, k.Layers),
             LazyThreadSafetyMode.ExecutionAndPublication));
         BertEncoderSession encoder;
         try
@@ -176,7 +186,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         catch
         {
             // A failed load is not cached: the next call tries again.
-            s_defaultSessions.TryRemove(new KeyValuePair<(EmbeddingPrecision, int, string?), Lazy<BertEncoderSession>>(key, lazy));
+            s_defaultSessions.TryRemove(new KeyValuePair<(EmbeddingPrecision, int, string?, int), Lazy<BertEncoderSession>>(key, lazy));
             throw;
         }
 
@@ -479,19 +489,41 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         return options;
     }
 
-    private static BertEncoderSession OpenDefault(EmbeddingPrecision precision, int threads, string? cacheDirectory)
+    private static BertEncoderSession OpenDefault(EmbeddingPrecision precision, int threads, string? cacheDirectory, int layers)
     {
         var displayPath = DefaultEmbeddingModel.DisplayPath(DefaultEmbeddingModel.ModelResource);
         return precision == EmbeddingPrecision.Int8
-            ? OpenInt8(displayPath, DefaultEmbeddingModel.ModelBytes, new OnnxEmbeddingOptions { IntraOpThreads = threads, CacheDirectory = cacheDirectory }, "all-MiniLM-L6-v2", DefaultEmbeddingModel.Tokenizer, DefaultEmbeddingModel.MaxSequenceLength)
-            : BertEncoderSession.OpenBytes(displayPath, DefaultEmbeddingModel.ModelBytes, threads);
+            ? OpenInt8(displayPath, DefaultEmbeddingModel.ModelBytes, new OnnxEmbeddingOptions { IntraOpThreads = threads, CacheDirectory = cacheDirectory, PooledLayers = layers }, "all-MiniLM-L6-v2", DefaultEmbeddingModel.Tokenizer, DefaultEmbeddingModel.MaxSequenceLength)
+            : BertEncoderSession.OpenWithLayers(displayPath, DefaultEmbeddingModel.ModelBytes, layers, threads);
     }
 
     private static BertEncoderSession OpenInt8(string displayPath, byte[] source, OnnxEmbeddingOptions options, string modelName, BertTokenizer tokenizer, int maxSequenceLength)
     {
         BertEncoderSession.CheckBytes(displayPath, source.AsSpan(0, Math.Min(source.Length, 256)), source.Length);
+        string[]? layerOutputs = null;
+        if (options.PooledLayers > 1)
+        {
+            // The layer outputs are added before quantization, so the int8 model (cached under its own hash) has them.
+            source = BertEncoderSession.WithLayerOutputs(displayPath, source, options.PooledLayers, out layerOutputs);
+            modelName += $"-layers{options.PooledLayers}";
+        }
+
         var path = Int8ModelCache.GetOrCreate(displayPath, source, options.CacheDirectory, modelName, tokenizer, maxSequenceLength);
-        return BertEncoderSession.OpenFile(path, options.ResolveParallelism().Threads);
+        var encoder = BertEncoderSession.OpenFile(path, options.ResolveParallelism().Threads);
+        if (layerOutputs is not null)
+        {
+            try
+            {
+                encoder.UseOutputs(layerOutputs);
+            }
+            catch
+            {
+                encoder.Dispose();
+                throw;
+            }
+        }
+
+        return encoder;
     }
 
     private int[] Tokenize(string text, out int dropped)
@@ -515,7 +547,8 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         var batch = items.Length;
         var cells = batch * sequence;
         var hidden = _encoder.HiddenSize;
-        buffers.Ensure(cells, hidden);
+        var layers = _encoder.Layers;
+        buffers.Ensure(cells, hidden * layers);
         var ids = buffers.InputIds.AsSpan(0, cells);
         var mask = buffers.AttentionMask.AsSpan(0, cells);
         ids.Clear();
@@ -537,12 +570,13 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.AttentionMask.AsMemory(0, cells), inputShape);
         using var typesValue = _encoder.HasTokenTypeIds ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.TokenTypeIds.AsMemory(0, cells), inputShape) : null;
         using var output = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.Hidden.AsMemory(0, cells * hidden), [batch, sequence, hidden]);
+        using var layerOutputs = layers > 1 ? LayerPooling.Outputs(buffers.Hidden, cells, [batch, sequence, hidden], layers) : null;
         OrtValue[] inputs = typesValue is null ? [idsValue, maskValue] : [idsValue, maskValue, typesValue];
         using (var runOptions = new RunOptions())
         {
             try
             {
-                _encoder.Session.Run(runOptions, _encoder.InputNames, inputs, _encoder.OutputNames, [output]);
+                _encoder.Session.Run(runOptions, _encoder.InputNames, inputs, _encoder.OutputNames, layerOutputs?.Values ?? [output]);
             }
             catch (OnnxRuntimeException ex)
             {
@@ -554,6 +588,12 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         for (var row = 0; row < batch; row++)
         {
             var length = tokens[items[row]].Length;
+            if (layers > 1 || _pooling == EmbeddingPooling.MeanMax)
+            {
+                vectors[items[row]] = LayerPooling.Pool(buffers.Hidden.AsSpan(0, cells * hidden * layers), cells * hidden, layers, row * sequence * hidden, length, hidden, _pooling, _normalize);
+                continue;
+            }
+
             var rowStates = states.Slice(row * sequence * hidden, length * hidden);
             var vector = new float[hidden];
             if (_pooling == EmbeddingPooling.Cls)

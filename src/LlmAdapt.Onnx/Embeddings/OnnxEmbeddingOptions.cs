@@ -33,6 +33,26 @@ public sealed class OnnxEmbeddingOptions
     [EnumDataType(typeof(EmbeddingPooling))]
     public EmbeddingPooling? Pooling { get; set; }
 
+    /// <summary>
+    /// Gets or sets how many of the encoder's last layers are pooled, from 1 to 64: each layer's hidden states are pooled
+    /// (by <see cref="Pooling"/>) and the results put side by side, oldest layer first, so the embedding has
+    /// <c>PooledLayers × hidden size</c> components (twice that with <see cref="EmbeddingPooling.MeanMax"/>). With
+    /// <see cref="Normalize"/> on, each layer's part is scaled to unit length on its own. Default: 1, the model's own
+    /// sentence embedding from its last layer.
+    /// </summary>
+    /// <remarks>
+    /// Lower layers keep more of the words and syntax that a sentence-similarity objective trains out of the last one, so
+    /// a classifier or reward model on top of a frozen encoder usually does better with several layers (see
+    /// <c>docs/transfer-learning.md</c> for SST-2 numbers). The layers are found by walking the ONNX graph (the hidden
+    /// states read by each self-attention block's query, key and value projections) and made extra outputs of it; a
+    /// value above the encoder's layer count is refused when the generator is created. Any value other than 1, and
+    /// <see cref="EmbeddingPooling.MeanMax"/>, is recorded in the generator's model id (for example
+    /// <c>sentence-transformers/all-MiniLM-L6-v2#layers=6;pooling=mean</c>), so heads trained on these features refuse
+    /// a generator configured differently, and cached embeddings are kept apart.
+    /// </remarks>
+    [Range(1, 64)]
+    public int PooledLayers { get; set; } = 1;
+
     /// <summary>Gets or sets whether embeddings are scaled to unit length. Default: <see langword="true"/> when the folder's <c>modules.json</c> lists a <c>Normalize</c> module or has no <c>modules.json</c>.</summary>
     public bool? Normalize { get; set; }
 
