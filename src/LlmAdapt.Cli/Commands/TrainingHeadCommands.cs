@@ -47,15 +47,33 @@ internal static class TrainingHeadCommands
 
         public Option<bool> NoCache { get; } = new("--no-cache") { Description = "Do not read or write the embedding cache." };
 
+        public Option<int?> Layers { get; } = new("--embedding-layers")
+        {
+            Description = "Pool the hidden states of the encoder's last N layers, side by side (N × 384 features for MiniLM): richer features for a head. Default: 1 (the sentence embedding); 'eval' defaults to what the model was trained with.",
+        };
+
+        public Option<string?> Pooling { get; } = new Option<string?>("--embedding-pooling")
+        {
+            Description = "mean, cls or mean-max (mean and maximum side by side). Default: the model's own (mean for MiniLM); 'eval' defaults to what the model was trained with.",
+        }.AcceptOnlyFromAmong("mean", "cls", "mean-max");
+
         public void AddTo(Command command)
         {
             command.Options.Add(ModelDirectory);
             command.Options.Add(CacheDirectory);
             command.Options.Add(NoCache);
+            command.Options.Add(Layers);
+            command.Options.Add(Pooling);
         }
 
-        public HeadCliSupport.Encoder Open(ParseResult parse)
-            => HeadCliSupport.OpenEncoder(parse.GetValue(ModelDirectory), parse.GetValue(CacheDirectory), parse.GetValue(NoCache));
+        /// <summary>Opens the encoder; <paramref name="trainedModel"/> (for eval) supplies the features it was trained on where the options are not given.</summary>
+        public HeadCliSupport.Encoder Open(ParseResult parse, string? trainedModel = null)
+        {
+            var trained = trainedModel is null ? default : HeadCliSupport.FeaturesOf(trainedModel);
+            var layers = parse.GetValue(Layers) ?? trained.Layers;
+            var pooling = parse.GetValue(Pooling) is { } name ? HeadCliSupport.ParsePooling(name) : trained.Pooling;
+            return HeadCliSupport.OpenEncoder(parse.GetValue(ModelDirectory), parse.GetValue(CacheDirectory), parse.GetValue(NoCache), layers, pooling);
+        }
     }
 
     private sealed class TableOptions
@@ -204,7 +222,7 @@ internal static class TrainingHeadCommands
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var examples = await table.ReadAsync(parse, Existing(parse.GetRequiredValue(testFile)), cancellationToken).ConfigureAwait(false);
-            using var enc = encoder.Open(parse);
+            using var enc = encoder.Open(parse, parse.GetRequiredValue(model));
             var classifier = await TextClassifier.LoadAsync(parse.GetRequiredValue(model), enc.Generator, cancellationToken: cancellationToken).ConfigureAwait(false);
             var metrics = await HeadCliSupport.WithProgressAsync(context, 0, (embedProgress, _) => classifier.EvaluateAsync(examples, embedProgress, cancellationToken)).ConfigureAwait(false);
 
@@ -371,7 +389,7 @@ internal static class TrainingHeadCommands
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var pairs = await pairOptions.ReadAsync(parse, Existing(parse.GetRequiredValue(pairsFile)), cancellationToken).ConfigureAwait(false);
-            using var enc = encoder.Open(parse);
+            using var enc = encoder.Open(parse, parse.GetRequiredValue(model));
             var reward = await RewardModel.LoadAsync(parse.GetRequiredValue(model), enc.Generator, cancellationToken: cancellationToken).ConfigureAwait(false);
             var metrics = await HeadCliSupport.WithProgressAsync(context, 0, (embedProgress, _) => reward.EvaluateAsync(pairs, embedProgress, cancellationToken)).ConfigureAwait(false);
             var shorter = PairwiseMetrics.LengthRule(pairs, shorterWins: true);

@@ -25,10 +25,14 @@ internal static class HeadCliSupport
         return Path.Combine(string.IsNullOrEmpty(root) ? Path.GetTempPath() : root, "LlmAdapt", "embeddings");
     }
 
-    /// <summary>The built-in all-MiniLM-L6-v2 (or an ONNX model folder), behind the on-disk embedding cache unless it is off.</summary>
-    public static Encoder OpenEncoder(string? modelDirectory, string? cacheDirectory, bool noCache)
+    /// <summary>
+    /// The built-in all-MiniLM-L6-v2 (or an ONNX model folder), pooling <paramref name="layers"/> layers by
+    /// <paramref name="pooling"/> (<see langword="null"/>: the model's own), behind the on-disk embedding cache unless it is off.
+    /// </summary>
+    public static Encoder OpenEncoder(string? modelDirectory, string? cacheDirectory, bool noCache, int layers = 1, EmbeddingPooling? pooling = null)
     {
-        var onnx = modelDirectory is null ? OnnxEmbeddingGenerator.CreateDefault() : OnnxEmbeddingGenerator.Create(modelDirectory);
+        var options = new OnnxEmbeddingOptions { PooledLayers = layers, Pooling = pooling };
+        var onnx = modelDirectory is null ? OnnxEmbeddingGenerator.CreateDefault(options) : OnnxEmbeddingGenerator.Create(modelDirectory, options);
         if (noCache)
         {
             return new Encoder(onnx, onnx, null);
@@ -36,6 +40,60 @@ internal static class HeadCliSupport
 
         var cached = new DiskCachingEmbeddingGenerator(onnx, cacheDirectory ?? DefaultCacheDirectory());
         return new Encoder(cached, onnx, cached);
+    }
+
+    /// <summary>Parses <c>mean</c>, <c>cls</c> or <c>mean-max</c>.</summary>
+    public static EmbeddingPooling ParsePooling(string name) => name switch
+    {
+        "cls" => EmbeddingPooling.Cls,
+        "mean-max" => EmbeddingPooling.MeanMax,
+        _ => EmbeddingPooling.Mean,
+    };
+
+    /// <summary>
+    /// The embedding features a head folder was trained on, read from the <c>#layers=N;pooling=P</c> end of the
+    /// <c>embedding_model</c> in its manifest; (1, <see langword="null"/>) when it has none or cannot be read (loading
+    /// the head then reports what is wrong).
+    /// </summary>
+    public static (int Layers, EmbeddingPooling? Pooling) FeaturesOf(string headFolder)
+    {
+        try
+        {
+            var manifest = Path.Combine(headFolder, "manifest.json");
+            if (!File.Exists(manifest))
+            {
+                return (1, null);
+            }
+
+            using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(manifest));
+            var model = document.RootElement.TryGetProperty("embedding_model", out var value) ? value.GetString() : null;
+            var hash = model?.LastIndexOf('#') ?? -1;
+            if (hash < 0)
+            {
+                return (1, null);
+            }
+
+            var layers = 1;
+            EmbeddingPooling? pooling = null;
+            foreach (var part in model![(hash + 1)..].Split(';'))
+            {
+                var pair = part.Split('=', 2);
+                if (pair.Length == 2 && pair[0] == "layers" && int.TryParse(pair[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
+                {
+                    layers = n;
+                }
+                else if (pair.Length == 2 && pair[0] == "pooling" && pair[1] is "mean" or "cls" or "mean-max")
+                {
+                    pooling = ParsePooling(pair[1]);
+                }
+            }
+
+            return (layers, pooling);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return (1, null);
+        }
     }
 
     /// <summary>Runs <paramref name="work"/> under a progress display on standard error: one bar for embedding, one for epochs.</summary>
