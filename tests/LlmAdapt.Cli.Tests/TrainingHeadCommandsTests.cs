@@ -58,6 +58,36 @@ public sealed class TrainingHeadCommandsTests : IDisposable
         Assert.Contains("true \\ predicted", output, StringComparison.Ordinal);
     }
 
+    /// <summary>SST-2 lines 2–81 of train.tsv (80 phrases) to train, lines 2–31 of test.tsv (30 sentences) to evaluate.</summary>
+    [Fact]
+    public async Task LayerFeatures_AreRecordedInTheManifest_UsedByEval_AndAMismatchIsRefused()
+    {
+        var train = Write("train.tsv", File.ReadLines(CliRunner.SharedData("classification/sst2/train.tsv")).Take(81));
+        var test = Write("test.tsv", File.ReadLines(CliRunner.SharedData("classification/sst2/test.tsv")).Take(31));
+        var model = PathOf("clf-layers");
+        var cache = PathOf("cache-layers");
+
+        var (code, output, error) = await CliRunner.RunAsync("train", "classifier", "--train", train, "--epochs", "5", "--embedding-layers", "3", "--embedding-pooling", "mean-max", "--out", model, "--cache-dir", cache, "--json");
+        Assert.True(code == 0, error);
+        Assert.Equal("sentence-transformers/all-MiniLM-L6-v2#layers=3;pooling=mean-max", LastJson(output).GetProperty("embedding_model").GetString());
+        using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(model, "manifest.json"))))
+        {
+            Assert.Equal(3 * 2 * 384, manifest.RootElement.GetProperty("embedding_dimension").GetInt32());
+            Assert.Equal(3 * 2 * 384, manifest.RootElement.GetProperty("head").GetProperty("inputs").GetInt32());
+        }
+
+        // No feature options: eval takes them from the manifest.
+        (code, output, error) = await CliRunner.RunAsync("eval", "classifier", "--model", model, "--test", test, "--cache-dir", cache, "--json");
+        Assert.True(code == 0, error);
+        Assert.Equal(30, LastJson(output).GetProperty("examples").GetInt32());
+
+        // Features that differ from the training ones are refused, naming both.
+        (code, _, error) = await CliRunner.RunAsync("eval", "classifier", "--model", model, "--test", test, "--embedding-layers", "1", "--no-cache");
+        Assert.Equal(1, code);
+        Assert.Contains("#layers=3;pooling=mean-max", error, StringComparison.Ordinal);
+        Assert.Contains("#layers=1;pooling=mean-max", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task UnknownColumn_FailsWithTheHeader()
     {
