@@ -7,20 +7,55 @@ namespace LlmAdapt.Benchmarks.Heads;
 /// <summary>
 /// The built-in all-MiniLM-L6-v2 behind the same on-disk cache the CLI uses (LLMADAPT_EMBEDDING_CACHE, else
 /// LlmAdapt/embeddings under local app data), so a dataset is embedded once and every later run reads it back.
+/// `--embedding-layers N` and `--embedding-pooling mean|cls|mean-max` on a comparison's command line pick richer
+/// features (<see cref="OnnxEmbeddingOptions.PooledLayers"/>, <see cref="EmbeddingPooling.MeanMax"/>); every model
+/// of the comparison, the peer included, then gets them.
 /// </summary>
 internal sealed class FeatureStore : IDisposable
 {
     private readonly DiskCachingEmbeddingGenerator _cache;
 
-    public FeatureStore()
+    public FeatureStore(string[]? args = null)
     {
         var fromEnvironment = Environment.GetEnvironmentVariable("LLMADAPT_EMBEDDING_CACHE");
         var root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
         var directory = !string.IsNullOrWhiteSpace(fromEnvironment) ? fromEnvironment : Path.Combine(string.IsNullOrEmpty(root) ? Path.GetTempPath() : root, "LlmAdapt", "embeddings");
-        _cache = new DiskCachingEmbeddingGenerator(OnnxEmbeddingGenerator.CreateDefault(), directory);
+        var onnx = OnnxEmbeddingGenerator.CreateDefault(OptionsFrom(args ?? []));
+        ModelId = onnx.ModelId;
+        Dimensions = onnx.Dimensions;
+        _cache = new DiskCachingEmbeddingGenerator(onnx, directory);
     }
 
     public IEmbeddingGenerator<string, Embedding<float>> Generator => _cache;
+
+    /// <summary>Gets the features' model id (with <c>#layers=…;pooling=…</c> for richer features).</summary>
+    public string ModelId { get; }
+
+    /// <summary>Gets the features' dimension.</summary>
+    public int Dimensions { get; }
+
+    /// <summary>Reads `--embedding-layers N` and `--embedding-pooling mean|cls|mean-max`.</summary>
+    public static OnnxEmbeddingOptions OptionsFrom(string[] args)
+    {
+        var options = new OnnxEmbeddingOptions();
+        if (Array.IndexOf(args, "--embedding-layers") is var l and >= 0)
+        {
+            options.PooledLayers = int.Parse(args[l + 1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (Array.IndexOf(args, "--embedding-pooling") is var p and >= 0)
+        {
+            options.Pooling = args[p + 1] switch
+            {
+                "mean" => EmbeddingPooling.Mean,
+                "cls" => EmbeddingPooling.Cls,
+                "mean-max" => EmbeddingPooling.MeanMax,
+                var other => throw new ArgumentException($"unknown pooling {other}; use mean, cls or mean-max"),
+            };
+        }
+
+        return options;
+    }
 
     public long Misses => _cache.Misses;
 

@@ -15,13 +15,12 @@ namespace LlmAdapt.Benchmarks.Heads;
 /// the settings `--sweep` chose on held-out train.tsv sentences (dev.tsv's phrases come from train.tsv's sentences, so
 /// it flatters memorising models), early-stopped on 10% of train.tsv's sentences held out whole, and reports dev.tsv and
 /// test.tsv; ML.NET's LbfgsLogisticRegression has its L2 chosen on dev.tsv. Then times head training (no encoder) on the
-/// first 20,000 training phrases: BenchmarkDotNet wall time and process CPU time. Options: --train-limit N (the first N
+/// first 20,000 training phrases: BenchmarkDotNet wall time and process CPU time. Options: --embedding-layers N and --embedding-pooling P
+/// (richer features for every model, ML.NET included; see <see cref="FeatureStore"/>), --train-limit N (the first N
 /// phrases), --no-timing, --timing-only (the linear head against ML.NET with L2 0.1), --sweep (see <see cref="HeadSweep"/>).
 /// </summary>
 internal static class HeadComparison
 {
-    private const string ModelId = "sentence-transformers/all-MiniLM-L6-v2";
-
     /// <summary>The linear head's setting (batch 256, no weight decay), early-stopped on held-out sentences.</summary>
     internal static readonly TaskHeadOptions LinearSetting = new() { Head = HeadKind.Linear, BatchSize = 256, WeightDecay = 0, ValidationSplit = ValidationSplit.BySourceText };
 
@@ -48,14 +47,16 @@ internal static class HeadComparison
         var dev = await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/dev.tsv"), "sentence", "label").ConfigureAwait(false);
         var test = await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/test.tsv"), "sentence", "label").ConfigureAwait(false);
         Dictionary<string, float[]> vectors;
-        using (var store = new FeatureStore())
+        string modelId;
+        using (var store = new FeatureStore(args))
         {
+            modelId = store.ModelId;
             var clock = Stopwatch.StartNew();
             vectors = await store.EmbedAsync(train.Concat(dev).Concat(test).Select(e => e.Input), "SST-2").ConfigureAwait(false);
             Console.WriteLine($"embedded {vectors.Count:N0} distinct texts in {clock.Elapsed.TotalSeconds:F0} s ({store.Misses:N0} computed, the rest from the cache)");
         }
 
-        var generator = new PrecomputedEmbeddingGenerator(vectors, ModelId);
+        var generator = new PrecomputedEmbeddingGenerator(vectors, modelId);
         if (args.Contains("--sweep"))
         {
             await HeadSweep.RunAsync(generator, train, dev, vectors, args).ConfigureAwait(false);
@@ -65,7 +66,7 @@ internal static class HeadComparison
         var folder = Directory.CreateTempSubdirectory("llmadapt-compare-heads-").FullName;
         try
         {
-            Console.WriteLine($"SST-2: {train.Length:N0} train, {dev.Count:N0} dev, {test.Count:N0} test; MiniLM features (384)");
+            Console.WriteLine($"SST-2: {train.Length:N0} train, {dev.Count:N0} dev, {test.Count:N0} test; features {modelId} ({vectors.Values.First().Length})");
             var linear = await FinalHeadAsync(generator, train, dev, test, folder, "linear", LinearSetting).ConfigureAwait(false);
             var mlp = await FinalHeadAsync(generator, train, dev, test, folder, "mlp", MlpSetting).ConfigureAwait(false);
             var peer = MlNetBest(train, dev, test, vectors);

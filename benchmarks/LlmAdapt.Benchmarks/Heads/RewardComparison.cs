@@ -12,12 +12,11 @@ namespace LlmAdapt.Benchmarks.Heads;
 /// answer wins" and ML.NET's LbfgsLogisticRegression on embedding differences (of the same features, of the response
 /// alone, and with --whole-dialogue of the whole dialogue, as the issue's peer was measured; its L2 is chosen on the last
 /// 150 training pairs). The reward model's settings are the defaults, which `--sweep` chose by 5-fold cross-validation
-/// on the 1,500 training pairs. Options: --features LIST, --whole-dialogue, --sweep.
+/// on the 1,500 training pairs. Options: --features LIST, --whole-dialogue, --sweep,
+/// --embedding-layers N and --embedding-pooling P (richer features for every model, ML.NET included).
 /// </summary>
 internal static class RewardComparison
 {
-    private const string ModelId = "sentence-transformers/all-MiniLM-L6-v2";
-
     public static async Task<int> RunAsync(string[] args)
     {
         var all = await PreferenceDataReader.ReadPairsAsync(Data.PathOf("preference/hh-rlhf-harmless/pairs-1800.jsonl.gz"), limits: new PreferenceLimits { AllowEmptyResponses = true }).ConfigureAwait(false);
@@ -34,7 +33,7 @@ internal static class RewardComparison
             _ => throw new ArgumentException($"unknown feature {name}"),
         });
 
-        using var store = new FeatureStore();
+        using var store = new FeatureStore(args);
         var folder = Directory.CreateTempSubdirectory("llmadapt-compare-reward-").FullName;
         try
         {
@@ -50,7 +49,7 @@ internal static class RewardComparison
                     Console.Error.WriteLine($"embedding {p.Completed}/{p.Total}");
                 }
             }), CancellationToken.None).ConfigureAwait(false);
-            Console.WriteLine($"HH-RLHF: {train.Length} train, {test.Length} test; features {features}; embedded in {clock.Elapsed.TotalSeconds:F0} s ({store.Misses:N0} computed)");
+            Console.WriteLine($"HH-RLHF: {train.Length} train, {test.Length} test; features {features} of {store.ModelId} ({store.Dimensions}); embedded in {clock.Elapsed.TotalSeconds:F0} s ({store.Misses:N0} computed)");
 
             if (args.Contains("--sweep"))
             {
