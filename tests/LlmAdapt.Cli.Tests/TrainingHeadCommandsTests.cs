@@ -67,9 +67,9 @@ public sealed class TrainingHeadCommandsTests : IDisposable
         var model = PathOf("clf-layers");
         var cache = PathOf("cache-layers");
 
-        var (code, output, error) = await CliRunner.RunAsync("train", "classifier", "--train", train, "--epochs", "5", "--embedding-layers", "3", "--embedding-pooling", "mean-max", "--out", model, "--cache-dir", cache, "--json");
+        var (code, output, error) = await CliRunner.RunAsync("train", "classifier", "--train", train, "--epochs", "5", "--embedding-layers", "3", "--embedding-pooling", "mean-max", "--embedding-normalize", "false", "--out", model, "--cache-dir", cache, "--json");
         Assert.True(code == 0, error);
-        Assert.Equal("sentence-transformers/all-MiniLM-L6-v2#layers=3;pooling=mean-max", LastJson(output).GetProperty("embedding_model").GetString());
+        Assert.Equal("sentence-transformers/all-MiniLM-L6-v2#layers=3;pooling=mean-max;normalize=false", LastJson(output).GetProperty("embedding_model").GetString());
         using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(model, "manifest.json"))))
         {
             Assert.Equal(3 * 2 * 384, manifest.RootElement.GetProperty("embedding_dimension").GetInt32());
@@ -84,8 +84,8 @@ public sealed class TrainingHeadCommandsTests : IDisposable
         // Features that differ from the training ones are refused, naming both.
         (code, _, error) = await CliRunner.RunAsync("eval", "classifier", "--model", model, "--test", test, "--embedding-layers", "1", "--no-cache");
         Assert.Equal(1, code);
-        Assert.Contains("#layers=3;pooling=mean-max", error, StringComparison.Ordinal);
-        Assert.Contains("#layers=1;pooling=mean-max", error, StringComparison.Ordinal);
+        Assert.Contains("#layers=3;pooling=mean-max;normalize=false", error, StringComparison.Ordinal);
+        Assert.Contains("#layers=1;pooling=mean-max;normalize=false", error, StringComparison.Ordinal);
     }
 
     [Fact]

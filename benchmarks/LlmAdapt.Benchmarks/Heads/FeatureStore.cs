@@ -7,8 +7,9 @@ namespace LlmAdapt.Benchmarks.Heads;
 /// <summary>
 /// The built-in all-MiniLM-L6-v2 behind the same on-disk cache the CLI uses (LLMADAPT_EMBEDDING_CACHE, else
 /// LlmAdapt/embeddings under local app data), so a dataset is embedded once and every later run reads it back.
-/// `--embedding-layers N` and `--embedding-pooling mean|cls|mean-max` on a comparison's command line pick richer
-/// features (<see cref="OnnxEmbeddingOptions.PooledLayers"/>, <see cref="EmbeddingPooling.MeanMax"/>); every model
+/// `--embedding-layers N`, `--embedding-pooling mean|cls|mean-max` and `--embedding-normalize true|false` on a
+/// comparison's command line pick richer features (<see cref="OnnxEmbeddingOptions.PooledLayers"/>,
+/// <see cref="EmbeddingPooling.MeanMax"/>, <see cref="OnnxEmbeddingOptions.Normalize"/>); every model
 /// of the comparison, the peer included, then gets them.
 /// </summary>
 internal sealed class FeatureStore : IDisposable
@@ -34,7 +35,7 @@ internal sealed class FeatureStore : IDisposable
     /// <summary>Gets the features' dimension.</summary>
     public int Dimensions { get; }
 
-    /// <summary>Reads `--embedding-layers N` and `--embedding-pooling mean|cls|mean-max`.</summary>
+    /// <summary>Reads `--embedding-layers N`, `--embedding-pooling mean|cls|mean-max` and `--embedding-normalize true|false`.</summary>
     public static OnnxEmbeddingOptions OptionsFrom(string[] args)
     {
         var options = new OnnxEmbeddingOptions();
@@ -52,6 +53,11 @@ internal sealed class FeatureStore : IDisposable
                 "mean-max" => EmbeddingPooling.MeanMax,
                 var other => throw new ArgumentException($"unknown pooling {other}; use mean, cls or mean-max"),
             };
+        }
+
+        if (Array.IndexOf(args, "--embedding-normalize") is var n and >= 0)
+        {
+            options.Normalize = bool.Parse(args[n + 1]);
         }
 
         return options;

@@ -15,7 +15,7 @@ namespace LlmAdapt.Benchmarks.Heads;
 /// the settings `--sweep` chose on held-out train.tsv sentences (dev.tsv's phrases come from train.tsv's sentences, so
 /// it flatters memorising models), early-stopped on 10% of train.tsv's sentences held out whole, and reports dev.tsv and
 /// test.tsv; ML.NET's LbfgsLogisticRegression has its L2 chosen on dev.tsv. Then times head training (no encoder) on the
-/// first 20,000 training phrases: BenchmarkDotNet wall time and process CPU time. Options: --embedding-layers N and --embedding-pooling P
+/// first 20,000 training phrases: BenchmarkDotNet wall time and process CPU time. Options: --embedding-layers N, --embedding-pooling P and --embedding-normalize B
 /// (richer features for every model, ML.NET included; see <see cref="FeatureStore"/>), --train-limit N (the first N
 /// phrases), --no-timing, --timing-only (the linear head against ML.NET with L2 0.1), --sweep (see <see cref="HeadSweep"/>).
 /// </summary>

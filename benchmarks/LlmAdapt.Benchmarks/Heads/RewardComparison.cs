@@ -13,7 +13,7 @@ namespace LlmAdapt.Benchmarks.Heads;
 /// alone, and with --whole-dialogue of the whole dialogue, as the peer was measured; its L2 is chosen on the last
 /// 150 training pairs). The reward model's settings are the defaults, which `--sweep` chose by 5-fold cross-validation
 /// on the 1,500 training pairs. Options: --features LIST, --whole-dialogue, --sweep,
-/// --embedding-layers N and --embedding-pooling P (richer features for every model, ML.NET included).
+/// --embedding-layers N, --embedding-pooling P and --embedding-normalize B (richer features for every model, ML.NET included).
 /// </summary>
 internal static class RewardComparison
 {

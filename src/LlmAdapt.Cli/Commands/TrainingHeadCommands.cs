@@ -57,6 +57,11 @@ internal static class TrainingHeadCommands
             Description = "mean, cls or mean-max (mean and maximum side by side). Default: the model's own (mean for MiniLM); 'eval' defaults to what the model was trained with.",
         }.AcceptOnlyFromAmong("mean", "cls", "mean-max");
 
+        public Option<string?> Normalize { get; } = new Option<string?>("--embedding-normalize")
+        {
+            Description = "true: scale each pooled part to unit length; false: keep the raw pooled states (the head standardises features either way). Default: the model's own (true for MiniLM); 'eval' defaults to what the model was trained with.",
+        }.AcceptOnlyFromAmong("true", "false");
+
         public void AddTo(Command command)
         {
             command.Options.Add(ModelDirectory);
@@ -64,6 +69,7 @@ internal static class TrainingHeadCommands
             command.Options.Add(NoCache);
             command.Options.Add(Layers);
             command.Options.Add(Pooling);
+            command.Options.Add(Normalize);
         }
 
         /// <summary>Opens the encoder; <paramref name="trainedModel"/> (for eval) supplies the features it was trained on where the options are not given.</summary>
@@ -72,7 +78,8 @@ internal static class TrainingHeadCommands
             var trained = trainedModel is null ? default : HeadCliSupport.FeaturesOf(trainedModel);
             var layers = parse.GetValue(Layers) ?? trained.Layers;
             var pooling = parse.GetValue(Pooling) is { } name ? HeadCliSupport.ParsePooling(name) : trained.Pooling;
-            return HeadCliSupport.OpenEncoder(parse.GetValue(ModelDirectory), parse.GetValue(CacheDirectory), parse.GetValue(NoCache), layers, pooling);
+            var normalize = parse.GetValue(Normalize) is { } flag ? flag == "true" : trained.Normalize;
+            return HeadCliSupport.OpenEncoder(parse.GetValue(ModelDirectory), parse.GetValue(CacheDirectory), parse.GetValue(NoCache), layers, pooling, normalize);
         }
     }
 

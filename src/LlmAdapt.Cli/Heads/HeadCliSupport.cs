@@ -27,11 +27,12 @@ internal static class HeadCliSupport
 
     /// <summary>
     /// The built-in all-MiniLM-L6-v2 (or an ONNX model folder), pooling <paramref name="layers"/> layers by
-    /// <paramref name="pooling"/> (<see langword="null"/>: the model's own), behind the on-disk embedding cache unless it is off.
+    /// <paramref name="pooling"/> and <paramref name="normalize"/> (<see langword="null"/>: the model's own), behind the
+    /// on-disk embedding cache unless it is off.
     /// </summary>
-    public static Encoder OpenEncoder(string? modelDirectory, string? cacheDirectory, bool noCache, int layers = 1, EmbeddingPooling? pooling = null)
+    public static Encoder OpenEncoder(string? modelDirectory, string? cacheDirectory, bool noCache, int layers = 1, EmbeddingPooling? pooling = null, bool? normalize = null)
     {
-        var options = new OnnxEmbeddingOptions { PooledLayers = layers, Pooling = pooling };
+        var options = new OnnxEmbeddingOptions { PooledLayers = layers, Pooling = pooling, Normalize = normalize };
         var onnx = modelDirectory is null ? OnnxEmbeddingGenerator.CreateDefault(options) : OnnxEmbeddingGenerator.Create(modelDirectory, options);
         if (noCache)
         {
@@ -51,18 +52,18 @@ internal static class HeadCliSupport
     };
 
     /// <summary>
-    /// The embedding features a head folder was trained on, read from the <c>#layers=N;pooling=P</c> end of the
-    /// <c>embedding_model</c> in its manifest; (1, <see langword="null"/>) when it has none or cannot be read (loading
-    /// the head then reports what is wrong).
+    /// The embedding features a head folder was trained on, read from the <c>#layers=N;pooling=P;normalize=B</c> end of
+    /// the <c>embedding_model</c> in its manifest; (1, <see langword="null"/>, <see langword="null"/>) when it has none or
+    /// cannot be read (loading the head then reports what is wrong).
     /// </summary>
-    public static (int Layers, EmbeddingPooling? Pooling) FeaturesOf(string headFolder)
+    public static (int Layers, EmbeddingPooling? Pooling, bool? Normalize) FeaturesOf(string headFolder)
     {
         try
         {
             var manifest = Path.Combine(headFolder, "manifest.json");
             if (!File.Exists(manifest))
             {
-                return (1, null);
+                return (1, null, null);
             }
 
             using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(manifest));
@@ -70,11 +71,12 @@ internal static class HeadCliSupport
             var hash = model?.LastIndexOf('#') ?? -1;
             if (hash < 0)
             {
-                return (1, null);
+                return (1, null, null);
             }
 
             var layers = 1;
             EmbeddingPooling? pooling = null;
+            bool? normalize = null;
             foreach (var part in model![(hash + 1)..].Split(';'))
             {
                 var pair = part.Split('=', 2);
@@ -86,13 +88,17 @@ internal static class HeadCliSupport
                 {
                     pooling = ParsePooling(pair[1]);
                 }
+                else if (pair.Length == 2 && pair[0] == "normalize" && pair[1] is "true" or "false")
+                {
+                    normalize = pair[1] == "true";
+                }
             }
 
-            return (layers, pooling);
+            return (layers, pooling, normalize);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException)
         {
-            return (1, null);
+            return (1, null, null);
         }
     }
 

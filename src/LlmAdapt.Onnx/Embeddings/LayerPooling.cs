@@ -13,12 +13,12 @@ internal static class LayerPooling
     /// <summary>
     /// The model id of features pooled from <paramref name="layers"/> layers by <paramref name="pooling"/>:
     /// <paramref name="modelId"/> itself for the plain sentence embedding (one layer, mean or CLS), else
-    /// <c>{modelId}#layers={layers};pooling={mean|cls|mean-max}</c>.
+    /// <c>{modelId}#layers={layers};pooling={mean|cls|mean-max};normalize={true|false}</c>.
     /// </summary>
-    public static string ModelId(string modelId, int layers, EmbeddingPooling pooling)
+    public static string ModelId(string modelId, int layers, EmbeddingPooling pooling, bool normalize)
         => layers <= 1 && pooling != EmbeddingPooling.MeanMax
             ? modelId
-            : string.Create(CultureInfo.InvariantCulture, $"{modelId}#layers={layers};pooling={Name(pooling)}");
+            : string.Create(CultureInfo.InvariantCulture, $"{modelId}#layers={layers};pooling={Name(pooling)};normalize={(normalize ? "true" : "false")}");
 
     /// <summary>The name of a pooling in model ids and on the command line: <c>mean</c>, <c>cls</c> or <c>mean-max</c>.</summary>
     public static string Name(EmbeddingPooling pooling) => pooling switch

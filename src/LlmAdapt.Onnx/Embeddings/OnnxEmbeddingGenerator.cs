@@ -63,7 +63,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         _maxBatchSize = options.MaxBatchSize;
         _maxBatchTokens = options.MaxBatchTokens;
         _lanes = options.ResolveParallelism().Lanes;
-        ModelId = LayerPooling.ModelId(modelId, encoder.Layers, pooling);
+        ModelId = LayerPooling.ModelId(modelId, encoder.Layers, pooling, normalize);
         MaxSequenceLength = maxSequenceLength;
         Precision = options.Precision;
         Metadata = new EmbeddingGeneratorMetadata(ProviderName, providerUri: null, defaultModelId: ModelId, defaultModelDimensions: Dimensions);
@@ -79,7 +79,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     public EmbeddingGeneratorMetadata Metadata { get; }
 
     /// <summary>
-    /// Gets the model id put on every embedding: the configured one, followed by <c>#layers=…;pooling=…</c> when
+    /// Gets the model id put on every embedding: the configured one, followed by <c>#layers=…;pooling=…;normalize=…</c> when
     /// <see cref="OnnxEmbeddingOptions.PooledLayers"/> is above 1 or the pooling is <see cref="EmbeddingPooling.MeanMax"/>.
     /// </summary>
     public string ModelId { get; }

@@ -47,7 +47,7 @@ public sealed class OnnxEmbeddingOptions
     /// states read by each self-attention block's query, key and value projections) and made extra outputs of it; a
     /// value above the encoder's layer count is refused when the generator is created. Any value other than 1, and
     /// <see cref="EmbeddingPooling.MeanMax"/>, is recorded in the generator's model id (for example
-    /// <c>sentence-transformers/all-MiniLM-L6-v2#layers=6;pooling=mean</c>), so heads trained on these features refuse
+    /// <c>sentence-transformers/all-MiniLM-L6-v2#layers=6;pooling=mean;normalize=false</c>), so heads trained on these features refuse
     /// a generator configured differently, and cached embeddings are kept apart.
     /// </remarks>
     [Range(1, 64)]

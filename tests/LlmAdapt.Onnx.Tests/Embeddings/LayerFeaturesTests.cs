@@ -38,7 +38,7 @@ public sealed class LayerFeaturesTests(ModelFolderFixture folder) : IClassFixtur
 
         Assert.Equal(6 * Hidden, layers.Dimensions);
         Assert.Equal(6 * Hidden, layers.Metadata.DefaultModelDimensions);
-        Assert.Equal("sentence-transformers/all-MiniLM-L6-v2#layers=6;pooling=mean", layers.ModelId);
+        Assert.Equal("sentence-transformers/all-MiniLM-L6-v2#layers=6;pooling=mean;normalize=true", layers.ModelId);
         Assert.Equal(layers.ModelId, layers.Metadata.DefaultModelId);
         Assert.Equal(layers.ModelId, b[0].ModelId);
         for (var i = 0; i < s_texts.Length; i++)
@@ -69,7 +69,7 @@ public sealed class LayerFeaturesTests(ModelFolderFixture folder) : IClassFixtur
         var b = await meanMax.GenerateAsync(s_texts);
 
         Assert.Equal(2 * Hidden, meanMax.Dimensions);
-        Assert.Equal("sentence-transformers/all-MiniLM-L6-v2#layers=1;pooling=mean-max", meanMax.Metadata.DefaultModelId);
+        Assert.Equal("sentence-transformers/all-MiniLM-L6-v2#layers=1;pooling=mean-max;normalize=false", meanMax.Metadata.DefaultModelId);
         for (var i = 0; i < s_texts.Length; i++)
         {
             var vector = b[i].Vector.Span;
@@ -93,7 +93,7 @@ public sealed class LayerFeaturesTests(ModelFolderFixture folder) : IClassFixtur
         var a = await fromFolder.GenerateAsync(s_texts.Take(4));
         var b = await builtIn.GenerateAsync(s_texts.Take(4));
 
-        Assert.Equal("minilm#layers=2;pooling=mean-max", fromFolder.ModelId);
+        Assert.Equal("minilm#layers=2;pooling=mean-max;normalize=true", fromFolder.ModelId);
         Assert.Equal(4 * Hidden, fromFolder.Dimensions);
         for (var i = 0; i < 4; i++)
         {
