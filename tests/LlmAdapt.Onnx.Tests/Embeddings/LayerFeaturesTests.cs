@@ -102,6 +102,37 @@ public sealed class LayerFeaturesTests(ModelFolderFixture folder) : IClassFixtur
     }
 
     [Fact]
+    public async Task Int8_WithTwoLayers_StaysCloseToFloat32_AndIsCachedApart()
+    {
+        var cache = Directory.CreateTempSubdirectory("llmadapt-int8-layers-").FullName;
+        try
+        {
+            using var int8 = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { PooledLayers = 2, Precision = EmbeddingPrecision.Int8, CacheDirectory = cache });
+            using var fp32 = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { PooledLayers = 2 });
+
+            var a = await int8.GenerateAsync(s_texts);
+            var b = await fp32.GenerateAsync(s_texts);
+
+            Assert.Equal(2 * Hidden, int8.Dimensions);
+            Assert.Equal(fp32.ModelId, int8.ModelId);
+            for (var i = 0; i < s_texts.Length; i++)
+            {
+                for (var l = 0; l < 2; l++)
+                {
+                    var cosine = EmbeddingTestData.Cosine(a[i].Vector.Span.Slice(l * Hidden, Hidden), b[i].Vector.Span.Slice(l * Hidden, Hidden));
+                    Assert.True(cosine > 0.99, $"text {i}, layer part {l}: cosine {cosine:F4}");
+                }
+            }
+
+            Assert.Single(Directory.GetFiles(cache, "*layers2*.int8-v*.onnx"));
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    [Fact]
     public void MoreLayersThanTheEncoderHas_IsRefusedWithBothNumbers()
     {
         var ex = Assert.Throws<ModelLoadException>(() => OnnxEmbeddingGenerator.Create(folder.VocabFolder, new OnnxEmbeddingOptions { PooledLayers = 7 }));
