@@ -75,7 +75,7 @@ internal static class TrainingHeadCommands
         /// <summary>Opens the encoder; <paramref name="trainedModel"/> (for eval) supplies the features it was trained on where the options are not given.</summary>
         public HeadCliSupport.Encoder Open(ParseResult parse, string? trainedModel = null)
         {
-            var trained = trainedModel is null ? default : HeadCliSupport.FeaturesOf(trainedModel);
+            var trained = trainedModel is null ? (Layers: 1, Pooling: null, Normalize: null) : HeadCliSupport.FeaturesOf(trainedModel);
             var layers = parse.GetValue(Layers) ?? trained.Layers;
             var pooling = parse.GetValue(Pooling) is { } name ? HeadCliSupport.ParsePooling(name) : trained.Pooling;
             var normalize = parse.GetValue(Normalize) is { } flag ? flag == "true" : trained.Normalize;
