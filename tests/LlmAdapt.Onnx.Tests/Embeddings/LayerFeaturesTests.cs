@@ -3,6 +3,9 @@ using System.Numerics.Tensors;
 using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.Onnx.Graph;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace LlmAdapt.Onnx.Tests.Embeddings;
 
@@ -147,6 +150,31 @@ public sealed class LayerFeaturesTests(ModelFolderFixture folder) : IClassFixtur
         var ex = Assert.Throws<ValidationException>(() => OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { PooledLayers = 0 }));
 
         Assert.Contains(nameof(OnnxEmbeddingOptions.PooledLayers), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Configuration_BindsPooledLayersAndPooling_AndRefusesZeroLayersAtStartUp()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LlmAdapt:Embeddings:PooledLayers"] = "2",
+            ["LlmAdapt:Embeddings:Pooling"] = "MeanMax",
+            ["LlmAdapt:Embeddings:Normalize"] = "false",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLlmAdapt(configuration, b => b.AddOnnxEmbeddings());
+        using (var provider = services.BuildServiceProvider())
+        {
+            var generator = provider.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>();
+            Assert.Equal(2 * 2 * Hidden, generator.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelDimensions);
+            Assert.Equal("sentence-transformers/all-MiniLM-L6-v2#layers=2;pooling=mean-max;normalize=false", generator.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId);
+        }
+
+        var invalid = new ServiceCollection();
+        invalid.AddLlmAdapt(b => b.AddOnnxEmbeddings(o => o.PooledLayers = 0));
+        using var bad = invalid.BuildServiceProvider();
+        var ex = Assert.Throws<OptionsValidationException>(() => bad.GetRequiredService<IOptions<OnnxEmbeddingOptions>>().Value);
+        Assert.Contains(ex.Failures, f => f.Contains(nameof(OnnxEmbeddingOptions.PooledLayers), StringComparison.Ordinal));
     }
 
     [Fact]
