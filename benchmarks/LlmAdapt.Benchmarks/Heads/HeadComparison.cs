@@ -32,7 +32,7 @@ internal static class HeadComparison
         if (args.Contains("--timing-only"))
         {
             // The linear head with batch 256 (test 0.8165 in the full run) against ML.NET with its dev-chosen L2 (0.1).
-            var (wallRatio, cpuRatio) = RunTiming(LinearSetting, 0.1f, args, await HeadTrainingBenchmarks.TimingData.LoadAsync(20_000).ConfigureAwait(false));
+            var (wallRatio, cpuRatio) = RunTiming(LinearSetting, 0.1f, args, await HeadTrainingBenchmarks.TimingData.LoadAsync(20_000, args).ConfigureAwait(false));
             Console.WriteLine(FormattableString.Invariant($"train_time_linear_vs_mlnet={wallRatio:F3} train_cpu_linear_vs_mlnet={cpuRatio:F3}"));
             return 0;
         }
@@ -74,7 +74,7 @@ internal static class HeadComparison
             var timing = "";
             if (!args.Contains("--no-timing"))
             {
-                var (wallRatio, cpuRatio) = RunTiming(LinearSetting, peer.L2, args, await HeadTrainingBenchmarks.TimingData.LoadAsync(20_000).ConfigureAwait(false));
+                var (wallRatio, cpuRatio) = RunTiming(LinearSetting, peer.L2, args, await HeadTrainingBenchmarks.TimingData.LoadAsync(20_000, args).ConfigureAwait(false));
                 timing = FormattableString.Invariant($" train_time_linear_vs_mlnet={wallRatio:F3} train_cpu_linear_vs_mlnet={cpuRatio:F3}");
             }
 

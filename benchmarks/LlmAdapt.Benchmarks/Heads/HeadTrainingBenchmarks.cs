@@ -45,13 +45,14 @@ public class HeadTrainingBenchmarks
 
     internal sealed record TimingData(IReadOnlyList<TrainingExample> Examples, float[][] Features, bool[] Labels, PrecomputedEmbeddingGenerator Generator, TaskHeadOptions LinearOptions, float L2)
     {
-        public static async Task<TimingData> LoadAsync(int count)
+        /// <summary>The first <paramref name="count"/> training phrases with their features (`--embedding-*` in <paramref name="args"/> pick them).</summary>
+        public static async Task<TimingData> LoadAsync(int count, string[]? args = null)
         {
             var train = await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/train.tsv"), "sentence", "label").ConfigureAwait(false);
             var sample = train.Take(count).ToArray();
-            using var store = new FeatureStore();
+            using var store = new FeatureStore(args);
             var vectors = await store.EmbedAsync(sample.Select(e => e.Input), "SST-2 timing sample").ConfigureAwait(false);
-            return new TimingData(sample, sample.Select(e => vectors[e.Input]).ToArray(), sample.Select(e => e.Label == "1").ToArray(), new PrecomputedEmbeddingGenerator(vectors, "sentence-transformers/all-MiniLM-L6-v2"), new TaskHeadOptions(), 1f);
+            return new TimingData(sample, sample.Select(e => vectors[e.Input]).ToArray(), sample.Select(e => e.Label == "1").ToArray(), new PrecomputedEmbeddingGenerator(vectors, store.ModelId), new TaskHeadOptions(), 1f);
         }
     }
 }
