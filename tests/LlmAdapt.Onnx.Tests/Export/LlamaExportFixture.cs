@@ -1,4 +1,3 @@
-using LlmAdapt.Onnx.Export;
 using LlmAdapt.Onnx.Tests.Generation;
 
 namespace LlmAdapt.Onnx.Tests.Export;
@@ -8,7 +7,7 @@ namespace LlmAdapt.Onnx.Tests.Export;
 /// ONNX Runtime GenAI fixture (32,000 ids) beside its checkpoint, a LoRA adapter on all seven projections, and the
 /// checkpoint exported without the adapter, with it merged, and with it kept as separate LoRA inputs.
 /// </summary>
-public sealed class LlamaExportFixture : IAsyncLifetime
+public sealed class LlamaExportFixture() : DecoderExportFixture("llama")
 {
     public const int Vocab = 32000;
     public const int Context = 64;
@@ -24,25 +23,7 @@ public sealed class LlamaExportFixture : IAsyncLifetime
 
     internal TinyLlama Model { get; } = new(Vocab, Context, Layers, Heads, KvHeads, Channels, Intermediate, seed: 17, ropeTheta: 10000);
 
-    public string Root { get; } = TinyGpt2.NewDirectory("llama");
-
-    public string Checkpoint => Path.Combine(Root, "checkpoint");
-
-    public string Adapter => Path.Combine(Root, "adapter");
-
-    public string Exported => Path.Combine(Root, "onnx");
-
-    public string ExportedLora => Path.Combine(Root, "onnx-lora");
-
-    public string ExportedSeparate => Path.Combine(Root, "onnx-lora-separate");
-
-    public OnnxExportResult? Result { get; private set; }
-
-    public OnnxExportResult? LoraResult { get; private set; }
-
-    public OnnxExportResult? SeparateResult { get; private set; }
-
-    public async Task InitializeAsync()
+    protected override async Task WriteCheckpointAndAdapterAsync()
     {
         await Model.SaveAsync(Checkpoint);
         foreach (var file in TokenizerFiles)
@@ -52,14 +33,5 @@ public sealed class LlamaExportFixture : IAsyncLifetime
 
         Model.AddLora(rank: 4, LoraAlpha, seed: 9, TinyLlama.AllSites);
         await Model.SaveAdapterAsync(Adapter, Checkpoint, LoraAlpha);
-        Result = await OnnxDecoderExporter.ExportAsync(Checkpoint, Exported, null, CancellationToken.None);
-        LoraResult = await OnnxDecoderExporter.ExportAsync(Checkpoint, ExportedLora, new OnnxExportOptions { AdapterDirectory = Adapter }, CancellationToken.None);
-        SeparateResult = await OnnxDecoderExporter.ExportAsync(Checkpoint, ExportedSeparate, new OnnxExportOptions { AdapterDirectory = Adapter, KeepLoraSeparate = true }, CancellationToken.None);
-    }
-
-    public Task DisposeAsync()
-    {
-        Directory.Delete(Root, recursive: true);
-        return Task.CompletedTask;
     }
 }
