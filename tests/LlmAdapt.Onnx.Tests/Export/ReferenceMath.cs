@@ -34,6 +34,74 @@ internal static class ReferenceMath
         }
     }
 
+    /// <summary>
+    /// Causal softmax attention of one sequence, [t, heads × d] out. Row i of q, k, v starts at i × stride + offset;
+    /// query head h reads key/value head h / (heads / kvHeads) (grouped-query attention; kvHeads = heads for GPT-2).
+    /// </summary>
+    public static double[] CausalAttention(int t, int heads, int kvHeads, int d, (double[] Data, int Stride, int Offset) q, (double[] Data, int Stride, int Offset) k, (double[] Data, int Stride, int Offset) v)
+    {
+        var att = new double[t * heads * d];
+        var group = heads / kvHeads;
+        for (var head = 0; head < heads; head++)
+        {
+            var kvHead = head / group;
+            for (var i = 0; i < t; i++)
+            {
+                var scores = new double[i + 1];
+                var max = double.NegativeInfinity;
+                for (var j = 0; j <= i; j++)
+                {
+                    double dot = 0;
+                    for (var e = 0; e < d; e++)
+                    {
+                        dot += q.Data[(i * q.Stride) + q.Offset + (head * d) + e] * k.Data[(j * k.Stride) + k.Offset + (kvHead * d) + e];
+                    }
+
+                    scores[j] = dot / Math.Sqrt(d);
+                    max = Math.Max(max, scores[j]);
+                }
+
+                double sum = 0;
+                for (var j = 0; j <= i; j++)
+                {
+                    scores[j] = Math.Exp(scores[j] - max);
+                    sum += scores[j];
+                }
+
+                for (var j = 0; j <= i; j++)
+                {
+                    for (var e = 0; e < d; e++)
+                    {
+                        att[(i * heads * d) + (head * d) + e] += scores[j] / sum * v.Data[(j * v.Stride) + v.Offset + (kvHead * d) + e];
+                    }
+                }
+            }
+        }
+
+        return att;
+    }
+
+    /// <summary>Logits [t, vocab] = x [t, c] · Wᵀ with W [vocab, c] (a tied embedding or a separate head).</summary>
+    public static double[] Logits(double[] x, int t, int c, float[] weights, int vocab)
+    {
+        var logits = new double[t * vocab];
+        for (var i = 0; i < t; i++)
+        {
+            for (var o = 0; o < vocab; o++)
+            {
+                double sum = 0;
+                for (var k = 0; k < c; k++)
+                {
+                    sum += x[(i * c) + k] * weights[(o * c) + k];
+                }
+
+                logits[(i * vocab) + o] = sum;
+            }
+        }
+
+        return logits;
+    }
+
     /// <summary>Puts a tensor of the given shape, drawn from N(<paramref name="mean"/>, <paramref name="std"/>²), into <paramref name="tensors"/>.</summary>
     public static void AddTensor(Dictionary<string, (float[] Values, long[] Shape)> tensors, string name, long[] shape, Random random, double std, double mean)
     {

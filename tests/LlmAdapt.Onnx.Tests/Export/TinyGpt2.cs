@@ -141,42 +141,7 @@ internal sealed class TinyGpt2
         {
             var h = $"transformer.h.{l}.";
             var qkv = Linear(LayerNorm(x, t, h + "ln_1"), t, h + "attn.c_attn", withLora);
-            var att = new double[t * c];
-            for (var head = 0; head < nh; head++)
-            {
-                for (var i = 0; i < t; i++)
-                {
-                    var scores = new double[i + 1];
-                    var max = double.NegativeInfinity;
-                    for (var j = 0; j <= i; j++)
-                    {
-                        double dot = 0;
-                        for (var k = 0; k < d; k++)
-                        {
-                            dot += qkv[(i * 3 * c) + (head * d) + k] * qkv[(j * 3 * c) + c + (head * d) + k];
-                        }
-
-                        scores[j] = dot / Math.Sqrt(d);
-                        max = Math.Max(max, scores[j]);
-                    }
-
-                    double sum = 0;
-                    for (var j = 0; j <= i; j++)
-                    {
-                        scores[j] = Math.Exp(scores[j] - max);
-                        sum += scores[j];
-                    }
-
-                    for (var j = 0; j <= i; j++)
-                    {
-                        for (var k = 0; k < d; k++)
-                        {
-                            att[(i * c) + (head * d) + k] += scores[j] / sum * qkv[(j * 3 * c) + (2 * c) + (head * d) + k];
-                        }
-                    }
-                }
-            }
-
+            var att = ReferenceMath.CausalAttention(t, nh, nh, d, (qkv, 3 * c, 0), (qkv, 3 * c, c), (qkv, 3 * c, 2 * c));
             var proj = Linear(att, t, h + "attn.c_proj", withLora);
             for (var i = 0; i < x.Length; i++)
             {
@@ -200,22 +165,7 @@ internal sealed class TinyGpt2
         }
 
         var lnf = LayerNorm(x, t, "transformer.ln_f");
-        var logits = new double[t * v];
-        for (var i = 0; i < t; i++)
-        {
-            for (var o = 0; o < v; o++)
-            {
-                double sum = 0;
-                for (var k = 0; k < c; k++)
-                {
-                    sum += lnf[(i * c) + k] * wte[(o * c) + k];
-                }
-
-                logits[(i * v) + o] = sum;
-            }
-        }
-
-        return logits;
+        return ReferenceMath.Logits(lnf, t, c, wte, v);
     }
 
     private double[] LayerNorm(double[] x, int t, string prefix)

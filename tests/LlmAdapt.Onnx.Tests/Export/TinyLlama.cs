@@ -153,7 +153,7 @@ internal sealed class TinyLlama
     /// <summary>Logits [t, vocab] of one sequence at positions 0..t-1, in float64.</summary>
     public double[] Forward(IReadOnlyList<int> tokens, bool withLora)
     {
-        int t = tokens.Count, c = Channels, nh = Heads, kvh = KvHeads, d = HeadSize, v = Vocab, group = nh / kvh;
+        int t = tokens.Count, c = Channels, nh = Heads, kvh = KvHeads, d = HeadSize, v = Vocab;
         var x = new double[t * c];
         var embedding = Tensors["model.embed_tokens.weight"].Values;
         for (var i = 0; i < t; i++)
@@ -173,43 +173,7 @@ internal sealed class TinyLlama
             var val = Linear(normed, t, h + "self_attn.v_proj", withLora);
             Rope(q, t, nh);
             Rope(k, t, kvh);
-            var att = new double[t * nh * d];
-            for (var head = 0; head < nh; head++)
-            {
-                var kvHead = head / group;
-                for (var i = 0; i < t; i++)
-                {
-                    var scores = new double[i + 1];
-                    var max = double.NegativeInfinity;
-                    for (var j = 0; j <= i; j++)
-                    {
-                        double dot = 0;
-                        for (var e = 0; e < d; e++)
-                        {
-                            dot += q[(i * nh * d) + (head * d) + e] * k[(j * kvh * d) + (kvHead * d) + e];
-                        }
-
-                        scores[j] = dot / Math.Sqrt(d);
-                        max = Math.Max(max, scores[j]);
-                    }
-
-                    double sum = 0;
-                    for (var j = 0; j <= i; j++)
-                    {
-                        scores[j] = Math.Exp(scores[j] - max);
-                        sum += scores[j];
-                    }
-
-                    for (var j = 0; j <= i; j++)
-                    {
-                        for (var e = 0; e < d; e++)
-                        {
-                            att[(i * nh * d) + (head * d) + e] += scores[j] / sum * val[(j * kvh * d) + (kvHead * d) + e];
-                        }
-                    }
-                }
-            }
-
+            var att = ReferenceMath.CausalAttention(t, nh, kvh, d, (q, nh * d, 0), (k, kvh * d, 0), (val, kvh * d, 0));
             var projected = Linear(att, t, h + "self_attn.o_proj", withLora);
             for (var i = 0; i < x.Length; i++)
             {
@@ -233,22 +197,7 @@ internal sealed class TinyLlama
 
         var final = RmsNorm(x, t, "model.norm");
         var output = Tensors[Tied ? "model.embed_tokens.weight" : "lm_head.weight"].Values;
-        var logits = new double[t * v];
-        for (var i = 0; i < t; i++)
-        {
-            for (var o = 0; o < v; o++)
-            {
-                double sum = 0;
-                for (var e = 0; e < c; e++)
-                {
-                    sum += final[(i * c) + e] * output[(o * c) + e];
-                }
-
-                logits[(i * v) + o] = sum;
-            }
-        }
-
-        return logits;
+        return ReferenceMath.Logits(final, t, c, output, v);
     }
 
     /// <summary>Turns each head's pair (e, e + D/2) at position i by i·θ^(−2e/D), in place; x is (t, heads, D).</summary>
