@@ -102,6 +102,22 @@ internal static class ReferenceMath
         return logits;
     }
 
+    /// <summary>Writes <paramref name="tensors"/> as <c>model.safetensors</c> and <paramref name="config"/> as <c>config.json</c> into <paramref name="directory"/>.</summary>
+    public static async Task<string> SaveCheckpointAsync(string directory, Dictionary<string, (float[] Values, long[] Shape)> tensors, HuggingFaceModelConfig config)
+    {
+        Directory.CreateDirectory(directory);
+        var writer = new SafeTensorsWriter();
+        writer.Metadata["format"] = "pt";
+        foreach (var (name, (values, shape)) in tensors)
+        {
+            writer.Add(name, values, shape);
+        }
+
+        await writer.WriteAsync(Path.Combine(directory, "model.safetensors"));
+        await config.WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName));
+        return directory;
+    }
+
     /// <summary>Puts a tensor of the given shape, drawn from N(<paramref name="mean"/>, <paramref name="std"/>²), into <paramref name="tensors"/>.</summary>
     public static void AddTensor(Dictionary<string, (float[] Values, long[] Shape)> tensors, string name, long[] shape, Random random, double std, double mean)
     {

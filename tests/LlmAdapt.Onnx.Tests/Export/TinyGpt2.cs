@@ -66,18 +66,8 @@ internal sealed class TinyGpt2
         return dir;
     }
 
-    public async Task<string> SaveAsync(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var writer = new SafeTensorsWriter();
-        writer.Metadata["format"] = "pt";
-        foreach (var (name, (values, shape)) in Tensors)
-        {
-            writer.Add(name, values, shape);
-        }
-
-        await writer.WriteAsync(Path.Combine(directory, "model.safetensors"));
-        await new HuggingFaceModelConfig
+    public Task<string> SaveAsync(string directory)
+        => ReferenceMath.SaveCheckpointAsync(directory, Tensors, new HuggingFaceModelConfig
         {
             ModelType = "gpt2",
             Architectures = ["GPT2LMHeadModel"],
@@ -92,9 +82,7 @@ internal sealed class TinyGpt2
             EosTokenId = Vocab - 1,
             TieWordEmbeddings = true,
             TorchDtype = "float32",
-        }.WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName));
-        return directory;
-    }
+        });
 
     /// <summary>Attaches random LoRA updates (A and B both non-zero, as after training) to the given projections of every layer.</summary>
     public void AddLora(int rank, double alpha, int seed, params string[] sites)

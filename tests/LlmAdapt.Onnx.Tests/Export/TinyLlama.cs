@@ -84,18 +84,8 @@ internal sealed class TinyLlama
 
     public static IReadOnlyList<string> AllSites => s_allSites;
 
-    public async Task<string> SaveAsync(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var writer = new SafeTensorsWriter();
-        writer.Metadata["format"] = "pt";
-        foreach (var (name, (values, shape)) in Tensors)
-        {
-            writer.Add(name, values, shape);
-        }
-
-        await writer.WriteAsync(Path.Combine(directory, "model.safetensors"));
-        await new HuggingFaceModelConfig
+    public Task<string> SaveAsync(string directory)
+        => ReferenceMath.SaveCheckpointAsync(directory, Tensors, new HuggingFaceModelConfig
         {
             ModelType = "llama",
             Architectures = ["LlamaForCausalLM"],
@@ -120,9 +110,7 @@ internal sealed class TinyLlama
                     ["high_freq_factor"] = scaling.High, ["original_max_position_embeddings"] = scaling.Original,
                 }),
             },
-        }.WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName));
-        return directory;
-    }
+        });
 
     /// <summary>Attaches random LoRA updates (A and B both non-zero, as after training) to the given projections of every layer.</summary>
     public void AddLora(int rank, double alpha, int seed, IEnumerable<string> sites)
