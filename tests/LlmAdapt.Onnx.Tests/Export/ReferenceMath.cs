@@ -5,6 +5,35 @@ namespace LlmAdapt.Onnx.Tests.Export;
 /// <summary>Float64 pieces the tiny reference models (<see cref="TinyGpt2"/>, <see cref="TinyLlama"/>) share.</summary>
 internal static class ReferenceMath
 {
+    /// <summary>
+    /// y [t, outF] = x · W (+ bias) (+ the LoRA term when <paramref name="lora"/> is given). W is [inF, outF] when
+    /// <paramref name="inputMajor"/> (GPT-2's Conv1D), else [outF, inF] (nn.Linear).
+    /// </summary>
+    public static double[] Linear(double[] x, int t, float[] w, int inF, int outF, bool inputMajor, float[]? bias, (float[] A, float[] B, int Rank, double Scale)? lora)
+    {
+        var y = new double[t * outF];
+        for (var i = 0; i < t; i++)
+        {
+            for (var o = 0; o < outF; o++)
+            {
+                double sum = bias is null ? 0 : bias[o];
+                for (var k = 0; k < inF; k++)
+                {
+                    sum += x[(i * inF) + k] * (inputMajor ? w[(k * outF) + o] : w[(o * inF) + k]);
+                }
+
+                y[(i * outF) + o] = sum;
+            }
+        }
+
+        if (lora is { } update)
+        {
+            AddLora(y, x, t, inF, outF, update);
+        }
+
+        return y;
+    }
+
     /// <summary>Adds the LoRA term s·(x·Aᵀ)·Bᵀ to <paramref name="y"/> [t, outF], with A [r, inF] and B [outF, r].</summary>
     public static void AddLora(double[] y, double[] x, int t, int inF, int outF, (float[] A, float[] B, int Rank, double Scale) lora)
     {

@@ -189,29 +189,7 @@ internal sealed class TinyGpt2
     private double[] Linear(double[] x, int t, string module, bool withLora)
     {
         var (w, shape) = Tensors[module + ".weight"];
-        var bias = Tensors[module + ".bias"].Values;
-        int inF = (int)shape[0], outF = (int)shape[1];
-        var y = new double[t * outF];
-        for (var i = 0; i < t; i++)
-        {
-            for (var o = 0; o < outF; o++)
-            {
-                double sum = bias[o];
-                for (var k = 0; k < inF; k++)
-                {
-                    sum += x[(i * inF) + k] * w[(k * outF) + o];
-                }
-
-                y[(i * outF) + o] = sum;
-            }
-        }
-
-        if (withLora && Lora.TryGetValue(module, out var lora))
-        {
-            ReferenceMath.AddLora(y, x, t, inF, outF, lora);
-        }
-
-        return y;
+        return ReferenceMath.Linear(x, t, w, (int)shape[0], (int)shape[1], inputMajor: true, Tensors[module + ".bias"].Values, withLora && Lora.TryGetValue(module, out var lora) ? lora : null);
     }
 
     private void Add(string name, long[] shape, Random random, double std, double mean)

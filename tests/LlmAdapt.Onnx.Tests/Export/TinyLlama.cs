@@ -257,28 +257,7 @@ internal sealed class TinyLlama
     private double[] Linear(double[] x, int t, string module, bool withLora)
     {
         var (w, shape) = Tensors[module + ".weight"];
-        int outF = (int)shape[0], inF = (int)shape[1];
-        var y = new double[t * outF];
-        for (var i = 0; i < t; i++)
-        {
-            for (var o = 0; o < outF; o++)
-            {
-                double sum = 0;
-                for (var k = 0; k < inF; k++)
-                {
-                    sum += x[(i * inF) + k] * w[(o * inF) + k];
-                }
-
-                y[(i * outF) + o] = sum;
-            }
-        }
-
-        if (withLora && Lora.TryGetValue(module, out var lora))
-        {
-            ReferenceMath.AddLora(y, x, t, inF, outF, lora);
-        }
-
-        return y;
+        return ReferenceMath.Linear(x, t, w, (int)shape[1], (int)shape[0], inputMajor: false, bias: null, withLora && Lora.TryGetValue(module, out var lora) ? lora : null);
     }
 
     private void Add(string name, long[] shape, Random random, double std, double mean)
