@@ -46,13 +46,7 @@ internal sealed class FeatureStore : IDisposable
 
         if (Array.IndexOf(args, "--embedding-pooling") is var p and >= 0)
         {
-            options.Pooling = args[p + 1] switch
-            {
-                "mean" => EmbeddingPooling.Mean,
-                "cls" => EmbeddingPooling.Cls,
-                "mean-max" => EmbeddingPooling.MeanMax,
-                var other => throw new ArgumentException($"unknown pooling {other}; use mean, cls or mean-max"),
-            };
+            options.Pooling = OnnxEmbeddingOptions.ParsePooling(args[p + 1]);
         }
 
         if (Array.IndexOf(args, "--embedding-normalize") is var n and >= 0)

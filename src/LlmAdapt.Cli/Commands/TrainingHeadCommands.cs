@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using LlmAdapt.Cli.Heads;
+using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.Preference;
 using LlmAdapt.Training;
 using LlmAdapt.Training.Heads;
@@ -77,7 +78,7 @@ internal static class TrainingHeadCommands
         {
             var trained = trainedModel is null ? (Layers: 1, Pooling: null, Normalize: null) : HeadCliSupport.FeaturesOf(trainedModel);
             var layers = parse.GetValue(Layers) ?? trained.Layers;
-            var pooling = parse.GetValue(Pooling) is { } name ? HeadCliSupport.ParsePooling(name) : trained.Pooling;
+            var pooling = parse.GetValue(Pooling) is { } name ? OnnxEmbeddingOptions.ParsePooling(name) : trained.Pooling;
             var normalize = parse.GetValue(Normalize) is { } flag ? flag == "true" : trained.Normalize;
             return HeadCliSupport.OpenEncoder(parse.GetValue(ModelDirectory), parse.GetValue(CacheDirectory), parse.GetValue(NoCache), layers, pooling, normalize);
         }

@@ -43,18 +43,10 @@ internal static class HeadCliSupport
         return new Encoder(cached, onnx, cached);
     }
 
-    /// <summary>Parses <c>mean</c>, <c>cls</c> or <c>mean-max</c>.</summary>
-    public static EmbeddingPooling ParsePooling(string name) => name switch
-    {
-        "cls" => EmbeddingPooling.Cls,
-        "mean-max" => EmbeddingPooling.MeanMax,
-        _ => EmbeddingPooling.Mean,
-    };
-
     /// <summary>
-    /// The embedding features a head folder was trained on, read from the <c>#layers=N;pooling=P;normalize=B</c> end of
-    /// the <c>embedding_model</c> in its manifest; (1, <see langword="null"/>, <see langword="null"/>) when it has none or
-    /// cannot be read (loading the head then reports what is wrong).
+    /// The embedding features a head folder was trained on, read from the <c>embedding_model</c> in its manifest (see
+    /// <see cref="OnnxEmbeddingOptions.TryApplyFeaturesOf"/>); (1, <see langword="null"/>, <see langword="null"/>) when it
+    /// records none or cannot be read (loading the head then reports what is wrong).
     /// </summary>
     public static (int Layers, EmbeddingPooling? Pooling, bool? Normalize) FeaturesOf(string headFolder)
     {
@@ -67,34 +59,13 @@ internal static class HeadCliSupport
             }
 
             using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(manifest));
-            var model = document.RootElement.TryGetProperty("embedding_model", out var value) ? value.GetString() : null;
-            var hash = model?.LastIndexOf('#') ?? -1;
-            if (hash < 0)
+            var options = new OnnxEmbeddingOptions();
+            if (document.RootElement.TryGetProperty("embedding_model", out var value) && value.GetString() is { } model)
             {
-                return (1, null, null);
+                options.TryApplyFeaturesOf(model);
             }
 
-            var layers = 1;
-            EmbeddingPooling? pooling = null;
-            bool? normalize = null;
-            foreach (var part in model![(hash + 1)..].Split(';'))
-            {
-                var pair = part.Split('=', 2);
-                if (pair.Length == 2 && pair[0] == "layers" && int.TryParse(pair[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
-                {
-                    layers = n;
-                }
-                else if (pair.Length == 2 && pair[0] == "pooling" && pair[1] is "mean" or "cls" or "mean-max")
-                {
-                    pooling = ParsePooling(pair[1]);
-                }
-                else if (pair.Length == 2 && pair[0] == "normalize" && pair[1] is "true" or "false")
-                {
-                    normalize = pair[1] == "true";
-                }
-            }
-
-            return (layers, pooling, normalize);
+            return (options.PooledLayers, options.Pooling, options.Normalize);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException)
         {

@@ -28,6 +28,55 @@ internal static class LayerPooling
         _ => "mean",
     };
 
+    /// <summary>The pooling a name from <see cref="Name"/> stands for, or <see langword="null"/> for any other text.</summary>
+    public static EmbeddingPooling? Parse(string name) => name switch
+    {
+        "mean" => EmbeddingPooling.Mean,
+        "cls" => EmbeddingPooling.Cls,
+        "mean-max" => EmbeddingPooling.MeanMax,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Reads back what <see cref="ModelId"/> recorded: <see langword="false"/> when <paramref name="modelId"/> has no
+    /// <c>#…</c> end; parts that are missing or not understood keep 1 layer, <see langword="null"/> pooling and normalisation.
+    /// </summary>
+    public static bool TryParseModelId(string modelId, out int layers, out EmbeddingPooling? pooling, out bool? normalize)
+    {
+        layers = 1;
+        pooling = null;
+        normalize = null;
+        var hash = modelId.LastIndexOf('#');
+        if (hash < 0)
+        {
+            return false;
+        }
+
+        foreach (var part in modelId[(hash + 1)..].Split(';'))
+        {
+            var pair = part.Split('=', 2);
+            if (pair.Length != 2)
+            {
+                continue;
+            }
+
+            switch (pair[0])
+            {
+                case "layers" when int.TryParse(pair[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n):
+                    layers = n;
+                    break;
+                case "pooling":
+                    pooling = Parse(pair[1]) ?? pooling;
+                    break;
+                case "normalize" when pair[1] is "true" or "false":
+                    normalize = pair[1] == "true";
+                    break;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Reads a model file, naming it when it cannot be read.</summary>
     public static byte[] ReadModel(string path)
     {

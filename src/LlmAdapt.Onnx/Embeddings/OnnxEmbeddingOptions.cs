@@ -108,6 +108,37 @@ public sealed class OnnxEmbeddingOptions
     /// </summary>
     public string? CacheDirectory { get; set; }
 
+    /// <summary>Parses a pooling name as model ids and the command line write it: <c>mean</c>, <c>cls</c> or <c>mean-max</c>.</summary>
+    /// <param name="name">The name.</param>
+    /// <returns>The pooling.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is none of the three.</exception>
+    public static EmbeddingPooling ParsePooling(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return LayerPooling.Parse(name) ?? throw new ArgumentException($"Unknown pooling '{name}'; use mean, cls or mean-max.", nameof(name));
+    }
+
+    /// <summary>
+    /// Sets <see cref="PooledLayers"/>, <see cref="Pooling"/> and <see cref="Normalize"/> to the features a generator's
+    /// <see cref="OnnxEmbeddingGenerator.ModelId"/> records (its <c>#layers=…;pooling=…;normalize=…</c> end), so a head
+    /// trained on them can be loaded against the same features.
+    /// </summary>
+    /// <param name="modelId">A model id, for example the one in a classifier's or reward model's manifest.</param>
+    /// <returns><see langword="false"/>, changing nothing, when <paramref name="modelId"/> records no features (the plain sentence embedding).</returns>
+    public bool TryApplyFeaturesOf(string modelId)
+    {
+        ArgumentNullException.ThrowIfNull(modelId);
+        if (!LayerPooling.TryParseModelId(modelId, out var layers, out var pooling, out var normalize))
+        {
+            return false;
+        }
+
+        PooledLayers = layers;
+        Pooling = pooling;
+        Normalize = normalize;
+        return true;
+    }
+
     /// <summary>Returns a copy, so a generator is not changed by later edits to the options it was created with.</summary>
     /// <returns>The copy.</returns>
     public OnnxEmbeddingOptions Clone() => (OnnxEmbeddingOptions)MemberwiseClone();

@@ -145,6 +145,24 @@ public sealed class LayerFeaturesTests(ModelFolderFixture folder) : IClassFixtur
     }
 
     [Fact]
+    public void ModelId_ReadsBackIntoOptions_ThatRebuildTheSameFeatures()
+    {
+        using var trained = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { PooledLayers = 3, Pooling = EmbeddingPooling.MeanMax, Normalize = false });
+        var options = new OnnxEmbeddingOptions();
+
+        Assert.True(options.TryApplyFeaturesOf(trained.ModelId));
+        Assert.Equal((3, EmbeddingPooling.MeanMax, false), (options.PooledLayers, options.Pooling, options.Normalize));
+        using var again = OnnxEmbeddingGenerator.CreateDefault(options);
+        Assert.Equal(trained.ModelId, again.ModelId);
+
+        var plain = new OnnxEmbeddingOptions();
+        Assert.False(plain.TryApplyFeaturesOf("sentence-transformers/all-MiniLM-L6-v2"));
+        Assert.Equal((1, null, null), (plain.PooledLayers, plain.Pooling, plain.Normalize));
+        Assert.Equal(EmbeddingPooling.MeanMax, OnnxEmbeddingOptions.ParsePooling("mean-max"));
+        Assert.Throws<ArgumentException>(() => OnnxEmbeddingOptions.ParsePooling("max"));
+    }
+
+    [Fact]
     public void PooledLayersOutOfRange_IsAValidationError()
     {
         var ex = Assert.Throws<ValidationException>(() => OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { PooledLayers = 0 }));

@@ -147,6 +147,35 @@ internal static class ReferenceMath
         return directory;
     }
 
+    /// <summary>
+    /// Puts random LoRA updates (A and B both non-zero, as after training) for <paramref name="sites"/> of every layer into
+    /// <paramref name="lora"/>, keyed "{layerPrefix}{l}.{site}"; the weight is [in, out] when <paramref name="inputMajor"/>
+    /// (GPT-2's Conv1D), else [out, in].
+    /// </summary>
+    public static void AddRandomLora(
+        Dictionary<string, (float[] A, float[] B, int Rank, double Scale)> lora,
+        Dictionary<string, (float[] Values, long[] Shape)> tensors,
+        string layerPrefix,
+        int layers,
+        IEnumerable<string> sites,
+        bool inputMajor,
+        int rank,
+        double alpha,
+        int seed)
+    {
+        var random = new Random(seed);
+        foreach (var site in sites)
+        {
+            for (var l = 0; l < layers; l++)
+            {
+                var module = $"{layerPrefix}{l}.{site}";
+                var shape = tensors[module + ".weight"].Shape;
+                int inF = (int)shape[inputMajor ? 0 : 1], outF = (int)shape[inputMajor ? 1 : 0];
+                lora[module] = (Gaussian(random, rank * inF, 0.3), Gaussian(random, outF * rank, 0.3), rank, alpha / rank);
+            }
+        }
+    }
+
     /// <summary>Puts a tensor of the given shape, drawn from N(<paramref name="mean"/>, <paramref name="std"/>²), into <paramref name="tensors"/>.</summary>
     public static void AddTensor(Dictionary<string, (float[] Values, long[] Shape)> tensors, string name, long[] shape, Random random, double std, double mean)
     {

@@ -86,18 +86,7 @@ internal sealed class TinyGpt2
 
     /// <summary>Attaches random LoRA updates (A and B both non-zero, as after training) to the given projections of every layer.</summary>
     public void AddLora(int rank, double alpha, int seed, params string[] sites)
-    {
-        var random = new Random(seed);
-        foreach (var site in sites)
-        {
-            for (var l = 0; l < Layers; l++)
-            {
-                var shape = Tensors[$"transformer.h.{l}.{site}.weight"].Shape;
-                int inF = (int)shape[0], outF = (int)shape[1];
-                Lora[$"transformer.h.{l}.{site}"] = (ReferenceMath.Gaussian(random, rank * inF, 0.3), ReferenceMath.Gaussian(random, outF * rank, 0.3), rank, alpha / rank);
-            }
-        }
-    }
+        => ReferenceMath.AddRandomLora(Lora, Tensors, "transformer.h.", Layers, sites, inputMajor: true, rank, alpha, seed);
 
     /// <summary>Writes the LoRA updates as a PEFT adapter folder naming <paramref name="baseDirectory"/> as its base.</summary>
     public Task<string> SaveAdapterAsync(string directory, string baseDirectory, double alpha)

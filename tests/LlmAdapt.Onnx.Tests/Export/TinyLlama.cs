@@ -114,18 +114,7 @@ internal sealed class TinyLlama
 
     /// <summary>Attaches random LoRA updates (A and B both non-zero, as after training) to the given projections of every layer.</summary>
     public void AddLora(int rank, double alpha, int seed, IEnumerable<string> sites)
-    {
-        var random = new Random(seed);
-        foreach (var site in sites)
-        {
-            for (var l = 0; l < Layers; l++)
-            {
-                var shape = Tensors[$"model.layers.{l}.{site}.weight"].Shape;
-                int outF = (int)shape[0], inF = (int)shape[1];
-                Lora[$"model.layers.{l}.{site}"] = (ReferenceMath.Gaussian(random, rank * inF, 0.3), ReferenceMath.Gaussian(random, outF * rank, 0.3), rank, alpha / rank);
-            }
-        }
-    }
+        => ReferenceMath.AddRandomLora(Lora, Tensors, "model.layers.", Layers, sites, inputMajor: false, rank, alpha, seed);
 
     /// <summary>Writes the LoRA updates as a PEFT adapter folder (PEFT's tensor names) naming <paramref name="baseDirectory"/> as its base.</summary>
     public Task<string> SaveAdapterAsync(string directory, string baseDirectory, double alpha)
