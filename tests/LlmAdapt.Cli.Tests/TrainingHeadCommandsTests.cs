@@ -129,6 +129,32 @@ public sealed class TrainingHeadCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task PairsFromFeedback_PairsThumbsPerPrompt_ReportsDrops_AndSkipsATornLastLine()
+    {
+        var feedback = Write("feedback.jsonl", [
+            """{"response_id":"1","kind":"thumbs","prompt":"p1","responses":["good"],"thumbs_up":true}""",
+            """{"response_id":"2","kind":"thumbs","prompt":"p1","responses":["bad"],"thumbs_up":false}""",
+            """{"response_id":"3","kind":"thumbs","prompt":"p2","responses":["only up"],"thumbs_up":true}""",
+            """{"response_id":"4","kind":"ranking","source":"best-of-n","prompt":"p3","responses":["x","y","z"],"ranks":[1,2,3],"scores":[0.9,0.5,0.1]}""",
+        ]);
+        File.AppendAllText(feedback, """{"response_id":"5","kind":"thu""");
+        var outPath = PathOf("feedback-pairs.jsonl");
+
+        var (code, output, error) = await CliRunner.RunAsync("pairs", "from-feedback", "--in", feedback, "--out", outPath, "--json");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("torn last line", error, StringComparison.Ordinal);
+        var report = LastJson(output);
+        Assert.Equal(4, report.GetProperty("records").GetInt32());
+        Assert.Equal(1 + 3, report.GetProperty("pairs").GetInt32());
+        Assert.Equal(1, report.GetProperty("dropped").GetProperty("thumbs_up_only").GetInt32());
+        Assert.Contains("thumbs up on a prompt with no thumbs down", output, StringComparison.Ordinal);
+        var lines = File.ReadAllLines(outPath);
+        Assert.Equal(4, lines.Length);
+        Assert.Contains("\"chosen\":\"good\"", lines[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MalformedPairs_NameTheLine_AndChosenEqualsRejectedIsRefused()
     {
         var bad = Write("bad.jsonl", ["""{"prompt":"p","chosen":"a","rejected":"b"}""", """{"prompt":"p","chosen":"""]);

@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using LlmAdapt.Cli.Heads;
 using LlmAdapt.Onnx.Embeddings;
+using System.Text.Json;
 using LlmAdapt.Preference;
+using LlmAdapt.Preference.Feedback;
 using LlmAdapt.Training;
 using LlmAdapt.Training.Heads;
 using LlmAdapt.Training.Reward;
@@ -10,7 +12,7 @@ using LlmAdapt.Training.Reward;
 namespace LlmAdapt.Cli.Commands;
 
 /// <summary>
-/// <c>llmadapt train classifier|reward</c>, <c>llmadapt eval classifier|reward</c>, <c>llmadapt pairs from-rankings</c>:
+/// <c>llmadapt train classifier|reward</c>, <c>llmadapt eval classifier|reward</c>, <c>llmadapt pairs from-rankings|from-feedback</c>:
 /// transfer learning and reward models on the frozen built-in encoder, and preference data preparation.
 /// </summary>
 internal static class TrainingHeadCommands
@@ -26,6 +28,7 @@ internal static class TrainingHeadCommands
         eval.Subcommands.Add(CreateEvalReward(context));
         var pairs = Group(root, "pairs", "Prepare preference pairs.");
         pairs.Subcommands.Add(CreateFromRankings(context));
+        pairs.Subcommands.Add(CreateFromFeedback(context));
     }
 
     private static Command Group(RootCommand root, string name, string description)
@@ -431,12 +434,7 @@ internal static class TrainingHeadCommands
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var rankings = await PreferenceDataReader.ReadRankingsAsync(Existing(parse.GetRequiredValue(input)), cancellationToken).ConfigureAwait(false);
-            var chosen = parse.GetRequiredValue(strategy) switch
-            {
-                "best-vs-rest" => PairingStrategy.BestVersusRest,
-                "adjacent" => PairingStrategy.Adjacent,
-                _ => PairingStrategy.AllPairs,
-            };
+            var chosen = ParseStrategy(parse.GetRequiredValue(strategy));
             var pairs = RankingPairs.ToPairs(rankings, chosen);
             var outputPath = parse.GetRequiredValue(output);
             await PreferenceDataWriter.WritePairsAsync(outputPath, pairs, ParseFormat(parse.GetRequiredValue(format)), cancellationToken).ConfigureAwait(false);
@@ -450,6 +448,67 @@ internal static class TrainingHeadCommands
         }));
         return command;
     }
+
+    private static Command CreateFromFeedback(CliContext context)
+    {
+        var input = new Option<FileInfo>("--in") { Description = "A feedback store's JSON Lines file (thumbs, scores and rankings recorded by an app).", Required = true };
+        var output = new Option<string>("--out") { Description = "The pairs file to write (.gz compresses).", Required = true };
+        var strategy = new Option<string>("--strategy") { Description = "all, best-vs-rest or adjacent (for rankings of three or more).", DefaultValueFactory = _ => "all" }.AcceptOnlyFromAmong("all", "best-vs-rest", "adjacent");
+        var format = new Option<string>("--format") { Description = "trl (explicit prompt), trl-implicit or openai.", DefaultValueFactory = _ => "trl" }.AcceptOnlyFromAmong("trl", "trl-implicit", "openai");
+        var json = CliContext.JsonOption();
+        var command = new Command("from-feedback", "Turn recorded user feedback into preference pairs: thumbs pair up only where a prompt has both an up and a down; scores are averaged per response.") { input, output, strategy, format, json };
+        command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
+        {
+            var torn = 0;
+            var records = await JsonLinesFeedbackStore.ReadFileAsync(Existing(parse.GetRequiredValue(input)), _ => torn++, cancellationToken).ToListAsync(cancellationToken).ConfigureAwait(false);
+            var (rankings, pairs) = FeedbackExport.ToPairs(records, ParseStrategy(parse.GetRequiredValue(strategy)));
+            var outputPath = parse.GetRequiredValue(output);
+            await PreferenceDataWriter.WritePairsAsync(outputPath, pairs, ParseFormat(parse.GetRequiredValue(format)), cancellationToken).ConfigureAwait(false);
+            if (torn > 0)
+            {
+                await context.Error.WriteLineAsync("warning: skipped a torn last line (an append cut short by a crash).").ConfigureAwait(false);
+            }
+
+            var dropped = rankings.Dropped.Values.Sum();
+            await context.Out.WriteLineAsync($"{rankings.Records} records -> {rankings.Rankings.Count} rankings -> {pairs.Count} pairs in {Path.GetFullPath(outputPath)}; {dropped} records dropped").ConfigureAwait(false);
+            foreach (var (reason, count) in rankings.Dropped.OrderBy(d => d.Key))
+            {
+                await context.Out.WriteLineAsync($"  {count} dropped: {Describe(reason)}").ConfigureAwait(false);
+            }
+
+            if (parse.GetValue(json))
+            {
+                context.WriteJson(new
+                {
+                    records = rankings.Records,
+                    rankings = rankings.Rankings.Count,
+                    pairs = pairs.Count,
+                    torn_lines = torn,
+                    dropped = rankings.Dropped.ToDictionary(d => JsonNamingPolicy.SnakeCaseLower.ConvertName(d.Key.ToString()), d => d.Value),
+                    output = Path.GetFullPath(outputPath),
+                });
+            }
+
+            return CliApp.Success;
+        }));
+        return command;
+
+        static string Describe(FeedbackDropReason reason) => reason switch
+        {
+            FeedbackDropReason.ThumbsUpOnly => "thumbs up on a prompt with no thumbs down",
+            FeedbackDropReason.ThumbsDownOnly => "thumbs down on a prompt with no thumbs up",
+            FeedbackDropReason.ThumbsTied => "as many thumbs up as down on the same response",
+            FeedbackDropReason.SingleScoredResponse => "a score on the only scored response to its prompt",
+            _ => reason.ToString(),
+        };
+    }
+
+    private static PairingStrategy ParseStrategy(string text) => text switch
+    {
+        "best-vs-rest" => PairingStrategy.BestVersusRest,
+        "adjacent" => PairingStrategy.Adjacent,
+        _ => PairingStrategy.AllPairs,
+    };
 
     private static RewardFeatures ParseFeatures(string text)
     {

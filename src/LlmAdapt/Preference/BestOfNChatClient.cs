@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using LlmAdapt.Preference.Feedback;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,29 +12,39 @@ namespace LlmAdapt.Preference;
 /// candidate's score, the candidates' text and the chosen index ride in the response's
 /// <see cref="ChatResponse.AdditionalProperties"/> (keys on <see cref="BestOfNOptions"/>); usage is the sum over all
 /// candidates, since all of them were paid for. Ties go to the earliest candidate. Add it with
-/// <c>UseBestOfN(...)</c> on a <see cref="ChatClientBuilder"/>.
+/// <c>UseBestOfN(...)</c> on a <see cref="ChatClientBuilder"/>. With <see cref="BestOfNOptions.RecordRankings"/>, each
+/// request's candidates and scores are also appended to an <see cref="IFeedbackStore"/>; a store that fails is logged
+/// as an error and does not fail the request, whose answer was already paid for.
 /// </summary>
 public sealed partial class BestOfNChatClient : DelegatingChatClient
 {
     private readonly IResponseScorer _scorer;
     private readonly BestOfNOptions _options;
     private readonly ILogger _logger;
+    private readonly IFeedbackStore? _feedback;
 
     /// <summary>Initializes the middleware.</summary>
     /// <param name="innerClient">The client that generates candidates.</param>
     /// <param name="scorer">Scores candidates.</param>
     /// <param name="options">How many candidates, and how many at once.</param>
     /// <param name="logger">Logs the scores (content only at Trace), or <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">The options are out of range.</exception>
-    public BestOfNChatClient(IChatClient innerClient, IResponseScorer scorer, BestOfNOptions? options = null, ILogger<BestOfNChatClient>? logger = null)
+    /// <param name="feedbackStore">Where candidates are recorded when <see cref="BestOfNOptions.RecordRankings"/> is set, or <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The options are out of range, or rankings are to be recorded and no store is given.</exception>
+    public BestOfNChatClient(IChatClient innerClient, IResponseScorer scorer, BestOfNOptions? options = null, ILogger<BestOfNChatClient>? logger = null, IFeedbackStore? feedbackStore = null)
         : base(innerClient)
     {
         ArgumentNullException.ThrowIfNull(scorer);
         options ??= new BestOfNOptions();
         options.Validate();
+        if (options.RecordRankings && feedbackStore is null)
+        {
+            throw new ArgumentException($"{nameof(BestOfNOptions)}.{nameof(BestOfNOptions.RecordRankings)} is set but no {nameof(IFeedbackStore)} was given.", nameof(feedbackStore));
+        }
+
         _scorer = scorer;
         _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _feedback = options.RecordRankings ? feedbackStore : null;
     }
 
     /// <inheritdoc />
@@ -107,6 +118,12 @@ public sealed partial class BestOfNChatClient : DelegatingChatClient
         chosen.AdditionalProperties[BestOfNOptions.ScoresKey] = scores.ToArray();
         chosen.AdditionalProperties[BestOfNOptions.ChosenIndexKey] = best;
         chosen.AdditionalProperties[BestOfNOptions.CandidatesKey] = texts;
+        if (_feedback is not null)
+        {
+            chosen.ResponseId ??= Guid.NewGuid().ToString("N");
+            await RecordAsync(chosen.ResponseId, conversation, texts, scores, cancellationToken).ConfigureAwait(false);
+        }
+
         return chosen;
     }
 
@@ -123,6 +140,27 @@ public sealed partial class BestOfNChatClient : DelegatingChatClient
             yield return update;
         }
     }
+
+    private async Task RecordAsync(string responseId, IReadOnlyList<ChatMessage> conversation, string[] texts, IReadOnlyList<double> scores, CancellationToken cancellationToken)
+    {
+        if (texts.Length < 2 || scores.Any(s => !double.IsFinite(s)))
+        {
+            return;
+        }
+
+        var record = FeedbackRecord.RankedByScores(responseId, DialogueText.PromptOf(conversation), texts, scores.ToArray()) with { Source = "best-of-n" };
+        try
+        {
+            await _feedback!.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogRecordFailed(_logger, ex, responseId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Best-of-n could not record the candidates of response {ResponseId}.")]
+    private static partial void LogRecordFailed(ILogger logger, Exception exception, string responseId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Best-of-n chose candidate {Index} of {N} with score {Score}.")]
     private static partial void LogChosen(ILogger logger, int index, int n, double score);

@@ -1,4 +1,5 @@
 using LlmAdapt.Preference;
+using LlmAdapt.Preference.Feedback;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -15,9 +16,13 @@ public static class BestOfNChatClientBuilderExtensions
     /// <param name="builder">The pipeline builder.</param>
     /// <param name="scorer">The scorer, or <see langword="null"/> to resolve one.</param>
     /// <param name="configure">Sets n and the concurrency bound, or <see langword="null"/> for the defaults.</param>
+    /// <param name="feedbackStore">
+    /// Where candidates are recorded when <see cref="BestOfNOptions.RecordRankings"/> is set, or <see langword="null"/> to
+    /// resolve an <see cref="IFeedbackStore"/> from the services (for example one added with <c>AddJsonLinesFeedbackStore</c>).
+    /// </param>
     /// <returns>The builder, for chaining.</returns>
     /// <exception cref="ArgumentException">The options are out of range (checked now, not at the first request).</exception>
-    public static ChatClientBuilder UseBestOfN(this ChatClientBuilder builder, IResponseScorer? scorer = null, Action<BestOfNOptions>? configure = null)
+    public static ChatClientBuilder UseBestOfN(this ChatClientBuilder builder, IResponseScorer? scorer = null, Action<BestOfNOptions>? configure = null, IFeedbackStore? feedbackStore = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = new BestOfNOptions();
@@ -27,6 +32,7 @@ public static class BestOfNChatClientBuilderExtensions
             inner,
             scorer ?? services.GetRequiredService<IResponseScorer>(),
             options,
-            services.GetService<ILogger<BestOfNChatClient>>()));
+            services.GetService<ILogger<BestOfNChatClient>>(),
+            options.RecordRankings ? feedbackStore ?? services.GetRequiredService<IFeedbackStore>() : null));
     }
 }

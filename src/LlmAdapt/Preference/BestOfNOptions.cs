@@ -29,6 +29,15 @@ public sealed class BestOfNOptions
     [Range(0.0, 2.0)]
     public float? Temperature { get; set; } = 0.8f;
 
+    /// <summary>
+    /// Gets or sets whether every request's candidates and their scores are appended to an
+    /// <see cref="Feedback.IFeedbackStore"/> as a ranking (source <c>best-of-n</c>), so that DPO on the exported pairs
+    /// teaches the model itself what the reward model prefers and one sample can later do what n did. The chosen
+    /// response's <c>ResponseId</c> is the record's, so users' own feedback on it can be joined later. Default:
+    /// <see langword="false"/>.
+    /// </summary>
+    public bool RecordRankings { get; set; }
+
     /// <summary>Throws when a value is out of range, listing every problem.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
     public void Validate()

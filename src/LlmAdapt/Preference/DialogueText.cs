@@ -45,6 +45,18 @@ public static class DialogueText
     }
 
     /// <summary>
+    /// Returns the prompt text that preference data keeps for a conversation: a lone user message is its own text;
+    /// anything else is dialogue text (see <see cref="Format"/>) ending with an open assistant turn.
+    /// </summary>
+    /// <param name="messages">The conversation a response answers.</param>
+    /// <returns>The prompt text.</returns>
+    public static string PromptOf(IReadOnlyList<ChatMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return messages.Count == 1 && messages[0].Role == ChatRole.User ? messages[0].Text : Format(messages);
+    }
+
+    /// <summary>
     /// Splits dialogue text into messages at its <c>Human:</c>, <c>Assistant:</c> and <c>System:</c> markers. Text with
     /// no marker is one user message; an open final <c>Assistant:</c> turn with no text is dropped.
     /// </summary>

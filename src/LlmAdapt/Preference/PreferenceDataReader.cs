@@ -117,7 +117,7 @@ public static class PreferenceDataReader
                     }
 
                     var list = ReadMessages(path, line, messages, "input.messages");
-                    var prompt = list.Count == 1 && list[0].Role == ChatRole.User ? list[0].Text : DialogueText.Format(list);
+                    var prompt = DialogueText.PromptOf(list);
                     var chosen = AssistantOutput(path, line, root, "preferred_output");
                     var rejected = AssistantOutput(path, line, root, "non_preferred_output");
                     return new PreferencePair { Prompt = prompt, Chosen = chosen, Rejected = rejected, Margin = margin };

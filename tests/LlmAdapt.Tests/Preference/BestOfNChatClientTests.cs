@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using LlmAdapt.Preference;
+using LlmAdapt.Preference.Feedback;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -166,5 +167,47 @@ public sealed class BestOfNChatClientTests
         var builder = new ChatClientBuilder(new ScriptedChatClient(["a"]));
         var ex = Assert.Throws<ArgumentException>(() => builder.UseBestOfN(new CountingScorer(), o => { o.N = n; o.MaxConcurrency = concurrency; }));
         Assert.Contains(nameof(BestOfNOptions), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RecordRankings_AppendsCandidatesAndScores_UnderTheChosenResponseId()
+    {
+        var folder = Directory.CreateTempSubdirectory("llmadapt-bon-");
+        try
+        {
+            using var store = new JsonLinesFeedbackStore(new JsonLinesFeedbackStoreOptions { Path = Path.Combine(folder.FullName, "feedback.jsonl") });
+            var inner = new ScriptedChatClient(["good", "bad", "good good", "good"]);
+            using var client = new ChatClientBuilder(inner).UseBestOfN(new CountingScorer(), o => { o.N = 4; o.RecordRankings = true; }, store).Build();
+
+            var response = await client.GetResponseAsync("Say something good");
+
+            var record = Assert.Single(await store.ReadAllAsync().ToListAsync());
+            Assert.Equal(response.ResponseId, record.ResponseId);
+            Assert.False(string.IsNullOrEmpty(record.ResponseId));
+            Assert.Equal("best-of-n", record.Source);
+            Assert.Equal(FeedbackKind.Ranking, record.Kind);
+            Assert.Equal("Say something good", record.Prompt);
+            Assert.Equal(4, record.Responses.Count);
+            Assert.Equal(record.Responses.Select(r => (double)r.Split("good").Length - 1), record.Scores!);
+
+            // The duplicate "good" collapses; 3 distinct texts at 3 distinct scores make 3 pairs, the best first.
+            var (_, pairs) = FeedbackExport.ToPairs(await store.ReadAllAsync().ToListAsync());
+            Assert.Equal(3, pairs.Count);
+            Assert.Equal("good good", pairs[0].Chosen);
+            Assert.All(pairs, p => Assert.True(p.Margin > 0));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void RecordRankings_WithoutAStore_IsRefusedWhenThePipelineIsBuilt()
+    {
+        var services = new ServiceCollection().AddSingleton<IResponseScorer, CountingScorer>().BuildServiceProvider();
+        var builder = new ChatClientBuilder(new ScriptedChatClient(["a"])).UseBestOfN(configure: o => o.RecordRankings = true);
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.Build(services));
+        Assert.Contains(nameof(IFeedbackStore), ex.Message, StringComparison.Ordinal);
     }
 }
