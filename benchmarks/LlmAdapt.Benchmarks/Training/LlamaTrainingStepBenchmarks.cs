@@ -29,7 +29,6 @@ public class LlamaTrainingStepBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        MatMul.MaxThreads = Environment.ProcessorCount;
         _model = new LlamaModel<float>(Config);
         _model.InitializeRandom(1);
         if (LoraRank > 0)

@@ -46,7 +46,6 @@ public unsafe class MatMulBenchmarks
         _a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
         _b = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
         _c = new float[m * n];
-        MatMul.MaxThreads = Environment.ProcessorCount;
         using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         _session = new InferenceSession(BuildModel(m, k, n, _b), options);
         _input = OrtValue.CreateTensorValueFromMemory(_a, [m, k]);

@@ -33,7 +33,6 @@ public class TrainingStepBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        MatMul.MaxThreads = Environment.ProcessorCount;
         _model = new Gpt2Model<float>(Config);
         _model.InitializeRandom(1);
         _optimizer = new AdamW<float>(_model.Trainable, weightDecay: 0.1);

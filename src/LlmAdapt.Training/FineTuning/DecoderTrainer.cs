@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using LlmAdapt.Training.Data;
-using LlmAdapt.Training.Kernels;
 using LlmAdapt.Training.Models;
 using LlmAdapt.Training.Optim;
 
@@ -23,7 +22,7 @@ internal sealed class DecoderTrainer
         _model = model;
         _options = options;
         _seed = seed;
-        Optimizer = new AdamW<float>(model.Trainable, options.Beta1, options.Beta2, 1e-8, options.WeightDecay);
+        Optimizer = new AdamW<float>(model.Trainable, options.Beta1, options.Beta2, 1e-8, options.WeightDecay) { Threads = options.Threads };
     }
 
     public AdamW<float> Optimizer { get; }
@@ -66,7 +65,7 @@ internal sealed class DecoderTrainer
 
     public async Task<TrainingReport> RunAsync(IBatchSource train, IBatchSource? validation, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
-        MatMul.MaxThreads = _options.Threads;
+        _model.Threads = _options.Threads;
         var schedule = new LearningRateSchedule(_options.LearningRate, _options.LearningRate * _options.MinLearningRateRatio, _options.WarmupSteps, _options.Steps);
         var history = new List<TrainingProgress>();
         var clock = Stopwatch.StartNew();

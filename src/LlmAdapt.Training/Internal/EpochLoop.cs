@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using LlmAdapt.Training.Models;
+using LlmAdapt.Training.Optim;
 
 namespace LlmAdapt.Training.Internal;
 
@@ -35,7 +37,7 @@ internal sealed class EpochLoop
 
     public (TrainingReport Report, int BestEpoch) Run(Random random, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
-        var optimizer = new AdamW(Network);
+        var optimizer = new AdamW<float>(Network.Trainable, weightDecay: WeightDecay);
         var order = Enumerable.Range(0, TrainCount).ToArray();
         var stepsPerEpoch = (TrainCount + BatchSize - 1) / BatchSize;
         var history = new List<TrainingProgress>();
@@ -64,7 +66,8 @@ internal sealed class EpochLoop
                     throw new LlmAdaptException($"The training loss became {loss} at epoch {epoch}, step {step + 1}; lower the learning rate (now {learningRate}).");
                 }
 
-                optimizer.Step(learningRate, WeightDecay, MaxGradientNorm);
+                optimizer.ClipGradients(MaxGradientNorm);
+                optimizer.Step(learningRate);
                 lossSum += loss * count;
                 step++;
             }

@@ -1,3 +1,4 @@
+using LlmAdapt.Training.Models;
 using System.Numerics.Tensors;
 
 namespace LlmAdapt.Training.Internal;
@@ -59,6 +60,13 @@ internal sealed class HeadNetwork
     public long ParameterCount => OutputLayer.Weight.Length + OutputLayer.Bias.Length + (HiddenLayer is null ? 0 : HiddenLayer.Weight.Length + HiddenLayer.Bias.Length);
 
     public IEnumerable<Dense> Layers => HiddenLayer is null ? [OutputLayer] : [HiddenLayer, OutputLayer];
+
+    /// <summary>Gets the weights and biases as the optimiser sees them (weights decay, biases do not).</summary>
+    public IReadOnlyList<TrainableSlice<float>> Trainable => Layers.SelectMany((l, i) => new[]
+    {
+        new TrainableSlice<float>($"{i}.weight", l.Weight, l.WeightGrad, 0, l.Weight.Length, true),
+        new TrainableSlice<float>($"{i}.bias", l.Bias, l.BiasGrad, 0, l.Bias.Length, false),
+    }).ToList();
 
     /// <summary>
     /// One network whose outputs are the mean of the members' outputs: linear members average their weights; MLP

@@ -121,10 +121,10 @@ internal static unsafe class Layers
     // ---- linear (HF Conv1D layout: weight [IC, OC]) ----
 
     /// <summary>out (N, OC) = inp (N, IC) · weight (IC, OC) + bias (OC).</summary>
-    public static void LinearForward<T>(T* output, T* inp, T* weight, T* bias, int n, int ic, int oc)
+    public static void LinearForward<T>(T* output, T* inp, T* weight, T* bias, int n, int ic, int oc, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        MatMul.Gemm(inp, weight, output, n, ic, oc, accumulate: false);
+        MatMul.Gemm(inp, weight, output, n, ic, oc, accumulate: false, threads);
         if (bias != null)
         {
             var bs = new ReadOnlySpan<T>(bias, oc);
@@ -137,17 +137,17 @@ internal static unsafe class Layers
     }
 
     /// <summary>dinp += dout · weightᵀ; dweight += inpᵀ · dout; dbias += Σ rows of dout. Null gradients are skipped (frozen).</summary>
-    public static void LinearBackward<T>(T* dinp, T* dweight, T* dbias, T* dout, T* inp, T* weight, int n, int ic, int oc)
+    public static void LinearBackward<T>(T* dinp, T* dweight, T* dbias, T* dout, T* inp, T* weight, int n, int ic, int oc, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (dinp != null)
         {
-            MatMul.Gemm(dout, false, weight, true, dinp, n, oc, ic, accumulate: true);
+            MatMul.Gemm(dout, false, weight, true, dinp, n, oc, ic, accumulate: true, threads);
         }
 
         if (dweight != null)
         {
-            MatMul.Gemm(inp, true, dout, false, dweight, ic, n, oc, accumulate: true);
+            MatMul.Gemm(inp, true, dout, false, dweight, ic, n, oc, accumulate: true, threads);
         }
 
         if (dbias != null)
@@ -166,13 +166,13 @@ internal static unsafe class Layers
     /// qkv (B, T, 3C) holds queries, keys and values side by side; att (B, NH, T, T) keeps the softmax for backward;
     /// out (B, T, C) = softmax(q·kᵀ/√hs, causal) · v per head.
     /// </summary>
-    public static void AttentionForward<T>(T* output, T* att, T* qkv, int b, int t, int c, int nh)
+    public static void AttentionForward<T>(T* output, T* att, T* qkv, int b, int t, int c, int nh, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var hs = c / nh;
         var scale = T.One / T.Sqrt(T.CreateChecked(hs));
         nint po = (nint)output, pa = (nint)att, pq = (nint)qkv;
-        Parallel.For(0, b * nh, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, bh =>
+        Parallelism.For(threads, b * nh, bh =>
         {
             var bi = bh / nh;
             var h = bh % nh;
@@ -214,13 +214,13 @@ internal static unsafe class Layers
         });
     }
 
-    public static void AttentionBackward<T>(T* dqkv, T* dout, T* qkv, T* att, int b, int t, int c, int nh)
+    public static void AttentionBackward<T>(T* dqkv, T* dout, T* qkv, T* att, int b, int t, int c, int nh, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var hs = c / nh;
         var scale = T.One / T.Sqrt(T.CreateChecked(hs));
         nint pd = (nint)dqkv, po = (nint)dout, pa = (nint)att, pq = (nint)qkv;
-        Parallel.For(0, b * nh, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, bh =>
+        Parallelism.For(threads, b * nh, bh =>
         {
             var bi = bh / nh;
             var h = bh % nh;
@@ -310,11 +310,11 @@ internal static unsafe class Layers
     /// not negative (a negative target is ignored: prompt tokens in instruction tuning, padding). losses (N) gets each
     /// position's loss, 0 where ignored. With <paramref name="weights"/>, each position's loss is multiplied by its weight.
     /// </summary>
-    public static double SoftmaxCrossEntropyForward<T>(T* logits, T* losses, int[]? targets, float[]? weights, int n, int v)
+    public static double SoftmaxCrossEntropyForward<T>(T* logits, T* losses, int[]? targets, float[]? weights, int n, int v, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint pl = (nint)logits, ploss = (nint)losses;
-        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, i =>
+        Parallelism.For(threads, n, i =>
         {
             var row = new Span<T>((T*)pl + ((long)i * v), v);
             var max = TensorPrimitives.Max<T>(row);
@@ -337,11 +337,11 @@ internal static unsafe class Layers
     }
 
     /// <summary>dlogits = (probs − onehot(target)) · scale (· weight), in place over the probabilities; ignored rows get 0.</summary>
-    public static void SoftmaxCrossEntropyBackward<T>(T* probs, int[] targets, float[]? weights, int n, int v, T scale)
+    public static void SoftmaxCrossEntropyBackward<T>(T* probs, int[] targets, float[]? weights, int n, int v, T scale, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint pp = (nint)probs;
-        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, i =>
+        Parallelism.For(threads, n, i =>
         {
             var row = new Span<T>((T*)pp + ((long)i * v), v);
             var target = targets[i];

@@ -121,13 +121,13 @@ internal static unsafe class LlamaLayers
     // ---- causal attention with grouped key/value heads ----
 
     /// <summary>q (N, NH·HD), k and v (N, NKV·HD); query head h reads key/value head h / (NH / NKV). att (B, NH, T, T).</summary>
-    public static void AttentionForward<T>(T* output, T* att, T* q, T* k, T* v, int b, int t, int nh, int nkv, int hd)
+    public static void AttentionForward<T>(T* output, T* att, T* q, T* k, T* v, int b, int t, int nh, int nkv, int hd, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var scale = T.One / T.Sqrt(T.CreateChecked(hd));
         var group = nh / nkv;
         nint po = (nint)output, pa = (nint)att, pq = (nint)q, pk = (nint)k, pv = (nint)v;
-        Parallel.For(0, b * nh, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, bh =>
+        Parallelism.For(threads, b * nh, bh =>
         {
             int bi = bh / nh, h = bh % nh, kvh = h / group;
             for (var ti = 0; ti < t; ti++)
@@ -164,7 +164,7 @@ internal static unsafe class LlamaLayers
         });
     }
 
-    public static void AttentionBackward<T>(T* dq, T* dk, T* dv, T* dout, T* q, T* k, T* v, T* att, int b, int t, int nh, int nkv, int hd)
+    public static void AttentionBackward<T>(T* dq, T* dk, T* dv, T* dout, T* q, T* k, T* v, T* att, int b, int t, int nh, int nkv, int hd, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var scale = T.One / T.Sqrt(T.CreateChecked(hd));
@@ -172,7 +172,7 @@ internal static unsafe class LlamaLayers
         nint pdq = (nint)dq, pdk = (nint)dk, pdv = (nint)dv, pd = (nint)dout, pq = (nint)q, pk = (nint)k, pv = (nint)v, pa = (nint)att;
 
         // Query heads of one group write the same dk/dv rows, so a task owns a whole (batch, kv head) group.
-        Parallel.For(0, b * nkv, new ParallelOptions { MaxDegreeOfParallelism = MatMul.MaxThreads }, bk =>
+        Parallelism.For(threads, b * nkv, bk =>
         {
             int bi = bk / nkv, kvh = bk % nkv;
             var datt = new T[t];

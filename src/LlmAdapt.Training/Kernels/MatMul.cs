@@ -1,97 +1,101 @@
-using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace LlmAdapt.Training.Kernels;
 
 /// <summary>
-/// Dense matrix multiply, row-major: C (+)= op(A)·op(B). The output is cut into tiles of rows × columns that threads
-/// share out (each tile is written by one thread, in a fixed order, so results do not depend on scheduling); inside
-/// a tile the depth is blocked so a panel of B stays in L2 while a 6-row micro-kernel keeps 12 vector accumulators in
-/// registers and issues one fused multiply-add per accumulator per depth step.
+/// Dense matrix multiply, row-major: C[m, n] (+)= op(A)[m, k] · op(B)[k, n], where op transposes A stored [k, m] or B
+/// stored [n, k]. The structure is the Goto/BLIS one that MLAS and llm.c's CPU path follow:
+/// <list type="bullet">
+/// <item>The output is cut into tasks of up to <see cref="RowBlock"/> × <see cref="ColumnBlock"/> (MC × NC), fewer and
+/// smaller only when that is needed to give every thread work; each task is written by one thread, and the depth is
+/// always walked in the same blocks, so results do not depend on the thread count or on scheduling.</item>
+/// <item>Per depth block of up to <see cref="DepthBlock"/> (KC), a task packs its slice of op(B) into panels NR
+/// columns wide (KC × NR, contiguous, zero-padded) and its slice of op(A) into panels MR rows tall (interleaved
+/// by depth, zero-padded). Packing is where transposes happen, so A·Bᵀ and Aᵀ·B never copy a whole matrix.</item>
+/// <item>A micro-kernel keeps an MR × NR tile of C in registers and, per depth step, loads two vectors of B and
+/// broadcasts MR values of A into 2·MR fused multiply-adds. With AVX-512 it is 12 × 32 floats (24 zmm accumulators
+/// of the 32); on AVX2 it is 6 × 16 floats (12 ymm accumulators of the 16). Doubles run the same kernels with half
+/// the columns. A B panel (KC × NR, 32 KiB for floats on AVX-512) stays in L1 while the A block (MC × KC) streams
+/// from L2.</item>
+/// <item>Tiles on the edges (rows or columns short of MR or NR) are computed in full on the zero padding and only
+/// their valid part is added to C.</item>
+/// </list>
 /// </summary>
 internal static unsafe class MatMul
 {
-    private const int TileRows = 48;
-    private const int TileCols = 256;
-    private const int DepthBlock = 256;
+    /// <summary>KC: the depth of one packed block.</summary>
+    internal const int DepthBlock = 256;
 
-    /// <summary>Gets or sets the most threads a multiply uses (default: every core).</summary>
-    public static int MaxThreads { get; set; } = Environment.ProcessorCount;
+    /// <summary>MC: the most rows of C one task covers.</summary>
+    internal const int RowBlock = 1008;
 
-    /// <summary>C[m, n] (+)= op(A)[m, k] · op(B)[k, n]; A is stored [k, m] when transposed, B is stored [n, k].</summary>
-    public static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>NC: the most columns of C one task covers (its packed B slice, KC × NC, stays in L2).</summary>
+    internal const int ColumnBlock = 512;
+
+    /// <summary>The micro-kernels; <see cref="Best"/> is the widest the machine runs.</summary>
+    internal enum Kernel
     {
-        T[]? ta = null, tb = null;
-        try
-        {
-            if (transA)
-            {
-                ta = ArrayPool<T>.Shared.Rent(m * k);
-                fixed (T* pa = ta)
-                {
-                    Transpose(a, k, m, pa);
-                }
-            }
+        /// <summary>6 rows × two 256-bit vectors (AVX2, or any machine through the portable vectors).</summary>
+        Avx2,
 
-            if (transB)
-            {
-                tb = ArrayPool<T>.Shared.Rent(n * k);
-                fixed (T* pb = tb)
-                {
-                    Transpose(b, n, k, pb);
-                }
-            }
-
-            fixed (T* pa = ta, pb = tb)
-            {
-                Gemm(transA ? pa : a, transB ? pb : b, c, m, k, n, accumulate);
-            }
-        }
-        finally
-        {
-            if (ta is not null)
-            {
-                ArrayPool<T>.Shared.Return(ta);
-            }
-
-            if (tb is not null)
-            {
-                ArrayPool<T>.Shared.Return(tb);
-            }
-        }
+        /// <summary>12 rows × two 512-bit vectors (AVX-512).</summary>
+        Avx512,
     }
 
-    /// <summary>C[m, n] (+)= A[m, k] · B[k, n].</summary>
-    public static void Gemm<T>(T* a, T* b, T* c, int m, int k, int n, bool accumulate)
+    /// <summary>Gets the kernel this machine runs best.</summary>
+    internal static Kernel Best { get; } = Vector512.IsHardwareAccelerated ? Kernel.Avx512 : Kernel.Avx2;
+
+    /// <summary>
+    /// C[m, n] (+)= op(A)[m, k] · op(B)[k, n]; A is stored [k, m] when transposed, B is stored [n, k];
+    /// <paramref name="threads"/> is the most threads to use, 0 meaning every core.
+    /// </summary>
+    public static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, int threads = 0)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Gemm(a, transA, b, transB, c, m, k, n, accumulate, threads, Best);
+
+    /// <summary>C[m, n] (+)= A[m, k] · B[k, n]; <paramref name="threads"/> is the most threads to use, 0 meaning every core.</summary>
+    public static void Gemm<T>(T* a, T* b, T* c, int m, int k, int n, bool accumulate, int threads = 0)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Gemm(a, false, b, false, c, m, k, n, accumulate, threads, Best);
+
+    /// <summary>As the public overloads, on a chosen micro-kernel (tests force the AVX2 one on AVX-512 machines).</summary>
+    internal static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, int threads, Kernel kernel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (!accumulate)
+        if (m < 0 || n < 0 || k < 0)
         {
-            new Span<T>(c, checked(m * n)).Clear();
+            throw new ArgumentOutOfRangeException(nameof(m), $"Negative matrix dimension in {m} × {k} × {n}.");
         }
 
-        if (m == 0 || n == 0 || k == 0)
+        if (m == 0 || n == 0)
         {
             return;
         }
 
-        var tilesM = (m + TileRows - 1) / TileRows;
-        var tilesN = (n + TileCols - 1) / TileCols;
-        var tiles = tilesM * tilesN;
-        if (tiles == 1 || MaxThreads <= 1 || (long)m * n * k < 1 << 17)
+        if (k == 0)
         {
-            for (var t = 0; t < tiles; t++)
+            if (!accumulate)
             {
-                Tile(a, b, c, m, k, n, t / tilesN, t % tilesN);
+                new Span<T>(c, checked(m * n)).Clear();
             }
 
             return;
         }
 
-        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-        Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = MaxThreads }, t => Tile((T*)pa, (T*)pb, (T*)pc, m, k, n, t / tilesN, t % tilesN));
+        var plan = new Plan<T>(a, transA, b, transB, c, m, k, n, accumulate, kernel, Parallelism.Resolve(threads));
+        if (plan.Tasks == 1 || plan.Threads == 1)
+        {
+            for (var task = 0; task < plan.Tasks; task++)
+            {
+                plan.Run(task);
+            }
+
+            return;
+        }
+
+        Parallelism.For(plan.Threads, plan.Tasks, plan.Run);
     }
 
     /// <summary>dst[cols, rows] = src[rows, cols]ᵀ, in 32 × 32 blocks.</summary>
@@ -117,355 +121,409 @@ internal static unsafe class MatMul
         }
     }
 
-    private static void Tile<T>(T* a, T* b, T* c, int m, int k, int n, int tileI, int tileJ)
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>One multiply cut into tasks; <see cref="Run"/> computes one task's tile of C.</summary>
+    private sealed class Plan<T>
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var i0 = tileI * TileRows;
-        var i1 = Math.Min(m, i0 + TileRows);
-        var j0 = tileJ * TileCols;
-        var j1 = Math.Min(n, j0 + TileCols);
-        for (var p0 = 0; p0 < k; p0 += DepthBlock)
-        {
-            var p1 = Math.Min(k, p0 + DepthBlock);
-            var i = i0;
-            if (Simd.Use512)
-            {
-                for (; i + 6 <= i1; i += 6)
-                {
-                    Rows6_512(a, b, c, k, n, i, j0, j1, p0, p1);
-                }
+        private readonly nint _a;
+        private readonly nint _b;
+        private readonly nint _c;
+        private readonly bool _transA;
+        private readonly bool _transB;
+        private readonly int _m;
+        private readonly int _k;
+        private readonly int _n;
+        private readonly bool _accumulate;
+        private readonly Kernel _kernel;
+        private readonly int _mr;
+        private readonly int _nr;
+        private readonly int _kc;
+        private readonly int _mc;
+        private readonly int _nc;
+        private readonly int _tilesN;
 
-                for (; i < i1; i++)
+        public Plan(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, Kernel kernel, int threads)
+        {
+            (_a, _b, _c, _transA, _transB, _m, _k, _n, _accumulate, _kernel) = ((nint)a, (nint)b, (nint)c, transA, transB, m, k, n, accumulate, kernel);
+            var width = kernel == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count;
+            _mr = kernel == Kernel.Avx512 ? 12 : 6;
+            _nr = 2 * width;
+
+            // Equal depth blocks of at most KC (k = 300 gives 2 × 150, not 256 + 44); independent of the thread count.
+            var depthBlocks = (k + DepthBlock - 1) / DepthBlock;
+            _kc = (k + depthBlocks - 1) / depthBlocks;
+
+            // Tasks as large as MC × NC, cut further (along the dimension with more micro-tiles per task) until every
+            // thread has about two; the cut changes which thread writes a tile, never the order of one element's sums.
+            var chunksM = Count(m, RowBlock);
+            var chunksN = Count(n, ColumnBlock);
+            var want = threads == 1 || (long)m * n * k < 1 << 16 ? 1 : 2 * threads;
+            while (chunksM * chunksN < want)
+            {
+                var tilesPerM = Count(Count(m, chunksM), _mr);
+                var tilesPerN = Count(Count(n, chunksN), _nr);
+                if (tilesPerN >= tilesPerM && tilesPerN > 1)
                 {
-                    Rows1_512(a, b, c, k, n, i, j0, j1, p0, p1);
+                    chunksN++;
+                }
+                else if (tilesPerM > 1)
+                {
+                    chunksM++;
+                }
+                else
+                {
+                    break;
                 }
             }
-            else
+
+            _mc = RoundUp(Count(m, chunksM), _mr);
+            _nc = RoundUp(Count(n, chunksN), _nr);
+            _tilesN = Count(n, _nc);
+            Tasks = Count(m, _mc) * _tilesN;
+            Threads = Math.Min(threads, Tasks);
+        }
+
+        public int Tasks { get; }
+
+        public int Threads { get; }
+
+        /// <summary>
+        /// Computes the tile of task <paramref name="task"/> over the whole depth: per depth block, packs its B slice
+        /// once, then walks A in MR-row panels (read in place, packed only on the ragged last panel) across every B panel.
+        /// </summary>
+        public void Run(int task)
+        {
+            var i0 = task / _tilesN * _mc;
+            var j0 = task % _tilesN * _nc;
+            var rows = Math.Min(_mc, _m - i0);
+            var cols = Math.Min(_nc, _n - j0);
+            var panelsM = Count(rows, _mr);
+            var panelsN = Count(cols, _nr);
+            var packA = Scratch<T>.A(_mr * _kc);
+            var packB = Scratch<T>.B(panelsN * _nr * _kc);
+            T* a = (T*)_a, b = (T*)_b, c = (T*)_c;
+            for (var p0 = 0; p0 < _k; p0 += _kc)
             {
-                for (; i + 6 <= i1; i += 6)
+                var depth = Math.Min(_kc, _k - p0);
+                PackB(b, packB, p0, depth, j0, cols);
+                var load = _accumulate || p0 > 0;
+                for (var ip = 0; ip < panelsM; ip++)
                 {
-                    Rows6_256(a, b, c, k, n, i, j0, j1, p0, p1);
+                    var i = i0 + (ip * _mr);
+                    var validRows = Math.Min(_mr, _m - i);
+
+                    // op(A)[i + r, p0 + q] sits at ap[r · lda + q · step].
+                    T* ap;
+                    nint lda, step;
+                    if (validRows < _mr)
+                    {
+                        PackA(a, packA, i, validRows, p0, depth);
+                        ap = packA;
+                        (lda, step) = (1, _mr);
+                    }
+                    else if (_transA)
+                    {
+                        ap = a + ((long)p0 * _m) + i;
+                        (lda, step) = (1, _m);
+                    }
+                    else
+                    {
+                        ap = a + ((long)i * _k) + p0;
+                        (lda, step) = (_k, 1);
+                    }
+
+                    for (var jp = 0; jp < panelsN; jp++)
+                    {
+                        var bp = packB + ((long)jp * _nr * depth);
+                        var j = j0 + (jp * _nr);
+                        var validCols = Math.Min(_nr, _n - j);
+                        var tile = c + ((long)i * _n) + j;
+                        if (_kernel == Kernel.Avx512)
+                        {
+                            Kernel12x2(ap, lda, step, bp, depth, tile, _n, load, validRows, validCols);
+                        }
+                        else
+                        {
+                            Kernel6x2(ap, lda, step, bp, depth, tile, _n, load, validRows, validCols);
+                        }
+                    }
+                }
+            }
+        }
+
+        private static int Count(int total, int block) => (total + block - 1) / block;
+
+        /// <summary>op(A)[first … first+valid, p0 … p0+depth] as one MR-row panel, d[p · MR + r]; rows past valid zero.</summary>
+        private void PackA(T* a, T* d, int first, int valid, int p0, int depth)
+        {
+            var mr = _mr;
+            for (var p = 0; p < depth; p++)
+            {
+                var row = d + ((long)p * mr);
+                var r = 0;
+                for (; r < valid; r++)
+                {
+                    row[r] = _transA ? a[((long)(p0 + p) * _m) + first + r] : a[((long)(first + r) * _k) + p0 + p];
                 }
 
-                for (; i < i1; i++)
+                for (; r < mr; r++)
                 {
-                    Rows1_256(a, b, c, k, n, i, j0, j1, p0, p1);
+                    row[r] = T.Zero;
+                }
+            }
+        }
+
+        /// <summary>op(B)[p0 … p0+depth, j0 … j0+cols] into panels of NR columns: panel[p · NR + j], columns past n zero.</summary>
+        private void PackB(T* b, T* dst, int p0, int depth, int j0, int cols)
+        {
+            var nr = _nr;
+            for (var panel = 0; panel * nr < cols; panel++)
+            {
+                var d = dst + ((long)panel * nr * depth);
+                var first = j0 + (panel * nr);
+                var valid = Math.Min(nr, _n - first);
+                if (_transB)
+                {
+                    // Stored [n, k]: a depth step gathers one value from each of the NR column runs.
+                    var src = b + ((long)first * _k) + p0;
+                    for (var p = 0; p < depth; p++)
+                    {
+                        var row = d + ((long)p * nr);
+                        var j = 0;
+                        for (; j < valid; j++)
+                        {
+                            row[j] = src[((long)j * _k) + p];
+                        }
+
+                        for (; j < nr; j++)
+                        {
+                            row[j] = T.Zero;
+                        }
+                    }
+                }
+                else if (valid == nr)
+                {
+                    for (var p = 0; p < depth; p++)
+                    {
+                        new ReadOnlySpan<T>(b + ((long)(p0 + p) * _n) + first, nr).CopyTo(new Span<T>(d + ((long)p * nr), nr));
+                    }
+                }
+                else
+                {
+                    for (var p = 0; p < depth; p++)
+                    {
+                        var row = new Span<T>(d + ((long)p * nr), nr);
+                        new ReadOnlySpan<T>(b + ((long)(p0 + p) * _n) + first, valid).CopyTo(row);
+                        row[valid..].Clear();
+                    }
                 }
             }
         }
     }
 
-    private static void Rows6_512<T>(T* a, T* b, T* c, int k, int n, int i, int j0, int j1, int p0, int p1)
+    /// <summary>Per-thread packing buffers, pinned, grown on demand and kept for the thread's life.</summary>
+    private static class Scratch<T>
+        where T : unmanaged
+    {
+        [ThreadStatic]
+        private static T[]? t_a;
+
+        [ThreadStatic]
+        private static T[]? t_b;
+
+        public static T* A(int length) => Get(ref t_a, length);
+
+        public static T* B(int length) => Get(ref t_b, length);
+
+        private static T* Get(ref T[]? buffer, int length)
+        {
+            if (buffer is null || buffer.Length < length)
+            {
+                buffer = GC.AllocateUninitializedArray<T>(Math.Max(length, 1), pinned: true);
+            }
+
+            return (T*)Unsafe.AsPointer(ref buffer[0]);
+        }
+    }
+
+    /// <summary>Writes a finished MR × NR tile held row by row in <paramref name="tile"/> into C (valid part only).</summary>
+    private static void StoreEdge<T>(T* tile, int nr, T* c, int ldc, bool load, int rows, int cols)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            var src = tile + ((long)r * nr);
+            var dst = c + ((long)r * ldc);
+            for (var j = 0; j < cols; j++)
+            {
+                dst[j] = load ? dst[j] + src[j] : src[j];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(T* dst, Vector512<T> value, bool load)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => (load ? value + Vector512.Load(dst) : value).Store(dst);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(T* dst, Vector256<T> value, bool load)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => (load ? value + Vector256.Load(dst) : value).Store(dst);
+
+    /// <summary>
+    /// AVX-512 micro-kernel: C[12, 2W] (+)= Apanel[12, depth] · Bpanel[depth, 2W], W = 16 floats or 8 doubles. The A
+    /// panel holds 12 values per depth step, the B panel 2W; 24 accumulators, 2 B vectors and one broadcast fill 27
+    /// of the 32 zmm registers.
+    /// </summary>
+    private static void Kernel12x2<T>(T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int rows, int cols)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var w = Vector512<T>.Count;
-        T* a0 = a + ((long)i * k), a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k;
-        T* c0 = c + ((long)i * n), c1 = c0 + n, c2 = c1 + n, c3 = c2 + n, c4 = c3 + n, c5 = c4 + n;
-        var j = j0;
-        for (; j + (2 * w) <= j1; j += 2 * w)
+        T* a0 = a, a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda), a4 = a + (4 * lda), a5 = a + (5 * lda);
+        T* a6 = a + (6 * lda), a7 = a + (7 * lda), a8 = a + (8 * lda), a9 = a + (9 * lda), aa = a + (10 * lda), ab = a + (11 * lda);
+        nint q = 0;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+        Vector512<T> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        for (var p = 0; p < depth; p++, q += step, b += 2 * w)
         {
-            var s00 = Vector512.Load(c0 + j);
-            var s01 = Vector512.Load(c0 + j + w);
-            var s10 = Vector512.Load(c1 + j);
-            var s11 = Vector512.Load(c1 + j + w);
-            var s20 = Vector512.Load(c2 + j);
-            var s21 = Vector512.Load(c2 + j + w);
-            var s30 = Vector512.Load(c3 + j);
-            var s31 = Vector512.Load(c3 + j + w);
-            var s40 = Vector512.Load(c4 + j);
-            var s41 = Vector512.Load(c4 + j + w);
-            var s50 = Vector512.Load(c5 + j);
-            var s51 = Vector512.Load(c5 + j + w);
-            var bp = b + ((long)p0 * n) + j;
-            for (var p = p0; p < p1; p++, bp += n)
-            {
-                var b0 = Vector512.Load(bp);
-                var b1 = Vector512.Load(bp + w);
-                var x0 = Vector512.Create(a0[p]);
-                s00 = Simd.Fma(x0, b0, s00);
-                s01 = Simd.Fma(x0, b1, s01);
-                var x1 = Vector512.Create(a1[p]);
-                s10 = Simd.Fma(x1, b0, s10);
-                s11 = Simd.Fma(x1, b1, s11);
-                var x2 = Vector512.Create(a2[p]);
-                s20 = Simd.Fma(x2, b0, s20);
-                s21 = Simd.Fma(x2, b1, s21);
-                var x3 = Vector512.Create(a3[p]);
-                s30 = Simd.Fma(x3, b0, s30);
-                s31 = Simd.Fma(x3, b1, s31);
-                var x4 = Vector512.Create(a4[p]);
-                s40 = Simd.Fma(x4, b0, s40);
-                s41 = Simd.Fma(x4, b1, s41);
-                var x5 = Vector512.Create(a5[p]);
-                s50 = Simd.Fma(x5, b0, s50);
-                s51 = Simd.Fma(x5, b1, s51);
-            }
-
-            s00.Store(c0 + j);
-            s01.Store(c0 + j + w);
-            s10.Store(c1 + j);
-            s11.Store(c1 + j + w);
-            s20.Store(c2 + j);
-            s21.Store(c2 + j + w);
-            s30.Store(c3 + j);
-            s31.Store(c3 + j + w);
-            s40.Store(c4 + j);
-            s41.Store(c4 + j + w);
-            s50.Store(c5 + j);
-            s51.Store(c5 + j + w);
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var x = Vector512.Create(a0[q]);
+            c00 = Simd.Fma(x, b0, c00);
+            c01 = Simd.Fma(x, b1, c01);
+            x = Vector512.Create(a1[q]);
+            c10 = Simd.Fma(x, b0, c10);
+            c11 = Simd.Fma(x, b1, c11);
+            x = Vector512.Create(a2[q]);
+            c20 = Simd.Fma(x, b0, c20);
+            c21 = Simd.Fma(x, b1, c21);
+            x = Vector512.Create(a3[q]);
+            c30 = Simd.Fma(x, b0, c30);
+            c31 = Simd.Fma(x, b1, c31);
+            x = Vector512.Create(a4[q]);
+            c40 = Simd.Fma(x, b0, c40);
+            c41 = Simd.Fma(x, b1, c41);
+            x = Vector512.Create(a5[q]);
+            c50 = Simd.Fma(x, b0, c50);
+            c51 = Simd.Fma(x, b1, c51);
+            x = Vector512.Create(a6[q]);
+            c60 = Simd.Fma(x, b0, c60);
+            c61 = Simd.Fma(x, b1, c61);
+            x = Vector512.Create(a7[q]);
+            c70 = Simd.Fma(x, b0, c70);
+            c71 = Simd.Fma(x, b1, c71);
+            x = Vector512.Create(a8[q]);
+            c80 = Simd.Fma(x, b0, c80);
+            c81 = Simd.Fma(x, b1, c81);
+            x = Vector512.Create(a9[q]);
+            c90 = Simd.Fma(x, b0, c90);
+            c91 = Simd.Fma(x, b1, c91);
+            x = Vector512.Create(aa[q]);
+            ca0 = Simd.Fma(x, b0, ca0);
+            ca1 = Simd.Fma(x, b1, ca1);
+            x = Vector512.Create(ab[q]);
+            cb0 = Simd.Fma(x, b0, cb0);
+            cb1 = Simd.Fma(x, b1, cb1);
         }
 
-        for (; j + w <= j1; j += w)
+        var full = rows == 12 && cols == 2 * w;
+        var nr = 2 * w;
+        T* tile = stackalloc T[full ? 1 : 12 * nr];
+        var dst = full ? c : tile;
+        var ld = full ? ldc : nr;
+        var add = full && load;
+        Put(dst, c00, add);
+        Put(dst + w, c01, add);
+        Put(dst + ld, c10, add);
+        Put(dst + ld + w, c11, add);
+        Put(dst + (2 * ld), c20, add);
+        Put(dst + (2 * ld) + w, c21, add);
+        Put(dst + (3 * ld), c30, add);
+        Put(dst + (3 * ld) + w, c31, add);
+        Put(dst + (4 * ld), c40, add);
+        Put(dst + (4 * ld) + w, c41, add);
+        Put(dst + (5 * ld), c50, add);
+        Put(dst + (5 * ld) + w, c51, add);
+        Put(dst + (6 * ld), c60, add);
+        Put(dst + (6 * ld) + w, c61, add);
+        Put(dst + (7 * ld), c70, add);
+        Put(dst + (7 * ld) + w, c71, add);
+        Put(dst + (8 * ld), c80, add);
+        Put(dst + (8 * ld) + w, c81, add);
+        Put(dst + (9 * ld), c90, add);
+        Put(dst + (9 * ld) + w, c91, add);
+        Put(dst + (10 * ld), ca0, add);
+        Put(dst + (10 * ld) + w, ca1, add);
+        Put(dst + (11 * ld), cb0, add);
+        Put(dst + (11 * ld) + w, cb1, add);
+        if (!full)
         {
-            var s0 = Vector512.Load(c0 + j);
-            var s1 = Vector512.Load(c1 + j);
-            var s2 = Vector512.Load(c2 + j);
-            var s3 = Vector512.Load(c3 + j);
-            var s4 = Vector512.Load(c4 + j);
-            var s5 = Vector512.Load(c5 + j);
-            var bp = b + ((long)p0 * n) + j;
-            for (var p = p0; p < p1; p++, bp += n)
-            {
-                var b0 = Vector512.Load(bp);
-                s0 = Simd.Fma(Vector512.Create(a0[p]), b0, s0);
-                s1 = Simd.Fma(Vector512.Create(a1[p]), b0, s1);
-                s2 = Simd.Fma(Vector512.Create(a2[p]), b0, s2);
-                s3 = Simd.Fma(Vector512.Create(a3[p]), b0, s3);
-                s4 = Simd.Fma(Vector512.Create(a4[p]), b0, s4);
-                s5 = Simd.Fma(Vector512.Create(a5[p]), b0, s5);
-            }
-
-            s0.Store(c0 + j);
-            s1.Store(c1 + j);
-            s2.Store(c2 + j);
-            s3.Store(c3 + j);
-            s4.Store(c4 + j);
-            s5.Store(c5 + j);
-        }
-
-        for (; j < j1; j++)
-        {
-            for (var r = 0; r < 6; r++)
-            {
-                var ar = a0 + ((long)r * k);
-                var sum = c0[((long)r * n) + j];
-                for (var p = p0; p < p1; p++)
-                {
-                    sum += ar[p] * b[((long)p * n) + j];
-                }
-
-                c0[((long)r * n) + j] = sum;
-            }
+            StoreEdge(tile, nr, c, ldc, load, rows, cols);
         }
     }
 
-    private static void Rows1_512<T>(T* a, T* b, T* c, int k, int n, int i, int j0, int j1, int p0, int p1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        var w = Vector512<T>.Count;
-        var a0 = a + ((long)i * k);
-        var c0 = c + ((long)i * n);
-        var j = j0;
-        for (; j + (4 * w) <= j1; j += 4 * w)
-        {
-            var s0 = Vector512.Load(c0 + j + (0 * w));
-            var s1 = Vector512.Load(c0 + j + (1 * w));
-            var s2 = Vector512.Load(c0 + j + (2 * w));
-            var s3 = Vector512.Load(c0 + j + (3 * w));
-            var bp = b + ((long)p0 * n) + j;
-            for (var p = p0; p < p1; p++, bp += n)
-            {
-                var x = Vector512.Create(a0[p]);
-                s0 = Simd.Fma(x, Vector512.Load(bp + (0 * w)), s0);
-                s1 = Simd.Fma(x, Vector512.Load(bp + (1 * w)), s1);
-                s2 = Simd.Fma(x, Vector512.Load(bp + (2 * w)), s2);
-                s3 = Simd.Fma(x, Vector512.Load(bp + (3 * w)), s3);
-            }
-
-            s0.Store(c0 + j + (0 * w));
-            s1.Store(c0 + j + (1 * w));
-            s2.Store(c0 + j + (2 * w));
-            s3.Store(c0 + j + (3 * w));
-        }
-
-        for (; j + w <= j1; j += w)
-        {
-            var s = Vector512.Load(c0 + j);
-            var bp = b + ((long)p0 * n) + j;
-            for (var p = p0; p < p1; p++, bp += n)
-            {
-                s = Simd.Fma(Vector512.Create(a0[p]), Vector512.Load(bp), s);
-            }
-
-            s.Store(c0 + j);
-        }
-
-        for (; j < j1; j++)
-        {
-            var sum = c0[j];
-            for (var p = p0; p < p1; p++)
-            {
-                sum += a0[p] * b[((long)p * n) + j];
-            }
-
-            c0[j] = sum;
-        }
-    }
-
-    private static void Rows6_256<T>(T* a, T* b, T* c, int k, int n, int i, int j0, int j1, int p0, int p1)
+    /// <summary>
+    /// AVX2 micro-kernel: C[6, 2W] (+)= Apanel[6, depth] · Bpanel[depth, 2W], W = 8 floats or 4 doubles; 12
+    /// accumulators, 2 B vectors and one broadcast fill 15 of the 16 ymm registers.
+    /// </summary>
+    private static void Kernel6x2<T>(T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int rows, int cols)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var w = Vector256<T>.Count;
-        T* a0 = a + ((long)i * k), a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k;
-        T* c0 = c + ((long)i * n), c1 = c0 + n, c2 = c1 + n, c3 = c2 + n, c4 = c3 + n, c5 = c4 + n;
-        var j = j0;
-        for (; j + (2 * w) <= j1; j += 2 * w)
+        T* a0 = a, a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda), a4 = a + (4 * lda), a5 = a + (5 * lda);
+        nint q = 0;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (var p = 0; p < depth; p++, q += step, b += 2 * w)
         {
-            var s00 = Vector256.Load(c0 + j);
-            var s01 = Vector256.Load(c0 + j + w);
-            var s10 = Vector256.Load(c1 + j);
-            var s11 = Vector256.Load(c1 + j + w);
-            var s20 = Vector256.Load(c2 + j);
-            var s21 = Vector256.Load(c2 + j + w);
-            var s30 = Vector256.Load(c3 + j);
-            var s31 = Vector256.Load(c3 + j + w);
-            var s40 = Vector256.Load(c4 + j);
-            var s41 = Vector256.Load(c4 + j + w);
-            var s50 = Vector256.Load(c5 + j);
-            var s51 = Vector256.Load(c5 + j + w);
-            var bp = b + ((long)p0 * n) + j;
-            for (var p = p0; p < p1; p++, bp += n)
-            {
-                var b0 = Vector256.Load(bp);
-                var b1 = Vector256.Load(bp + w);
-                var x0 = Vector256.Create(a0[p]);
-                s00 = Simd.Fma(x0, b0, s00);
-                s01 = Simd.Fma(x0, b1, s01);
-                var x1 = Vector256.Create(a1[p]);
-                s10 = Simd.Fma(x1, b0, s10);
-                s11 = Simd.Fma(x1, b1, s11);
-                var x2 = Vector256.Create(a2[p]);
-                s20 = Simd.Fma(x2, b0, s20);
-                s21 = Simd.Fma(x2, b1, s21);
-                var x3 = Vector256.Create(a3[p]);
-                s30 = Simd.Fma(x3, b0, s30);
-                s31 = Simd.Fma(x3, b1, s31);
-                var x4 = Vector256.Create(a4[p]);
-                s40 = Simd.Fma(x4, b0, s40);
-                s41 = Simd.Fma(x4, b1, s41);
-                var x5 = Vector256.Create(a5[p]);
-                s50 = Simd.Fma(x5, b0, s50);
-                s51 = Simd.Fma(x5, b1, s51);
-            }
-
-            s00.Store(c0 + j);
-            s01.Store(c0 + j + w);
-            s10.Store(c1 + j);
-            s11.Store(c1 + j + w);
-            s20.Store(c2 + j);
-            s21.Store(c2 + j + w);
-            s30.Store(c3 + j);
-            s31.Store(c3 + j + w);
-            s40.Store(c4 + j);
-            s41.Store(c4 + j + w);
-            s50.Store(c5 + j);
-            s51.Store(c5 + j + w);
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + w);
+            var x = Vector256.Create(a0[q]);
+            c00 = Simd.Fma(x, b0, c00);
+            c01 = Simd.Fma(x, b1, c01);
+            x = Vector256.Create(a1[q]);
+            c10 = Simd.Fma(x, b0, c10);
+            c11 = Simd.Fma(x, b1, c11);
+            x = Vector256.Create(a2[q]);
+            c20 = Simd.Fma(x, b0, c20);
+            c21 = Simd.Fma(x, b1, c21);
+            x = Vector256.Create(a3[q]);
+            c30 = Simd.Fma(x, b0, c30);
+            c31 = Simd.Fma(x, b1, c31);
+            x = Vector256.Create(a4[q]);
+            c40 = Simd.Fma(x, b0, c40);
+            c41 = Simd.Fma(x, b1, c41);
+            x = Vector256.Create(a5[q]);
+            c50 = Simd.Fma(x, b0, c50);
+            c51 = Simd.Fma(x, b1, c51);
         }
 
-        for (; j + w <= j1; j += w)
+        var full = rows == 6 && cols == 2 * w;
+        var nr = 2 * w;
+        T* tile = stackalloc T[full ? 1 : 6 * nr];
+        var dst = full ? c : tile;
+        var ld = full ? ldc : nr;
+        var add = full && load;
+        Put(dst, c00, add);
+        Put(dst + w, c01, add);
+        Put(dst + ld, c10, add);
+        Put(dst + ld + w, c11, add);
+        Put(dst + (2 * ld), c20, add);
+        Put(dst + (2 * ld) + w, c21, add);
+        Put(dst + (3 * ld), c30, add);
+        Put(dst + (3 * ld) + w, c31, add);
+        Put(dst + (4 * ld), c40, add);
+        Put(dst + (4 * ld) + w, c41, add);
+        Put(dst + (5 * ld), c50, add);
+        Put(dst + (5 * ld) + w, c51, add);
+        if (!full)
         {
-            var s0 = Vector256.Load(c0 + j);
-            var s1 = Vector256.Load(c1 + j);
-            var s2 = Vector256.Load(c2 + j);
-            var s3 = Vector256.Load(c3 + j);
-            var s4 = Vector256.Load(c4 + j);
-            var s5 = Vector256.Load(c5 + j);
-            var bp = b + ((long)p0 * n) + j;
-            for (var p = p0; p < p1; p++, bp += n)
-            {
-                var b0 = Vector256.Load(bp);
-                s0 = Simd.Fma(Vector256.Create(a0[p]), b0, s0);
-                s1 = Simd.Fma(Vector256.Create(a1[p]), b0, s1);
-                s2 = Simd.Fma(Vector256.Create(a2[p]), b0, s2);
-                s3 = Simd.Fma(Vector256.Create(a3[p]), b0, s3);
-                s4 = Simd.Fma(Vector256.Create(a4[p]), b0, s4);
-                s5 = Simd.Fma(Vector256.Create(a5[p]), b0, s5);
-            }
-
-            s0.Store(c0 + j);
-            s1.Store(c1 + j);
-            s2.Store(c2 + j);
-            s3.Store(c3 + j);
-            s4.Store(c4 + j);
-            s5.Store(c5 + j);
-        }
-
-        for (; j < j1; j++)
-        {
-            for (var r = 0; r < 6; r++)
-            {
-                var ar = a0 + ((long)r * k);
-                var sum = c0[((long)r * n) + j];
-                for (var p = p0; p < p1; p++)
-                {
-                    sum += ar[p] * b[((long)p * n) + j];
-                }
-
-                c0[((long)r * n) + j] = sum;
-            }
-        }
-    }
-
-    private static void Rows1_256<T>(T* a, T* b, T* c, int k, int n, int i, int j0, int j1, int p0, int p1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        var w = Vector256<T>.Count;
-        var a0 = a + ((long)i * k);
-        var c0 = c + ((long)i * n);
-        var j = j0;
-        for (; j + (4 * w) <= j1; j += 4 * w)
-        {
-            var s0 = Vector256.Load(c0 + j + (0 * w));
-            var s1 = Vector256.Load(c0 + j + (1 * w));
-            var s2 = Vector256.Load(c0 + j + (2 * w));
-            var s3 = Vector256.Load(c0 + j + (3 * w));
-            var bp = b + ((long)p0 * n) + j;
-            for (var p = p0; p < p1; p++, bp += n)
-            {
-                var x = Vector256.Create(a0[p]);
-                s0 = Simd.Fma(x, Vector256.Load(bp + (0 * w)), s0);
-                s1 = Simd.Fma(x, Vector256.Load(bp + (1 * w)), s1);
-                s2 = Simd.Fma(x, Vector256.Load(bp + (2 * w)), s2);
-                s3 = Simd.Fma(x, Vector256.Load(bp + (3 * w)), s3);
-            }
-
-            s0.Store(c0 + j + (0 * w));
-            s1.Store(c0 + j + (1 * w));
-            s2.Store(c0 + j + (2 * w));
-            s3.Store(c0 + j + (3 * w));
-        }
-
-        for (; j + w <= j1; j += w)
-        {
-            var s = Vector256.Load(c0 + j);
-            var bp = b + ((long)p0 * n) + j;
-            for (var p = p0; p < p1; p++, bp += n)
-            {
-                s = Simd.Fma(Vector256.Create(a0[p]), Vector256.Load(bp), s);
-            }
-
-            s.Store(c0 + j);
-        }
-
-        for (; j < j1; j++)
-        {
-            var sum = c0[j];
-            for (var p = p0; p < p1; p++)
-            {
-                sum += a0[p] * b[((long)p * n) + j];
-            }
-
-            c0[j] = sum;
+            StoreEdge(tile, nr, c, ldc, load, rows, cols);
         }
     }
 }

@@ -55,6 +55,9 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
 
     public bool Training { get; set; }
 
+    /// <summary>Gets or sets the most threads this model's kernels use; 0 (the default) means every core.</summary>
+    public int Threads { get; set; }
+
     public int CountedTargets { get; private set; }
 
     public double TargetWeight { get; private set; }
@@ -159,11 +162,11 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
             var pb = lora.Parameters.Pointer + m.OffsetB;
             if (FanInFanOut)
             {
-                MatMul.Gemm(pa, true, pb, true, delta.Pointer, m.InFeatures, lora.Options.Rank, m.OutFeatures, accumulate: false);
+                MatMul.Gemm(pa, true, pb, true, delta.Pointer, m.InFeatures, lora.Options.Rank, m.OutFeatures, accumulate: false, Threads);
             }
             else
             {
-                MatMul.Gemm(pb, false, pa, false, delta.Pointer, m.OutFeatures, lora.Options.Rank, m.InFeatures, accumulate: false);
+                MatMul.Gemm(pb, false, pa, false, delta.Pointer, m.OutFeatures, lora.Options.Rank, m.InFeatures, accumulate: false, Threads);
             }
 
             var target = Parameters.Span.Slice(w.Offset, w.Length);
@@ -209,7 +212,7 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
     /// <summary>Cross-entropy over the logits (turned into probabilities in place); the weighted mean over targets ≥ 0.</summary>
     protected double Loss(T* logits, T* losses, int[]? targets, float[]? weights, int n)
     {
-        var total = Layers.SoftmaxCrossEntropyForward(logits, losses, targets, weights, n, VocabSize);
+        var total = Layers.SoftmaxCrossEntropyForward(logits, losses, targets, weights, n, VocabSize, Threads);
         CountedTargets = 0;
         TargetWeight = 0;
         for (var i = 0; targets is not null && i < n; i++)
@@ -276,10 +279,10 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
 
         // h (N, r) = scale · x · Aᵀ; out += h · Bᵀ.
         var hidden = m.Hidden!;
-        MatMul.Gemm(x, false, lora.Parameters.Pointer + m.OffsetA, true, hidden.Pointer, n, inF, r, accumulate: false);
+        MatMul.Gemm(x, false, lora.Parameters.Pointer + m.OffsetA, true, hidden.Pointer, n, inF, r, accumulate: false, Threads);
         var hs = hidden.Span[..(n * r)];
         TensorPrimitives.Multiply(hs, lora.Scaling, hs);
-        MatMul.Gemm(hidden.Pointer, false, lora.Parameters.Pointer + m.OffsetB, true, output, n, r, outF, accumulate: true);
+        MatMul.Gemm(hidden.Pointer, false, lora.Parameters.Pointer + m.OffsetB, true, output, n, r, outF, accumulate: true, Threads);
     }
 
     /// <summary>Backward of the adapter's term: dB, dA, and its share of dx.</summary>
@@ -300,19 +303,19 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
         var x = m.DroppedInput is not null ? m.DroppedInput.Pointer : input;
 
         // dB (out, r) += doutᵀ · h;  dh (N, r) = scale · dout · B;  dA (r, in) += dhᵀ · x;  dx += (dh · A) ⊙ mask.
-        MatMul.Gemm(doutput, true, m.Hidden!.Pointer, false, gb, outF, n, r, accumulate: true);
+        MatMul.Gemm(doutput, true, m.Hidden!.Pointer, false, gb, outF, n, r, accumulate: true, Threads);
         var dh = m.HiddenGradient!;
-        MatMul.Gemm(doutput, pb, dh.Pointer, n, outF, r, accumulate: false);
+        MatMul.Gemm(doutput, pb, dh.Pointer, n, outF, r, accumulate: false, Threads);
         TensorPrimitives.Multiply(dh.Span[..(n * r)], lora.Scaling, dh.Span[..(n * r)]);
-        MatMul.Gemm(dh.Pointer, true, x, false, ga, r, n, inF, accumulate: true);
+        MatMul.Gemm(dh.Pointer, true, x, false, ga, r, n, inF, accumulate: true, Threads);
         if (m.Mask is null)
         {
-            MatMul.Gemm(dh.Pointer, pa, dinput, n, r, inF, accumulate: true);
+            MatMul.Gemm(dh.Pointer, pa, dinput, n, r, inF, accumulate: true, Threads);
         }
         else
         {
             var dx = m.InputGradient!;
-            MatMul.Gemm(dh.Pointer, pa, dx.Pointer, n, r, inF, accumulate: false);
+            MatMul.Gemm(dh.Pointer, pa, dx.Pointer, n, r, inF, accumulate: false, Threads);
             var mask = m.Mask.Span;
             for (var i = 0; i < n * inF; i++)
             {
@@ -373,12 +376,12 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
         {
             return lora.Modules.SelectMany(m => new[]
             {
-                new TrainableSlice<T>(m.Name + ".lora_A.weight", lora.Parameters, lora.Gradients, m.OffsetA, lora.Options.Rank * m.InFeatures, true),
-                new TrainableSlice<T>(m.Name + ".lora_B.weight", lora.Parameters, lora.Gradients, m.OffsetB, m.OutFeatures * lora.Options.Rank, true),
+                new TrainableSlice<T>(m.Name + ".lora_A.weight", lora.Parameters.Array, lora.Gradients.Array, m.OffsetA, lora.Options.Rank * m.InFeatures, true),
+                new TrainableSlice<T>(m.Name + ".lora_B.weight", lora.Parameters.Array, lora.Gradients.Array, m.OffsetB, m.OutFeatures * lora.Options.Rank, true),
             }).ToList();
         }
 
-        Gradients ??= new PinnedBuffer<T>(Parameters.Length);
-        return Tensors.Select(x => new TrainableSlice<T>(x.Name, Parameters, Gradients, x.Offset, x.Length, x.Shape.Length >= 2)).ToList();
+        var gradients = Gradients ??= new PinnedBuffer<T>(Parameters.Length);
+        return Tensors.Select(x => new TrainableSlice<T>(x.Name, Parameters.Array, gradients.Array, x.Offset, x.Length, x.Shape.Length >= 2)).ToList();
     }
 }

@@ -13,6 +13,9 @@ internal interface IDecoderModel<T>
     /// <summary>Gets or sets whether dropout is active.</summary>
     bool Training { get; set; }
 
+    /// <summary>Gets or sets the most threads this model's kernels use; 0 means every core. Set per model, so two trainers do not interfere.</summary>
+    int Threads { get; set; }
+
     /// <summary>Gets the number of positions whose targets counted in the last forward.</summary>
     int CountedTargets { get; }
 

@@ -25,11 +25,12 @@ public sealed class DecoderTrainerTests
         Threads = 2,
     };
 
-    private static async Task<(Gpt2Model<float> Model, TrainingReport Report)> Train(int seed, int steps = 6, string? output = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    private static async Task<(Gpt2Model<float> Model, TrainingReport Report)> Train(int seed, int steps = 6, string? output = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default, int threads = 2)
     {
         var model = new Gpt2Model<float>(Gpt2GradientCheckTests.Tiny);
         model.InitializeRandom(seed);
         var options = Options(steps);
+        options.Threads = threads;
         var trainer = new DecoderTrainer(model, options, seed) { CheckpointPath = output ?? string.Empty };
         if (output is not null)
         {
@@ -56,6 +57,18 @@ public sealed class DecoderTrainerTests
         Assert.Equal(a.Parameters.Span.ToArray(), b.Parameters.Span.ToArray());
         Assert.Equal(reportA.History.Select(h => h.TrainingLoss), reportB.History.Select(h => h.TrainingLoss));
         Assert.NotEqual(a.Parameters.Span.ToArray(), c.Parameters.Span.ToArray());
+    }
+
+    [Fact]
+    public async Task TwoTrainers_InOneProcess_KeepTheirOwnThreadCounts_AndTheResultsOfRunningAlone()
+    {
+        var (aloneOne, _) = await Train(seed: 7, threads: 1);
+        var (aloneTwo, _) = await Train(seed: 8, threads: 2);
+        var together = await Task.WhenAll(Task.Run(() => Train(seed: 7, threads: 1)), Task.Run(() => Train(seed: 8, threads: 2)));
+        Assert.Equal(1, together[0].Model.Threads);
+        Assert.Equal(2, together[1].Model.Threads);
+        Assert.Equal(aloneOne.Parameters.Span.ToArray(), together[0].Model.Parameters.Span.ToArray());
+        Assert.Equal(aloneTwo.Parameters.Span.ToArray(), together[1].Model.Parameters.Span.ToArray());
     }
 
     [Fact]

@@ -4,18 +4,117 @@ namespace LlmAdapt.Training.Tests.Kernels;
 
 public sealed unsafe class MatMulTests
 {
-    [Theory]
-    [InlineData(1, 1, 1, false, false)]
-    [InlineData(7, 13, 37, false, false)]
-    [InlineData(50, 300, 70, false, false)]
-    [InlineData(64, 48, 129, true, false)]
-    [InlineData(13, 64, 33, false, true)]
-    [InlineData(100, 17, 260, true, true)]
-    public void Gemm_MatchesNaiveProduct_ForEveryTailAndTranspose(int m, int k, int n, bool transA, bool transB)
+    public static TheoryData<int, int, int, bool, bool> Shapes => new()
     {
-        var a = GradientCheck.Random(m * k, 1).Select(x => (float)x).ToArray();
-        var b = GradientCheck.Random(k * n, 2).Select(x => (float)x).ToArray();
-        var c = GradientCheck.Random(m * n, 3).Select(x => (float)x).ToArray();
+        { 1, 1, 1, false, false },
+        { 7, 13, 37, false, false },
+        { 13, 17, 31, true, true },
+        { 50, 300, 70, false, false },
+        { 64, 48, 129, true, false },
+        { 13, 64, 33, false, true },
+        { 100, 17, 260, true, true },
+        { 97, 541, 67, false, true },
+        { 37, 700, 11, true, false },
+        { 5, 2, 600, false, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Gemm_MatchesAFloat64Product_OnEveryKernel_ForOddShapesAndTransposes(int m, int k, int n, bool transA, bool transB)
+    {
+        var (a, b, c, expected) = Problem(m, k, n, transA, transB, seed: m + k + n);
+        foreach (var kernel in Kernels())
+        {
+            foreach (var accumulate in new[] { true, false })
+            {
+                var output = (float[])c.Clone();
+                fixed (float* pa = a, pb = b, pc = output)
+                {
+                    MatMul.Gemm(pa, transA, pb, transB, pc, m, k, n, accumulate, threads: 2, kernel);
+                }
+
+                for (var i = 0; i < m * n; i++)
+                {
+                    var want = expected[i] - (accumulate ? 0 : c[i]);
+                    Assert.True(Math.Abs(output[i] - want) < (1e-4 * Math.Max(1, Math.Abs(want))) + 1e-4, $"{kernel}, accumulate {accumulate}, element {i}: {output[i]} vs {want}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Gemm_OnDoubles_MatchesTheReferenceToRoundOff()
+    {
+        const int m = 29, k = 300, n = 45;
+        var a = GradientCheck.Random(m * k, 7);
+        var b = GradientCheck.Random(k * n, 8);
+        foreach (var kernel in Kernels())
+        {
+            var c = new double[m * n];
+            fixed (double* pa = a, pb = b, pc = c)
+            {
+                MatMul.Gemm(pa, true, pb, false, pc, m, k, n, accumulate: false, threads: 2, kernel);
+            }
+
+            for (var i = 0; i < m; i++)
+            {
+                for (var j = 0; j < n; j++)
+                {
+                    var sum = 0.0;
+                    for (var p = 0; p < k; p++)
+                    {
+                        sum += a[(p * m) + i] * b[(p * n) + j];
+                    }
+
+                    Assert.Equal(sum, c[(i * n) + j], 10);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Gemm_GivesBitwiseEqualResults_ForAnyThreadCount()
+    {
+        const int m = 197, k = 600, n = 515;
+        var (a, b, _, _) = Problem(m, k, n, false, true, seed: 4);
+        var results = new[] { 1, 2, 3, 8 }.Select(threads =>
+        {
+            var c = new float[m * n];
+            fixed (float* pa = a, pb = b, pc = c)
+            {
+                MatMul.Gemm(pa, false, pb, true, pc, m, k, n, accumulate: false, threads);
+            }
+
+            return c;
+        }).ToArray();
+
+        foreach (var other in results.Skip(1))
+        {
+            Assert.Equal(results[0], other);
+        }
+    }
+
+    [Fact]
+    public void Gemm_WithZeroDepth_ClearsOrKeepsTheOutput()
+    {
+        var c = new float[] { 1, 2, 3, 4, 5, 6 };
+        fixed (float* pc = c)
+        {
+            MatMul.Gemm(pc, pc, pc, 2, 0, 3, accumulate: true);
+            Assert.Equal([1f, 2, 3, 4, 5, 6], c);
+            MatMul.Gemm(pc, pc, pc, 2, 0, 3, accumulate: false);
+        }
+
+        Assert.All(c, x => Assert.Equal(0f, x));
+    }
+
+    private static IEnumerable<MatMul.Kernel> Kernels() => MatMul.Best == MatMul.Kernel.Avx512 ? [MatMul.Kernel.Avx512, MatMul.Kernel.Avx2] : [MatMul.Kernel.Avx2];
+
+    private static (float[] A, float[] B, float[] C, double[] Expected) Problem(int m, int k, int n, bool transA, bool transB, int seed)
+    {
+        var a = GradientCheck.Random(m * k, seed).Select(x => (float)x).ToArray();
+        var b = GradientCheck.Random(k * n, seed + 1).Select(x => (float)x).ToArray();
+        var c = GradientCheck.Random(m * n, seed + 2).Select(x => (float)x).ToArray();
         var expected = new double[m * n];
         for (var i = 0; i < m; i++)
         {
@@ -24,8 +123,8 @@ public sealed unsafe class MatMulTests
                 double sum = c[(i * n) + j];
                 for (var p = 0; p < k; p++)
                 {
-                    var av = transA ? a[(p * m) + i] : a[(i * k) + p];
-                    var bv = transB ? b[(j * k) + p] : b[(p * n) + j];
+                    double av = transA ? a[(p * m) + i] : a[(i * k) + p];
+                    double bv = transB ? b[(j * k) + p] : b[(p * n) + j];
                     sum += av * bv;
                 }
 
@@ -33,31 +132,6 @@ public sealed unsafe class MatMulTests
             }
         }
 
-        fixed (float* pa = a, pb = b, pc = c)
-        {
-            MatMul.Gemm(pa, transA, pb, transB, pc, m, k, n, accumulate: true);
-        }
-
-        for (var i = 0; i < m * n; i++)
-        {
-            Assert.True(Math.Abs(c[i] - expected[i]) < 1e-4 * Math.Max(1, Math.Abs(expected[i])) + 1e-4, $"element {i}: {c[i]} vs {expected[i]}");
-        }
-    }
-
-    [Fact]
-    public void Gemm_IsDeterministic_AcrossThreads()
-    {
-        const int m = 97, k = 300, n = 515;
-        var a = GradientCheck.Random(m * k, 4).Select(x => (float)x).ToArray();
-        var b = GradientCheck.Random(k * n, 5).Select(x => (float)x).ToArray();
-        var first = new float[m * n];
-        var second = new float[m * n];
-        fixed (float* pa = a, pb = b, p1 = first, p2 = second)
-        {
-            MatMul.Gemm(pa, pb, p1, m, k, n, accumulate: false);
-            MatMul.Gemm(pa, pb, p2, m, k, n, accumulate: false);
-        }
-
-        Assert.Equal(first, second);
+        return (a, b, c, expected);
     }
 }

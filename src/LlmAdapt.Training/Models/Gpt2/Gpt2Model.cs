@@ -98,7 +98,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
             var la = a.Blocks[l];
             Layers.LayerNormForward(la.Ln1.Pointer, la.Ln1Mean.Pointer, la.Ln1Rstd.Pointer, residual, P(h + "ln_1.weight"), P(h + "ln_1.bias"), n, c, _eps);
             Linear(l, SiteAttn, la.Qkv.Pointer, la.Ln1.Pointer, n);
-            Layers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Qkv.Pointer, b, t, c, nh);
+            Layers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Qkv.Pointer, b, t, c, nh, Threads);
             Linear(l, SiteAttnProj, la.AttProj.Pointer, la.AttY.Pointer, n);
             Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttProj.Pointer, n * c);
             Layers.LayerNormForward(la.Ln2.Pointer, la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, la.Residual2.Pointer, P(h + "ln_2.weight"), P(h + "ln_2.bias"), n, c, _eps);
@@ -112,7 +112,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         Layers.LayerNormForward(a.LnF.Pointer, a.LnFMean.Pointer, a.LnFRstd.Pointer, residual, P("transformer.ln_f.weight"), P("transformer.ln_f.bias"), n, c, _eps);
 
         // Tied head: logits (N, V) = lnf (N, C) · wteᵀ.
-        MatMul.Gemm(a.LnF.Pointer, false, P("transformer.wte.weight"), true, a.Logits.Pointer, n, c, v, accumulate: false);
+        MatMul.Gemm(a.LnF.Pointer, false, P("transformer.wte.weight"), true, a.Logits.Pointer, n, c, v, accumulate: false, Threads);
         return Loss(a.Logits.Pointer, a.Losses.Pointer, targets, weights, n);
     }
 
@@ -128,12 +128,12 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         var scale = LossScale(lossScale);
 
         // The probabilities become dlogits in place.
-        Layers.SoftmaxCrossEntropyBackward(a.Logits.Pointer, targets, LastWeights, n, v, scale);
+        Layers.SoftmaxCrossEntropyBackward(a.Logits.Pointer, targets, LastWeights, n, v, scale, Threads);
         a.DLnF.Clear();
-        MatMul.Gemm(a.Logits.Pointer, a.Wte(this), a.DLnF.Pointer, n, v, c, accumulate: true);
+        MatMul.Gemm(a.Logits.Pointer, a.Wte(this), a.DLnF.Pointer, n, v, c, accumulate: true, Threads);
         if (!frozen)
         {
-            MatMul.Gemm(a.Logits.Pointer, true, a.LnF.Pointer, false, G("transformer.wte.weight"), v, n, c, accumulate: true);
+            MatMul.Gemm(a.Logits.Pointer, true, a.LnF.Pointer, false, G("transformer.wte.weight"), v, n, c, accumulate: true, Threads);
         }
 
         var last = Config.Layers == 0 ? a.Encoded.Pointer : a.Blocks[^1].Residual3.Pointer;
@@ -159,7 +159,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
             a.DAttY.Clear();
             LinearBackward(l, SiteAttnProj, a.DAttY.Pointer, dres, la.AttY.Pointer, n);
             a.DQkv.Clear();
-            Layers.AttentionBackward(a.DQkv.Pointer, a.DAttY.Pointer, la.Qkv.Pointer, la.Att.Pointer, b, t, c, nh);
+            Layers.AttentionBackward(a.DQkv.Pointer, a.DAttY.Pointer, la.Qkv.Pointer, la.Att.Pointer, b, t, c, nh, Threads);
             a.DLn.Clear();
             LinearBackward(l, SiteAttn, a.DLn.Pointer, a.DQkv.Pointer, la.Ln1.Pointer, n);
             Layers.LayerNormBackward(dres, G(h + "ln_1.weight"), G(h + "ln_1.bias"), a.DLn.Pointer, residualIn, P(h + "ln_1.weight"), la.Ln1Mean.Pointer, la.Ln1Rstd.Pointer, n, c);
@@ -177,7 +177,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
     {
         var (name, inF, outF) = Sites[site];
         var prefix = LayerPrefix(layer) + name + ".";
-        Layers.LinearForward(output, input, P(prefix + "weight"), P(prefix + "bias"), n, inF, outF);
+        Layers.LinearForward(output, input, P(prefix + "weight"), P(prefix + "bias"), n, inF, outF, Threads);
         LoraForward(layer, site, output, input, n);
     }
 
@@ -185,7 +185,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
     {
         var (name, inF, outF) = Sites[site];
         var prefix = LayerPrefix(layer) + name + ".";
-        Layers.LinearBackward(dinput, G(prefix + "weight"), G(prefix + "bias"), doutput, input, P(prefix + "weight"), n, inF, outF);
+        Layers.LinearBackward(dinput, G(prefix + "weight"), G(prefix + "bias"), doutput, input, P(prefix + "weight"), n, inF, outF, Threads);
         LoraBackward(layer, site, dinput, doutput, input, n);
     }
 

@@ -96,7 +96,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             Linear(l, SiteV, la.V.Pointer, la.Norm1.Pointer, n);
             LlamaLayers.Rope(la.Q.Pointer, b, t, nh, hd, Config.RopeTheta, inverse: false);
             LlamaLayers.Rope(la.K.Pointer, b, t, nkv, hd, Config.RopeTheta, inverse: false);
-            LlamaLayers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, b, t, nh, nkv, hd);
+            LlamaLayers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, b, t, nh, nkv, hd, Threads);
             Linear(l, SiteO, la.AttOut.Pointer, la.AttY.Pointer, n);
             Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttOut.Pointer, n * c);
             LlamaLayers.RmsNormForward(la.Norm2.Pointer, la.Rstd2.Pointer, la.Residual2.Pointer, P(p + "post_attention_layernorm.weight"), n, c, _eps);
@@ -109,7 +109,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         }
 
         LlamaLayers.RmsNormForward(a.NormF.Pointer, a.RstdF.Pointer, residual, P("model.norm.weight"), n, c, _eps);
-        MatMul.Gemm(a.NormF.Pointer, false, P(Head), true, a.Logits.Pointer, n, c, v, accumulate: false);
+        MatMul.Gemm(a.NormF.Pointer, false, P(Head), true, a.Logits.Pointer, n, c, v, accumulate: false, Threads);
         return Loss(a.Logits.Pointer, a.Losses.Pointer, targets, weights, n);
     }
 
@@ -119,7 +119,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         var targets = LastTargets ?? throw new InvalidOperationException("Backward needs the targets of the last Forward.");
         int b = a.B, t = a.T, c = Config.Channels, v = Config.VocabSize, n = b * t, hd = Config.HeadSize, nh = Config.Heads, nkv = Config.KeyValueHeads, im = Config.IntermediateSize;
         var scale = LossScale(lossScale);
-        Layers.SoftmaxCrossEntropyBackward(a.Logits.Pointer, targets, LastWeights, n, v, scale);
+        Layers.SoftmaxCrossEntropyBackward(a.Logits.Pointer, targets, LastWeights, n, v, scale, Threads);
         a.DNorm.Clear();
         HeadBackward(a.DNorm.Pointer, G(Head), a.Logits.Pointer, a.NormF.Pointer, P(Head), n, c, v);
         var last = Config.Layers == 0 ? a.Embedded.Pointer : a.Blocks[^1].Residual3.Pointer;
@@ -147,7 +147,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             a.DQ.Clear();
             a.DK.Clear();
             a.DV.Clear();
-            LlamaLayers.AttentionBackward(a.DQ.Pointer, a.DK.Pointer, a.DV.Pointer, a.DAttY.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, la.Att.Pointer, b, t, nh, nkv, hd);
+            LlamaLayers.AttentionBackward(a.DQ.Pointer, a.DK.Pointer, a.DV.Pointer, a.DAttY.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, la.Att.Pointer, b, t, nh, nkv, hd, Threads);
 
             // The rotation is orthogonal: its backward rotates the gradients back.
             LlamaLayers.Rope(a.DQ.Pointer, b, t, nh, hd, Config.RopeTheta, inverse: true);
@@ -170,7 +170,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
     private void Linear(int layer, int site, T* y, T* x, int n)
     {
         var (name, inF, outF) = Sites[site];
-        MatMul.Gemm(x, false, P(LayerPrefix(layer) + name + ".weight"), true, y, n, inF, outF, accumulate: false);
+        MatMul.Gemm(x, false, P(LayerPrefix(layer) + name + ".weight"), true, y, n, inF, outF, accumulate: false, Threads);
         LoraForward(layer, site, y, x, n);
     }
 
@@ -183,12 +183,12 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
     }
 
     /// <summary>dx += dy · W; dW += dyᵀ · x (skipped when frozen).</summary>
-    private static void HeadBackward(T* dx, T* dw, T* dy, T* x, T* w, int n, int inF, int outF)
+    private void HeadBackward(T* dx, T* dw, T* dy, T* x, T* w, int n, int inF, int outF)
     {
-        MatMul.Gemm(dy, w, dx, n, outF, inF, accumulate: true);
+        MatMul.Gemm(dy, w, dx, n, outF, inF, accumulate: true, Threads);
         if (dw != null)
         {
-            MatMul.Gemm(dy, true, x, false, dw, outF, n, inF, accumulate: true);
+            MatMul.Gemm(dy, true, x, false, dw, outF, n, inF, accumulate: true, Threads);
         }
     }
 
