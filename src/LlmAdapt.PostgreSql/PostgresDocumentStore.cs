@@ -406,12 +406,6 @@ public sealed class PostgresDocumentStore : IAsyncDisposable
 
     private static string Json(IReadOnlyDictionary<string, string> metadata) => JsonSerializer.Serialize(metadata);
 
-    private static string SearchText(DocumentChunk chunk)
-    {
-        var heading = chunk.Metadata.TryGetValue(DocumentIndex.HeadingPathKey, out var path) ? path : null;
-        return string.Join('\n', new[] { chunk.Title, heading, chunk.Text }.Where(s => !string.IsNullOrEmpty(s)));
-    }
-
     // Groups chunks by document (first appearance order) and cuts batches of whole documents of up to BatchSize chunks.
     private IEnumerable<List<DocumentChunk>> Batches(IReadOnlyList<DocumentChunk> chunks)
     {
@@ -563,7 +557,7 @@ public sealed class PostgresDocumentStore : IAsyncDisposable
                 command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(c => c.Text).ToArray() });
                 command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(c => Json(c.Metadata)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
                 command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(c => c.AllowedPrincipals is null ? null : JsonSerializer.Serialize(c.AllowedPrincipals)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-                command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(SearchText).ToArray() });
+                command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(c => DocumentIndex.KeywordTextOf(c, titles: true)).ToArray() });
                 command.Parameters.Add(new NpgsqlParameter { Value = embeddings, DataTypeName = "vector[]" });
                 await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }

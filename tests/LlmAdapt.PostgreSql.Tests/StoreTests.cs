@@ -11,8 +11,6 @@ namespace LlmAdapt.PostgreSql.Tests;
 [Collection(PgliteCollection.Name)]
 public sealed class StoreTests(PgliteFixture fixture)
 {
-    private static readonly string[] s_words = ["wing", "flutter", "shock", "boundary", "layer", "heat", "panel", "nozzle", "vortex", "drag", "lift", "stall"];
-
     internal static async Task<IReadOnlyList<DocumentChunk>> CranfieldSampleAsync(int documents)
     {
         // The first documents of the Cranfield BEIR corpus (../shared/data/retrieval/cranfield/beir), in file order.
@@ -94,7 +92,7 @@ public sealed class StoreTests(PgliteFixture fixture)
         {
             Id = $"c{i}",
             DocumentId = $"d{i}",
-            Text = string.Join(' ', Enumerable.Range(0, 6).Select(_ => s_words[random.Next(s_words.Length)])),
+            Text = string.Join(' ', Enumerable.Range(0, 6).Select(_ => AccessControlScenario.Words[random.Next(AccessControlScenario.Words.Length)])),
             Metadata = new Dictionary<string, string> { ["bucket"] = (i % 100).ToString(System.Globalization.CultureInfo.InvariantCulture), ["tenant"] = i % 2 == 0 ? "a" : "b" },
         }).ToList();
         await using var store = await PostgresDocumentStore.OpenAsync(fixture.Server.ConnectionString, Options("filter", o => { o.HnswEfSearch = 10; o.BatchSize = 500; }), generator);
@@ -109,7 +107,7 @@ public sealed class StoreTests(PgliteFixture fixture)
             Assert.All(results, r => Assert.Equal(bucket, r.Chunk.Metadata["bucket"]));
             Assert.Contains(results[0].Chunk.Metadata[PostgresDocumentStore.SearchMethodKey], new[] { "pgvector-hnsw", "pgvector-exact" });
 
-            var inSet = await keyword.RetrieveAsync(new RetrievalRequest { Query = string.Join(' ', s_words), TopK = 50, Filter = RetrievalFilter.In("bucket", bucket, "3") });
+            var inSet = await keyword.RetrieveAsync(new RetrievalRequest { Query = string.Join(' ', AccessControlScenario.Words), TopK = 50, Filter = RetrievalFilter.In("bucket", bucket, "3") });
             Assert.Equal(40, inSet.Count);
         }
 
@@ -124,46 +122,15 @@ public sealed class StoreTests(PgliteFixture fixture)
     public async Task Retrieve_RandomPrincipalsAndDocuments_NeverLeaksAChunk()
     {
         // Seed 20251126 as the in-process test: 600 chunks, 30 users in 8 groups, random access lists (some empty, some missing).
-        var random = new Random(20251126);
-        var groups = Enumerable.Range(0, 8).Select(g => $"group-{g}").ToArray();
-        var users = Enumerable.Range(0, 30).Select(u => new Principal($"user-{u}", groups.Where(_ => random.NextDouble() < 0.25))).ToArray();
+        var scenario = AccessControlScenario.Create(20251126, 600, 30);
         var generator = new HashingEmbeddingGenerator(32);
-        var chunks = new List<DocumentChunk>();
-        for (var i = 0; i < 600; i++)
-        {
-            IReadOnlyList<string>? allowed = random.NextDouble() switch
-            {
-                < 0.05 => null,
-                < 0.10 => [],
-                _ => [.. users.Where(_ => random.NextDouble() < 0.05).Select(u => u.Id).Concat(groups.Where(_ => random.NextDouble() < 0.15))],
-            };
-            chunks.Add(new DocumentChunk { Id = $"c{i}", DocumentId = $"d{i / 4}", Text = string.Join(' ', Enumerable.Range(0, 8).Select(_ => s_words[random.Next(s_words.Length)])), AllowedPrincipals = allowed });
-        }
-
         await using var store = await PostgresDocumentStore.OpenAsync(fixture.Server.ConnectionString, Options("acl", o => o.RequireAccessControl = true), generator);
-        await store.AddAsync(chunks, generator);
+        await store.AddAsync(scenario.Chunks, generator);
         var access = new RetrieverOptions { RequireAccessControl = true };
         var keyword = new PostgresKeywordRetriever(store, access);
         var dense = new PostgresDenseRetriever(store, generator, access);
         var hybrid = new HybridRetriever([keyword, dense], access: access);
-        var returned = 0;
-        for (var q = 0; q < 40; q++)
-        {
-            var user = users[random.Next(users.Length)];
-            var query = $"{s_words[random.Next(s_words.Length)]} {s_words[random.Next(s_words.Length)]}";
-            var visible = chunks.Where(c => user.CanSee(c.AllowedPrincipals)).Select(c => c.Id).ToHashSet();
-            foreach (var retriever in new IRetriever[] { keyword, dense, hybrid })
-            {
-                var results = await retriever.RetrieveAsync(new RetrievalRequest { Query = query, TopK = 20, Principal = user });
-                Assert.All(results, r => Assert.Contains(r.Chunk.Id, visible));
-                returned += results.Count;
-                if (retriever == dense)
-                {
-                    Assert.Equal(Math.Min(20, visible.Count), results.Count);
-                }
-            }
-        }
-
+        var returned = await scenario.CheckAsync(keyword, dense, hybrid, queries: 40);
         Assert.True(returned > 1_000, $"only {returned} results: the test would not catch a leak");
         foreach (var retriever in new IRetriever[] { keyword, dense, hybrid })
         {

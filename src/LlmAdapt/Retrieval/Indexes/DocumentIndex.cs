@@ -327,7 +327,8 @@ public sealed class DocumentIndex : IDisposable
 
     internal void ExitRead() => _lock.ExitReadLock();
 
-    private static string KeywordTextOf(DocumentChunk chunk, bool titles)
+    // The text BM25 indexes (title and heading path first when titles is set); the PostgreSQL store's full text uses it too.
+    internal static string KeywordTextOf(DocumentChunk chunk, bool titles)
     {
         if (!titles)
         {
