@@ -26,7 +26,7 @@ internal static class ExportCommands
         onnx.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
         {
             if (parseResult.GetValue(keepLora) && parseResult.GetValue(adapter) is null
-                && !File.Exists(Path.Combine(parseResult.GetRequiredValue(model).FullName, "adapter_config.json")))
+                && !LlmAdapt.Formats.PeftAdapterFolder.IsAdapterFolder(parseResult.GetRequiredValue(model).FullName))
             {
                 throw new CliUsageException("--keep-lora-separate needs a LoRA adapter: give --adapter, or an adapter folder as --model.");
             }

@@ -234,7 +234,7 @@ internal static class FineTuningCommands
         return pretrain;
     }
 
-    /// <summary>The shape of a new model; Llama's MLP defaults to SwiGLU's usual 8/3 × width, rounded up to 16.</summary>
+    /// <summary>The shape of a new model; Llama's MLP defaults to <see cref="LlmAdapt.Training.Models.Llama.LlamaConfig.DefaultIntermediateSize"/>.</summary>
     private static LlmAdapt.Training.Models.DecoderConfig NewModel(string architecture, int layers, int heads, int kvHeads, int dim, int intermediate, int context) => architecture == "LLAMA"
         ? new LlmAdapt.Training.Models.Llama.LlamaConfig
         {
@@ -243,7 +243,7 @@ internal static class FineTuningCommands
             Heads = heads,
             KeyValueHeads = kvHeads > 0 ? kvHeads : heads,
             Channels = dim,
-            IntermediateSize = intermediate > 0 ? intermediate : (((8 * dim / 3) + 15) / 16) * 16,
+            IntermediateSize = intermediate > 0 ? intermediate : LlmAdapt.Training.Models.Llama.LlamaConfig.DefaultIntermediateSize(dim),
             ContextLength = context,
             TieWordEmbeddings = true,
         }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using LlmAdapt.Formats;
 using LlmAdapt.Onnx.Generation;
 using LlmAdapt.Training.FineTuning;
 
@@ -69,7 +70,7 @@ internal static class GenerateCommands
             }
 
             var folder = parseResult.GetRequiredValue(model).FullName;
-            if (IsEngineCheckpoint(folder))
+            if (ModelFolder.Detect(folder) is ModelFolderKind.Checkpoint or ModelFolderKind.PeftAdapter)
             {
                 if (idsText is not null || options.TopP < 1.0 || options.TopK > 0)
                 {
@@ -142,13 +143,6 @@ internal static class GenerateCommands
 
         return command;
     }
-
-    /// <summary>A folder the training engine wrote: weights in safetensors (or a LoRA adapter) and no ONNX model.</summary>
-    private static bool IsEngineCheckpoint(string folder)
-        => Directory.Exists(folder)
-            && !File.Exists(Path.Combine(folder, "genai_config.json"))
-            && !Directory.EnumerateFiles(folder, "*.onnx").Any()
-            && (Directory.EnumerateFiles(folder, "*.safetensors").Any() || File.Exists(Path.Combine(folder, "adapter_config.json")));
 
     private static int[] ParseIds(string text)
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using LlmAdapt.Formats;
 
 namespace LlmAdapt.Onnx.Export;
@@ -12,13 +11,6 @@ namespace LlmAdapt.Onnx.Export;
 /// </summary>
 internal abstract class DecoderExportWeights
 {
-    public const string WeightsFile = "model.safetensors";
-
-    /// <summary>The index of a sharded checkpoint: <c>weight_map</c> from tensor name to shard file.</summary>
-    public const string IndexFile = "model.safetensors.index.json";
-
-    private const string LoraASuffix = ".lora_A.weight";
-
     protected DecoderExportWeights(HuggingFaceModelConfig config, string directory)
     {
         Config = config;
@@ -99,7 +91,7 @@ internal abstract class DecoderExportWeights
 
     /// <summary>
     /// Merges a PEFT LoRA adapter: W += (alpha / r)·B·A with A [r, in] and B [out, r], transposed for weights stored
-    /// [in, out]. The update is accumulated in double so the merge adds no rounding of its own.
+    /// [in, out] (<see cref="LoraUpdate.MergeInto{T}"/>, accumulated in double).
     /// </summary>
     public async Task MergeLoraAsync(string adapterDirectory, CancellationToken cancellationToken)
     {
@@ -107,33 +99,7 @@ internal abstract class DecoderExportWeights
         foreach (var update in updates)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var w = Tensors[update.Module + ".weight"];
-            int r = update.Rank, inF = update.In, outF = update.Out;
-            var row = new double[outF];
-            for (var i = 0; i < inF; i++)
-            {
-                // row[o] = Σk A[k, i]·B[o, k]: column i of B·A.
-                Array.Clear(row);
-                for (var k = 0; k < r; k++)
-                {
-                    double aki = update.A[(k * inF) + i];
-                    if (aki == 0)
-                    {
-                        continue;
-                    }
-
-                    for (var o = 0; o < outF; o++)
-                    {
-                        row[o] += aki * update.B[(o * r) + k];
-                    }
-                }
-
-                for (var o = 0; o < outF; o++)
-                {
-                    var index = ProjectionsAreInputMajor ? (i * outF) + o : (o * inF) + i;
-                    w[index] = (float)(w[index] + (update.Scale * row[o]));
-                }
-            }
+            update.MergeInto<float>(Tensors[update.Module + ".weight"], ProjectionsAreInputMajor);
         }
 
         MergedLoraModules = updates.Count;
@@ -152,10 +118,6 @@ internal abstract class DecoderExportWeights
 
     public static string Format(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>Reads an integer key the config record does not model (for example <c>n_inner</c>, <c>head_dim</c>).</summary>
-    protected static int? ExtraInt(HuggingFaceModelConfig hf, string key)
-        => hf.Extra is not null && hf.Extra.TryGetValue(key, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
-
     /// <summary>Maps an adapter's module name (PEFT prefix removed) to the canonical name of its weight's module.</summary>
     protected virtual string CanonicalModule(string module) => module;
 
@@ -166,14 +128,11 @@ internal abstract class DecoderExportWeights
     /// </summary>
     protected void ReadTensors(string directory, IEnumerable<(string Name, long[] Shape)> expected, Func<string, string?> alternative, string configSummary, bool untiedHead, CancellationToken cancellationToken)
     {
-        using var files = WeightFiles.Open(directory);
+        using var files = CheckpointWeightFiles.Open(directory);
         foreach (var (name, shape) in expected)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (reader, stored) = files.Find(name) is { } found ? (found, name)
-                : alternative(name) is { } other && files.Find(other) is { } renamed ? (renamed, other)
-                : throw new InvalidDataFileException(files.DisplayPath, 0, $"tensor '{name}' (shape [{string.Join(", ", shape)}]) is missing; the config ({configSummary}) needs it.");
-            Add(name, reader.ReadSingle(stored, shape), shape);
+            Add(name, files.Read(name, shape, alternative(name), configSummary), shape);
         }
 
         if (untiedHead)
@@ -188,142 +147,35 @@ internal abstract class DecoderExportWeights
     /// <summary>Reads and checks every A/B pair of a PEFT adapter against the projections it adapts.</summary>
     private async Task<List<LoraUpdate>> ReadLoraAsync(string adapterDirectory, CancellationToken cancellationToken)
     {
-        var full = Path.GetFullPath(adapterDirectory);
-        if (!Directory.Exists(full))
-        {
-            throw new ModelLoadException(full, "no such adapter folder.", null);
-        }
-
-        var config = await PeftAdapterConfig.ReadAsync(Path.Combine(full, PeftAdapterConfig.FileName), cancellationToken).ConfigureAwait(false);
-        var file = Path.Combine(full, PeftAdapterConfig.WeightsFileName);
-        if (!File.Exists(file))
-        {
-            throw new ModelLoadException(file, "no adapter_model.safetensors beside adapter_config.json.", null);
-        }
-
-        var r = config.Rank;
-        var scale = config.Alpha / r;
-        using var reader = SafeTensorsReader.Open(file);
+        using var adapter = await LoraAdapterWeights.OpenAsync(adapterDirectory, cancellationToken).ConfigureAwait(false);
         var updates = new List<LoraUpdate>();
-        foreach (var (aName, bName, bare) in LoraPairs(reader, file))
+        foreach (var (aName, bName, bare) in adapter.Pairs())
         {
             cancellationToken.ThrowIfCancellationRequested();
             var module = CanonicalModule(bare);
             var weightName = module + ".weight";
             if (!Tensors.ContainsKey(weightName) || !LoraSites.Any(s => module.EndsWith("." + s, StringComparison.Ordinal)))
             {
-                throw new InvalidDataFileException(file, 0, $"tensor '{aName}' adapts '{module}', which is not a projection of this {Architecture} ({string.Join(", ", LoraSites)} of layers 0..{Layers - 1}).");
+                throw new InvalidDataFileException(adapter.WeightsPath, 0, $"tensor '{aName}' adapts '{module}', which is not a projection of this {Architecture} ({string.Join(", ", LoraSites)} of layers 0..{Layers - 1}).");
             }
 
             var shape = Shapes[weightName];
             var inF = (int)(ProjectionsAreInputMajor ? shape[0] : shape[1]);
             var outF = (int)(ProjectionsAreInputMajor ? shape[1] : shape[0]);
-            var a = reader.ReadSingle(aName, [r, inF]);
-            var b = reader.ReadSingle(bName, [outF, r]);
-            updates.Add(new LoraUpdate(module, r, inF, outF, a, b, scale));
+            updates.Add(adapter.Read(aName, bName, module, inF, outF));
         }
 
         if (updates.Count == 0)
         {
-            throw new InvalidDataFileException(file, 0, $"no LoRA tensors (names ending in {LoraASuffix}) in {reader.Tensors.Count} tensors.");
+            throw new InvalidDataFileException(adapter.WeightsPath, 0, $"no LoRA tensors (names ending in {LoraAdapterWeights.ASuffix}) in {adapter.TensorCount} tensors.");
         }
 
         return updates;
-    }
-
-    /// <summary>
-    /// The A/B tensor pairs of a PEFT adapter file, in name order, with the adapted module's name without PEFT's
-    /// <c>base_model.model.</c> prefix; an A without its B is an error naming both.
-    /// </summary>
-    public static IEnumerable<(string AName, string BName, string Module)> LoraPairs(SafeTensorsReader reader, string file)
-    {
-        foreach (var aName in reader.Tensors.Keys.Where(k => k.EndsWith(LoraASuffix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
-        {
-            var stored = aName[..^LoraASuffix.Length];
-            var bName = stored + ".lora_B.weight";
-            if (!reader.Contains(bName))
-            {
-                throw new InvalidDataFileException(file, 0, $"tensor '{aName}' has no partner '{bName}'.");
-            }
-
-            yield return (aName, bName, stored.StartsWith(PeftAdapterConfig.TensorPrefix, StringComparison.Ordinal) ? stored[PeftAdapterConfig.TensorPrefix.Length..] : stored);
-        }
     }
 
     private void Add(string name, float[] values, long[] shape)
     {
         Tensors[name] = values;
         Shapes[name] = shape;
-    }
-
-    /// <summary>The open safetensors file(s) of a checkpoint: one <c>model.safetensors</c>, or the shards of an index.</summary>
-    private sealed class WeightFiles : IDisposable
-    {
-        private readonly List<SafeTensorsReader> _readers;
-
-        private WeightFiles(string displayPath, List<SafeTensorsReader> readers)
-        {
-            DisplayPath = displayPath;
-            _readers = readers;
-        }
-
-        public string DisplayPath { get; }
-
-        public static WeightFiles Open(string directory)
-        {
-            var single = Path.Combine(directory, WeightsFile);
-            var index = Path.Combine(directory, IndexFile);
-            if (File.Exists(single) || !File.Exists(index))
-            {
-                return File.Exists(single)
-                    ? new WeightFiles(single, [SafeTensorsReader.Open(single)])
-                    : throw new ModelLoadException(single, "no model.safetensors (or model.safetensors.index.json with its shards) beside config.json.", null);
-            }
-
-            var shards = new SortedSet<string>(StringComparer.Ordinal);
-            try
-            {
-                using var document = JsonDocument.Parse(File.ReadAllBytes(index));
-                if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                {
-                    throw new InvalidDataFileException(index, 0, "no weight_map object.");
-                }
-
-                foreach (var entry in map.EnumerateObject())
-                {
-                    var file = entry.Value.GetString();
-                    if (string.IsNullOrEmpty(file) || Path.GetFileName(file) != file || !File.Exists(Path.Combine(directory, file)))
-                    {
-                        throw new InvalidDataFileException(index, 0, $"tensor '{entry.Name}' maps to shard '{file}', which is not a file beside the index.");
-                    }
-
-                    shards.Add(file);
-                }
-            }
-            catch (JsonException ex)
-            {
-                throw new InvalidDataFileException(index, (int)(ex.LineNumber ?? -1) + 1, $"not valid JSON: {ex.Message}", ex);
-            }
-
-            var readers = new List<SafeTensorsReader>();
-            try
-            {
-                foreach (var shard in shards)
-                {
-                    readers.Add(SafeTensorsReader.Open(Path.Combine(directory, shard)));
-                }
-            }
-            catch
-            {
-                readers.ForEach(r => r.Dispose());
-                throw;
-            }
-
-            return new WeightFiles(index, readers);
-        }
-
-        public SafeTensorsReader? Find(string name) => _readers.FirstOrDefault(r => r.Contains(name));
-
-        public void Dispose() => _readers.ForEach(r => r.Dispose());
     }
 }

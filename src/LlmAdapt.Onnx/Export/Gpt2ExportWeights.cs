@@ -46,20 +46,20 @@ internal sealed class Gpt2ExportWeights : DecoderExportWeights
             "gelu" => true,
             _ => throw new ModelLoadException(configFile, $"activation_function '{hf.ActivationFunction}' is not supported (gelu_new, gelu_pytorch_tanh and gelu are).", null),
         };
-        var c = hf.NEmbd ?? 768;
-        var heads = hf.NHead ?? 12;
-        var inner = ExtraInt(hf, "n_inner") ?? 4 * c;
+        var c = hf.Width;
+        var heads = hf.HeadCount;
+        var inner = hf.MlpWidth;
         var weights = new Gpt2ExportWeights(hf, directory)
         {
             VocabSize = hf.VocabSize,
-            ContextLength = hf.NPositions ?? 1024,
-            Layers = hf.NLayer ?? 12,
+            ContextLength = hf.ContextLength,
+            Layers = hf.LayerCount,
             Heads = heads,
             KeyValueHeads = heads,
-            HeadSize = heads > 0 ? c / heads : 0,
+            HeadSize = hf.HeadSize,
             Channels = c,
             Inner = inner,
-            LayerNormEpsilon = hf.LayerNormEpsilon ?? 1e-5,
+            LayerNormEpsilon = hf.NormEpsilon,
             ExactGelu = exact,
         };
         if (weights.ContextLength <= 0 || weights.Layers <= 0 || heads <= 0 || c <= 0 || inner <= 0)
@@ -77,7 +77,7 @@ internal sealed class Gpt2ExportWeights : DecoderExportWeights
             weights.ExpectedTensors(),
             name => name["transformer.".Length..],
             $"n_layer {weights.Layers}, n_embd {c}, vocab_size {weights.VocabSize}",
-            hf.TieWordEmbeddings == false,
+            !hf.TiesWordEmbeddings,
             cancellationToken);
         return weights;
     }

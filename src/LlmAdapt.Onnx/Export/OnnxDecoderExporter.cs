@@ -27,15 +27,6 @@ public static class OnnxDecoderExporter
     /// <summary>ONNX Runtime GenAI's config file name.</summary>
     public const string GenAIConfigFileName = "genai_config.json";
 
-    private static readonly string[] s_tokenizerFiles =
-    [
-        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
-        "tokenizer.model", "added_tokens.json", "generation_config.json",
-    ];
-
-    /// <summary>The files that define a vocabulary; a folder with none of them has no tokenizer of its own.</summary>
-    private static readonly string[] s_vocabularyFiles = ["tokenizer.json", "tokenizer.model", "vocab.json"];
-
     /// <summary>Builds the ONNX decoder for a checkpoint and writes its folder atomically (a temporary folder, then a rename).</summary>
     /// <param name="checkpointDirectory">
     /// The checkpoint folder (<c>config.json</c> + <c>model.safetensors</c>), or a LoRA adapter folder whose
@@ -113,8 +104,9 @@ public static class OnnxDecoderExporter
                     cancellationToken).ConfigureAwait(false);
             }
 
-            var tokenizerFiles = CopyTokenizer(baseDirectory, options.TokenizerDirectory, temp);
-            if (!HasVocabulary(temp) && weights.VocabSize == Gpt2TokenizerFiles.VocabularySize)
+            var tokenizerSource = TokenizerFiles.HasVocabulary(baseDirectory) || options.TokenizerDirectory is null ? baseDirectory : Path.GetFullPath(options.TokenizerDirectory);
+            var tokenizerFiles = await TokenizerFiles.CopyAsync(tokenizerSource, temp, cancellationToken).ConfigureAwait(false);
+            if (!TokenizerFiles.HasVocabulary(temp) && weights.VocabSize == Gpt2TokenizerFiles.VocabularySize)
             {
                 // GPT-2's vocabulary and no tokenizer files (checkpoints of engines that save none): GPT-2's files, keeping
                 // any the checkpoint brought (a tokenizer_config.json with a chat template, say).
@@ -188,51 +180,38 @@ public static class OnnxDecoderExporter
             throw new ModelLoadException(modelPath, "the graph has no LoRA inputs; export it with KeepLoraSeparate (--keep-lora-separate) to serve adapters from files.", null);
         }
 
-        var full = Path.GetFullPath(adapterDirectory);
-        var config = await PeftAdapterConfig.ReadAsync(Path.Combine(full, PeftAdapterConfig.FileName), cancellationToken).ConfigureAwait(false);
-        var file = Path.Combine(full, PeftAdapterConfig.WeightsFileName);
-        if (!File.Exists(file))
-        {
-            throw new ModelLoadException(file, "no adapter_model.safetensors beside adapter_config.json.", null);
-        }
-
-        var r = config.Rank;
-        var scale = config.Alpha / r;
         var parameters = new List<(string Name, long[] Dims, float[] Values)>();
-        using (var reader = SafeTensorsReader.Open(file))
+        string weightsPath;
+        using (var adapter = await LoraAdapterWeights.OpenAsync(adapterDirectory, cancellationToken).ConfigureAwait(false))
         {
-            foreach (var (aName, bName, bare) in DecoderExportWeights.LoraPairs(reader, file))
+            weightsPath = adapter.WeightsPath;
+            foreach (var (aName, bName, bare) in adapter.Pairs())
             {
                 cancellationToken.ThrowIfCancellationRequested();
 
                 // GPT-2 adapters may name modules without the "transformer." prefix the graph's inputs carry.
-                var module = new[] { bare, "transformer." + bare }.FirstOrDefault(m => loraInputs.ContainsKey(m + ".lora_A.weight"))
-                    ?? throw new InvalidDataFileException(file, 0, $"tensor '{aName}' adapts '{bare}', which has no LoRA input in {modelPath} (it has {loraInputs.Count / 2}, e.g. '{loraInputs.Keys.Order(StringComparer.Ordinal).First()}').");
-                var inF = loraInputs[module + ".lora_A.weight"][1];
-                var outF = loraInputs[module + ".lora_B.weight"][0];
-                var a = reader.ReadSingle(aName, [r, inF]);
-                var b = reader.ReadSingle(bName, [outF, r]);
-                parameters.Add((module + ".lora_A.weight", [r, inF], a));
-                parameters.Add((module + ".lora_B.weight", [outF, r], [.. b.Select(x => (float)(x * scale))]));
+                var module = new[] { bare, "transformer." + bare }.FirstOrDefault(m => loraInputs.ContainsKey(m + LoraAdapterWeights.ASuffix))
+                    ?? throw new InvalidDataFileException(adapter.WeightsPath, 0, $"tensor '{aName}' adapts '{bare}', which has no LoRA input in {modelPath} (it has {loraInputs.Count / 2}, e.g. '{loraInputs.Keys.Order(StringComparer.Ordinal).First()}').");
+                var update = adapter.Read(aName, bName, module, (int)loraInputs[module + LoraAdapterWeights.ASuffix][1], (int)loraInputs[module + LoraAdapterWeights.BSuffix][0]);
+                parameters.Add((update.AName, [update.Rank, update.In], update.A));
+                parameters.Add((update.BName, [update.Out, update.Rank], update.ScaledB()));
             }
         }
 
         if (parameters.Count == 0)
         {
-            throw new InvalidDataFileException(file, 0, "no LoRA tensors (names ending in .lora_A.weight).");
+            throw new InvalidDataFileException(weightsPath, 0, "no LoRA tensors (names ending in .lora_A.weight).");
         }
 
         await AtomicFile.WriteAllBytesAsync(Path.GetFullPath(outputPath), OnnxAdapterFile.Build(parameters), cancellationToken).ConfigureAwait(false);
         return parameters.Count / 2;
     }
 
-    /// <summary>The base checkpoint and the adapter to merge: an adapter folder given as the checkpoint names its base.</summary>
+    /// <summary>The base checkpoint and the adapter to merge: an adapter folder given as the checkpoint names its base (relative to itself).</summary>
     private static async Task<(string Base, string? Adapter)> ResolveAsync(string checkpoint, string? adapter, CancellationToken cancellationToken)
     {
         var full = Path.GetFullPath(checkpoint);
-        var isAdapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, DecoderExportWeights.WeightsFile))
-            && !File.Exists(Path.Combine(full, DecoderExportWeights.IndexFile));
-        if (!isAdapter)
+        if (!PeftAdapterFolder.IsAdapterFolder(full))
         {
             return (full, adapter is null ? null : Path.GetFullPath(adapter));
         }
@@ -242,36 +221,8 @@ public static class OnnxDecoderExporter
             throw new ArgumentException($"'{full}' is itself a LoRA adapter folder; give its base checkpoint with the adapter, or the adapter alone.", nameof(adapter));
         }
 
-        var config = await PeftAdapterConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
-        var named = config.BaseModelNameOrPath
-            ?? throw new ModelLoadException(Path.Combine(full, PeftAdapterConfig.FileName), "the adapter has no base_model_name_or_path; give the base checkpoint and the adapter separately.", null);
-        var resolved = Path.IsPathRooted(named) ? named : Path.GetFullPath(Path.Combine(full, named));
-        if (!Directory.Exists(resolved))
-        {
-            throw new ModelLoadException(Path.Combine(full, PeftAdapterConfig.FileName), $"base_model_name_or_path '{named}' is not a folder here ({resolved}); give the base checkpoint and the adapter separately.", null);
-        }
-
-        return (resolved, full);
+        return (await PeftAdapterFolder.ResolveBaseAsync(full, cancellationToken).ConfigureAwait(false), full);
     }
-
-    private static List<string> CopyTokenizer(string checkpoint, string? fallback, string destination)
-    {
-        var source = HasVocabulary(checkpoint) || fallback is null ? checkpoint : Path.GetFullPath(fallback);
-        var copied = new List<string>();
-        foreach (var name in s_tokenizerFiles)
-        {
-            var file = Path.Combine(source, name);
-            if (File.Exists(file))
-            {
-                File.Copy(file, Path.Combine(destination, name));
-                copied.Add(name);
-            }
-        }
-
-        return copied;
-    }
-
-    private static bool HasVocabulary(string folder) => s_vocabularyFiles.Any(f => File.Exists(Path.Combine(folder, f)));
 
     /// <summary>ONNX Runtime GenAI's description of the graph: model type, sizes, token ids and the input/output names.</summary>
     private static string GenAIConfig(DecoderExportWeights w, bool hasTokenizer)
@@ -279,7 +230,7 @@ public static class OnnxDecoderExporter
         var hf = w.Config;
         var eos = w.EosTokenIds.Count > 0 ? w.EosTokenIds[0] : w.VocabSize == 50257 ? 50256 : 0;
         var bos = hf.BosTokenId ?? eos;
-        var pad = hf.Extra is not null && hf.Extra.TryGetValue("pad_token_id", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : eos;
+        var pad = hf.PadTokenId ?? eos;
         var root = new JsonObject
         {
             ["model"] = new JsonObject

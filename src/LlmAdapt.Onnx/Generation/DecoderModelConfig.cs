@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LlmAdapt.Formats;
 
 namespace LlmAdapt.Onnx.Generation;
 
@@ -160,10 +161,11 @@ internal sealed record DecoderModelConfig
 
     private static DecoderModelConfig ReadOptimum(string path, string onnxFile)
     {
-        var root = ParseObject(path);
-        var heads = Int(root, "num_attention_heads") ?? Int(root, "n_head");
-        var hidden = Int(root, "hidden_size") ?? Int(root, "n_embd");
-        var eos = Ints(root, "eos_token_id");
+        // config.json through the one record; sizes the file leaves out stay unknown here (the graph's shapes tell them).
+        var hf = HuggingFaceModelConfig.Read(path);
+        var heads = hf.NumAttentionHeads ?? hf.NHead;
+        var hidden = hf.HiddenSize ?? hf.NEmbd;
+        IReadOnlyList<int> eos = hf.EosTokenIds ?? [];
         var generationConfig = Path.Combine(Path.GetDirectoryName(path)!, "generation_config.json");
         if (File.Exists(generationConfig))
         {
@@ -175,15 +177,15 @@ internal sealed record DecoderModelConfig
         {
             Layout = DecoderModelLayout.HuggingFaceOptimum,
             ModelPath = onnxFile,
-            ModelType = String(root, "model_type"),
-            LayerCount = Int(root, "num_hidden_layers") ?? Int(root, "n_layer"),
-            KeyValueHeads = Int(root, "num_key_value_heads") ?? heads,
-            HeadSize = Int(root, "head_dim") ?? (hidden is int h && heads is int n && n > 0 ? h / n : null),
-            VocabularySize = Int(root, "vocab_size"),
-            ContextLength = Int(root, "max_position_embeddings") ?? Int(root, "n_positions") ?? Int(root, "n_ctx"),
+            ModelType = string.IsNullOrEmpty(hf.ModelType) ? null : hf.ModelType,
+            LayerCount = hf.NumHiddenLayers ?? hf.NLayer,
+            KeyValueHeads = hf.NumKeyValueHeads ?? heads,
+            HeadSize = hf.HeadDim ?? (hidden is int h && heads is int n && n > 0 ? h / n : null),
+            VocabularySize = hf.VocabSize,
+            ContextLength = hf.MaxPositionEmbeddings ?? hf.NPositions ?? (hf.Extra is { } extra && extra.TryGetValue("n_ctx", out var nCtx) && nCtx.ValueKind == JsonValueKind.Number ? nCtx.GetInt32() : null),
             EosTokenIds = eos,
-            BosTokenId = Int(root, "bos_token_id"),
-            PadTokenId = Int(root, "pad_token_id"),
+            BosTokenId = hf.BosTokenId,
+            PadTokenId = hf.PadTokenId,
         };
     }
 

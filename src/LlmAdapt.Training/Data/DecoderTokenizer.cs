@@ -82,15 +82,6 @@ internal sealed class DecoderTokenizer
             return;
         }
 
-        foreach (var name in CopiedFiles)
-        {
-            var source = Path.Combine(SourceDirectory, name);
-            if (File.Exists(source))
-            {
-                await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, name), await File.ReadAllBytesAsync(source, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-            }
-        }
+        await TokenizerFiles.CopyAsync(SourceDirectory, directory, cancellationToken).ConfigureAwait(false);
     }
-
-    private static readonly string[] CopiedFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "tokenizer.model"];
 }

@@ -48,14 +48,9 @@ internal sealed class DecoderSession
             throw new ModelLoadException(full, "no such checkpoint folder.", null);
         }
 
-        // An adapter folder names its base; load the base, then the adapter on top.
-        var basePath = full;
-        var adapter = File.Exists(Path.Combine(full, PeftAdapterConfig.FileName)) && !File.Exists(Path.Combine(full, CheckpointWeights.FileName)) && !File.Exists(Path.Combine(full, CheckpointWeights.IndexFileName));
-        if (adapter)
-        {
-            var peft = await PeftAdapterConfig.ReadAsync(full, cancellationToken).ConfigureAwait(false);
-            basePath = Path.GetFullPath(peft.BaseModelNameOrPath ?? throw new ModelLoadException(full, "adapter_config.json has no base_model_name_or_path.", null));
-        }
+        // An adapter folder names its base (relative to the adapter folder); load the base, then the adapter on top.
+        var adapter = PeftAdapterFolder.IsAdapterFolder(full);
+        var basePath = adapter ? await PeftAdapterFolder.ResolveBaseAsync(full, cancellationToken).ConfigureAwait(false) : full;
 
         var config = await DecoderCheckpoint.ReadConfigAsync(basePath, cancellationToken).ConfigureAwait(false);
         var model = await DecoderCheckpoint.LoadAsync(basePath, cancellationToken).ConfigureAwait(false);

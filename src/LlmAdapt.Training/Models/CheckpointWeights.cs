@@ -2,14 +2,9 @@ using LlmAdapt.Formats;
 
 namespace LlmAdapt.Training.Models;
 
-/// <summary>The weights file every checkpoint family shares: model.safetensors beside config.json.</summary>
+/// <summary>Writes the weights file every checkpoint family shares: model.safetensors beside config.json (read back through <see cref="CheckpointWeightFiles"/>).</summary>
 internal static class CheckpointWeights
 {
-    public const string FileName = "model.safetensors";
-
-    /// <summary>The index of a sharded checkpoint: <c>weight_map</c> from tensor name to shard file.</summary>
-    public const string IndexFileName = "model.safetensors.index.json";
-
     /// <summary>Returns a model's values by tensor name.</summary>
     public delegate Span<float> ValuesOf(string name);
 
@@ -24,13 +19,6 @@ internal static class CheckpointWeights
             writer.Add(tensor.Name, values(tensor.Name), tensor.Shape);
         }
 
-        return writer.WriteAsync(Path.Combine(directory, FileName), cancellationToken);
-    }
-
-    /// <summary>Returns the weights file of a checkpoint folder, or throws naming it when it is missing.</summary>
-    public static string Require(string fullDirectory)
-    {
-        var weights = Path.Combine(fullDirectory, FileName);
-        return File.Exists(weights) ? weights : throw new ModelLoadException(weights, "no model.safetensors (or model.safetensors.index.json) beside config.json.", null);
+        return writer.WriteAsync(Path.Combine(directory, CheckpointWeightFiles.FileName), cancellationToken);
     }
 }

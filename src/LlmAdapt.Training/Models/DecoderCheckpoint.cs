@@ -60,57 +60,10 @@ internal static class DecoderCheckpoint
 
     private static void ReadWeights(DecoderModel<float> model, string fullDirectory)
     {
-        // One model.safetensors, or shards listed by model.safetensors.index.json (its weight_map: tensor → file).
-        var single = Path.Combine(fullDirectory, CheckpointWeights.FileName);
-        var index = Path.Combine(fullDirectory, CheckpointWeights.IndexFileName);
-        var source = File.Exists(single) || !File.Exists(index) ? CheckpointWeights.Require(fullDirectory) : index;
-        var files = source == index ? ShardFiles(index, fullDirectory) : [single];
-        var readers = new List<SafeTensorsReader>();
-        try
+        using var files = CheckpointWeightFiles.Open(fullDirectory);
+        foreach (var tensor in model.Tensors)
         {
-            readers.AddRange(files.Select(SafeTensorsReader.Open));
-            foreach (var tensor in model.Tensors)
-            {
-                var other = model.AlternativeName(tensor.Name);
-                var (reader, name) = readers.Select(r => (r, r.Contains(tensor.Name) ? tensor.Name : other is not null && r.Contains(other) ? other : null)).FirstOrDefault(x => x.Item2 is not null);
-                if (reader is null || name is null)
-                {
-                    throw new InvalidDataFileException(source, 0, $"tensor '{tensor.Name}' (shape {tensor.ShapeText}) is missing; the config ({model.ShapeText}) needs it.");
-                }
-
-                reader.ReadSingle(name, tensor.Shape).CopyTo(model.Values(tensor.Name));
-            }
-        }
-        finally
-        {
-            readers.ForEach(r => r.Dispose());
-        }
-    }
-
-    private static List<string> ShardFiles(string index, string directory)
-    {
-        try
-        {
-            using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(index));
-            if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != System.Text.Json.JsonValueKind.Object)
-            {
-                throw new InvalidDataFileException(index, 0, "no weight_map object.");
-            }
-
-            var files = map.EnumerateObject().Select(p => p.Value.GetString() ?? string.Empty).Distinct(StringComparer.Ordinal).ToList();
-            foreach (var file in files)
-            {
-                if (file.Length == 0 || Path.IsPathRooted(file) || file.Contains("..", StringComparison.Ordinal) || !File.Exists(Path.Combine(directory, file)))
-                {
-                    throw new InvalidDataFileException(index, 0, $"shard '{file}' is not a file beside the index.");
-                }
-            }
-
-            return files.Select(f => Path.Combine(directory, f)).ToList();
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            throw new InvalidDataFileException(index, (int)(ex.LineNumber ?? -1) + 1, $"not valid JSON: {ex.Message}", ex);
+            files.Read(tensor.Name, tensor.Shape, model.AlternativeName(tensor.Name), model.ShapeText).CopyTo(model.Values(tensor.Name));
         }
     }
 }

@@ -150,27 +150,23 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
         return state;
     }
 
-    /// <summary>Folds the adapters into the base weights (W += scale · B·A, transposed for [in, out] storage) and detaches them.</summary>
+    /// <summary>Folds the adapters into the base weights (W += scale · B·A, transposed for [in, out] storage; see <see cref="LoraUpdate.Merge{TW, TA}"/>) and detaches them.</summary>
     public void MergeLora()
     {
         var lora = Lora ?? throw new InvalidOperationException("No LoRA adapters are attached.");
+        var r = lora.Options.Rank;
         foreach (var m in lora.Modules)
         {
             var w = _byName[m.Name + ".weight"];
-            var delta = new PinnedBuffer<T>((long)m.InFeatures * m.OutFeatures);
-            var pa = lora.Parameters.Pointer + m.OffsetA;
-            var pb = lora.Parameters.Pointer + m.OffsetB;
-            if (FanInFanOut)
-            {
-                MatMul.Gemm(pa, true, pb, true, delta.Pointer, m.InFeatures, lora.Options.Rank, m.OutFeatures, accumulate: false, Threads);
-            }
-            else
-            {
-                MatMul.Gemm(pb, false, pa, false, delta.Pointer, m.OutFeatures, lora.Options.Rank, m.InFeatures, accumulate: false, Threads);
-            }
-
-            var target = Parameters.Span.Slice(w.Offset, w.Length);
-            TensorPrimitives.MultiplyAdd(delta.Span, lora.Scaling, target, target);
+            LoraUpdate.Merge<T, T>(
+                Parameters.Span.Slice(w.Offset, w.Length),
+                lora.Parameters.Span.Slice(m.OffsetA, r * m.InFeatures),
+                lora.Parameters.Span.Slice(m.OffsetB, m.OutFeatures * r),
+                r,
+                m.InFeatures,
+                m.OutFeatures,
+                lora.Options.Scaling,
+                FanInFanOut);
         }
 
         Lora = null;

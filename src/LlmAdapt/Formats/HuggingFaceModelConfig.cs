@@ -6,7 +6,10 @@ namespace LlmAdapt.Formats;
 /// <summary>
 /// A Hugging Face <c>config.json</c> for the decoder families LlmAdapt trains and exports: GPT-2 (<c>model_type</c>
 /// "gpt2": <c>n_embd</c>, <c>n_layer</c>, …) and Llama (<c>model_type</c> "llama": <c>hidden_size</c>,
-/// <c>num_key_value_heads</c>, …). Keys it does not model are kept in <see cref="Extra"/> and written back.
+/// <c>num_key_value_heads</c>, …). Keys it does not model are kept in <see cref="Extra"/> and written back. This is the one
+/// reader of <c>config.json</c>: the training engine, the ONNX exporter and the ONNX decoder all take their shape from it,
+/// including the defaults Hugging Face applies to a missing key (<see cref="LayerCount"/>, <see cref="HeadSize"/>, …) and
+/// the rotary frequencies <c>rope_scaling</c> implies (<see cref="RotaryFrequencies"/>).
 /// </summary>
 public sealed record HuggingFaceModelConfig
 {
@@ -76,6 +79,14 @@ public sealed record HuggingFaceModelConfig
     [JsonPropertyName("num_key_value_heads")]
     public int? NumKeyValueHeads { get; init; }
 
+    /// <summary>Gets the size of one attention head when it is not <c>hidden_size / num_attention_heads</c> (<c>head_dim</c>).</summary>
+    [JsonPropertyName("head_dim")]
+    public int? HeadDim { get; init; }
+
+    /// <summary>Gets GPT-2's MLP width when it is not 4 × <c>n_embd</c> (<c>n_inner</c>).</summary>
+    [JsonPropertyName("n_inner")]
+    public int? NInner { get; init; }
+
     /// <summary>Gets Llama's context length.</summary>
     [JsonPropertyName("max_position_embeddings")]
     public int? MaxPositionEmbeddings { get; init; }
@@ -88,9 +99,20 @@ public sealed record HuggingFaceModelConfig
     [JsonPropertyName("rope_theta")]
     public double? RopeTheta { get; init; }
 
+    /// <summary>
+    /// Gets Hugging Face's <c>rope_scaling</c> object as written (<c>{"rope_type": "llama3", "factor": 8, …}</c>), or
+    /// <see langword="null"/>; <see cref="RotaryFrequencies"/> applies it.
+    /// </summary>
+    [JsonPropertyName("rope_scaling")]
+    public JsonElement? RopeScaling { get; init; }
+
     /// <summary>Gets whether the output head shares the token embedding.</summary>
     [JsonPropertyName("tie_word_embeddings")]
     public bool? TieWordEmbeddings { get; init; }
+
+    /// <summary>Gets the padding token id.</summary>
+    [JsonPropertyName("pad_token_id")]
+    public int? PadTokenId { get; init; }
 
     /// <summary>Gets the beginning-of-sequence token id.</summary>
     [JsonPropertyName("bos_token_id")]
@@ -122,6 +144,152 @@ public sealed record HuggingFaceModelConfig
     [JsonExtensionData]
     public IDictionary<string, JsonElement>? Extra { get; init; }
 
+    /// <summary>Gets whether <see cref="ModelType"/> is GPT-2's (<c>gpt2</c>); every other type is read with Llama's keys and defaults.</summary>
+    [JsonIgnore]
+    public bool IsGpt2 => string.Equals(ModelType, "gpt2", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Gets the number of blocks: <c>num_hidden_layers</c> or <c>n_layer</c>; Hugging Face's default (GPT-2 12, Llama 32) when absent.</summary>
+    [JsonIgnore]
+    public int LayerCount => NumHiddenLayers ?? NLayer ?? (IsGpt2 ? 12 : 32);
+
+    /// <summary>Gets the residual width: <c>hidden_size</c> or <c>n_embd</c>; GPT-2 768, Llama 4096 when absent.</summary>
+    [JsonIgnore]
+    public int Width => HiddenSize ?? NEmbd ?? (IsGpt2 ? 768 : 4096);
+
+    /// <summary>Gets the number of query heads: <c>num_attention_heads</c> or <c>n_head</c>; GPT-2 12, Llama 32 when absent.</summary>
+    [JsonIgnore]
+    public int HeadCount => NumAttentionHeads ?? NHead ?? (IsGpt2 ? 12 : 32);
+
+    /// <summary>Gets the number of key/value heads: <c>num_key_value_heads</c>, else <see cref="HeadCount"/> (GPT-2 has no grouped-query attention).</summary>
+    [JsonIgnore]
+    public int KeyValueHeadCount => IsGpt2 ? HeadCount : NumKeyValueHeads ?? HeadCount;
+
+    /// <summary>Gets the size of one head: <c>head_dim</c> when set (Llama), else <see cref="Width"/> / <see cref="HeadCount"/>.</summary>
+    [JsonIgnore]
+    public int HeadSize => (IsGpt2 ? null : HeadDim) ?? (HeadCount > 0 ? Width / HeadCount : 0);
+
+    /// <summary>Gets the MLP width: <c>intermediate_size</c> (Llama; 11008 when absent) or <c>n_inner</c> (GPT-2; 4 × width when absent).</summary>
+    [JsonIgnore]
+    public int MlpWidth => IsGpt2 ? NInner ?? (4 * Width) : IntermediateSize ?? 11008;
+
+    /// <summary>Gets the context length: <c>max_position_embeddings</c> or <c>n_positions</c>; GPT-2 1024, Llama 2048 when absent.</summary>
+    [JsonIgnore]
+    public int ContextLength => MaxPositionEmbeddings ?? NPositions ?? (IsGpt2 ? 1024 : 2048);
+
+    /// <summary>Gets the normalisation epsilon: GPT-2's <c>layer_norm_epsilon</c> (1e-5 when absent) or Llama's <c>rms_norm_eps</c> (1e-6).</summary>
+    [JsonIgnore]
+    public double NormEpsilon => IsGpt2 ? LayerNormEpsilon ?? 1e-5 : RmsNormEps ?? 1e-6;
+
+    /// <summary>Gets the rotary base <c>rope_theta</c>; 10000 when absent.</summary>
+    [JsonIgnore]
+    public double RotaryBase => RopeTheta ?? 10000;
+
+    /// <summary>Gets whether the output head is the token embedding: <c>tie_word_embeddings</c>, else GPT-2 true, Llama false (Hugging Face's defaults).</summary>
+    [JsonIgnore]
+    public bool TiesWordEmbeddings => TieWordEmbeddings ?? IsGpt2;
+
+    /// <summary>Gets whether <c>rope_scaling</c> changes the rotary frequencies (set, and not of type <c>default</c>).</summary>
+    [JsonIgnore]
+    public bool ScalesRotaryFrequencies => RopeScaling is { ValueKind: not JsonValueKind.Null } scaling
+        && (ScalingText(scaling, "rope_type") ?? ScalingText(scaling, "type")) != "default";
+
+    /// <summary>
+    /// Returns the rotary frequency of each pair i &lt; <see cref="HeadSize"/>/2: θ^(−2i/D), then Hugging Face's
+    /// <c>rope_scaling</c>: <c>linear</c> divides every frequency by <c>factor</c>; <c>llama3</c> (Llama 3.1 and later)
+    /// divides the low frequencies (wavelength above original_max_position_embeddings / low_freq_factor) by
+    /// <c>factor</c>, keeps the high ones (wavelength below original_max_position_embeddings / high_freq_factor) and
+    /// blends in between. Other types are refused.
+    /// </summary>
+    /// <param name="path">The config file, named in errors.</param>
+    /// <returns>One frequency per rotated pair.</returns>
+    /// <exception cref="ModelLoadException"><c>rope_scaling</c> has a type other than default, linear or llama3, or no positive factor.</exception>
+    public double[] RotaryFrequencies(string path)
+    {
+        var headSize = HeadSize;
+        var half = headSize / 2;
+        var frequencies = new double[half];
+        for (var i = 0; i < half; i++)
+        {
+            frequencies[i] = Math.Pow(RotaryBase, -2.0 * i / headSize);
+        }
+
+        if (RopeScaling is not { } scaling || scaling.ValueKind == JsonValueKind.Null)
+        {
+            return frequencies;
+        }
+
+        double? Number(string key) => scaling.ValueKind == JsonValueKind.Object && scaling.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+        var type = ScalingText(scaling, "rope_type") ?? ScalingText(scaling, "type");
+        var factor = Number("factor");
+        if (type == "default")
+        {
+            return frequencies;
+        }
+
+        if (type is not ("linear" or "llama3") || factor is not > 0)
+        {
+            throw new ModelLoadException(path, $"rope_scaling {scaling.GetRawText()} is not supported (none, default, linear and llama3 with a positive factor are).", null);
+        }
+
+        if (type == "linear")
+        {
+            return [.. frequencies.Select(f => f / factor.Value)];
+        }
+
+        // Llama 3.1's values where a config leaves one out.
+        double low = Number("low_freq_factor") ?? 1, high = Number("high_freq_factor") ?? 4;
+        var original = Number("original_max_position_embeddings") ?? 8192;
+        if (high <= low)
+        {
+            throw new ModelLoadException(path, $"rope_scaling high_freq_factor {high} must exceed low_freq_factor {low}.", null);
+        }
+
+        for (var i = 0; i < half; i++)
+        {
+            var wavelength = 2 * Math.PI / frequencies[i];
+            if (wavelength > original / low)
+            {
+                frequencies[i] /= factor.Value;
+            }
+            else if (wavelength >= original / high)
+            {
+                var smooth = ((original / wavelength) - low) / (high - low);
+                frequencies[i] = ((1 - smooth) * frequencies[i] / factor.Value) + (smooth * frequencies[i]);
+            }
+        }
+
+        return frequencies;
+    }
+
+    /// <summary>
+    /// Returns what a Llama config asks for beyond the Llama block every reader here implements (SiLU MLP, projections
+    /// without biases): <c>hidden_act</c> other than <c>silu</c>, <c>attention_bias</c> or <c>mlp_bias</c> true. Empty when none.
+    /// </summary>
+    /// <returns>One line per unsupported setting.</returns>
+    public IReadOnlyList<string> LlamaFeatureProblems()
+    {
+        var problems = new List<string>();
+        if (Extra is not { } extra)
+        {
+            return problems;
+        }
+
+        if (extra.TryGetValue("hidden_act", out var act) && act.ValueKind == JsonValueKind.String && act.GetString() != "silu")
+        {
+            problems.Add($"hidden_act '{act.GetString()}' is not supported (silu is)");
+        }
+
+        foreach (var flag in new[] { "attention_bias", "mlp_bias" })
+        {
+            if (extra.TryGetValue(flag, out var value) && value.ValueKind == JsonValueKind.True)
+            {
+                problems.Add($"{flag} true is not supported (Llama's projections have no biases)");
+            }
+        }
+
+        return problems;
+    }
+
     /// <summary>Reads a <c>config.json</c> file (or the one inside a folder).</summary>
     /// <param name="path">The file or checkpoint folder.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
@@ -129,27 +297,36 @@ public sealed record HuggingFaceModelConfig
     /// <exception cref="ModelLoadException">The file is missing, is not JSON, or lacks <c>vocab_size</c>.</exception>
     public static async Task<HuggingFaceModelConfig> ReadAsync(string path, CancellationToken cancellationToken = default)
     {
+        var file = FileOf(path);
+        return Parse(file, await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Reads a <c>config.json</c> file (or the one inside a folder) synchronously, for loaders that are not async.</summary>
+    /// <param name="path">The file or checkpoint folder.</param>
+    /// <returns>The config.</returns>
+    /// <exception cref="ModelLoadException">The file is missing, is not JSON, or lacks <c>vocab_size</c>.</exception>
+    public static HuggingFaceModelConfig Read(string path)
+    {
+        var file = FileOf(path);
+        return Parse(file, File.ReadAllBytes(file));
+    }
+
+    private static string FileOf(string path)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
-        if (!File.Exists(file))
-        {
-            throw new ModelLoadException(Path.GetFullPath(file), "no config.json: a checkpoint folder holds config.json and model.safetensors.", null);
-        }
+        return File.Exists(file)
+            ? file
+            : throw new ModelLoadException(Path.GetFullPath(file), "no config.json: a checkpoint folder holds config.json and model.safetensors.", null);
+    }
 
+    private static HuggingFaceModelConfig Parse(string file, byte[] bytes)
+    {
         try
         {
-            var stream = File.OpenRead(file);
-            await using (stream.ConfigureAwait(false))
-            {
-                var config = await JsonSerializer.DeserializeAsync<HuggingFaceModelConfig>(stream, s_options, cancellationToken).ConfigureAwait(false)
-                    ?? throw new ModelLoadException(file, "config.json is null.", null);
-                if (config.VocabSize <= 0)
-                {
-                    throw new ModelLoadException(file, $"vocab_size is {config.VocabSize}; it must be positive.", null);
-                }
-
-                return config;
-            }
+            var config = JsonSerializer.Deserialize<HuggingFaceModelConfig>(bytes, s_options)
+                ?? throw new ModelLoadException(file, "config.json is null.", null);
+            return config.VocabSize > 0 ? config : throw new ModelLoadException(file, $"vocab_size is {config.VocabSize}; it must be positive.", null);
         }
         catch (JsonException ex)
         {
@@ -167,6 +344,9 @@ public sealed record HuggingFaceModelConfig
         var file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
         return AtomicFile.WriteAllTextAsync(file, JsonSerializer.Serialize(this, s_options), cancellationToken);
     }
+
+    private static string? ScalingText(JsonElement scaling, string key)
+        => scaling.ValueKind == JsonValueKind.Object && scaling.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     /// <summary>Reads a token id given as one number or as a list of numbers; writes one id as a number.</summary>
     private sealed class IdOrIdListConverter : JsonConverter<IReadOnlyList<int>>

@@ -72,4 +72,42 @@ public sealed class LlamaCheckpointTests
         var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => DecoderCheckpoint.LoadAsync(dir, CancellationToken.None));
         Assert.Contains("model-00002-of-00002.safetensors", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task HeadDim_IsReadFromConfigJson_AndWrittenBack()
+    {
+        var dir = TestData.TempDirectory();
+        var config = Tiny with { HeadDim = 6 };
+        var model = new LlamaModel<float>(config);
+        model.InitializeRandom(5);
+        await DecoderCheckpoint.SaveAsync(model, dir, CancellationToken.None);
+
+        Assert.Equal(6, (await HuggingFaceModelConfig.ReadAsync(dir)).HeadDim);
+        var loaded = (LlamaModel<float>)await DecoderCheckpoint.LoadAsync(dir, CancellationToken.None);
+        Assert.Equal(config, loaded.Config);
+        Assert.Equal(model.Parameters.Span.ToArray(), loaded.Parameters.Span.ToArray());
+    }
+
+    [Theory]
+    [InlineData("{\"rope_type\": \"llama3\", \"factor\": 8.0}", "the ONNX exporter applies")]
+    [InlineData("{\"rope_type\": \"dynamic\", \"factor\": 2.0}", "none, default, linear and llama3")]
+    public async Task RopeScaling_IsRefusedByTheEngine_NamingIt(string scaling, string expected)
+    {
+        var dir = TestData.TempDirectory();
+        await DecoderCheckpoint.SaveAsync(new LlamaModel<float>(Tiny), dir, CancellationToken.None);
+        var file = Path.Combine(dir, "config.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(file))!.AsObject();
+        json["rope_scaling"] = System.Text.Json.Nodes.JsonNode.Parse(scaling);
+        await File.WriteAllTextAsync(file, json.ToJsonString());
+
+        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => DecoderCheckpoint.LoadAsync(dir, CancellationToken.None));
+        Assert.Contains("rope_scaling", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(file, ex.Message, StringComparison.Ordinal);
+
+        // rope_type "default" is plain rotary embeddings, which the engine trains.
+        json["rope_scaling"] = System.Text.Json.Nodes.JsonNode.Parse("{\"rope_type\": \"default\"}");
+        await File.WriteAllTextAsync(file, json.ToJsonString());
+        Assert.Equal(Tiny, ((LlamaModel<float>)await DecoderCheckpoint.LoadAsync(dir, CancellationToken.None)).Config);
+    }
 }

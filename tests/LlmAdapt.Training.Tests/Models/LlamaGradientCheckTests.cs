@@ -25,6 +25,22 @@ public sealed class LlamaGradientCheckTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void HeadDimOtherThanWidthOverHeads_EveryTensorMatchesFiniteDifferences()
+    {
+        // head_dim 6 with 4 heads: the query projection is 24 wide while the residual stream is 16 (as Gemma-style configs do).
+        var config = Tiny with { HeadDim = 6 };
+        var model = new LlamaModel<double>(config);
+        model.InitializeRandom(2);
+        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 3, 0.4);
+        var (inputs, targets) = Gpt2GradientCheckTests.Batch(2, 5, config.VocabSize, 4, maskSome: true);
+        var worst = ModelGradientCheck.EveryTensor(model, inputs, targets, 2, 5, samples: 10);
+        log.WriteLine($"Llama (head_dim 6): worst relative error {worst:E2}");
+
+        Assert.Equal([24L, 16], model.Tensors.Single(t => t.Name == "model.layers.0.self_attn.q_proj.weight").Shape);
+        Assert.Equal([16L, 24], model.Tensors.Single(t => t.Name == "model.layers.0.self_attn.o_proj.weight").Shape);
+    }
+
+    [Fact]
     public void WholeModelWithLoraOnEveryProjection_AdapterGradientsMatchFiniteDifferences_AndBaseStaysFrozen()
     {
         var model = new LlamaModel<double>(Tiny);

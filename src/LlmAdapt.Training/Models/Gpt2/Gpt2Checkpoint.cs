@@ -39,19 +39,19 @@ internal static class Gpt2Checkpoint
             throw new ModelLoadException(path, $"activation_function '{hf.ActivationFunction}' is not supported; the engine implements GPT-2's tanh GELU (gelu_new).", null);
         }
 
-        if (hf.Extra is not null && hf.Extra.TryGetValue("n_inner", out var inner) && inner.ValueKind == System.Text.Json.JsonValueKind.Number && inner.GetInt32() != 4 * (hf.NEmbd ?? 0))
+        if (hf.MlpWidth != 4 * hf.Width)
         {
-            throw new ModelLoadException(path, $"n_inner is {inner.GetInt32()}; the engine supports n_inner = 4 × n_embd = {4 * (hf.NEmbd ?? 0)}.", null);
+            throw new ModelLoadException(path, $"n_inner is {hf.MlpWidth}; the engine supports n_inner = 4 × n_embd = {4 * hf.Width}.", null);
         }
 
         var config = new Gpt2Config
         {
             VocabSize = hf.VocabSize,
-            ContextLength = hf.NPositions ?? 1024,
-            Channels = hf.NEmbd ?? 768,
-            Layers = hf.NLayer ?? 12,
-            Heads = hf.NHead ?? 12,
-            LayerNormEpsilon = hf.LayerNormEpsilon ?? 1e-5,
+            ContextLength = hf.ContextLength,
+            Channels = hf.Width,
+            Layers = hf.LayerCount,
+            Heads = hf.HeadCount,
+            LayerNormEpsilon = hf.NormEpsilon,
         };
         return DecoderCheckpoint.Validated(config, path);
     }

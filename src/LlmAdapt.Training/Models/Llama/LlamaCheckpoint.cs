@@ -22,6 +22,7 @@ internal static class LlamaCheckpoint
         MaxPositionEmbeddings = c.ContextLength,
         RmsNormEps = c.RmsNormEpsilon,
         RopeTheta = c.RopeTheta,
+        HeadDim = c.HeadDim > 0 ? c.HeadDim : null,
         TieWordEmbeddings = c.TieWordEmbeddings,
         TorchDtype = "float32",
     };
@@ -33,24 +34,31 @@ internal static class LlamaCheckpoint
             throw new ModelLoadException(path, $"model_type is '{hf.ModelType}'; this loader reads 'llama'.", null);
         }
 
-        if (hf.Extra is not null && hf.Extra.TryGetValue("rope_scaling", out var scaling) && scaling.ValueKind != System.Text.Json.JsonValueKind.Null)
+        if (hf.LlamaFeatureProblems() is { Count: > 0 } problems)
         {
-            throw new ModelLoadException(path, "rope_scaling is set; the engine implements plain rotary embeddings only.", null);
+            throw new ModelLoadException(path, string.Join("; ", problems) + ".", null);
         }
 
-        var heads = hf.NumAttentionHeads ?? 32;
+        if (hf.ScalesRotaryFrequencies)
+        {
+            // Read through the one rule (HuggingFaceModelConfig.RotaryFrequencies) so an unknown type gets the exporter's message.
+            hf.RotaryFrequencies(path);
+            throw new ModelLoadException(path, $"rope_scaling {hf.RopeScaling?.GetRawText()} is set; the engine trains with plain rotary embeddings (rope_scaling none or default); the ONNX exporter applies linear and llama3 scaling.", null);
+        }
+
         var config = new LlamaConfig
         {
             VocabSize = hf.VocabSize,
-            Channels = hf.HiddenSize ?? 4096,
-            IntermediateSize = hf.IntermediateSize ?? 11008,
-            Layers = hf.NumHiddenLayers ?? 32,
-            Heads = heads,
-            KeyValueHeads = hf.NumKeyValueHeads ?? heads,
-            ContextLength = hf.MaxPositionEmbeddings ?? 2048,
-            RmsNormEpsilon = hf.RmsNormEps ?? 1e-6,
-            RopeTheta = hf.RopeTheta ?? 10000,
-            TieWordEmbeddings = hf.TieWordEmbeddings ?? false,
+            Channels = hf.Width,
+            IntermediateSize = hf.MlpWidth,
+            Layers = hf.LayerCount,
+            Heads = hf.HeadCount,
+            KeyValueHeads = hf.KeyValueHeadCount,
+            HeadDim = hf.HeadDim is int headDim && (long)headDim * hf.HeadCount != hf.Width ? headDim : 0,
+            ContextLength = hf.ContextLength,
+            RmsNormEpsilon = hf.NormEpsilon,
+            RopeTheta = hf.RotaryBase,
+            TieWordEmbeddings = hf.TiesWordEmbeddings,
         };
         return DecoderCheckpoint.Validated(config, path);
     }

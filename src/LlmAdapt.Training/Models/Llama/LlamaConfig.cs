@@ -36,8 +36,22 @@ public sealed record LlamaConfig : DecoderConfig
     /// <summary>Gets whether the output head is the token embedding (<c>tie_word_embeddings</c>).</summary>
     public bool TieWordEmbeddings { get; init; } = true;
 
-    /// <summary>Gets the head size.</summary>
-    public int HeadSize => Channels / Heads;
+    /// <summary>
+    /// Gets the size of one attention head when it is not <see cref="Channels"/> / <see cref="Heads"/> (<c>head_dim</c>);
+    /// 0 (the default) for that quotient.
+    /// </summary>
+    public int HeadDim { get; init; }
+
+    /// <summary>Gets the head size: <see cref="HeadDim"/>, or <see cref="Channels"/> / <see cref="Heads"/>.</summary>
+    public int HeadSize => HeadDim > 0 ? HeadDim : Heads > 0 ? Channels / Heads : 0;
+
+    /// <summary>
+    /// Returns the SwiGLU MLP width a new model of <paramref name="channels"/> gets by default: 8/3 × the width, rounded
+    /// up to a multiple of 16 (1,536 for SmolLM2-135M's 576).
+    /// </summary>
+    /// <param name="channels">The residual width.</param>
+    /// <returns>The MLP width.</returns>
+    public static int DefaultIntermediateSize(int channels) => ((8 * channels / 3) + 15) / 16 * 16;
 
     /// <summary>Throws when the shape is not usable, naming every problem.</summary>
     /// <exception cref="ArgumentException">A dimension is invalid.</exception>
@@ -49,9 +63,13 @@ public sealed record LlamaConfig : DecoderConfig
             problems.Add($"vocab_size {VocabSize}, max_position_embeddings {ContextLength}, num_hidden_layers {Layers} and intermediate_size {IntermediateSize} must be positive");
         }
 
-        if (Heads <= 0 || Channels % Heads != 0 || HeadSize % 2 != 0)
+        if (HeadDim < 0)
         {
-            problems.Add($"hidden_size {Channels} must split into {Heads} heads of even size");
+            problems.Add($"head_dim {HeadDim} must be positive (or 0 for hidden_size / num_attention_heads)");
+        }
+        else if (Heads <= 0 || (HeadDim == 0 && Channels % Heads != 0) || HeadSize <= 0 || HeadSize % 2 != 0)
+        {
+            problems.Add(HeadDim == 0 ? $"hidden_size {Channels} must split into {Heads} heads of even size" : $"num_attention_heads {Heads} must be positive and head_dim {HeadDim} even");
         }
 
         if (KeyValueHeads <= 0 || Heads % KeyValueHeads != 0)
