@@ -60,6 +60,7 @@ internal static class CliApp
         root.Subcommands.Add(PromptCommands.Create(context));
         root.Subcommands.Add(GenerateCommands.Create(context));
         root.Subcommands.Add(ExportCommands.Create(context));
+        root.Subcommands.Add(ServeCommands.Create(context));
         RetrievalCommands.AddTo(root, context);
         TrainingHeadCommands.AddTo(root, context);
         FineTuningCommands.AddTo(root, context);

@@ -11,30 +11,18 @@ namespace LlmAdapt.Hosting;
 /// <summary><c>POST /v1/chat/completions</c>: OpenAI's request mapped onto <see cref="IChatClient"/>, the answer mapped back.</summary>
 internal static class ChatCompletionsEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, OpenAIServer server)
+    public static async Task HandleAsync(HttpContext http, OpenAIServer server, ServedRequest served)
     {
-        var started = Stopwatch.GetTimestamp();
-        string? model = null;
-        try
+        var request = await server.ReadBodyAsync(http, OpenAIJsonContext.Default.ChatCompletionRequest).ConfigureAwait(false);
+        served.Model = request.Model;
+        var (client, messages, options, choices) = Prepare(http, server, request);
+        if (request.Stream == true)
         {
-            var request = await server.ReadBodyAsync(http, OpenAIJsonContext.Default.ChatCompletionRequest).ConfigureAwait(false);
-            model = request.Model;
-            var (client, messages, options, choices) = Prepare(http, server, request);
-            if (request.Stream == true)
-            {
-                await StreamAsync(http, server, client, request, messages, options, started).ConfigureAwait(false);
-            }
-            else
-            {
-                await CompleteAsync(http, server, client, request.Model!, messages, options, choices).ConfigureAwait(false);
-            }
-
-            ServerMetrics.RecordRequest("chat", model, Stopwatch.GetElapsedTime(started), null);
+            await StreamAsync(http, server, client, request, messages, options, served.Started).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        else
         {
-            ServerMetrics.RecordRequest("chat", model, Stopwatch.GetElapsedTime(started), OpenAIServer.ErrorType(ex));
-            throw;
+            await CompleteAsync(http, server, client, request.Model!, messages, options, choices).ConfigureAwait(false);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using LlmAdapt.Hosting.Protocol;
@@ -11,22 +10,11 @@ namespace LlmAdapt.Hosting;
 /// <summary><c>POST /v1/embeddings</c> over an <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> of strings.</summary>
 internal static class EmbeddingsEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, OpenAIServer server)
+    public static async Task HandleAsync(HttpContext http, OpenAIServer server, ServedRequest served)
     {
-        var started = Stopwatch.GetTimestamp();
-        string? model = null;
-        try
-        {
-            var request = await server.ReadBodyAsync(http, OpenAIJsonContext.Default.EmbeddingRequest).ConfigureAwait(false);
-            model = request.Model;
-            await RespondAsync(http, server, request).ConfigureAwait(false);
-            ServerMetrics.RecordRequest("embeddings", model, Stopwatch.GetElapsedTime(started), null);
-        }
-        catch (Exception ex)
-        {
-            ServerMetrics.RecordRequest("embeddings", model, Stopwatch.GetElapsedTime(started), OpenAIServer.ErrorType(ex));
-            throw;
-        }
+        var request = await server.ReadBodyAsync(http, OpenAIJsonContext.Default.EmbeddingRequest).ConfigureAwait(false);
+        served.Model = request.Model;
+        await RespondAsync(http, server, request).ConfigureAwait(false);
     }
 
     private static async Task RespondAsync(HttpContext http, OpenAIServer server, EmbeddingRequest request)

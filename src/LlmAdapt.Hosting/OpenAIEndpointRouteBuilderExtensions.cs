@@ -25,10 +25,10 @@ public static class OpenAIEndpointRouteBuilderExtensions
         var server = endpoints.ServiceProvider.GetService<OpenAIServer>()
             ?? throw new InvalidOperationException("MapLlmAdaptOpenAI needs services.AddLlmAdapt().AddOpenAIServer(...) first.");
         var group = endpoints.MapGroup(prefix);
-        group.MapPost("/chat/completions", http => server.InvokeAsync(http, h => ChatCompletionsEndpoint.HandleAsync(h, server), limited: true));
-        group.MapPost("/embeddings", http => server.InvokeAsync(http, h => EmbeddingsEndpoint.HandleAsync(h, server), limited: true));
-        group.MapGet("/models", http => server.InvokeAsync(http, h => ModelsEndpoint.ListAsync(h, server), limited: false));
-        group.MapGet("/models/{model}", http => server.InvokeAsync(http, h => ModelsEndpoint.GetAsync(h, server), limited: false));
+        group.MapPost("/chat/completions", http => server.InvokeAsync(http, "chat", (h, served) => ChatCompletionsEndpoint.HandleAsync(h, server, served)));
+        group.MapPost("/embeddings", http => server.InvokeAsync(http, "embeddings", (h, served) => EmbeddingsEndpoint.HandleAsync(h, server, served)));
+        group.MapGet("/models", http => server.InvokeAsync(http, null, (h, _) => ModelsEndpoint.ListAsync(h, server)));
+        group.MapGet("/models/{model}", http => server.InvokeAsync(http, null, (h, _) => ModelsEndpoint.GetAsync(h, server)));
         return group;
     }
 }

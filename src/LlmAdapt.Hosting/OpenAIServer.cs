@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -52,15 +53,20 @@ internal sealed partial class OpenAIServer : IDisposable
 
     public long UnixNow => TimeProvider.GetUtcNow().ToUnixTimeSeconds();
 
-    /// <summary>Runs <paramref name="handler"/> after the key check and, when <paramref name="limited"/>, inside a slot; failures become OpenAI errors.</summary>
-    public async Task InvokeAsync(HttpContext http, Func<HttpContext, Task> handler, bool limited)
+    /// <summary>
+    /// Runs <paramref name="handler"/> after the key check and, for a model operation (<paramref name="operation"/> not
+    /// <see langword="null"/>), inside a slot and timed on <c>gen_ai.server.request.duration</c>; failures become OpenAI errors.
+    /// </summary>
+    public async Task InvokeAsync(HttpContext http, string? operation, Func<HttpContext, ServedRequest, Task> handler)
     {
+        var served = new ServedRequest(operation ?? "models");
+        string? errorType = null;
         try
         {
             Authorize(http.Request);
-            if (!limited)
+            if (operation is null)
             {
-                await handler(http).ConfigureAwait(false);
+                await handler(http, served).ConfigureAwait(false);
                 return;
             }
 
@@ -71,14 +77,16 @@ internal sealed partial class OpenAIServer : IDisposable
                 throw new OpenAIRequestException(429, "The server is busy: every slot and queue place is taken. Retry after the time in Retry-After.", code: "rate_limit_exceeded", type: "requests");
             }
 
-            await handler(http).ConfigureAwait(false);
+            await handler(http, served).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
+            errorType = "cancelled";
             LogAborted(_logger, http.Request.Path);
         }
         catch (Exception ex) when (Map(ex) is { } error)
         {
+            errorType = error.Status.ToString(CultureInfo.InvariantCulture);
             if (error.Status >= 500)
             {
                 LogFailed(_logger, http.Request.Path, ex);
@@ -92,6 +100,13 @@ internal sealed partial class OpenAIServer : IDisposable
             {
                 // A stream already under way ends with an error event, as vLLM and OpenAI do.
                 await WriteEventAsync(http.Response, ToBody(error), OpenAIJsonContext.Default.ErrorResponse, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (operation is not null)
+            {
+                ServerMetrics.RecordRequest(operation, served.Model, Stopwatch.GetElapsedTime(served.Started), errorType);
             }
         }
     }
@@ -157,14 +172,6 @@ internal sealed partial class OpenAIServer : IDisposable
     }
 
     public void Dispose() => _slots.Dispose();
-
-    /// <summary>The error type recorded on the request-duration metric, or <see langword="null"/> for success.</summary>
-    public static string? ErrorType(Exception ex) => ex switch
-    {
-        OpenAIRequestException e => e.Status.ToString(CultureInfo.InvariantCulture),
-        OperationCanceledException => "cancelled",
-        _ => Map(ex) is { } e ? e.Status.ToString(CultureInfo.InvariantCulture) : ex.GetType().FullName,
-    };
 
     private static OpenAIRequestException TooLarge() => new(413, "The request body is larger than this server accepts.", code: "request_too_large");
 
