@@ -64,7 +64,7 @@ internal static class GenerateCommands
             {
                 options.Validate();
             }
-            catch (ArgumentException ex)
+            catch (InvalidOptionsException ex)
             {
                 throw new CliUsageException(ex.Message, ex);
             }

@@ -179,7 +179,7 @@ internal static class PromptCommands
             {
                 optimizer = new PromptOptimizer(options);
             }
-            catch (LlmAdapt.Resilience.OptionsValidationProblemException ex)
+            catch (InvalidOptionsException ex)
             {
                 throw new CliUsageException(ex.Message, ex);
             }

@@ -535,7 +535,7 @@ internal static class TrainingHeadCommands
         {
             validate();
         }
-        catch (ArgumentException ex)
+        catch (InvalidOptionsException ex)
         {
             throw new CliUsageException(ex.Message, ex);
         }

@@ -109,7 +109,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     /// <param name="logger">Receives the truncation report, or <see langword="null"/>.</param>
     /// <returns>The generator; dispose it to free the model.</returns>
     /// <exception cref="ModelLoadException">A file is missing, is a Git LFS pointer, is corrupt, or the model is not a BERT encoder.</exception>
-    /// <exception cref="ValidationException">An option is out of range.</exception>
+    /// <exception cref="InvalidOptionsException">An option is out of range.</exception>
     public static OnnxEmbeddingGenerator Create(string modelDirectory, OnnxEmbeddingOptions? options = null, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelDirectory);
@@ -169,7 +169,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     /// <param name="options">Options; <see langword="null"/> for the defaults. Validated here.</param>
     /// <param name="logger">Receives the truncation report, or <see langword="null"/>.</param>
     /// <returns>The generator.</returns>
-    /// <exception cref="ValidationException">An option is out of range.</exception>
+    /// <exception cref="InvalidOptionsException">An option is out of range.</exception>
     public static OnnxEmbeddingGenerator CreateDefault(OnnxEmbeddingOptions? options = null, ILogger? logger = null)
     {
         options = Validated(options);
@@ -480,12 +480,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     private static OnnxEmbeddingOptions Validated(OnnxEmbeddingOptions? options)
     {
         options = options?.Clone() ?? new OnnxEmbeddingOptions();
-        var results = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
-        {
-            throw new ValidationException($"{nameof(OnnxEmbeddingOptions)} is invalid: {string.Join(" ", results.Select(r => $"{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"))}");
-        }
-
+        OptionsValidator.ThrowIfInvalid(options);
         return options;
     }
 

@@ -23,18 +23,12 @@ public static class OnnxEmbeddingsServiceCollectionExtensions
     public static LlmAdaptBuilder AddOnnxEmbeddings(this LlmAdaptBuilder builder, Action<OnnxEmbeddingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<OnnxEmbeddingOptions>();
-        if (builder.GetSection(OnnxEmbeddingOptions.SectionName) is { } section && section.Exists())
-        {
-            options.Bind(section);
-        }
-
+        var options = builder.BindOptions<OnnxEmbeddingOptions>(OnnxEmbeddingOptions.SectionName);
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
-        options.ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OnnxEmbeddingOptions>, ModelDirectoryValidator>());
         builder.Services.TryAddSingleton(sp =>
         {

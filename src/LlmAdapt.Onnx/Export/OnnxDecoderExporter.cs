@@ -46,7 +46,7 @@ public static class OnnxDecoderExporter
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointDirectory);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
         options ??= new OnnxExportOptions();
-        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
+        OptionsValidator.ThrowIfInvalid(options);
         var output = Path.GetFullPath(outputDirectory);
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any() && !options.Overwrite)
         {

@@ -6,7 +6,7 @@ namespace LlmAdapt.Onnx.Generation;
 /// How tokens are chosen and when generation stops. The defaults decode greedily for up to 256 new tokens.
 /// Call <see cref="Validate"/> (done by every generate call) to get one exception listing every problem.
 /// </summary>
-public sealed class GenerationOptions
+public sealed class GenerationOptions : IValidatableObject
 {
     /// <summary>Gets or sets the most tokens generated per sequence; from 1 to 1,000,000. Default: 256.</summary>
     [Range(1, 1_000_000)]
@@ -50,33 +50,28 @@ public sealed class GenerationOptions
     public bool IsGreedy => Temperature == 0;
 
     /// <summary>Checks every property and throws one exception listing every problem.</summary>
-    /// <exception cref="ArgumentException">Some property is out of range; the message lists each with its value.</exception>
-    public void Validate()
+    /// <exception cref="InvalidOptionsException">Some property is out of range; the message lists each with its value.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this);
+
+    /// <inheritdoc />
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
-        var problems = results.Select(r => r.ErrorMessage ?? string.Join(", ", r.MemberNames)).ToList();
         if (StopTokenIds is null)
         {
-            problems.Add($"{nameof(StopTokenIds)} is null.");
+            yield return new ValidationResult($"{nameof(StopTokenIds)} is null", [nameof(StopTokenIds)]);
         }
         else if (StopTokenIds.Any(id => id < 0))
         {
-            problems.Add($"{nameof(StopTokenIds)} holds a negative id ({StopTokenIds.First(id => id < 0)}).");
+            yield return new ValidationResult($"{nameof(StopTokenIds)} holds a negative id ({StopTokenIds.First(id => id < 0)})", [nameof(StopTokenIds)]);
         }
 
         if (StopStrings is null)
         {
-            problems.Add($"{nameof(StopStrings)} is null.");
+            yield return new ValidationResult($"{nameof(StopStrings)} is null", [nameof(StopStrings)]);
         }
         else if (StopStrings.Any(string.IsNullOrEmpty))
         {
-            problems.Add($"{nameof(StopStrings)} holds an empty string.");
-        }
-
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException($"Invalid generation options: {string.Join(" ", problems)}");
+            yield return new ValidationResult($"{nameof(StopStrings)} holds an empty string", [nameof(StopStrings)]);
         }
     }
 }

@@ -34,7 +34,7 @@ public sealed partial class OnnxChatClient : IChatClient
     {
         ArgumentNullException.ThrowIfNull(model);
         _options = options ?? new OnnxChatClientOptions();
-        Validator.ValidateObject(_options, new ValidationContext(_options), validateAllProperties: true);
+        OptionsValidator.ThrowIfInvalid(_options);
         if (model.Tokenizer is null)
         {
             throw new ArgumentException($"A chat client needs the model's tokenizer: {model.TokenizerProblem}", nameof(model));

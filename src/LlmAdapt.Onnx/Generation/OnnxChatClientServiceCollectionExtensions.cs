@@ -20,35 +20,46 @@ public static class OnnxChatClientServiceCollectionExtensions
     /// <param name="builder">The builder from <c>AddLlmAdapt</c>.</param>
     /// <param name="configure">Sets the options in code, or <see langword="null"/>.</param>
     /// <param name="lifetime">The chat client's lifetime; the model itself is always a singleton.</param>
-    /// <returns>The chat client pipeline, for <c>Use…</c> middleware (logging, token budgets, resilience).</returns>
+    /// <returns>The chat client pipeline, for <c>Use…</c> middleware (logging, token budgets, resilience); a second call returns the same pipeline and registers nothing twice.</returns>
     public static ChatClientBuilder AddOnnxChatClient(this LlmAdaptBuilder builder, Action<OnnxChatClientOptions>? configure = null, ServiceLifetime lifetime = ServiceLifetime.Singleton)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<OnnxChatClientOptions>();
-        if (builder.GetSection(OnnxChatClientOptions.SectionName) is { } section && section.Exists())
-        {
-            options.Bind(section);
-        }
-
+        var options = builder.BindOptions<OnnxChatClientOptions>(OnnxChatClientOptions.SectionName);
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
-        options.ValidateDataAnnotations()
-            .Validate(o => !string.IsNullOrWhiteSpace(o.ModelPath) && Directory.Exists(o.ModelPath), $"LlmAdapt:{OnnxChatClientOptions.SectionName}:{nameof(OnnxChatClientOptions.ModelPath)} must name an existing model folder.")
-            .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OnnxChatClientOptions>, ModelPathValidator>());
+        if (builder.Services.FirstOrDefault(d => d.ServiceType == typeof(Registration))?.ImplementationInstance is Registration existing)
+        {
+            return existing.Pipeline;
+        }
+
         builder.Services.TryAddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<OnnxChatClientOptions>>().Value;
             return OnnxDecoderModel.Load(o.ModelPath!, new OnnxDecoderModelOptions { IntraOpThreads = o.IntraOpThreads });
         });
 
-        return builder.Services.AddChatClient(
+        var pipeline = builder.Services.AddChatClient(
             sp => new OnnxChatClient(
                 sp.GetRequiredService<OnnxDecoderModel>(),
                 sp.GetRequiredService<IOptions<OnnxChatClientOptions>>().Value,
                 sp.GetService<ILogger<OnnxChatClient>>()),
             lifetime);
+        builder.Services.AddSingleton(new Registration(pipeline));
+        return pipeline;
+    }
+
+    // Remembers the pipeline so a second call returns it (and its middleware) instead of registering a second client.
+    private sealed record Registration(ChatClientBuilder Pipeline);
+
+    private sealed class ModelPathValidator : IValidateOptions<OnnxChatClientOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, OnnxChatClientOptions options)
+            => !string.IsNullOrWhiteSpace(options.ModelPath) && Directory.Exists(options.ModelPath)
+                ? ValidateOptionsResult.Success
+                : ValidateOptionsResult.Fail($"LlmAdapt:{OnnxChatClientOptions.SectionName}:{nameof(OnnxChatClientOptions.ModelPath)} must name an existing model folder{(string.IsNullOrWhiteSpace(options.ModelPath) ? string.Empty : $" ('{Path.GetFullPath(options.ModelPath)}' is not one)")}.");
     }
 }

@@ -88,7 +88,7 @@ public sealed class OnnxDecoderModel : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         options ??= new OnnxDecoderModelOptions();
-        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
+        OptionsValidator.ThrowIfInvalid(options);
         directory = Path.GetFullPath(directory);
         var config = DecoderModelConfig.Read(directory);
         DecoderModelConfig.CheckWeightsFile(config.ModelPath);

@@ -30,7 +30,7 @@ public static class TrainingServiceCollectionExtensions
     public static LlmAdaptBuilder AddTaskHeads(this LlmAdaptBuilder builder, Action<TaskHeadOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        AddValidatedOptions(builder, TaskHeadsSection, configure, o => o.Validate());
+        AddValidatedOptions(builder, TaskHeadsSection, configure);
         builder.Services.TryAddSingleton(sp => new TaskHeadTrainer(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<IOptions<TaskHeadOptions>>().Value,
@@ -49,7 +49,7 @@ public static class TrainingServiceCollectionExtensions
     public static LlmAdaptBuilder AddRewardModelTrainer(this LlmAdaptBuilder builder, Action<RewardModelOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        AddValidatedOptions(builder, RewardModelSection, configure, o => o.Validate());
+        AddValidatedOptions(builder, RewardModelSection, configure);
         builder.Services.TryAddSingleton(sp => new RewardModelTrainer(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<IOptions<RewardModelOptions>>().Value,
@@ -74,38 +74,13 @@ public static class TrainingServiceCollectionExtensions
         return builder;
     }
 
-    private static void AddValidatedOptions<T>(LlmAdaptBuilder builder, string sectionName, Action<T>? configure, Action<T> validate)
+    private static void AddValidatedOptions<T>(LlmAdaptBuilder builder, string sectionName, Action<T>? configure)
         where T : class
     {
-        var options = builder.Services.AddOptions<T>();
-        if (builder.GetSection(sectionName) is { } section && section.Exists())
-        {
-            options.Bind(section);
-        }
-
+        var options = builder.BindOptions<T>(sectionName);
         if (configure is not null)
         {
             options.Configure(configure);
-        }
-
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<T>>(new CallbackValidator<T>(sectionName, validate)));
-        options.ValidateOnStart();
-    }
-
-    private sealed class CallbackValidator<T>(string sectionName, Action<T> validate) : IValidateOptions<T>
-        where T : class
-    {
-        public ValidateOptionsResult Validate(string? name, T options)
-        {
-            try
-            {
-                validate(options);
-                return ValidateOptionsResult.Success;
-            }
-            catch (ArgumentException ex)
-            {
-                return ValidateOptionsResult.Fail($"LlmAdapt:{sectionName}: {ex.Message}");
-            }
         }
     }
 }

@@ -8,7 +8,7 @@ namespace LlmAdapt.Training.FineTuning;
 /// How a decoder is trained: the optimiser (AdamW), the schedule (linear warm-up, cosine decay), batch shape,
 /// clipping, evaluation and checkpoint cadence. Validated when a tuner starts; every problem is listed at once.
 /// </summary>
-public sealed class DecoderTrainingOptions
+public sealed class DecoderTrainingOptions : IValidatableObject
 {
     /// <summary>Gets or sets the number of optimiser steps.</summary>
     [Range(1, 10_000_000)]
@@ -102,24 +102,26 @@ public sealed class DecoderTrainingOptions
     /// <summary>Gets or sets whether LoRA adapters are merged into the base and a full checkpoint is written instead.</summary>
     public bool MergeLora { get; set; }
 
-    /// <summary>Throws when an option is out of range, listing every problem.</summary>
-    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    /// <summary>Throws when an option is out of range, listing every problem (the LoRA options' too).</summary>
+    /// <exception cref="InvalidOptionsException">The options are invalid; every problem is listed.</exception>
+    /// <exception cref="ArgumentException"><see cref="NewModel"/> describes an impossible model shape.</exception>
     public void Validate()
     {
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
-        var problems = results.Select(r => r.ErrorMessage ?? "invalid").ToList();
+        OptionsValidator.ThrowIfInvalid(this);
+        NewModel?.Validate();
+    }
+
+    /// <inheritdoc />
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
         if (WarmupSteps > Steps)
         {
-            problems.Add($"WarmupSteps ({WarmupSteps}) is more than Steps ({Steps})");
+            yield return new ValidationResult($"WarmupSteps ({WarmupSteps}) is more than Steps ({Steps})", [nameof(WarmupSteps)]);
         }
 
-        if (problems.Count > 0)
+        foreach (var problem in OptionsValidator.Nested(Lora, nameof(Lora)))
         {
-            throw new ArgumentException("Invalid training options: " + string.Join("; ", problems) + ".");
+            yield return problem;
         }
-
-        NewModel?.Validate();
-        Lora?.Validate();
     }
 }

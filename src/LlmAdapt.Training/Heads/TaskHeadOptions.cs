@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using LlmAdapt.Training.Internal;
 
 namespace LlmAdapt.Training.Heads;
 
@@ -90,6 +89,6 @@ public sealed class TaskHeadOptions
     public string? EmbeddingModelId { get; set; }
 
     /// <summary>Throws when a value is out of range, listing every problem.</summary>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
-    public void Validate() => OptionsValidation.Validate(this, nameof(TaskHeadOptions));
+    /// <exception cref="InvalidOptionsException">An option is out of range; every problem is listed.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this);
 }

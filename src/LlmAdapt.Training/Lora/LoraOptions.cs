@@ -32,13 +32,6 @@ public sealed class LoraOptions
     public double Scaling => Alpha / Rank;
 
     /// <summary>Throws when a value is out of range, listing every problem.</summary>
-    /// <exception cref="ArgumentException">An option is invalid.</exception>
-    public void Validate()
-    {
-        var results = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true))
-        {
-            throw new ArgumentException("Invalid LoRA options: " + string.Join("; ", results.Select(r => r.ErrorMessage)));
-        }
-    }
+    /// <exception cref="InvalidOptionsException">An option is out of range; every problem is listed.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this);
 }

@@ -1,11 +1,10 @@
 using System.ComponentModel.DataAnnotations;
 using LlmAdapt.Training.Heads;
-using LlmAdapt.Training.Internal;
 
 namespace LlmAdapt.Training.Reward;
 
 /// <summary>Settings of <see cref="RewardModelTrainer"/>; validated when the trainer is created.</summary>
-public sealed class RewardModelOptions
+public sealed class RewardModelOptions : IValidatableObject
 {
     /// <summary>Gets or sets the head's shape. Default: <see cref="HeadKind.Mlp"/>.</summary>
     [EnumDataType(typeof(HeadKind))]
@@ -81,18 +80,20 @@ public sealed class RewardModelOptions
     public string? EmbeddingModelId { get; set; }
 
     /// <summary>Throws when a value is out of range, listing every problem.</summary>
-    /// <exception cref="ArgumentException">An option is out of range or no feature is selected.</exception>
-    public void Validate()
+    /// <exception cref="InvalidOptionsException">An option is out of range; every problem is listed.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this);
+
+    /// <inheritdoc />
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        OptionsValidation.Validate(this, nameof(RewardModelOptions));
         if ((Features & (RewardFeatures.Response | RewardFeatures.PromptAndResponse | RewardFeatures.Length | RewardFeatures.Interaction)) == 0)
         {
-            throw new ArgumentException($"Invalid {nameof(RewardModelOptions)}: Features ({Features}) must include Response, PromptAndResponse, Interaction or Length; the prompt alone cannot tell two responses apart.");
+            yield return new ValidationResult($"Features ({Features}) must include Response, PromptAndResponse, Interaction or Length; the prompt alone cannot tell two responses apart", [nameof(Features)]);
         }
 
         if ((Features & ~(RewardFeatures.Response | RewardFeatures.PromptAndResponse | RewardFeatures.Prompt | RewardFeatures.Length | RewardFeatures.Interaction)) != 0)
         {
-            throw new ArgumentException($"Invalid {nameof(RewardModelOptions)}: Features has unknown flags ({(int)Features}).");
+            yield return new ValidationResult($"Features has unknown flags ({(int)Features})", [nameof(Features)]);
         }
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace LlmAdapt.DependencyInjection;
 
@@ -25,4 +26,58 @@ public sealed class LlmAdaptBuilder
     /// <param name="name">The section name, for example <c>Resilience</c>.</param>
     /// <returns>The section, or <see langword="null"/> when the builder has no configuration.</returns>
     public IConfigurationSection? GetSection(string name) => Configuration?.GetSection(name);
+
+    /// <summary>
+    /// Registers <typeparamref name="TOptions"/> (named <paramref name="name"/>, or the default instance), bound from
+    /// the <c>LlmAdapt:<paramref name="sectionName"/></c> section when the builder has configuration and validated at
+    /// start-up (<c>ValidateOnStart</c>) by <see cref="OptionsValidator"/>: the failure lists every problem, each
+    /// prefixed with the configuration path. The binding and the validation are registered once however often this is
+    /// called; chain <c>Configure</c> on the result for the caller's own changes.
+    /// </summary>
+    /// <typeparam name="TOptions">The options type.</typeparam>
+    /// <param name="sectionName">The section under <c>LlmAdapt</c>, for example <c>Retrieval</c> or <c>Prompting:cot</c>.</param>
+    /// <param name="name">The named-options name, or <see langword="null"/> for the default instance.</param>
+    /// <returns>The options builder.</returns>
+    public OptionsBuilder<TOptions> BindOptions<TOptions>(string sectionName, string? name = null)
+        where TOptions : class
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sectionName);
+        return BindOptions<TOptions>(GetSection(sectionName), $"{LlmAdaptOptions.SectionName}:{sectionName}", name);
+    }
+
+    internal OptionsBuilder<TOptions> BindOptions<TOptions>(IConfiguration? section, string path, string? name)
+        where TOptions : class
+    {
+        name ??= Microsoft.Extensions.Options.Options.DefaultName;
+        var options = Services.AddOptions<TOptions>(name);
+        if (Services.Any(d => d.ServiceType == typeof(IValidateOptions<TOptions>) && d.ImplementationInstance is ListedProblemsValidator<TOptions> v && v.Name == name))
+        {
+            return options;
+        }
+
+        if (section is not null && (section is not IConfigurationSection child || child.Exists()))
+        {
+            options.Bind(section);
+        }
+
+        Services.AddSingleton<IValidateOptions<TOptions>>(new ListedProblemsValidator<TOptions>(name, path));
+        return options.ValidateOnStart();
+    }
+
+    private sealed class ListedProblemsValidator<TOptions>(string name, string path) : IValidateOptions<TOptions>
+        where TOptions : class
+    {
+        public string Name { get; } = name;
+
+        public ValidateOptionsResult Validate(string? optionsName, TOptions options)
+        {
+            if ((optionsName ?? Microsoft.Extensions.Options.Options.DefaultName) != Name)
+            {
+                return ValidateOptionsResult.Skip;
+            }
+
+            var problems = OptionsValidator.FindProblems(options, path);
+            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+        }
+    }
 }

@@ -4,7 +4,7 @@ using LlmAdapt.Tokens;
 namespace LlmAdapt.DependencyInjection;
 
 /// <summary>The options every LlmAdapt package shares, bound from the <c>LlmAdapt</c> configuration section.</summary>
-public sealed class LlmAdaptOptions
+public sealed class LlmAdaptOptions : IValidatableObject
 {
     /// <summary>The configuration section the options are bound from.</summary>
     public const string SectionName = "LlmAdapt";
@@ -20,4 +20,28 @@ public sealed class LlmAdaptOptions
     /// <summary>Gets or sets what the shared <see cref="TokenBudget"/> does with a prompt that does not fit. Default: <see cref="TokenBudgetOverflow.Throw"/>.</summary>
     [EnumDataType(typeof(TokenBudgetOverflow))]
     public TokenBudgetOverflow Overflow { get; set; } = TokenBudgetOverflow.Throw;
+
+    /// <inheritdoc />
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        if (string.IsNullOrWhiteSpace(TokenizerModel))
+        {
+            yield break;
+        }
+
+        string? problem = null;
+        try
+        {
+            _ = TokenCounter.ForModel(TokenizerModel);
+        }
+        catch (ArgumentException ex)
+        {
+            problem = $"{nameof(TokenizerModel)}: {ex.Message}";
+        }
+
+        if (problem is not null)
+        {
+            yield return new ValidationResult(problem, [nameof(TokenizerModel)]);
+        }
+    }
 }

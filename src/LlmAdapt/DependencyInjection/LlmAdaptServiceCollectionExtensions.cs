@@ -55,14 +55,7 @@ public static class LlmAdaptServiceCollectionExtensions
         if (!services.Any(d => d.ServiceType == typeof(LlmAdaptMarker)))
         {
             services.AddSingleton<LlmAdaptMarker>();
-            var options = services.AddOptions<LlmAdaptOptions>();
-            if (configuration is not null)
-            {
-                options.Bind(configuration);
-            }
-
-            options.ValidateDataAnnotations().ValidateOnStart();
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmAdaptOptions>, LlmAdaptOptionsValidator>());
+            builder.BindOptions<LlmAdaptOptions>(configuration, LlmAdaptOptions.SectionName, null);
             services.TryAddSingleton(sp => TokenCounter.ForModel(sp.GetRequiredService<IOptions<LlmAdaptOptions>>().Value.TokenizerModel));
             services.TryAddSingleton(sp =>
             {
@@ -78,19 +71,4 @@ public static class LlmAdaptServiceCollectionExtensions
 
     private sealed class LlmAdaptMarker;
 
-    private sealed class LlmAdaptOptionsValidator : IValidateOptions<LlmAdaptOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, LlmAdaptOptions options)
-        {
-            try
-            {
-                _ = TokenCounter.ForModel(options.TokenizerModel);
-                return ValidateOptionsResult.Success;
-            }
-            catch (ArgumentException ex)
-            {
-                return ValidateOptionsResult.Fail($"LlmAdapt:{nameof(LlmAdaptOptions.TokenizerModel)}: {ex.Message}");
-            }
-        }
-    }
 }

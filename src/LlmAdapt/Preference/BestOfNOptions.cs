@@ -39,13 +39,6 @@ public sealed class BestOfNOptions
     public bool RecordRankings { get; set; }
 
     /// <summary>Throws when a value is out of range, listing every problem.</summary>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
-    public void Validate()
-    {
-        var results = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true))
-        {
-            throw new ArgumentException($"Invalid {nameof(BestOfNOptions)}: {string.Join(" ", results.Select(r => r.ErrorMessage))}");
-        }
-    }
+    /// <exception cref="InvalidOptionsException">An option is out of range; every problem is listed.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this);
 }

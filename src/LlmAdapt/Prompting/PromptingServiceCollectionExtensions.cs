@@ -3,7 +3,6 @@ using LlmAdapt.Prompting;
 using LlmAdapt.Prompting.Chains;
 using LlmAdapt.Prompting.Decomposition;
 using LlmAdapt.Prompting.FewShot;
-using LlmAdapt.Prompting.Internal;
 using LlmAdapt.Prompting.Optimization;
 using LlmAdapt.Prompting.Reasoning;
 using LlmAdapt.Prompting.SelfConsistency;
@@ -12,6 +11,7 @@ using LlmAdapt.Tokens;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -33,18 +33,14 @@ public static class PromptingServiceCollectionExtensions
     /// <param name="name">The key; unique among prompt strategies.</param>
     /// <param name="factory">Builds the strategy once, from the services.</param>
     /// <returns>The builder, for chaining.</returns>
-    /// <exception cref="ArgumentException">A prompt strategy is already registered under <paramref name="name"/>.</exception>
+    /// <exception cref="ArgumentException">A different prompt strategy is already registered under <paramref name="name"/>.</exception>
+    /// <remarks>Calling it again with the same <paramref name="factory"/> registers nothing twice.</remarks>
     public static LlmAdaptBuilder AddPromptStrategy(this LlmAdaptBuilder builder, string name, Func<IServiceProvider, IPromptStrategy> factory)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(factory);
-        if (builder.Services.Any(d => d.ServiceType == typeof(IPromptStrategy) && d.IsKeyedService && Equals(d.ServiceKey, name)))
-        {
-            throw new ArgumentException($"A prompt strategy named '{name}' is already registered.", nameof(name));
-        }
-
-        builder.Services.AddKeyedSingleton<IPromptStrategy>(name, (sp, _) => factory(sp));
+        Register(builder, name, factory, factory);
         return builder;
     }
 
@@ -54,7 +50,7 @@ public static class PromptingServiceCollectionExtensions
     /// <param name="configure">Sets the options.</param>
     /// <returns>The builder, for chaining.</returns>
     public static LlmAdaptBuilder AddPromptStrategyTemplate(this LlmAdaptBuilder builder, string name, Action<TemplatePromptOptions> configure)
-        => Add(builder, name, Adapt(configure), static (n, o, c, l) => new TemplatePromptStrategy(n, o, c, l));
+        => Add(builder, name, Adapt(configure ?? throw new ArgumentNullException(nameof(configure))), static (n, o, c, l) => new TemplatePromptStrategy(n, o, c, l));
 
     /// <summary>Registers a <see cref="FewShotPromptStrategy"/> under <paramref name="name"/>.</summary>
     /// <param name="builder">The LlmAdapt builder.</param>
@@ -62,7 +58,7 @@ public static class PromptingServiceCollectionExtensions
     /// <param name="configure">Sets the options; the services are given so a selector can use a registered <c>IEmbeddingGenerator</c>.</param>
     /// <returns>The builder, for chaining.</returns>
     public static LlmAdaptBuilder AddPromptStrategyFewShot(this LlmAdaptBuilder builder, string name, Action<FewShotPromptOptions, IServiceProvider> configure)
-        => Add(builder, name, configure, static (n, o, c, l) => new FewShotPromptStrategy(n, o, c, l));
+        => Add(builder, name, configure ?? throw new ArgumentNullException(nameof(configure)), static (n, o, c, l) => new FewShotPromptStrategy(n, o, c, l));
 
     /// <summary>Registers a <see cref="StepByStepPromptStrategy"/> under <paramref name="name"/>.</summary>
     /// <param name="builder">The LlmAdapt builder.</param>
@@ -86,7 +82,7 @@ public static class PromptingServiceCollectionExtensions
     /// <param name="configure">Adds the steps and sets the options.</param>
     /// <returns>The builder, for chaining.</returns>
     public static LlmAdaptBuilder AddPromptStrategyChain(this LlmAdaptBuilder builder, string name, Action<ChainPromptOptions> configure)
-        => Add(builder, name, Adapt(configure), static (n, o, c, l) => new ChainPromptStrategy(n, o, c, l));
+        => Add(builder, name, Adapt(configure ?? throw new ArgumentNullException(nameof(configure))), static (n, o, c, l) => new ChainPromptStrategy(n, o, c, l));
 
     /// <summary>Registers a <see cref="LeastToMostPromptStrategy"/> under <paramref name="name"/>.</summary>
     /// <param name="builder">The LlmAdapt builder.</param>
@@ -110,53 +106,55 @@ public static class PromptingServiceCollectionExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(configure);
         AddOptions(builder, name, Adapt(configure));
-        builder.Services.AddKeyedSingleton(name, (sp, _) => new PromptOptimizer(sp.GetRequiredService<IOptionsMonitor<PromptOptimizerOptions>>().Get(name), Logger<PromptOptimizer>(sp)));
+        builder.Services.TryAddKeyedSingleton(name, (sp, _) => new PromptOptimizer(sp.GetRequiredService<IOptionsMonitor<PromptOptimizerOptions>>().Get(name), Logger<PromptOptimizer>(sp)));
         return builder;
     }
 
-    private static LlmAdaptBuilder Add<TOptions>(LlmAdaptBuilder builder, string name, Action<TOptions, IServiceProvider> configure, Func<string, TOptions, TokenCounter, ILogger, IPromptStrategy> create)
+    private static LlmAdaptBuilder Add<TOptions>(LlmAdaptBuilder builder, string name, Action<TOptions, IServiceProvider>? configure, Func<string, TOptions, TokenCounter, ILogger, IPromptStrategy> create)
         where TOptions : class
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.AddPromptStrategy(name, sp => create(name, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name), sp.GetRequiredService<TokenCounter>(), Logger<IPromptStrategy>(sp)));
+        Register(builder, name, typeof(TOptions), sp => create(name, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name), sp.GetRequiredService<TokenCounter>(), Logger<IPromptStrategy>(sp)));
         AddOptions(builder, name, configure);
         return builder;
     }
 
-    private static void AddOptions<TOptions>(LlmAdaptBuilder builder, string name, Action<TOptions, IServiceProvider> configure)
+    // A strategy name holds one strategy: the same registration again (same kind, or the same factory) adds nothing;
+    // a different one under a taken name throws rather than silently replacing or shadowing it.
+    private static void Register(LlmAdaptBuilder builder, string name, object source, Func<IServiceProvider, IPromptStrategy> factory)
+    {
+        var existing = builder.Services.FirstOrDefault(d => d.ServiceType == typeof(StrategyRegistration) && d.IsKeyedService && Equals(d.ServiceKey, name));
+        if (existing is not null)
+        {
+            if (existing.KeyedImplementationInstance is StrategyRegistration r && r.Source.Equals(source))
+            {
+                return;
+            }
+
+            throw new ArgumentException($"A prompt strategy named '{name}' is already registered.", nameof(name));
+        }
+
+        builder.Services.AddKeyedSingleton(name, new StrategyRegistration(source));
+        builder.Services.AddKeyedSingleton<IPromptStrategy>(name, (sp, _) => factory(sp));
+    }
+
+    private static void AddOptions<TOptions>(LlmAdaptBuilder builder, string name, Action<TOptions, IServiceProvider>? configure)
         where TOptions : class
     {
         builder.Services.AddLlmAdapt();
-        var options = builder.Services.AddOptions<TOptions>(name);
-        if (builder.GetSection(SectionName)?.GetSection(name) is { } section && section.Exists())
+        var options = builder.BindOptions<TOptions>($"{SectionName}:{name}", name);
+        if (configure is not null)
         {
-            options.Bind(section);
+            options.Configure<IServiceProvider>((o, sp) => configure(o, sp));
         }
-
-        options.Configure<IServiceProvider>((o, sp) => configure(o, sp)).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<TOptions>>(new NamedValidator<TOptions>(name));
     }
 
-    private static Action<TOptions, IServiceProvider> Adapt<TOptions>(Action<TOptions>? configure)
-        => configure is null ? static (_, _) => { } : (o, _) => configure(o);
+    private static Action<TOptions, IServiceProvider>? Adapt<TOptions>(Action<TOptions>? configure)
+        => configure is null ? null : (o, _) => configure(o);
 
     private static ILogger Logger<T>(IServiceProvider services)
         => services.GetService<ILoggerFactory>()?.CreateLogger(typeof(T).FullName!) ?? NullLogger.Instance;
 
-    private sealed class NamedValidator<TOptions>(string name) : IValidateOptions<TOptions>
-        where TOptions : class
-    {
-        public ValidateOptionsResult Validate(string? optionsName, TOptions options)
-        {
-            if (optionsName != name)
-            {
-                return ValidateOptionsResult.Skip;
-            }
-
-            var problems = OptionsValidation.Problems(options, $"LlmAdapt:{SectionName}:{name}");
-            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
-        }
-    }
+    private sealed record StrategyRegistration(object Source);
 }

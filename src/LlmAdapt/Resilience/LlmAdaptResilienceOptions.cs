@@ -6,7 +6,7 @@ namespace LlmAdapt.Resilience;
 /// How model calls are retried, timed out, broken and limited. Bound from <c>LlmAdapt:Resilience</c> when registered
 /// through DI; validated when the middleware is added, with one exception that lists every problem.
 /// </summary>
-public sealed class LlmAdaptResilienceOptions
+public sealed class LlmAdaptResilienceOptions : IValidatableObject
 {
     /// <summary>The configuration section under <c>LlmAdapt</c>.</summary>
     public const string SectionName = "Resilience";
@@ -80,29 +80,20 @@ public sealed class LlmAdaptResilienceOptions
     public Func<double>? Randomizer { get; set; }
 
     /// <summary>Checks every option and throws one exception that lists every problem, naming the option and its allowed range.</summary>
-    /// <exception cref="OptionsValidationProblemException">One or more options are out of range.</exception>
-    public void Validate()
-    {
-        var problems = new List<string>();
-        var results = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true))
-        {
-            problems.AddRange(results.Select(r => $"{string.Join(", ", r.MemberNames.Select(m => "LlmAdapt:Resilience:" + m))}: {r.ErrorMessage}"));
-        }
+    /// <exception cref="InvalidOptionsException">One or more options are out of range.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this, $"{LlmAdapt.DependencyInjection.LlmAdaptOptions.SectionName}:{SectionName}");
 
+    /// <inheritdoc />
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
         if (MaxDelay < BaseDelay)
         {
-            problems.Add($"LlmAdapt:Resilience:MaxDelay ({MaxDelay}) must be at least BaseDelay ({BaseDelay}).");
+            yield return new ValidationResult($"MaxDelay ({MaxDelay}) must be at least BaseDelay ({BaseDelay}).", [nameof(MaxDelay)]);
         }
 
         if (AttemptTimeout > TotalTimeout)
         {
-            problems.Add($"LlmAdapt:Resilience:AttemptTimeout ({AttemptTimeout}) must not exceed TotalTimeout ({TotalTimeout}).");
-        }
-
-        if (problems.Count > 0)
-        {
-            throw new OptionsValidationProblemException(problems);
+            yield return new ValidationResult($"AttemptTimeout ({AttemptTimeout}) must not exceed TotalTimeout ({TotalTimeout}).", [nameof(AttemptTimeout)]);
         }
     }
 }

@@ -19,7 +19,7 @@ public sealed class ResilientChatClient : DelegatingChatClient
     /// <param name="innerClient">The model client.</param>
     /// <param name="options">The options; validated here.</param>
     /// <param name="timeProvider">The clock for delays and timeouts; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    /// <exception cref="OptionsValidationProblemException">The options are invalid.</exception>
+    /// <exception cref="InvalidOptionsException">The options are invalid.</exception>
     public ResilientChatClient(IChatClient innerClient, LlmAdaptResilienceOptions options, TimeProvider? timeProvider = null)
         : base(innerClient)
     {

@@ -14,7 +14,7 @@ public sealed class ResilientEmbeddingGenerator : DelegatingEmbeddingGenerator<s
     /// <param name="innerGenerator">The embedding generator.</param>
     /// <param name="options">The options; validated here.</param>
     /// <param name="timeProvider">The clock for delays and timeouts; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    /// <exception cref="OptionsValidationProblemException">The options are invalid.</exception>
+    /// <exception cref="InvalidOptionsException">The options are invalid.</exception>
     public ResilientEmbeddingGenerator(IEmbeddingGenerator<string, Embedding<float>> innerGenerator, LlmAdaptResilienceOptions options, TimeProvider? timeProvider = null)
         : base(innerGenerator)
     {

@@ -4,12 +4,15 @@ using LlmAdapt.Retrieval.Retrievers;
 namespace LlmAdapt.Retrieval;
 
 /// <summary>The retrieval services <c>AddRetrieval()</c> registers, bound from the <c>LlmAdapt:Retrieval</c> section.</summary>
-public sealed class RetrievalOptions
+public sealed class RetrievalOptions : IValidatableObject
 {
     /// <summary>The configuration section name under <c>LlmAdapt</c>.</summary>
     public const string SectionName = "Retrieval";
 
-    /// <summary>Gets or sets an index file to load at first use (saved by <c>DocumentIndexFile</c>), or <see langword="null"/> to start empty.</summary>
+    /// <summary>
+    /// Gets or sets an index file to load at first use (saved by <c>DocumentIndexFile</c>), or <see langword="null"/> to
+    /// start empty. A path naming no file fails validation (at start-up) rather than silently giving an empty index.
+    /// </summary>
     public string? IndexPath { get; set; }
 
     /// <summary>Gets or sets whether every retrieval must name a principal (fail-closed); off by default.</summary>
@@ -28,4 +31,13 @@ public sealed class RetrievalOptions
 
     /// <summary>Gets or sets the fusion method of the hybrid retriever.</summary>
     public FusionMethod Fusion { get; set; } = FusionMethod.ReciprocalRank;
+
+    /// <inheritdoc />
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        if (IndexPath is { } path && !File.Exists(path))
+        {
+            yield return new ValidationResult($"IndexPath: no such index file '{Path.GetFullPath(path)}'", [nameof(IndexPath)]);
+        }
+    }
 }

@@ -1,9 +1,11 @@
+using LlmAdapt;
 using LlmAdapt.DependencyInjection;
 using LlmAdapt.Retrieval;
 using LlmAdapt.Retrieval.Indexes;
 using LlmAdapt.Retrieval.Persistence;
 using LlmAdapt.Retrieval.Retrievers;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -16,6 +18,8 @@ public static class RetrievalServiceCollectionExtensions
     /// <paramref name="configure"/>, validated at start-up), a singleton <see cref="DocumentIndex"/> (loaded from
     /// <see cref="RetrievalOptions.IndexPath"/> when set) and a singleton <see cref="IRetriever"/>: keyword, dense or
     /// hybrid, the dense side using the registered <c>IEmbeddingGenerator&lt;string, Embedding&lt;float&gt;&gt;</c>.
+    /// Calling it again registers nothing twice; a second <paramref name="configure"/> runs after the first. An
+    /// <see cref="RetrievalOptions.IndexPath"/> naming no file fails start-up validation, naming the path.
     /// </summary>
     /// <param name="builder">The LlmAdapt builder.</param>
     /// <param name="configure">Changes the options, or <see langword="null"/>.</param>
@@ -23,23 +27,22 @@ public static class RetrievalServiceCollectionExtensions
     public static LlmAdaptBuilder AddRetrieval(this LlmAdaptBuilder builder, Action<RetrievalOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<RetrievalOptions>();
-        if (builder.GetSection(RetrievalOptions.SectionName) is { } section)
-        {
-            options.Bind(section);
-        }
-
+        var options = builder.BindOptions<RetrievalOptions>(RetrievalOptions.SectionName);
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
-        options.ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(sp =>
+        builder.Services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<IOptions<RetrievalOptions>>().Value;
-            if (settings.IndexPath is { } path && File.Exists(path))
+            if (settings.IndexPath is { } path)
             {
+                if (!File.Exists(path))
+                {
+                    throw new ModelLoadException(Path.GetFullPath(path), "no such index file (LlmAdapt:Retrieval:IndexPath)", null);
+                }
+
                 var loaded = DocumentIndexFile.LoadAsync(path).GetAwaiter().GetResult();
                 if (settings.RequireAccessControl && !loaded.Options.RequireAccessControl)
                 {
@@ -51,7 +54,7 @@ public static class RetrievalServiceCollectionExtensions
 
             return new DocumentIndex(new DocumentIndexOptions { RequireAccessControl = settings.RequireAccessControl });
         });
-        builder.Services.AddSingleton<IRetriever>(sp =>
+        builder.Services.TryAddSingleton<IRetriever>(sp =>
         {
             var settings = sp.GetRequiredService<IOptions<RetrievalOptions>>().Value;
             var index = sp.GetRequiredService<DocumentIndex>();

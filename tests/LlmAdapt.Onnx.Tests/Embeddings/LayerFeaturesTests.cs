@@ -165,7 +165,7 @@ public sealed class LayerFeaturesTests(ModelFolderFixture folder) : IClassFixtur
     [Fact]
     public void PooledLayersOutOfRange_IsAValidationError()
     {
-        var ex = Assert.Throws<ValidationException>(() => OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { PooledLayers = 0 }));
+        var ex = Assert.Throws<InvalidOptionsException>(() => OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { PooledLayers = 0 }));
 
         Assert.Contains(nameof(OnnxEmbeddingOptions.PooledLayers), ex.Message, StringComparison.Ordinal);
     }

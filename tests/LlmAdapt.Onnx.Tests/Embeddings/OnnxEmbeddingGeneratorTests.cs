@@ -213,7 +213,7 @@ public sealed class OnnxEmbeddingGeneratorTests
     [Fact]
     public void InvalidOptions_AreRefusedAtCreation()
     {
-        var ex = Assert.Throws<System.ComponentModel.DataAnnotations.ValidationException>(() => OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { MaxBatchSize = 0, MaxSequenceLength = 1 }));
+        var ex = Assert.Throws<InvalidOptionsException>(() => OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { MaxBatchSize = 0, MaxSequenceLength = 1 }));
         Assert.Contains("MaxBatchSize", ex.Message, StringComparison.Ordinal);
         Assert.Contains("MaxSequenceLength", ex.Message, StringComparison.Ordinal);
     }

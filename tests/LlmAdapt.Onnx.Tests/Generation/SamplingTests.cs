@@ -81,7 +81,7 @@ public sealed class SamplingTests
     {
         var options = new GenerationOptions { MaxNewTokens = 0, Temperature = -1, TopP = 1.5, StopStrings = [""] };
 
-        var ex = Assert.Throws<ArgumentException>(() => GenerationModels.Gpt2.Generate(s_prompt, options));
+        var ex = Assert.Throws<InvalidOptionsException>(() => GenerationModels.Gpt2.Generate(s_prompt, options));
 
         Assert.Contains(nameof(GenerationOptions.MaxNewTokens), ex.Message, StringComparison.Ordinal);
         Assert.Contains(nameof(GenerationOptions.Temperature), ex.Message, StringComparison.Ordinal);

@@ -165,7 +165,7 @@ public sealed class BestOfNChatClientTests
     public void OutOfRangeOptions_ThrowWhenAdded(int n, int concurrency)
     {
         var builder = new ChatClientBuilder(new ScriptedChatClient(["a"]));
-        var ex = Assert.Throws<ArgumentException>(() => builder.UseBestOfN(new CountingScorer(), o => { o.N = n; o.MaxConcurrency = concurrency; }));
+        var ex = Assert.Throws<InvalidOptionsException>(() => builder.UseBestOfN(new CountingScorer(), o => { o.N = n; o.MaxConcurrency = concurrency; }));
         Assert.Contains(nameof(BestOfNOptions), ex.Message, StringComparison.Ordinal);
     }
 

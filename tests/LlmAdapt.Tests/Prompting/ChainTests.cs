@@ -72,7 +72,7 @@ public sealed class ChainTests
         Assert.Throws<ChainDefinitionException>(() => Chain(new ChainStep("a", PromptTemplate.Parse("x")), new ChainStep("a", PromptTemplate.Parse("y"))));
         Assert.Throws<ChainDefinitionException>(() => Chain(new ChainStep("1st", PromptTemplate.Parse("x"))));
         Assert.Throws<ChainDefinitionException>(() => Chain(new ChainStep("task", PromptTemplate.Parse("x"))));
-        Assert.Throws<LlmAdapt.Resilience.OptionsValidationProblemException>(() => Chain());
+        Assert.Throws<InvalidOptionsException>(() => Chain());
     }
 
     [Fact]

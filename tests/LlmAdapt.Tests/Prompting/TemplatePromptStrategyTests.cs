@@ -109,7 +109,7 @@ public sealed class TemplatePromptStrategyTests
     [Fact]
     public void Constructor_InvalidOptions_ListsEveryProblem()
     {
-        var ex = Assert.Throws<LlmAdapt.Resilience.OptionsValidationProblemException>(
+        var ex = Assert.Throws<InvalidOptionsException>(
             () => new TemplatePromptStrategy("bad", new TemplatePromptOptions { MaxPromptTokens = 0 }, s_counter));
         Assert.Contains("Template", ex.Message, StringComparison.Ordinal);
         Assert.Contains("MaxPromptTokens", ex.Message, StringComparison.Ordinal);

@@ -303,7 +303,7 @@ public sealed class ResilientChatClientTests
     public void InvalidOptions_ListEveryProblem_WithOptionAndRange()
     {
         var options = new LlmAdaptResilienceOptions { MaxRetryAttempts = 99, FailureRatio = 2, BaseDelay = TimeSpan.FromSeconds(10), MaxDelay = TimeSpan.FromSeconds(1) };
-        var ex = Assert.Throws<OptionsValidationProblemException>(() => new ResilientChatClient(new ScriptedChatClient(_time, ScriptedChatClient.Ok()), options, _time));
+        var ex = Assert.Throws<InvalidOptionsException>(() => new ResilientChatClient(new ScriptedChatClient(_time, ScriptedChatClient.Ok()), options, _time));
         Assert.Contains(ex.Problems, p => p.Contains("MaxRetryAttempts", StringComparison.Ordinal) && p.Contains("20", StringComparison.Ordinal));
         Assert.Contains(ex.Problems, p => p.Contains("FailureRatio", StringComparison.Ordinal) && p.Contains("0.01", StringComparison.Ordinal));
         Assert.Contains(ex.Problems, p => p.Contains("MaxDelay", StringComparison.Ordinal));

@@ -67,9 +67,9 @@ public sealed class ChunkerTests
     [Fact]
     public void Options_OverlapNotBelowMax_IsRejected()
     {
-        var ex = Assert.Throws<ValidationException>(() => new RecursiveChunker(s_counter, new ChunkerOptions { MaxTokens = 20, OverlapTokens = 20 }));
+        var ex = Assert.Throws<InvalidOptionsException>(() => new RecursiveChunker(s_counter, new ChunkerOptions { MaxTokens = 20, OverlapTokens = 20 }));
         Assert.Contains("OverlapTokens (20) must be less than MaxTokens (20)", ex.Message, StringComparison.Ordinal);
-        Assert.Throws<ValidationException>(() => new MarkdownChunker(s_counter, new ChunkerOptions { MaxTokens = 0 }));
+        Assert.Throws<InvalidOptionsException>(() => new MarkdownChunker(s_counter, new ChunkerOptions { MaxTokens = 0 }));
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public sealed class RetrieverTests
 
     [Fact]
     public void Hybrid_WeightsNotMatchingRetrievers_AreRejected() =>
-        Assert.Throws<System.ComponentModel.DataAnnotations.ValidationException>(() => new HybridRetriever([new FixedRetriever("x")], new HybridOptions { Weights = [1, 1] }));
+        Assert.Throws<InvalidOptionsException>(() => new HybridRetriever([new FixedRetriever("x")], new HybridOptions { Weights = [1, 1] }));
 
     [Fact]
     public async Task Mmr_PrefersANovelChunkOverANearDuplicate()

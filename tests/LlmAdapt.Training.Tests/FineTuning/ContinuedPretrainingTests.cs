@@ -49,7 +49,7 @@ public sealed class ContinuedPretrainingTests
     [Fact]
     public void Options_AreValidated_ListingEveryProblem()
     {
-        var ex = Assert.Throws<ArgumentException>(() => new ContinuedPretrainingFineTuner(new DecoderTrainingOptions { Steps = 0, LearningRate = -1 }));
+        var ex = Assert.Throws<InvalidOptionsException>(() => new ContinuedPretrainingFineTuner(new DecoderTrainingOptions { Steps = 0, LearningRate = -1 }));
         Assert.Contains("Steps", ex.Message, StringComparison.Ordinal);
         Assert.Contains("LearningRate", ex.Message, StringComparison.Ordinal);
     }

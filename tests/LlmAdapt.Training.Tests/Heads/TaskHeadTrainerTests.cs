@@ -190,7 +190,7 @@ public sealed class TaskHeadTrainerTests : IDisposable
     [Fact]
     public void OutOfRangeOptions_AreListed()
     {
-        var ex = Assert.Throws<ArgumentException>(() => new TaskHeadTrainer(new SyntheticEmbeddingGenerator(), new TaskHeadOptions { LearningRate = 0, BatchSize = 0 }));
+        var ex = Assert.Throws<InvalidOptionsException>(() => new TaskHeadTrainer(new SyntheticEmbeddingGenerator(), new TaskHeadOptions { LearningRate = 0, BatchSize = 0 }));
         Assert.Contains(nameof(TaskHeadOptions.LearningRate), ex.Message, StringComparison.Ordinal);
         Assert.Contains(nameof(TaskHeadOptions.BatchSize), ex.Message, StringComparison.Ordinal);
     }

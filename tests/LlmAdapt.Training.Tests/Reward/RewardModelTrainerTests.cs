@@ -98,7 +98,7 @@ public sealed class RewardModelTrainerTests : IDisposable
     [Fact]
     public void PromptOnlyFeatures_AreRefused()
     {
-        var ex = Assert.Throws<ArgumentException>(() => new RewardModelTrainer(new HashingEmbeddingGenerator(), new RewardModelOptions { Features = RewardFeatures.Prompt }));
+        var ex = Assert.Throws<InvalidOptionsException>(() => new RewardModelTrainer(new HashingEmbeddingGenerator(), new RewardModelOptions { Features = RewardFeatures.Prompt }));
         Assert.Contains("cannot tell two responses apart", ex.Message, StringComparison.Ordinal);
     }
 

@@ -27,7 +27,7 @@ public sealed partial class ChainPromptStrategy : IPromptStrategy
     /// <param name="options">The options; validated here.</param>
     /// <param name="tokenCounter">Counts prompt tokens for the budget.</param>
     /// <param name="logger">Logs call counts; message content only at Trace.</param>
-    /// <exception cref="LlmAdapt.Resilience.OptionsValidationProblemException">The options are invalid; every problem is listed.</exception>
+    /// <exception cref="InvalidOptionsException">The options are invalid; every problem is listed.</exception>
     /// <exception cref="ChainDefinitionException">A step name is repeated or not an identifier, or a step uses the output of a step that does not run before it.</exception>
     public ChainPromptStrategy(string name, ChainPromptOptions options, TokenCounter tokenCounter, ILogger? logger = null)
     {

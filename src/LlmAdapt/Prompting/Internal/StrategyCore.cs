@@ -13,12 +13,12 @@ namespace LlmAdapt.Prompting.Internal;
 internal sealed class StrategyCore
 {
     /// <summary>Checks a strategy constructor's arguments (name, then token counter, then options) and validates the options.</summary>
-    /// <exception cref="LlmAdapt.Resilience.OptionsValidationProblemException">The options are invalid; every problem is listed.</exception>
+    /// <exception cref="InvalidOptionsException">The options are invalid; every problem is listed.</exception>
     public StrategyCore(string name, object options, TokenCounter tokenCounter, ILogger? logger)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(tokenCounter);
-        OptionsValidation.ThrowIfInvalid(options, $"Prompt strategy '{name}'");
+        OptionsValidator.ThrowIfInvalid(options, $"Prompt strategy '{name}'");
         Name = name;
         Counter = tokenCounter;
         Logger = logger ?? NullLogger.Instance;

@@ -28,10 +28,10 @@ public sealed partial class PromptOptimizer
     /// <summary>Initializes the optimiser.</summary>
     /// <param name="options">The options; validated here.</param>
     /// <param name="logger">Logs progress; instructions and examples only at Trace.</param>
-    /// <exception cref="LlmAdapt.Resilience.OptionsValidationProblemException">The options are invalid; every problem is listed.</exception>
+    /// <exception cref="InvalidOptionsException">The options are invalid; every problem is listed.</exception>
     public PromptOptimizer(PromptOptimizerOptions options, ILogger? logger = null)
     {
-        OptionsValidation.ThrowIfInvalid(options, "Prompt optimizer");
+        OptionsValidator.ThrowIfInvalid(options, "Prompt optimizer");
         if (options.SeedInstructions.Any(s => s is null))
         {
             throw new ArgumentException("A seed instruction is null.", nameof(options));

@@ -28,7 +28,7 @@ public sealed class StepByStepPromptStrategy : IPromptStrategy
     /// <param name="options">The options; validated here.</param>
     /// <param name="tokenCounter">Counts prompt tokens for the budget.</param>
     /// <param name="logger">Logs call counts; message content only at Trace.</param>
-    /// <exception cref="LlmAdapt.Resilience.OptionsValidationProblemException">The options are invalid; every problem is listed.</exception>
+    /// <exception cref="InvalidOptionsException">The options are invalid; every problem is listed.</exception>
     public StepByStepPromptStrategy(string name, StepByStepPromptOptions options, TokenCounter tokenCounter, ILogger? logger = null)
     {
         _core = new StrategyCore(name, options, tokenCounter, logger);

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace LlmAdapt.Retrieval.Chunking;
 
 /// <summary>Chunk size limits, in tokens of the tokenizer the chunker is given.</summary>
-public sealed class ChunkerOptions
+public sealed class ChunkerOptions : IValidatableObject
 {
     /// <summary>Gets or sets the most tokens a chunk may have; 256 by default (MiniLM-sized models read 256 wordpieces).</summary>
     [Range(1, 1_000_000)]
@@ -14,7 +14,15 @@ public sealed class ChunkerOptions
     public int OverlapTokens { get; set; } = 32;
 
     /// <summary>Throws when a value is out of range or the overlap is not below the maximum, listing every problem.</summary>
-    /// <exception cref="ValidationException">The options are invalid.</exception>
-    public void Validate() =>
-        OptionsValidation.Validate(this, OverlapTokens >= MaxTokens ? [$"OverlapTokens ({OverlapTokens}) must be less than MaxTokens ({MaxTokens})"] : []);
+    /// <exception cref="InvalidOptionsException">The options are invalid.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this);
+
+    /// <inheritdoc />
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        if (OverlapTokens >= MaxTokens)
+        {
+            yield return new ValidationResult($"OverlapTokens ({OverlapTokens}) must be less than MaxTokens ({MaxTokens})", [nameof(OverlapTokens)]);
+        }
+    }
 }

@@ -14,6 +14,6 @@ public sealed class Bm25Options
     public double B { get; set; } = 0.75;
 
     /// <summary>Throws when a value is out of range, listing every problem.</summary>
-    /// <exception cref="ValidationException">A value is out of range.</exception>
-    public void Validate() => LlmAdapt.Retrieval.OptionsValidation.Validate(this);
+    /// <exception cref="InvalidOptionsException">A value is out of range.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this);
 }

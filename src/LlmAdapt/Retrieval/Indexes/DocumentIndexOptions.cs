@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace LlmAdapt.Retrieval.Indexes;
 
 /// <summary>How a <see cref="DocumentIndex"/> indexes and guards its chunks.</summary>
-public sealed class DocumentIndexOptions
+public sealed class DocumentIndexOptions : IValidatableObject
 {
     /// <summary>Gets or sets the BM25 parameters.</summary>
     [Required]
@@ -36,15 +36,20 @@ public sealed class DocumentIndexOptions
     public string? EmbeddingModelId { get; set; }
 
     /// <summary>Throws when a value is out of range, listing every problem.</summary>
-    /// <exception cref="ValidationException">A value is out of range.</exception>
-    public void Validate()
+    /// <exception cref="InvalidOptionsException">A value is out of range.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this);
+
+    /// <inheritdoc />
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        OptionsValidation.Validate(this);
-        Bm25.Validate();
-        Hnsw.Validate();
         if (!Enum.IsDefined(VectorIndex))
         {
-            throw new ValidationException($"DocumentIndexOptions is invalid: unknown vector index kind {(int)VectorIndex}.");
+            yield return new ValidationResult($"VectorIndex: unknown vector index kind {(int)VectorIndex}", [nameof(VectorIndex)]);
+        }
+
+        foreach (var problem in OptionsValidator.Nested(Bm25, nameof(Bm25)).Concat(OptionsValidator.Nested(Hnsw, nameof(Hnsw))))
+        {
+            yield return problem;
         }
     }
 }

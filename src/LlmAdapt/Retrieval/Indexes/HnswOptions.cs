@@ -21,6 +21,6 @@ public sealed class HnswOptions
     public int Seed { get; set; } = 42;
 
     /// <summary>Throws when a value is out of range, listing every problem.</summary>
-    /// <exception cref="ValidationException">A value is out of range.</exception>
-    public void Validate() => LlmAdapt.Retrieval.OptionsValidation.Validate(this);
+    /// <exception cref="InvalidOptionsException">A value is out of range.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this);
 }

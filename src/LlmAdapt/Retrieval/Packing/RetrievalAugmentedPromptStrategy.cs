@@ -36,7 +36,7 @@ public sealed class RetrievalAugmentedPromptStrategy : IPromptStrategy
         _retriever = retriever ?? throw new ArgumentNullException(nameof(retriever));
         _packer = packer ?? throw new ArgumentNullException(nameof(packer));
         _options = options ?? new RetrievalAugmentedOptions();
-        OptionsValidation.Validate(_options);
+        OptionsValidator.ThrowIfInvalid(_options);
     }
 
     /// <inheritdoc/>

@@ -26,10 +26,22 @@ public sealed class HybridRetriever : IRetriever
 
         _options = options ?? new HybridOptions();
         var weights = _options.Weights ?? Enumerable.Repeat(1.0, retrievers.Count).ToList();
-        OptionsValidation.Validate(
-            _options,
-            weights.Count != retrievers.Count ? [$"{weights.Count} weights for {retrievers.Count} retrievers"] : [],
-            weights.Any(w => w < 0 || !double.IsFinite(w)) ? ["weights must be finite and non-negative"] : []);
+        var problems = OptionsValidator.FindProblems(_options).ToList();
+        if (weights.Count != retrievers.Count)
+        {
+            problems.Add($"Weights: {weights.Count} weights for {retrievers.Count} retrievers");
+        }
+
+        if (weights.Any(w => w < 0 || !double.IsFinite(w)))
+        {
+            problems.Add("Weights: weights must be finite and non-negative");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidOptionsException(nameof(HybridOptions), problems);
+        }
+
         _retrievers = [.. retrievers];
         _weights = [.. weights];
         _access = access ?? new RetrieverOptions();

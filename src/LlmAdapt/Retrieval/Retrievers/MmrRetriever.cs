@@ -22,7 +22,7 @@ public sealed class MmrRetriever : IRetriever
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
         _options = options ?? new MmrOptions();
-        OptionsValidation.Validate(_options);
+        OptionsValidator.ThrowIfInvalid(_options);
     }
 
     /// <inheritdoc/>

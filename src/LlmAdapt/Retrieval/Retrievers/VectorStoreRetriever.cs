@@ -35,7 +35,7 @@ public sealed class VectorStoreRetriever<TKey, TRecord> : IRetriever
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
         _toChunk = toChunk ?? throw new ArgumentNullException(nameof(toChunk));
         _options = options ?? new VectorStoreRetrieverOptions<TRecord>();
-        OptionsValidation.Validate(_options);
+        OptionsValidator.ThrowIfInvalid(_options);
     }
 
     /// <inheritdoc/>
