@@ -29,7 +29,8 @@ public sealed partial class BestOfNChatClient : DelegatingChatClient
     /// <param name="options">How many candidates, and how many at once.</param>
     /// <param name="logger">Logs the scores (content only at Trace), or <see langword="null"/>.</param>
     /// <param name="feedbackStore">Where candidates are recorded when <see cref="BestOfNOptions.RecordRankings"/> is set, or <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">The options are out of range, or rankings are to be recorded and no store is given.</exception>
+    /// <exception cref="InvalidOptionsException">The options are out of range; every problem is listed.</exception>
+    /// <exception cref="ArgumentException">Rankings are to be recorded and no store is given.</exception>
     public BestOfNChatClient(IChatClient innerClient, IResponseScorer scorer, BestOfNOptions? options = null, ILogger<BestOfNChatClient>? logger = null, IFeedbackStore? feedbackStore = null)
         : base(innerClient)
     {

@@ -21,7 +21,7 @@ public static class BestOfNChatClientBuilderExtensions
     /// resolve an <see cref="IFeedbackStore"/> from the services (for example one added with <c>AddJsonLinesFeedbackStore</c>).
     /// </param>
     /// <returns>The builder, for chaining.</returns>
-    /// <exception cref="ArgumentException">The options are out of range (checked now, not at the first request).</exception>
+    /// <exception cref="LlmAdapt.InvalidOptionsException">The options are out of range (checked now, not at the first request); every problem is listed.</exception>
     public static ChatClientBuilder UseBestOfN(this ChatClientBuilder builder, IResponseScorer? scorer = null, Action<BestOfNOptions>? configure = null, IFeedbackStore? feedbackStore = null)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -26,13 +26,7 @@ public static class FeedbackServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         if (!builder.Services.Any(d => d.ServiceType == typeof(JsonLinesFeedbackStore)))
         {
-            var options = builder.Services.AddOptions<JsonLinesFeedbackStoreOptions>();
-            if (builder.GetSection(SectionName) is { } section)
-            {
-                options.Bind(section);
-            }
-
-            options.ValidateDataAnnotations().ValidateOnStart();
+            builder.BindOptions<JsonLinesFeedbackStoreOptions>(SectionName);
             builder.Services.TryAddSingleton(sp => new JsonLinesFeedbackStore(
                 sp.GetRequiredService<IOptions<JsonLinesFeedbackStoreOptions>>().Value,
                 sp.GetService<TimeProvider>(),

@@ -26,14 +26,11 @@ public sealed partial class JsonLinesFeedbackStore : IFeedbackStore, IDisposable
     /// <param name="options">The file and the durability and redaction settings.</param>
     /// <param name="timeProvider">Stamps records that carry no time, or <see langword="null"/> for the system clock.</param>
     /// <param name="logger">Receives warnings about torn lines, or <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">No path is set.</exception>
+    /// <exception cref="InvalidOptionsException">No path is set.</exception>
     public JsonLinesFeedbackStore(JsonLinesFeedbackStoreOptions options, TimeProvider? timeProvider = null, ILogger<JsonLinesFeedbackStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (string.IsNullOrWhiteSpace(options.Path))
-        {
-            throw new ArgumentException($"{nameof(JsonLinesFeedbackStoreOptions)}.{nameof(JsonLinesFeedbackStoreOptions.Path)} is required.", nameof(options));
-        }
+        OptionsValidator.ThrowIfInvalid(options);
 
         _options = options;
         FilePath = System.IO.Path.GetFullPath(options.Path);

@@ -6,7 +6,7 @@ namespace LlmAdapt.Preference.Feedback;
 public sealed class JsonLinesFeedbackStoreOptions
 {
     /// <summary>Gets or sets the JSON Lines file records are appended to; its folder is created on the first append. Required.</summary>
-    [Required]
+    [Required(AllowEmptyStrings = false)]
     public string Path { get; set; } = string.Empty;
 
     /// <summary>
