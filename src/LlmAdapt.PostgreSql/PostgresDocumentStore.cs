@@ -126,7 +126,7 @@ public sealed class PostgresDocumentStore : IAsyncDisposable
     /// <param name="generator">The embedding model, used to learn the dimension when the options do not give it; or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the schema work.</param>
     /// <returns>The store.</returns>
-    /// <exception cref="System.ComponentModel.DataAnnotations.ValidationException">The options are invalid (every problem is listed).</exception>
+    /// <exception cref="InvalidOptionsException">The options are invalid (every problem is listed).</exception>
     /// <exception cref="PostgresRetrievalException">The server is unreachable, pgvector is missing, or the table does not fit.</exception>
     public static Task<PostgresDocumentStore> OpenAsync(NpgsqlDataSource dataSource, PostgresRetrievalOptions options, IEmbeddingGenerator<string, Embedding<float>>? generator = null, CancellationToken cancellationToken = default)
     {

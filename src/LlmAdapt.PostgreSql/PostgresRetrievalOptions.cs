@@ -6,7 +6,7 @@ namespace LlmAdapt.PostgreSql;
 /// Where and how <see cref="PostgresDocumentStore"/> keeps chunks in PostgreSQL, and how its retrievers search them.
 /// Bound from the <c>LlmAdapt:PostgreSql</c> section by <c>AddPostgresRetrieval</c> and validated at start-up.
 /// </summary>
-public sealed class PostgresRetrievalOptions
+public sealed class PostgresRetrievalOptions : IValidatableObject
 {
     /// <summary>The configuration section name under <c>LlmAdapt</c>.</summary>
     public const string SectionName = "PostgreSql";
@@ -79,20 +79,21 @@ public sealed class PostgresRetrievalOptions
     /// <summary>Gets or sets the first retry's delay, doubled on each later one; 200 ms by default.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    internal IEnumerable<string> ExtraProblems()
+    /// <inheritdoc />
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
         if (HnswEfConstruction < 2 * HnswM)
         {
-            yield return $"HnswEfConstruction ({HnswEfConstruction}) must be at least twice HnswM ({HnswM})";
+            yield return new ValidationResult($"HnswEfConstruction ({HnswEfConstruction}) must be at least twice HnswM ({HnswM})", [nameof(HnswEfConstruction)]);
         }
 
         if (RetryDelay < TimeSpan.Zero)
         {
-            yield return "RetryDelay must not be negative";
+            yield return new ValidationResult("RetryDelay must not be negative", [nameof(RetryDelay)]);
         }
     }
 
-    internal void Validate() => LlmAdapt.Retrieval.OptionsValidation.Validate(this, ExtraProblems());
+    internal void Validate() => OptionsValidator.ThrowIfInvalid(this);
 }
 
 /// <summary>The vector index a <see cref="PostgresDocumentStore"/> builds on its embedding column.</summary>

@@ -26,29 +26,12 @@ public static class PostgresRetrievalServiceCollectionExtensions
     public static LlmAdaptBuilder AddPostgresRetrieval(this LlmAdaptBuilder builder, Action<PostgresRetrievalOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<PostgresRetrievalOptions>();
-        if (builder.Services.Any(d => d.ServiceType == typeof(PostgresDocumentStore)))
-        {
-            if (configure is not null)
-            {
-                options.Configure(configure);
-            }
-
-            return builder;
-        }
-
-        if (builder.GetSection(PostgresRetrievalOptions.SectionName) is { } section)
-        {
-            options.Bind(section);
-        }
-
+        var options = builder.BindOptions<PostgresRetrievalOptions>(PostgresRetrievalOptions.SectionName);
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
-        options.Validate(o => !o.ExtraProblems().Any(), "PostgresRetrievalOptions: HnswEfConstruction must be at least twice HnswM and RetryDelay must not be negative.");
-        options.ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<IOptions<PostgresRetrievalOptions>>().Value;

@@ -77,7 +77,7 @@ public sealed class BadInputTests(PgliteFixture fixture)
     [InlineData("a_table_name_that_is_far_too_long_for_the_rule_of_forty")]
     public async Task Open_HostileOrInvalidTableName_IsRefusedBeforeAnySql(string table)
     {
-        var error = await Assert.ThrowsAsync<ValidationException>(() => PostgresDocumentStore.OpenAsync(fixture.Server.ConnectionString, new PostgresRetrievalOptions { Table = table, Dimensions = 8 }));
+        var error = await Assert.ThrowsAsync<InvalidOptionsException>(() => PostgresDocumentStore.OpenAsync(fixture.Server.ConnectionString, new PostgresRetrievalOptions { Table = table, Dimensions = 8 }));
         Assert.Contains("Table", error.Message, StringComparison.Ordinal);
     }
 
