@@ -54,7 +54,8 @@ public sealed partial class TaskHeadTrainer : IFineTuner
     /// <param name="embeddingProgress">Receives progress while the distinct texts are embedded.</param>
     /// <param name="cancellationToken">Stops embedding or training; nothing is written then.</param>
     /// <returns>The folder written, with validation <c>accuracy</c>, <c>macro_f1</c> and <c>ece</c> in the report.</returns>
-    /// <exception cref="ArgumentException">An example has no label, an empty text or a weight that is not positive.</exception>
+    /// <exception cref="ArgumentException">An example has no label, an empty text or a weight that is not positive; or
+    /// <see cref="FineTuningRequest.BaseModel"/> names a model other than the encoder's (a head's only base is its encoder).</exception>
     /// <exception cref="LlmAdaptException">The training set has fewer than two classes, a validation label is unseen in
     /// training, or the encoder returns non-finite or ragged features.</exception>
     public async Task<FineTunedArtifact> FineTuneAsync(FineTuningRequest request, IProgress<TrainingProgress>? progress, IProgress<EmbeddingProgress>? embeddingProgress, CancellationToken cancellationToken = default)
@@ -65,6 +66,11 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         if (training.Count == 0)
         {
             throw new ArgumentException("The training set is empty.", nameof(request));
+        }
+
+        if (request.BaseModel is not null)
+        {
+            EmbeddingIdentity.RequireBaseModel(request.BaseModel, EmbeddingIdentity.Resolve(_embeddings, Options.EmbeddingModelId), nameof(request));
         }
 
         Check(training, "training");

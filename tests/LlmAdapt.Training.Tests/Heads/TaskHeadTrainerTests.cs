@@ -48,6 +48,22 @@ public sealed class TaskHeadTrainerTests : IDisposable
     }
 
     [Fact]
+    public async Task BaseModel_OtherThanTheEncoder_IsRefusedBeforeAnythingIsWritten_TheEncoderItselfIsAccepted()
+    {
+        var data = Synthetic(20, "a", "b");
+        var generator = new HashingEmbeddingGenerator(64, "test/hashing-64");
+        var trainer = new TaskHeadTrainer(generator, new TaskHeadOptions { MaxEpochs = 2 });
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => trainer.FineTuneAsync(new FineTuningRequest { TrainingSet = data, OutputPath = Out("other"), BaseModel = "gpt2" }));
+        Assert.Contains("'gpt2'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'test/hashing-64'", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Out("other")));
+
+        var artifact = await trainer.FineTuneAsync(new FineTuningRequest { TrainingSet = data, OutputPath = Out("same"), BaseModel = "test/hashing-64" });
+        Assert.Equal("test/hashing-64", artifact.BaseModel);
+    }
+
+    [Fact]
     public async Task SameSeed_SameWeights_DifferentSeed_DifferentWeights()
     {
         var data = Synthetic(60, "a", "b", "c");
