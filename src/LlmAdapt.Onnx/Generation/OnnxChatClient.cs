@@ -14,7 +14,8 @@ namespace LlmAdapt.Onnx.Generation;
 /// <remarks>
 /// <see cref="ChatOptions"/> maps as follows: <c>MaxOutputTokens</c>, <c>Temperature</c> (absent or 0: greedy),
 /// <c>TopP</c>, <c>TopK</c>, <c>Seed</c>, <c>StopSequences</c>; <c>AdditionalProperties["repetition_penalty"]</c> sets
-/// the repetition penalty. Tools and response formats are not supported and are ignored.
+/// the repetition penalty. Tools and response formats other than plain text are not supported: a request that sets
+/// them is refused with <see cref="NotSupportedException"/> rather than answered as if they were honoured.
 /// </remarks>
 public sealed partial class OnnxChatClient : IChatClient
 {
@@ -29,7 +30,8 @@ public sealed partial class OnnxChatClient : IChatClient
     /// <param name="model">The model; it needs a tokenizer. The client does not dispose it.</param>
     /// <param name="options">Template and defaults; ChatML and 256 tokens when <see langword="null"/>.</param>
     /// <param name="logger">Logs counts at Debug and prompts only at Trace.</param>
-    /// <exception cref="ArgumentException">The model has no tokenizer, or the options are invalid.</exception>
+    /// <exception cref="ArgumentException">The model has no tokenizer.</exception>
+    /// <exception cref="InvalidOptionsException">The options are invalid; every problem is listed.</exception>
     public OnnxChatClient(OnnxDecoderModel model, OnnxChatClientOptions? options = null, ILogger<OnnxChatClient>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -149,6 +151,16 @@ public sealed partial class OnnxChatClient : IChatClient
         if (list.Count == 0)
         {
             throw new ArgumentException("At least one message is needed.", nameof(messages));
+        }
+
+        if (options?.Tools is { Count: > 0 } tools)
+        {
+            throw new NotSupportedException($"{nameof(OnnxChatClient)} cannot call tools; the request lists {tools.Count} ({string.Join(", ", tools.Select(t => t.Name))}). Remove ChatOptions.Tools, or use a client that supports function calling.");
+        }
+
+        if (options?.ResponseFormat is { } format and not ChatResponseFormatText)
+        {
+            throw new NotSupportedException($"{nameof(OnnxChatClient)} cannot constrain its output to a response format ({format.GetType().Name}); only plain text is produced. Remove ChatOptions.ResponseFormat.");
         }
 
         var text = FormatPrompt(list);

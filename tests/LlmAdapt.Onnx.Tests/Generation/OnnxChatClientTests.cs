@@ -99,6 +99,33 @@ public sealed class OnnxChatClientTests
     }
 
     [Fact]
+    public async Task Tools_AreRefused_NotSilentlyDropped()
+    {
+        var client = LlamaClient();
+        var options = new ChatOptions { Tools = [AIFunctionFactory.Create(() => "sunny", "get_weather")] };
+
+        var ex = await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(s_conversation, options));
+        Assert.Contains("get_weather", ex.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<NotSupportedException>(async () =>
+        {
+            await foreach (var _ in client.GetStreamingResponseAsync(s_conversation, options))
+            {
+            }
+        });
+    }
+
+    [Fact]
+    public async Task JsonResponseFormat_IsRefused_PlainTextIsServed()
+    {
+        var client = LlamaClient();
+
+        var ex = await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(s_conversation, new ChatOptions { ResponseFormat = ChatResponseFormat.Json }));
+        Assert.Contains("ResponseFormat", ex.Message, StringComparison.Ordinal);
+        var text = await client.GetResponseAsync(s_conversation, new ChatOptions { ResponseFormat = ChatResponseFormat.Text, MaxOutputTokens = 4 });
+        Assert.Equal(ChatRole.Assistant, text.Messages[0].Role);
+    }
+
+    [Fact]
     public async Task HostFormatter_ReplacesTheTemplate()
     {
         var client = new OnnxChatClient(GenerationModels.Llama, new OnnxChatClientOptions

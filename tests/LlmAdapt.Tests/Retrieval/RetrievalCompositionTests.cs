@@ -55,4 +55,17 @@ public sealed class RetrievalCompositionTests
         using var provider = services.BuildServiceProvider();
         Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<RetrievalOptions>>().Value);
     }
+
+    [Fact]
+    public void AddRetrieval_IndexPathNamingNoFile_FailsNamingThePath_InsteadOfAnEmptyIndex()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"llmadapt-missing-{Guid.NewGuid():N}.llmidx");
+        var services = new ServiceCollection();
+        services.AddLlmAdapt(llm => llm.AddRetrieval(o => o.IndexPath = missing));
+        using var provider = services.BuildServiceProvider();
+
+        var atStartUp = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<RetrievalOptions>>().Value);
+        Assert.Contains(missing, atStartUp.Message, StringComparison.Ordinal);
+        Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<DocumentIndex>());
+    }
 }
