@@ -1,56 +1,30 @@
 using BenchmarkDotNet.Attributes;
-using LlmAdapt.Training.Kernels;
-using LlmAdapt.Training.Lora;
 using LlmAdapt.Training.Models.Llama;
-using LlmAdapt.Training.Optim;
 
 namespace LlmAdapt.Benchmarks.Training;
 
 /// <summary>
-/// One training step (forward, backward, AdamW) of a Llama-shaped model as wide as the GPT-2 pre-training model, on
-/// B × T tokens: every weight (rank 0, the baseline) or LoRA adapters on all seven projections with the base frozen.
+/// One training step (forward, backward, AdamW) of a Llama: the one as wide as the GPT-2 pre-training model (8 × 128
+/// tokens, every weight or rank-8 LoRA on all seven projections), and SmolLM2-135M's shape with rank-16 LoRA on all
+/// seven projections on one 256-token sequence.
 /// </summary>
 [MemoryDiagnoser]
 public class LlamaTrainingStepBenchmarks
 {
-    public static readonly LlamaConfig Config = new() { VocabSize = 50257, Layers = 4, Heads = 4, KeyValueHeads = 2, Channels = 128, IntermediateSize = 352, ContextLength = 128 };
+    private TrainingStep? _step;
 
-    public const int Batch = 8;
-
-    private LlamaModel<float>? _model;
-    private AdamW<float>? _optimizer;
-    private int[] _inputs = [];
-    private int[] _targets = [];
-
-    /// <summary>Gets or sets the LoRA rank; 0 trains every weight.</summary>
-    [Params(0, 8)]
-    public int LoraRank { get; set; }
+    /// <summary>Gets or sets the model and LoRA rank: "small-r0", "small-r8" or "smollm2-r16".</summary>
+    [Params("small-r0", "small-r8", "smollm2-r16")]
+    public string Case { get; set; } = "small-r0";
 
     [GlobalSetup]
-    public void Setup()
+    public void Setup() => _step = Case switch
     {
-        _model = new LlamaModel<float>(Config);
-        _model.InitializeRandom(1);
-        if (LoraRank > 0)
-        {
-            _model.AttachLora(new LoraOptions { Rank = LoraRank, Alpha = 2 * LoraRank }, seed: 3);
-        }
-
-        _optimizer = new AdamW<float>(_model.Trainable, weightDecay: 0.1);
-        var random = new Random(2);
-        var n = Batch * Config.ContextLength;
-        _inputs = Enumerable.Range(0, n).Select(_ => random.Next(Config.VocabSize)).ToArray();
-        _targets = Enumerable.Range(0, n).Select(_ => random.Next(Config.VocabSize)).ToArray();
-    }
+        "small-r0" => new TrainingStep(new LlamaModel<float>(TrainingStep.SmallLlama), 128, 8, 128, 0),
+        "small-r8" => new TrainingStep(new LlamaModel<float>(TrainingStep.SmallLlama), 128, 8, 128, 8),
+        _ => new TrainingStep(new LlamaModel<float>(TrainingStep.SmolLm2), TrainingStep.SmolLm2.Channels, 1, 256, 16),
+    };
 
     [Benchmark]
-    public double Engine_LlamaTrainingStep()
-    {
-        var loss = _model!.Forward(_inputs, _targets, Batch, Config.ContextLength);
-        _model.ZeroGrad();
-        _model.Backward();
-        _optimizer!.ClipGradients(1.0);
-        _optimizer.Step(1e-4);
-        return loss;
-    }
+    public double Engine_LlamaTrainingStep() => _step!.Run();
 }

@@ -6,95 +6,202 @@ using Onnx;
 
 namespace LlmAdapt.Benchmarks.Training;
 
+/// <summary>One multiply the engine does in training: C[M, N] = op(A)[M, K] · op(B)[K, N].</summary>
+/// <param name="Name">What it is in the step.</param>
+/// <param name="M">Rows of C.</param>
+/// <param name="K">The depth.</param>
+/// <param name="N">Columns of C.</param>
+/// <param name="TransA">Whether A is stored [K, M] (weight gradients: Aᵀ·B).</param>
+/// <param name="TransB">Whether B is stored [N, K] (A·Bᵀ).</param>
+/// <param name="ConstantB">Whether B is a weight the peer may pre-pack (forward shapes: an ONNX initializer).</param>
+public sealed record MatMulShape(string Name, int M, int K, int N, bool TransA, bool TransB, bool ConstantB)
+{
+    public double Flops => 2.0 * M * K * N;
+
+    public string Op => (TransA, TransB) switch { (false, false) => "A·B", (false, true) => "A·Bᵀ", (true, false) => "Aᵀ·B", _ => "Aᵀ·Bᵀ" };
+
+    /// <summary>
+    /// Gets the multiplies of one step of the 4-layer, 128-wide GPT-2 (B·T = 1,024 rows, vocabulary 50,257; forward,
+    /// input gradients and weight gradients), and of rank-4, 16 and 64 LoRA adapters on its 128 → 384 qkv projection.
+    /// </summary>
+    public static IReadOnlyList<MatMulShape> Transformer { get; } = Build();
+
+    public override string ToString() => Name;
+
+    private static List<MatMulShape> Build()
+    {
+        const int n = 1024, c = 128, v = 50257;
+        var list = new List<MatMulShape>();
+        foreach (var (name, inF, outF) in new[] { ("qkv", c, 3 * c), ("attn_proj", c, c), ("mlp_up", c, 4 * c), ("mlp_down", 4 * c, c) })
+        {
+            list.Add(new(name, n, inF, outF, false, false, true));
+            list.Add(new(name + "_dx", n, outF, inF, false, true, true));
+            list.Add(new(name + "_dw", inF, n, outF, true, false, false));
+        }
+
+        list.Add(new("head", n, c, v, false, true, true));
+        list.Add(new("head_dx", n, v, c, false, false, false));
+        list.Add(new("head_dw", v, n, c, true, false, false));
+        foreach (var r in new[] { 4, 16, 64 })
+        {
+            // h = x·Aᵀ; out += h·Bᵀ; dB = doutᵀ·h; dh = dout·B; dA = dhᵀ·x; dx += dh·A (qkv site: in 128, out 384).
+            list.Add(new($"lora{r}_xA", n, c, r, false, true, false));
+            list.Add(new($"lora{r}_hB", n, r, 3 * c, false, true, false));
+            list.Add(new($"lora{r}_dB", 3 * c, n, r, true, false, false));
+            list.Add(new($"lora{r}_dh", n, 3 * c, r, false, false, false));
+            list.Add(new($"lora{r}_dA", r, n, c, true, false, false));
+            list.Add(new($"lora{r}_dx", n, r, c, false, false, false));
+        }
+
+        return list;
+    }
+}
+
 /// <summary>
-/// The engine's matrix multiply against ONNX Runtime's MatMul on the shapes of the pre-training model
-/// (B·T = 1024 rows, C = 128, vocabulary 50,257), both on every core, weights as ONNX initializers.
+/// The engine's matrix multiply against ONNX Runtime's (a one-node MatMul, or Gemm with transA/transB, MLAS inside)
+/// on every shape of <see cref="MatMulShape.Transformer"/>, both on every core; weights are initializers where the
+/// shape multiplies by one, so the peer may pre-pack them.
 /// </summary>
 [MemoryDiagnoser]
 public unsafe class MatMulBenchmarks
 {
-    private float[] _a = [];
-    private float[] _b = [];
-    private float[] _c = [];
-    private InferenceSession? _session;
-    private OrtValue? _input;
-    private OrtValue? _output;
-    private RunOptions? _runOptions;
+    private Pair? _pair;
 
-    public static IEnumerable<string> Shapes => ["qkv:1024x128x384", "mlp_up:1024x128x512", "mlp_down:1024x512x128", "lm_head:1024x128x50257"];
+    public static IEnumerable<MatMulShape> Shapes => MatMulShape.Transformer;
 
-    /// <summary>Gets or sets the shape "name:M×K×N".</summary>
+    /// <summary>Gets or sets the shape.</summary>
     [ParamsSource(nameof(Shapes))]
-    public string Shape { get; set; } = "qkv:1024x128x384";
-
-    public (int M, int K, int N) Dims
-    {
-        get
-        {
-            var d = Shape.Split(':')[1].Split('x').Select(int.Parse).ToArray();
-            return (d[0], d[1], d[2]);
-        }
-    }
-
-    public double Flops => 2.0 * Dims.M * Dims.K * Dims.N;
+    public MatMulShape Shape { get; set; } = MatMulShape.Transformer[0];
 
     [GlobalSetup]
-    public void Setup()
-    {
-        var (m, k, n) = Dims;
-        var random = new Random(1);
-        _a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-        _b = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-        _c = new float[m * n];
-        using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        _session = new InferenceSession(BuildModel(m, k, n, _b), options);
-        _input = OrtValue.CreateTensorValueFromMemory(_a, [m, k]);
-        _output = OrtValue.CreateTensorValueFromMemory(_c, [m, n]);
-        _runOptions = new RunOptions();
-    }
+    public void Setup() => _pair = new Pair(Shape, Environment.ProcessorCount);
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _session?.Dispose();
-        _input?.Dispose();
-        _output?.Dispose();
-        _runOptions?.Dispose();
-    }
+    public void Cleanup() => _pair?.Dispose();
 
     [Benchmark(Baseline = true)]
-    public void OnnxRuntime_MatMul() => _session!.Run(_runOptions, ["A"], [_input!], ["C"], [_output!]);
+    public void OnnxRuntime_MatMul() => _pair!.RunOnnxRuntime();
 
     [Benchmark]
-    public void Engine_MatMul()
+    public void Engine_MatMul() => _pair!.RunEngine();
+
+    /// <summary>The same inputs for both libraries, each writing its own output.</summary>
+    internal sealed class Pair : IDisposable
     {
-        var (m, k, n) = Dims;
-        fixed (float* a = _a, b = _b, c = _c)
+        private readonly MatMulShape _shape;
+        private readonly int _threads;
+        private readonly float[] _a;
+        private readonly float[] _b;
+        private readonly float[] _c;
+        private readonly float[] _peer;
+        private readonly InferenceSession _session;
+        private readonly OrtValue _inputA;
+        private readonly OrtValue _inputB;
+        private readonly OrtValue _output;
+        private readonly RunOptions _runOptions = new();
+
+        public Pair(MatMulShape shape, int threads)
         {
-            MatMul.Gemm(a, b, c, m, k, n, accumulate: false);
+            _shape = shape;
+            _threads = threads;
+            var random = new Random(1);
+            _a = Enumerable.Range(0, shape.M * shape.K).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+            _b = Enumerable.Range(0, shape.K * shape.N).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+            _c = new float[shape.M * shape.N];
+            _peer = new float[shape.M * shape.N];
+            using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            _session = new InferenceSession(BuildModel(shape, _b), options);
+            _inputA = OrtValue.CreateTensorValueFromMemory(_a, shape.TransA ? [shape.K, shape.M] : [shape.M, shape.K]);
+            _inputB = OrtValue.CreateTensorValueFromMemory(_b, shape.TransB ? [shape.N, shape.K] : [shape.K, shape.N]);
+            _output = OrtValue.CreateTensorValueFromMemory(_peer, [shape.M, shape.N]);
+        }
+
+        public void RunOnnxRuntime()
+        {
+            if (_shape.ConstantB)
+            {
+                _session.Run(_runOptions, ["A"], [_inputA], ["C"], [_output]);
+            }
+            else
+            {
+                _session.Run(_runOptions, ["A", "B"], [_inputA, _inputB], ["C"], [_output]);
+            }
+        }
+
+        public void RunEngine()
+        {
+            fixed (float* a = _a, b = _b, c = _c)
+            {
+                MatMul.Gemm(a, _shape.TransA, b, _shape.TransB, c, _shape.M, _shape.K, _shape.N, accumulate: false, _threads);
+            }
+        }
+
+        /// <summary>Returns the largest difference between the two outputs relative to the largest output.</summary>
+        public double RelativeDifference()
+        {
+            double worst = 0, scale = 1e-30;
+            for (var i = 0; i < _c.Length; i++)
+            {
+                worst = Math.Max(worst, Math.Abs(_c[i] - _peer[i]));
+                scale = Math.Max(scale, Math.Abs(_peer[i]));
+            }
+
+            return worst / scale;
+        }
+
+        public void Dispose()
+        {
+            _session.Dispose();
+            _inputA.Dispose();
+            _inputB.Dispose();
+            _output.Dispose();
+            _runOptions.Dispose();
         }
     }
 
-    /// <summary>A one-node graph: C = MatMul(A, B) with B an initializer.</summary>
-    internal static byte[] BuildModel(int m, int k, int n, float[] weights)
+    /// <summary>A one-node graph: C = MatMul(A, B), or Gemm with transA/transB; B an initializer when constant.</summary>
+    internal static byte[] BuildModel(MatMulShape shape, float[] weights)
     {
         var graph = new GraphProto { Name = "matmul" };
-        graph.Node.Add(new NodeProto { OpType = "MatMul", Name = "mm", Input = { "A", "B" }, Output = { "C" } });
-        var b = new TensorProto { Name = "B", DataType = (int)TensorProto.Types.DataType.Float, Dims = { k, n } };
-        b.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()));
-        graph.Initializer.Add(b);
-        graph.Input.Add(Value("A", m, k));
-        graph.Output.Add(Value("C", m, n));
+        var node = new NodeProto { OpType = shape.TransA || shape.TransB ? "Gemm" : "MatMul", Name = "mm", Input = { "A", "B" }, Output = { "C" } };
+        if (shape.TransA)
+        {
+            node.Attribute.Add(new AttributeProto { Name = "transA", I = 1, Type = AttributeProto.Types.AttributeType.Int });
+        }
+
+        if (shape.TransB)
+        {
+            node.Attribute.Add(new AttributeProto { Name = "transB", I = 1, Type = AttributeProto.Types.AttributeType.Int });
+        }
+
+        graph.Node.Add(node);
+        long[] bDims = shape.TransB ? [shape.N, shape.K] : [shape.K, shape.N];
+        if (shape.ConstantB)
+        {
+            var b = new TensorProto { Name = "B", DataType = (int)TensorProto.Types.DataType.Float, Dims = { bDims } };
+            b.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()));
+            graph.Initializer.Add(b);
+        }
+        else
+        {
+            graph.Input.Add(Value("B", bDims));
+        }
+
+        graph.Input.Add(Value("A", shape.TransA ? [shape.K, shape.M] : [shape.M, shape.K]));
+        graph.Output.Add(Value("C", [shape.M, shape.N]));
         var model = new ModelProto { IrVersion = 8, ProducerName = "llmadapt-benchmarks", Graph = graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = 17 });
         return model.ToByteArray();
     }
 
-    private static ValueInfoProto Value(string name, long rows, long cols)
+    private static ValueInfoProto Value(string name, long[] dims)
     {
         var shape = new TensorShapeProto();
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = rows });
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = cols });
+        foreach (var d in dims)
+        {
+            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        }
+
         return new ValueInfoProto
         {
             Name = name,

@@ -1,45 +1,160 @@
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Running;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using System.Diagnostics;
+using System.Globalization;
+using LlmAdapt.Training.Kernels;
+using LlmAdapt.Training.Models.Gpt2;
+using LlmAdapt.Training.Models.Llama;
 
 namespace LlmAdapt.Benchmarks.Training;
 
 /// <summary>
-/// `compare training`: the engine's matrix multiply against ONNX Runtime's MatMul (GFLOP/s ratio, geometric mean over
-/// the model's shapes), then training throughput in tokens/s with model FLOPs utilisation against the best MatMul
-/// GFLOP/s measured in the same run (whichever library reached it).
+/// `compare training [--rounds N]`: in one process, first the training steps (so the 4-layer run's peak RSS is read
+/// before anything larger is allocated): the 4-layer GPT-2 with every weight and with rank-8 LoRA, the Llama as wide,
+/// then every multiply of <see cref="MatMulShape.Transformer"/> on the engine and on ONNX Runtime, alternating which
+/// goes first each round, and last the SmolLM2-135M-shaped Llama's rank-16 LoRA step on 256 tokens. Each figure is the
+/// median over the rounds. MFU divides model FLOP/s by the best MatMul GFLOP/s measured in the run (either library).
+/// The last line: the minimum GFLOP/s ratio over the shapes (not a mean), MFUs, LoRA/full step cost, tokens/s, RSS.
 /// </summary>
 internal static class TrainingComparison
 {
     public static Task<int> RunAsync(string[] args)
     {
-        var job = Job.Default.WithWarmupCount(2).WithIterationCount(5).WithToolchain(InProcessEmitToolchain.Instance).WithId("inproc-short");
-        var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
-        var matmul = BenchmarkRunner.Run<MatMulBenchmarks>(config, args);
-        var step = BenchmarkRunner.Run<TrainingStepBenchmarks>(config, args);
-
-        var ratios = new List<double>();
-        var peak = 0.0;
-        foreach (var shape in MatMulBenchmarks.Shapes)
+        var rounds = 7;
+        for (var i = 0; i < args.Length - 1; i++)
         {
-            var flops = new MatMulBenchmarks { Shape = shape }.Flops;
-            double Gflops(string method) => flops / matmul.Reports
-                .Where(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method && (string)r.BenchmarkCase.Parameters["Shape"] == shape)
-                .Select(r => r.ResultStatistics?.Mean ?? double.NaN).FirstOrDefault(double.NaN);
-            var engine = Gflops(nameof(MatMulBenchmarks.Engine_MatMul));
-            var ort = Gflops(nameof(MatMulBenchmarks.OnnxRuntime_MatMul));
-            Console.WriteLine($"{shape}: engine {engine:F1} GFLOP/s, onnxruntime {ort:F1} GFLOP/s, ratio {engine / ort:F3}");
-            ratios.Add(engine / ort);
-            peak = Math.Max(peak, Math.Max(engine, ort));
+            if (args[i] == "--rounds")
+            {
+                rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            }
         }
 
-        var stepNs = step.Reports.Select(r => r.ResultStatistics?.Mean ?? double.NaN).FirstOrDefault(double.NaN);
-        var tokensPerSecond = TrainingStepBenchmarks.TokensPerStep / (stepNs / 1e9);
-        var mfu = tokensPerSecond * TrainingStepBenchmarks.FlopsPerToken / (peak * 1e9);
-        var ratio = Math.Exp(ratios.Average(Math.Log));
-        Console.WriteLine($"training: {tokensPerSecond:F0} tokens/s at {TrainingStepBenchmarks.FlopsPerToken / 1e6:F1} MFLOP/token; peak MatMul {peak:F1} GFLOP/s on {Environment.ProcessorCount} cores");
-        Console.WriteLine($"matmul_ratio_vs_ort={ratio:F3} mfu={mfu:F3}");
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(inv, $"{Environment.ProcessorCount} cores, kernel {MatMul.Best}, load average {LoadAverage()}, {rounds} rounds (medians)"));
+
+        var gpt2 = new TrainingStep(new Gpt2Model<float>(TrainingStep.Gpt2), TrainingStep.Gpt2.Channels, 8, 128, 0);
+        var gpt2Lora = new TrainingStep(new Gpt2Model<float>(TrainingStep.Gpt2), TrainingStep.Gpt2.Channels, 8, 128, 8);
+        var (gpt2Seconds, gpt2LoraSeconds) = TimeTwo(gpt2, gpt2Lora, rounds);
+        var gpt2Rss = PeakRssGb();
+        var (tokens, gpt2Flops) = (gpt2.TokensPerStep, gpt2.FlopsPerToken);
+        gpt2 = gpt2Lora = null!;
+        GC.Collect();
+        var llama = new TrainingStep(new LlamaModel<float>(TrainingStep.SmallLlama), 128, 8, 128, 0);
+        var llamaSeconds = Time(llama, 2, rounds);
+        var llamaFlops = llama.FlopsPerToken;
+        llama = null!;
+        GC.Collect();
+
+        Console.WriteLine("shape          M × K × N              op      engine GFLOP/s  onnxruntime GFLOP/s  ratio  max rel diff");
+        var ratios = new List<double>();
+        var peak = 0.0;
+        foreach (var shape in MatMulShape.Transformer)
+        {
+            using var pair = new MatMulBenchmarks.Pair(shape, Environment.ProcessorCount);
+            var reps = Math.Max(1, (int)(3e8 / shape.Flops));
+            pair.RunEngine();
+            pair.RunOnnxRuntime();
+            var difference = pair.RelativeDifference();
+            var engine = new List<double>();
+            var peer = new List<double>();
+            for (var r = 0; r < rounds; r++)
+            {
+                for (var turn = 0; turn < 2; turn++)
+                {
+                    var engineTurn = (turn + r) % 2 == 0;
+                    var clock = Stopwatch.StartNew();
+                    for (var i = 0; i < reps; i++)
+                    {
+                        if (engineTurn)
+                        {
+                            pair.RunEngine();
+                        }
+                        else
+                        {
+                            pair.RunOnnxRuntime();
+                        }
+                    }
+
+                    (engineTurn ? engine : peer).Add(shape.Flops * reps / clock.Elapsed.TotalSeconds / 1e9);
+                }
+            }
+
+            double e = Median(engine), o = Median(peer);
+            ratios.Add(e / o);
+            peak = Math.Max(peak, Math.Max(e, o));
+            Console.WriteLine(string.Create(inv, $"{shape.Name,-14} {$"{shape.M} × {shape.K} × {shape.N}",-22} {shape.Op,-7} {e,14:F1}  {o,19:F1}  {e / o,5:F3}  {difference:E1}"));
+        }
+
+        var smol = new TrainingStep(new LlamaModel<float>(TrainingStep.SmolLm2), TrainingStep.SmolLm2.Channels, 1, 256, 16);
+        var smolSeconds = Time(smol, 1, Math.Max(3, rounds / 2));
+        var smolRss = PeakRssGb();
+
+        double Mfu(double tokensPerSecond, double flopsPerToken) => tokensPerSecond * flopsPerToken / (peak * 1e9);
+        var gpt2Tokens = tokens / gpt2Seconds;
+        var gpt2Mfu = Mfu(gpt2Tokens, gpt2Flops);
+        var llamaMfu = Mfu(tokens / llamaSeconds, llamaFlops);
+        var smolMfu = Mfu(smol.TokensPerStep / smolSeconds, smol.FlopsPerToken);
+        Console.WriteLine(string.Create(inv, $"gpt2 4×128 step (B 8, T 128): {gpt2Seconds * 1e3:F0} ms, {gpt2Tokens:F0} tokens/s at {gpt2Flops / 1e6:F1} MFLOP/token, mfu {gpt2Mfu:F3}, peak RSS {gpt2Rss:F2} GB"));
+        Console.WriteLine(string.Create(inv, $"gpt2 rank-8 LoRA step: {gpt2LoraSeconds * 1e3:F0} ms = {gpt2LoraSeconds / gpt2Seconds:F2} × the full step"));
+        Console.WriteLine(string.Create(inv, $"llama 4×128 step: {llamaSeconds * 1e3:F0} ms, {tokens / llamaSeconds:F0} tokens/s at {llamaFlops / 1e6:F1} MFLOP/token, mfu {llamaMfu:F3}"));
+        Console.WriteLine(string.Create(inv, $"smollm2-135m rank-16 LoRA step (T 256): {smolSeconds:F2} s, {smol.TokensPerStep / smolSeconds:F0} tokens/s at {smol.FlopsPerToken / 1e6:F1} MFLOP/token, mfu {smolMfu:F3}, peak RSS {smolRss:F2} GB"));
+        Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s on {Environment.ProcessorCount} cores; load average {LoadAverage()}"));
+        Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={ratios.Min():F3} (min of {ratios.Count}; geomean {Math.Exp(ratios.Average(Math.Log)):F3}) mfu={gpt2Mfu:F3} llama_mfu={llamaMfu:F3} tokens_per_s={gpt2Tokens:F0} lora_step_cost={gpt2LoraSeconds / gpt2Seconds:F2} smollm2_lora_mfu={smolMfu:F3} smollm2_tokens_per_s={smol.TokensPerStep / smolSeconds:F0} rss_gb={gpt2Rss:F2} smollm2_rss_gb={smolRss:F2} peak_gflops={peak:F1}"));
         return Task.FromResult(0);
     }
+
+    /// <summary>Median step seconds of two steps timed alternately (after two warm-up steps each).</summary>
+    private static (double First, double Second) TimeTwo(TrainingStep first, TrainingStep second, int rounds)
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            first.Run();
+            second.Run();
+        }
+
+        var a = new List<double>();
+        var b = new List<double>();
+        for (var r = 0; r < rounds; r++)
+        {
+            foreach (var (step, times) in r % 2 == 0 ? new[] { (first, a), (second, b) } : [(second, b), (first, a)])
+            {
+                var clock = Stopwatch.StartNew();
+                step.Run();
+                times.Add(clock.Elapsed.TotalSeconds);
+            }
+        }
+
+        return (Median(a), Median(b));
+    }
+
+    private static double Time(TrainingStep step, int warmup, int rounds)
+    {
+        for (var i = 0; i < warmup; i++)
+        {
+            step.Run();
+        }
+
+        var times = new List<double>();
+        for (var r = 0; r < rounds; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            step.Run();
+            times.Add(clock.Elapsed.TotalSeconds);
+        }
+
+        return Median(times);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static double PeakRssGb()
+    {
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        return process.PeakWorkingSet64 / 1e9;
+    }
+
+    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

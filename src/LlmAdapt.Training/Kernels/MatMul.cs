@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LlmAdapt.Training.Kernels;
 
@@ -84,7 +85,12 @@ internal static unsafe class MatMul
             return;
         }
 
-        var plan = new Plan<T>(a, transA, b, transB, c, m, k, n, accumulate, kernel, Parallelism.Resolve(threads));
+        // Few rows and more columns: compute Cᵀ = op(B)ᵀ · op(A)ᵀ instead, so the short side lies along the vectors of
+        // a (narrow) B panel rather than along MR rows that would mostly be padding; the tiles are stored transposed.
+        var width = kernel == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count;
+        var plan = m <= width && n > m
+            ? new Plan<T>(b, !transB, a, !transA, c, n, k, m, accumulate, kernel, Parallelism.Resolve(threads), transposeC: true)
+            : new Plan<T>(a, transA, b, transB, c, m, k, n, accumulate, kernel, Parallelism.Resolve(threads), transposeC: false);
         if (plan.Tasks == 1 || plan.Threads == 1)
         {
             for (var task = 0; task < plan.Tasks; task++)
@@ -143,10 +149,12 @@ internal static unsafe class MatMul
         private readonly int _mc;
         private readonly int _nc;
         private readonly int _tilesN;
+        private readonly bool _transC;
 
-        public Plan(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, Kernel kernel, int threads)
+        public Plan(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, Kernel kernel, int threads, bool transposeC)
         {
             (_a, _b, _c, _transA, _transB, _m, _k, _n, _accumulate, _kernel) = ((nint)a, (nint)b, (nint)c, transA, transB, m, k, n, accumulate, kernel);
+            _transC = transposeC;
             var width = kernel == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count;
             _mr = kernel == Kernel.Avx512 ? 12 : 6;
             _nr = 2 * width;
@@ -203,6 +211,7 @@ internal static unsafe class MatMul
             var panelsN = Count(cols, _nr);
             var packA = Scratch<T>.A(_mr * _kc);
             var packB = Scratch<T>.B(panelsN * _nr * _kc);
+            var edge = Scratch<T>.Edge(_mr * _nr);
             T* a = (T*)_a, b = (T*)_b, c = (T*)_c;
             for (var p0 = 0; p0 < _k; p0 += _kc)
             {
@@ -239,14 +248,24 @@ internal static unsafe class MatMul
                         var bp = packB + ((long)jp * _nr * depth);
                         var j = j0 + (jp * _nr);
                         var validCols = Math.Min(_nr, _n - j);
-                        var tile = c + ((long)i * _n) + j;
-                        if (_kernel == Kernel.Avx512)
+                        // C[i, j], or with C transposed C[j, i]; a transposed tile always goes through the edge path.
+                        var tile = _transC ? c + ((long)j * _m) + i : c + ((long)i * _n) + j;
+                        var ldc = _transC ? -_m : _n;
+                        var wide = PanelWidth(jp, cols) == _nr;
+                        switch (_kernel, wide)
                         {
-                            Kernel12x2(ap, lda, step, bp, depth, tile, _n, load, validRows, validCols);
-                        }
-                        else
-                        {
-                            Kernel6x2(ap, lda, step, bp, depth, tile, _n, load, validRows, validCols);
+                            case (Kernel.Avx512, true):
+                                Kernel12<T, Two>(ap, lda, step, bp, depth, tile, ldc, load, validRows, validCols, edge);
+                                break;
+                            case (Kernel.Avx512, false):
+                                Kernel12<T, One>(ap, lda, step, bp, depth, tile, ldc, load, validRows, validCols, edge);
+                                break;
+                            case (_, true):
+                                Kernel6<T, Two>(ap, lda, step, bp, depth, tile, ldc, load, validRows, validCols, edge);
+                                break;
+                            default:
+                                Kernel6<T, One>(ap, lda, step, bp, depth, tile, ldc, load, validRows, validCols, edge);
+                                break;
                         }
                     }
                 }
@@ -275,20 +294,39 @@ internal static unsafe class MatMul
             }
         }
 
-        /// <summary>op(B)[p0 … p0+depth, j0 … j0+cols] into panels of NR columns: panel[p · NR + j], columns past n zero.</summary>
+        /// <summary>Gets the width of B panel <paramref name="panel"/> of a task: NR, or NR/2 for a last panel that narrow.</summary>
+        private int PanelWidth(int panel, int cols) => cols - (panel * _nr) <= _nr / 2 ? _nr / 2 : _nr;
+
+        /// <summary>
+        /// op(B)[p0 … p0+depth, j0 … j0+cols] into panels of NR columns (the last NR/2 wide when that covers it), each
+        /// panel[p · width + j] from offset panel · NR · depth; columns past n are zero.
+        /// </summary>
         private void PackB(T* b, T* dst, int p0, int depth, int j0, int cols)
         {
-            var nr = _nr;
-            for (var panel = 0; panel * nr < cols; panel++)
+            for (var panel = 0; panel * _nr < cols; panel++)
             {
-                var d = dst + ((long)panel * nr * depth);
-                var first = j0 + (panel * nr);
+                var nr = PanelWidth(panel, cols);
+                var d = dst + ((long)panel * _nr * depth);
+                var first = j0 + (panel * _nr);
                 var valid = Math.Min(nr, _n - first);
                 if (_transB)
                 {
-                    // Stored [n, k]: a depth step gathers one value from each of the NR column runs.
+                    // Stored [n, k]: each depth step gathers one value from each of the panel's column runs, eight
+                    // columns × eight steps at a time through an in-register transpose where the block is whole.
                     var src = b + ((long)first * _k) + p0;
-                    for (var p = 0; p < depth; p++)
+                    var p = 0;
+                    if (typeof(T) == typeof(float) && Avx.IsSupported && valid == nr && nr % 8 == 0)
+                    {
+                        for (; p + 8 <= depth; p += 8)
+                        {
+                            for (var j = 0; j < nr; j += 8)
+                            {
+                                Transpose8x8((float*)(src + ((long)j * _k) + p), _k, (float*)(d + ((long)p * nr) + j), nr);
+                            }
+                        }
+                    }
+
+                    for (; p < depth; p++)
                     {
                         var row = d + ((long)p * nr);
                         var j = 0;
@@ -301,13 +339,6 @@ internal static unsafe class MatMul
                         {
                             row[j] = T.Zero;
                         }
-                    }
-                }
-                else if (valid == nr)
-                {
-                    for (var p = 0; p < depth; p++)
-                    {
-                        new ReadOnlySpan<T>(b + ((long)(p0 + p) * _n) + first, nr).CopyTo(new Span<T>(d + ((long)p * nr), nr));
                     }
                 }
                 else
@@ -333,9 +364,14 @@ internal static unsafe class MatMul
         [ThreadStatic]
         private static T[]? t_b;
 
+        [ThreadStatic]
+        private static T[]? t_edge;
+
         public static T* A(int length) => Get(ref t_a, length);
 
         public static T* B(int length) => Get(ref t_b, length);
+
+        public static T* Edge(int length) => Get(ref t_edge, length);
 
         private static T* Get(ref T[]? buffer, int length)
         {
@@ -348,17 +384,59 @@ internal static unsafe class MatMul
         }
     }
 
-    /// <summary>Writes a finished MR × NR tile held row by row in <paramref name="tile"/> into C (valid part only).</summary>
+    /// <summary>dst[r · ldd + c] = src[c · lds + r] for an 8 × 8 block of floats (unpack, shuffle, then swap 128-bit halves).</summary>
+    private static void Transpose8x8(float* src, nint lds, float* dst, nint ldd)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + lds);
+        var r2 = Avx.LoadVector256(src + (2 * lds));
+        var r3 = Avx.LoadVector256(src + (3 * lds));
+        var r4 = Avx.LoadVector256(src + (4 * lds));
+        var r5 = Avx.LoadVector256(src + (5 * lds));
+        var r6 = Avx.LoadVector256(src + (6 * lds));
+        var r7 = Avx.LoadVector256(src + (7 * lds));
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + ldd, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + (2 * ldd), Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + (3 * ldd), Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + (4 * ldd), Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + (5 * ldd), Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + (6 * ldd), Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + (7 * ldd), Avx.Permute2x128(u3, u7, 0x31));
+    }
+
+    /// <summary>
+    /// Writes a finished MR × NR tile held row by row in <paramref name="tile"/> into C (valid part only): element
+    /// (r, j) to c[r · ldc + j], or for a negative <paramref name="ldc"/> (C transposed) to c[j · |ldc| + r].
+    /// </summary>
     private static void StoreEdge<T>(T* tile, int nr, T* c, int ldc, bool load, int rows, int cols)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        var (rowStride, colStride) = ldc > 0 ? ((long)ldc, 1L) : (1L, -(long)ldc);
         for (var r = 0; r < rows; r++)
         {
             var src = tile + ((long)r * nr);
-            var dst = c + ((long)r * ldc);
+            var dst = c + (r * rowStride);
             for (var j = 0; j < cols; j++)
             {
-                dst[j] = load ? dst[j] + src[j] : src[j];
+                ref var at = ref dst[j * colStride];
+                at = load ? at + src[j] : src[j];
             }
         }
     }
@@ -374,156 +452,315 @@ internal static unsafe class MatMul
         => (load ? value + Vector256.Load(dst) : value).Store(dst);
 
     /// <summary>
-    /// AVX-512 micro-kernel: C[12, 2W] (+)= Apanel[12, depth] · Bpanel[depth, 2W], W = 16 floats or 8 doubles. The A
-    /// panel holds 12 values per depth step, the B panel 2W; 24 accumulators, 2 B vectors and one broadcast fill 27
-    /// of the 32 zmm registers.
+    /// AVX-512 micro-kernel: C[12, NR] (+)= op(A)[12, depth] · Bpanel[depth, NR], NR = 2W (or W for a narrow last
+    /// panel), W = 16 floats or 8 doubles; op(A)[r, q] is read at a[r · lda + q · step] (rows in place, or a packed
+    /// panel). 24 accumulators, 2 B vectors and one broadcast fill 27 of the 32 zmm registers.
     /// </summary>
-    private static void Kernel12x2<T>(T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int rows, int cols)
+    private static void Kernel12<T, TWidth>(T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int rows, int cols, T* edge)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TWidth : struct, IPanelWidth
     {
         var w = Vector512<T>.Count;
+        var nr = TWidth.Two ? 2 * w : w;
         T* a0 = a, a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda), a4 = a + (4 * lda), a5 = a + (5 * lda);
         T* a6 = a + (6 * lda), a7 = a + (7 * lda), a8 = a + (8 * lda), a9 = a + (9 * lda), aa = a + (10 * lda), ab = a + (11 * lda);
-        nint q = 0;
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
         Vector512<T> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
-        for (var p = 0; p < depth; p++, q += step, b += 2 * w)
+        nint q = 0;
+        for (var p = 0; p < depth; p++, q += step, b += nr)
         {
             var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + w);
+            var b1 = TWidth.Two ? Vector512.Load(b + w) : default;
             var x = Vector512.Create(a0[q]);
             c00 = Simd.Fma(x, b0, c00);
-            c01 = Simd.Fma(x, b1, c01);
+            if (TWidth.Two)
+            {
+                c01 = Simd.Fma(x, b1, c01);
+            }
+
             x = Vector512.Create(a1[q]);
             c10 = Simd.Fma(x, b0, c10);
-            c11 = Simd.Fma(x, b1, c11);
+            if (TWidth.Two)
+            {
+                c11 = Simd.Fma(x, b1, c11);
+            }
+
             x = Vector512.Create(a2[q]);
             c20 = Simd.Fma(x, b0, c20);
-            c21 = Simd.Fma(x, b1, c21);
+            if (TWidth.Two)
+            {
+                c21 = Simd.Fma(x, b1, c21);
+            }
+
             x = Vector512.Create(a3[q]);
             c30 = Simd.Fma(x, b0, c30);
-            c31 = Simd.Fma(x, b1, c31);
+            if (TWidth.Two)
+            {
+                c31 = Simd.Fma(x, b1, c31);
+            }
+
             x = Vector512.Create(a4[q]);
             c40 = Simd.Fma(x, b0, c40);
-            c41 = Simd.Fma(x, b1, c41);
+            if (TWidth.Two)
+            {
+                c41 = Simd.Fma(x, b1, c41);
+            }
+
             x = Vector512.Create(a5[q]);
             c50 = Simd.Fma(x, b0, c50);
-            c51 = Simd.Fma(x, b1, c51);
+            if (TWidth.Two)
+            {
+                c51 = Simd.Fma(x, b1, c51);
+            }
+
             x = Vector512.Create(a6[q]);
             c60 = Simd.Fma(x, b0, c60);
-            c61 = Simd.Fma(x, b1, c61);
+            if (TWidth.Two)
+            {
+                c61 = Simd.Fma(x, b1, c61);
+            }
+
             x = Vector512.Create(a7[q]);
             c70 = Simd.Fma(x, b0, c70);
-            c71 = Simd.Fma(x, b1, c71);
+            if (TWidth.Two)
+            {
+                c71 = Simd.Fma(x, b1, c71);
+            }
+
             x = Vector512.Create(a8[q]);
             c80 = Simd.Fma(x, b0, c80);
-            c81 = Simd.Fma(x, b1, c81);
+            if (TWidth.Two)
+            {
+                c81 = Simd.Fma(x, b1, c81);
+            }
+
             x = Vector512.Create(a9[q]);
             c90 = Simd.Fma(x, b0, c90);
-            c91 = Simd.Fma(x, b1, c91);
+            if (TWidth.Two)
+            {
+                c91 = Simd.Fma(x, b1, c91);
+            }
+
             x = Vector512.Create(aa[q]);
             ca0 = Simd.Fma(x, b0, ca0);
-            ca1 = Simd.Fma(x, b1, ca1);
+            if (TWidth.Two)
+            {
+                ca1 = Simd.Fma(x, b1, ca1);
+            }
+
             x = Vector512.Create(ab[q]);
             cb0 = Simd.Fma(x, b0, cb0);
-            cb1 = Simd.Fma(x, b1, cb1);
+            if (TWidth.Two)
+            {
+                cb1 = Simd.Fma(x, b1, cb1);
+            }
         }
 
-        var full = rows == 12 && cols == 2 * w;
-        var nr = 2 * w;
-        T* tile = stackalloc T[full ? 1 : 12 * nr];
-        var dst = full ? c : tile;
+        var full = rows == 12 && cols == nr && ldc > 0;
+        var dst = full ? c : edge;
         var ld = full ? ldc : nr;
         var add = full && load;
         Put(dst, c00, add);
-        Put(dst + w, c01, add);
+        if (TWidth.Two)
+        {
+            Put(dst + w, c01, add);
+        }
+
         Put(dst + ld, c10, add);
-        Put(dst + ld + w, c11, add);
+        if (TWidth.Two)
+        {
+            Put(dst + ld + w, c11, add);
+        }
+
         Put(dst + (2 * ld), c20, add);
-        Put(dst + (2 * ld) + w, c21, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (2 * ld) + w, c21, add);
+        }
+
         Put(dst + (3 * ld), c30, add);
-        Put(dst + (3 * ld) + w, c31, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (3 * ld) + w, c31, add);
+        }
+
         Put(dst + (4 * ld), c40, add);
-        Put(dst + (4 * ld) + w, c41, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (4 * ld) + w, c41, add);
+        }
+
         Put(dst + (5 * ld), c50, add);
-        Put(dst + (5 * ld) + w, c51, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (5 * ld) + w, c51, add);
+        }
+
         Put(dst + (6 * ld), c60, add);
-        Put(dst + (6 * ld) + w, c61, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (6 * ld) + w, c61, add);
+        }
+
         Put(dst + (7 * ld), c70, add);
-        Put(dst + (7 * ld) + w, c71, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (7 * ld) + w, c71, add);
+        }
+
         Put(dst + (8 * ld), c80, add);
-        Put(dst + (8 * ld) + w, c81, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (8 * ld) + w, c81, add);
+        }
+
         Put(dst + (9 * ld), c90, add);
-        Put(dst + (9 * ld) + w, c91, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (9 * ld) + w, c91, add);
+        }
+
         Put(dst + (10 * ld), ca0, add);
-        Put(dst + (10 * ld) + w, ca1, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (10 * ld) + w, ca1, add);
+        }
+
         Put(dst + (11 * ld), cb0, add);
-        Put(dst + (11 * ld) + w, cb1, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (11 * ld) + w, cb1, add);
+        }
+
         if (!full)
         {
-            StoreEdge(tile, nr, c, ldc, load, rows, cols);
+            StoreEdge(edge, nr, c, ldc, load, rows, cols);
         }
     }
 
     /// <summary>
-    /// AVX2 micro-kernel: C[6, 2W] (+)= Apanel[6, depth] · Bpanel[depth, 2W], W = 8 floats or 4 doubles; 12
-    /// accumulators, 2 B vectors and one broadcast fill 15 of the 16 ymm registers.
+    /// AVX2 micro-kernel: C[6, NR] (+)= op(A)[6, depth] · Bpanel[depth, NR], NR = 2W (or W), W = 8 floats or 4
+    /// doubles; 12 accumulators, 2 B vectors and one broadcast fill 15 of the 16 ymm registers.
     /// </summary>
-    private static void Kernel6x2<T>(T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int rows, int cols)
+    private static void Kernel6<T, TWidth>(T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int rows, int cols, T* edge)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TWidth : struct, IPanelWidth
     {
         var w = Vector256<T>.Count;
+        var nr = TWidth.Two ? 2 * w : w;
         T* a0 = a, a1 = a + lda, a2 = a + (2 * lda), a3 = a + (3 * lda), a4 = a + (4 * lda), a5 = a + (5 * lda);
-        nint q = 0;
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (var p = 0; p < depth; p++, q += step, b += 2 * w)
+        nint q = 0;
+        for (var p = 0; p < depth; p++, q += step, b += nr)
         {
             var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + w);
+            var b1 = TWidth.Two ? Vector256.Load(b + w) : default;
             var x = Vector256.Create(a0[q]);
             c00 = Simd.Fma(x, b0, c00);
-            c01 = Simd.Fma(x, b1, c01);
+            if (TWidth.Two)
+            {
+                c01 = Simd.Fma(x, b1, c01);
+            }
+
             x = Vector256.Create(a1[q]);
             c10 = Simd.Fma(x, b0, c10);
-            c11 = Simd.Fma(x, b1, c11);
+            if (TWidth.Two)
+            {
+                c11 = Simd.Fma(x, b1, c11);
+            }
+
             x = Vector256.Create(a2[q]);
             c20 = Simd.Fma(x, b0, c20);
-            c21 = Simd.Fma(x, b1, c21);
+            if (TWidth.Two)
+            {
+                c21 = Simd.Fma(x, b1, c21);
+            }
+
             x = Vector256.Create(a3[q]);
             c30 = Simd.Fma(x, b0, c30);
-            c31 = Simd.Fma(x, b1, c31);
+            if (TWidth.Two)
+            {
+                c31 = Simd.Fma(x, b1, c31);
+            }
+
             x = Vector256.Create(a4[q]);
             c40 = Simd.Fma(x, b0, c40);
-            c41 = Simd.Fma(x, b1, c41);
+            if (TWidth.Two)
+            {
+                c41 = Simd.Fma(x, b1, c41);
+            }
+
             x = Vector256.Create(a5[q]);
             c50 = Simd.Fma(x, b0, c50);
-            c51 = Simd.Fma(x, b1, c51);
+            if (TWidth.Two)
+            {
+                c51 = Simd.Fma(x, b1, c51);
+            }
         }
 
-        var full = rows == 6 && cols == 2 * w;
-        var nr = 2 * w;
-        T* tile = stackalloc T[full ? 1 : 6 * nr];
-        var dst = full ? c : tile;
+        var full = rows == 6 && cols == nr && ldc > 0;
+        var dst = full ? c : edge;
         var ld = full ? ldc : nr;
         var add = full && load;
         Put(dst, c00, add);
-        Put(dst + w, c01, add);
+        if (TWidth.Two)
+        {
+            Put(dst + w, c01, add);
+        }
+
         Put(dst + ld, c10, add);
-        Put(dst + ld + w, c11, add);
+        if (TWidth.Two)
+        {
+            Put(dst + ld + w, c11, add);
+        }
+
         Put(dst + (2 * ld), c20, add);
-        Put(dst + (2 * ld) + w, c21, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (2 * ld) + w, c21, add);
+        }
+
         Put(dst + (3 * ld), c30, add);
-        Put(dst + (3 * ld) + w, c31, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (3 * ld) + w, c31, add);
+        }
+
         Put(dst + (4 * ld), c40, add);
-        Put(dst + (4 * ld) + w, c41, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (4 * ld) + w, c41, add);
+        }
+
         Put(dst + (5 * ld), c50, add);
-        Put(dst + (5 * ld) + w, c51, add);
+        if (TWidth.Two)
+        {
+            Put(dst + (5 * ld) + w, c51, add);
+        }
+
         if (!full)
         {
-            StoreEdge(tile, nr, c, ldc, load, rows, cols);
+            StoreEdge(edge, nr, c, ldc, load, rows, cols);
         }
+    }
+
+    /// <summary>A B panel's width as a type, so each kernel is compiled for it with the unused half removed.</summary>
+    private interface IPanelWidth
+    {
+        /// <summary>Gets whether the panel is two vectors wide (else one).</summary>
+        static abstract bool Two { get; }
+    }
+
+    private readonly struct One : IPanelWidth
+    {
+        public static bool Two => false;
+    }
+
+    private readonly struct Two : IPanelWidth
+    {
+        static bool IPanelWidth.Two => true;
     }
 }
