@@ -64,6 +64,7 @@ internal static class CliApp
         RetrievalCommands.AddTo(root, context);
         TrainingHeadCommands.AddTo(root, context);
         FineTuningCommands.AddTo(root, context);
+        PreferenceTuningCommands.AddTo(root, context);
         return root;
     }
 }

@@ -26,4 +26,10 @@ public sealed record TrainingProgress
 
     /// <summary>Gets the time since training started.</summary>
     public TimeSpan Elapsed { get; init; }
+
+    /// <summary>
+    /// Gets named metrics of the step, when the trainer logs more than a loss (DPO: <c>rewards/accuracies</c>,
+    /// <c>rewards/margins</c>, …; validation ones prefixed <c>eval_</c>), or <see langword="null"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
 }

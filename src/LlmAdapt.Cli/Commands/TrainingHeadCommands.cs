@@ -263,7 +263,8 @@ internal static class TrainingHeadCommands
         return command;
     }
 
-    private sealed class PairOptions
+    /// <summary>The options that pick pairs from a preference file: format, skip and take.</summary>
+    internal sealed class PairOptions
     {
         public Option<string> Format { get; } = new Option<string>("--format") { Description = "auto, trl (explicit prompt), trl-implicit (HH-RLHF) or openai.", DefaultValueFactory = _ => "auto" }.AcceptOnlyFromAmong("auto", "trl", "trl-implicit", "openai");
 
@@ -278,10 +279,10 @@ internal static class TrainingHeadCommands
             command.Options.Add(Take);
         }
 
-        public async Task<IReadOnlyList<PreferencePair>> ReadAsync(ParseResult parse, string path, CancellationToken cancellationToken)
+        public async Task<IReadOnlyList<PreferencePair>> ReadAsync(ParseResult parse, string path, CancellationToken cancellationToken, PreferenceLimits? limits = null)
         {
             // An empty response is a response a reward model can score (HH-RLHF prefers silence to harm a few times).
-            var all = await PreferenceDataReader.ReadPairsAsync(path, ParseFormat(parse.GetRequiredValue(Format)), new PreferenceLimits { AllowEmptyResponses = true }, cancellationToken).ConfigureAwait(false);
+            var all = await PreferenceDataReader.ReadPairsAsync(path, ParseFormat(parse.GetRequiredValue(Format)), limits ?? new PreferenceLimits { AllowEmptyResponses = true }, cancellationToken).ConfigureAwait(false);
             var skip = parse.GetValue(Skip);
             if (skip < 0 || skip >= all.Count)
             {
@@ -293,7 +294,8 @@ internal static class TrainingHeadCommands
         }
     }
 
-    private static PreferenceFormat ParseFormat(string text) => text switch
+    /// <summary>Maps a <c>--format</c> value to the reader's format.</summary>
+    internal static PreferenceFormat ParseFormat(string text) => text switch
     {
         "trl" => PreferenceFormat.TrlExplicit,
         "trl-implicit" => PreferenceFormat.TrlImplicit,
@@ -541,7 +543,8 @@ internal static class TrainingHeadCommands
         }
     }
 
-    private static string Existing(FileInfo file)
+    /// <summary>Returns the file's full path, or throws when it does not exist.</summary>
+    internal static string Existing(FileInfo file)
         => file.Exists ? file.FullName : throw new FileNotFoundException($"{file.FullName}: no such file.", file.FullName);
 
     private static async Task WritePlotAsync(CliContext context, string? path, TrainingReport report, string title)

@@ -36,8 +36,8 @@ internal static class TrainingConsole
         return artifact!;
     }
 
-    /// <summary>Writes the training and validation loss curves as a PNG (atomically).</summary>
-    public static async Task WritePlotAsync(TrainingReport report, string path, string title)
+    /// <summary>Writes the training and validation loss curves as a PNG (atomically), with <paramref name="metrics"/> from each step's metrics on a right-hand axis.</summary>
+    public static async Task WritePlotAsync(TrainingReport report, string path, string title, IReadOnlyList<string>? metrics = null)
     {
         var plot = new ScottPlot.Plot();
         var steps = report.History.Select(h => (double)h.Step).ToArray();
@@ -49,6 +49,19 @@ internal static class TrainingConsole
         {
             var validation = plot.Add.Scatter(validated.Select(h => (double)h.Step).ToArray(), validated.Select(h => h.ValidationLoss!.Value).ToArray());
             validation.LegendText = "validation loss";
+        }
+
+        foreach (var name in metrics ?? [])
+        {
+            var points = report.History.Where(h => h.Metrics?.ContainsKey(name) == true).ToArray();
+            if (points.Length > 0)
+            {
+                var curve = plot.Add.Scatter(points.Select(h => (double)h.Step).ToArray(), points.Select(h => h.Metrics![name]).ToArray());
+                curve.LegendText = name;
+                curve.MarkerSize = points.Length > 50 ? 0 : 4;
+                curve.Axes.YAxis = plot.Axes.Right;
+                plot.Axes.Right.Label.Text = string.Join(", ", metrics!);
+            }
         }
 
         plot.Title(title);

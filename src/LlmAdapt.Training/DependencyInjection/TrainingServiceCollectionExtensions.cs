@@ -1,6 +1,7 @@
 using LlmAdapt.DependencyInjection;
 using LlmAdapt.Preference;
 using LlmAdapt.Training;
+using LlmAdapt.Training.Dpo;
 using LlmAdapt.Training.Heads;
 using LlmAdapt.Training.Reward;
 using Microsoft.Extensions.AI;
@@ -11,7 +12,7 @@ using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers task heads and reward models; both need an <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> of strings registered too.</summary>
+/// <summary>Registers task heads, reward models (both need an <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> of strings registered too) and the DPO trainer.</summary>
 public static class TrainingServiceCollectionExtensions
 {
     /// <summary>The configuration section of <see cref="TaskHeadOptions"/> under <c>LlmAdapt</c>.</summary>
@@ -19,6 +20,9 @@ public static class TrainingServiceCollectionExtensions
 
     /// <summary>The configuration section of <see cref="RewardModelOptions"/> under <c>LlmAdapt</c>.</summary>
     public const string RewardModelSection = "RewardModel";
+
+    /// <summary>The configuration section of <see cref="DpoOptions"/> under <c>LlmAdapt</c>.</summary>
+    public const string DpoSection = "Dpo";
 
     /// <summary>
     /// Registers <see cref="TaskHeadTrainer"/> as an <see cref="IFineTuner"/> (and as itself). Options bind from
@@ -40,7 +44,8 @@ public static class TrainingServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Registers <see cref="RewardModelTrainer"/> as an <see cref="IPreferenceTrainer"/> (and as itself). Options bind from
+    /// Registers <see cref="RewardModelTrainer"/> as an <see cref="IPreferenceTrainer"/> (also keyed by
+    /// <see cref="RewardModelTrainer.TrainerName"/>) and as itself. Options bind from
     /// <c>LlmAdapt:RewardModel</c>, then <paramref name="configure"/>, and are validated when the host starts.
     /// </summary>
     /// <param name="builder">The builder.</param>
@@ -55,6 +60,26 @@ public static class TrainingServiceCollectionExtensions
             sp.GetRequiredService<IOptions<RewardModelOptions>>().Value,
             sp.GetService<ILogger<RewardModelTrainer>>()));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPreferenceTrainer, RewardModelTrainer>(sp => sp.GetRequiredService<RewardModelTrainer>()));
+        builder.Services.TryAddKeyedSingleton<IPreferenceTrainer>(RewardModelTrainer.TrainerName, (sp, _) => sp.GetRequiredService<RewardModelTrainer>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers <see cref="DpoTrainer"/> as an <see cref="IPreferenceTrainer"/> (also keyed by
+    /// <see cref="DpoTrainer.TrainerName"/>, beside the reward-model trainer's key) and as itself. Options bind from
+    /// <c>LlmAdapt:Dpo</c>, then <paramref name="configure"/>, and are validated when the host starts (β &gt; 0, ε in
+    /// [0, 0.5), lengths, LoRA rank, the training loop).
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Changes the options, or <see langword="null"/>.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static LlmAdaptBuilder AddDpoTrainer(this LlmAdaptBuilder builder, Action<DpoOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddValidatedOptions(builder, DpoSection, configure, o => o.Validate());
+        builder.Services.TryAddSingleton(sp => new DpoTrainer(sp.GetRequiredService<IOptions<DpoOptions>>().Value));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPreferenceTrainer, DpoTrainer>(sp => sp.GetRequiredService<DpoTrainer>()));
+        builder.Services.TryAddKeyedSingleton<IPreferenceTrainer>(DpoTrainer.TrainerName, (sp, _) => sp.GetRequiredService<DpoTrainer>());
         return builder;
     }
 

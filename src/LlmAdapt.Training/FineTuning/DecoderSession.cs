@@ -92,16 +92,25 @@ internal sealed class DecoderSession
     };
 
     /// <summary>Runs a tuner's common path: options, LoRA, the loop, the final artifact.</summary>
-    public async Task<FineTunedArtifact> TrainAsync(DecoderTrainingOptions options, Data.IBatchSource train, Data.IBatchSource? validation, FineTuningRequest request, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    public Task<FineTunedArtifact> TrainAsync(DecoderTrainingOptions options, Data.IBatchSource train, Data.IBatchSource? validation, FineTuningRequest request, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+        => TrainAsync(options, trainer => new NextTokenObjective(trainer, Model, train, validation, options.EvaluationBatches), request.OutputPath, request.Seed, progress, cancellationToken);
+
+    /// <summary>Attaches the LoRA adapters <paramref name="options"/> asks for, unless the session brought its own (an adapter folder).</summary>
+    public void AttachLora(DecoderTrainingOptions options, int seed)
     {
         // An adapter folder given as the base brings its adapters: they are trained further (or resumed).
         if (options.Lora is not null && Model.Lora is null)
         {
-            Model.AttachLora(options.Lora, request.Seed);
+            Model.AttachLora(options.Lora, seed);
         }
+    }
 
-        var trainer = new DecoderTrainer(Model, options, request.Seed) { CheckpointPath = Path.GetFullPath(request.OutputPath) };
-        trainer.SaveCheckpoint = CheckpointWriter(request.OutputPath, trainer);
+    /// <summary>Runs the loop on the objective <paramref name="objective"/> builds, then writes the final artifact.</summary>
+    public async Task<FineTunedArtifact> TrainAsync(DecoderTrainingOptions options, Func<DecoderTrainer, ITrainingObjective> objective, string outputPath, int seed, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        AttachLora(options, seed);
+        var trainer = new DecoderTrainer(Model, options, seed) { CheckpointPath = Path.GetFullPath(outputPath) };
+        trainer.SaveCheckpoint = CheckpointWriter(outputPath, trainer);
         if (options.Resume)
         {
             var state = Path.Combine(Source ?? throw new ArgumentException("Resume needs a base model folder holding optimizer.safetensors."), OptimizerFile);
@@ -115,12 +124,12 @@ internal sealed class DecoderSession
         }
 
         var trainable = Model.Trainable.Sum(s => (long)s.Length);
-        var report = await trainer.RunAsync(train, validation, progress, cancellationToken).ConfigureAwait(false);
+        var report = await trainer.RunAsync(objective(trainer), progress, cancellationToken).ConfigureAwait(false);
         var kind = ArtifactKinds.Checkpoint;
         if (Model.Lora is not null && options.MergeLora)
         {
             Model.MergeLora();
-            await SaveCheckpointAsync(request.OutputPath, cancellationToken).ConfigureAwait(false);
+            await SaveCheckpointAsync(outputPath, cancellationToken).ConfigureAwait(false);
         }
         else if (Model.Lora is not null)
         {
@@ -134,7 +143,7 @@ internal sealed class DecoderSession
         };
         return new FineTunedArtifact
         {
-            Path = Path.GetFullPath(request.OutputPath),
+            Path = Path.GetFullPath(outputPath),
             Kind = kind,
             BaseModel = BasePath,
             TrainableParameters = trainable,

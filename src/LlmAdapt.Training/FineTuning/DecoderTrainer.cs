@@ -63,7 +63,11 @@ internal sealed class DecoderTrainer
         }
     }
 
-    public async Task<TrainingReport> RunAsync(IBatchSource train, IBatchSource? validation, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    public Task<TrainingReport> RunAsync(IBatchSource train, IBatchSource? validation, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+        => RunAsync(new NextTokenObjective(this, _model, train, validation, _options.EvaluationBatches), progress, cancellationToken);
+
+    /// <summary>Runs the loop on <paramref name="objective"/> from the optimizer's step to <see cref="DecoderTrainingOptions.Steps"/>.</summary>
+    public async Task<TrainingReport> RunAsync(ITrainingObjective objective, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         _model.Threads = _options.Threads;
         var schedule = new LearningRateSchedule(_options.LearningRate, _options.LearningRate * _options.MinLearningRateRatio, _options.WarmupSteps, _options.Steps);
@@ -73,8 +77,8 @@ internal sealed class DecoderTrainer
         double firstLoss = double.NaN, loss = double.NaN;
         var stoppedEarly = false;
         var step = Optimizer.StepCount;
-        var tokensPerStep = (double)train.BatchSize * train.SequenceLength * _options.GradientAccumulationSteps;
-        var epochTokens = Math.Max(1, train.TokenCount);
+        var tokensPerStep = (double)objective.TokensPerMicroBatch * _options.GradientAccumulationSteps;
+        var epochTokens = Math.Max(1, objective.EpochTokens);
         while (step < _options.Steps)
         {
             if (cancellationToken.IsCancellationRequested)
@@ -103,15 +107,10 @@ internal sealed class DecoderTrainer
             loss = 0;
             for (var micro = 0; micro < _options.GradientAccumulationSteps; micro++)
             {
-                var (inputs, targets, weights) = train.Next(random);
-                var microLoss = _model.Forward(inputs, targets, train.BatchSize, train.SequenceLength, weights);
-                if (double.IsNaN(microLoss) && _model.CountedTargets == 0)
+                if (objective.TrainMicroBatch(step, micro, random, 1.0 / _options.GradientAccumulationSteps) is { } microLoss)
                 {
-                    continue;
+                    loss += microLoss / _options.GradientAccumulationSteps;
                 }
-
-                loss += microLoss / _options.GradientAccumulationSteps;
-                _model.Backward(1.0 / _options.GradientAccumulationSteps);
             }
 
             if (double.IsNaN(firstLoss))
@@ -127,10 +126,25 @@ internal sealed class DecoderTrainer
 
             var lr = schedule.At(step);
             Optimizer.Step(lr);
+            var metrics = objective.TakeTrainingMetrics();
             double? validationLoss = null;
-            if (validation is not null && (step % _options.EvaluationInterval == 0 || step == _options.Steps))
+            if (objective.HasValidation && (step % _options.EvaluationInterval == 0 || step == _options.Steps))
             {
-                validationLoss = Evaluate(validation, _options.EvaluationBatches);
+                var training = _model.Training;
+                _model.Training = false;
+                try
+                {
+                    validationLoss = objective.Validate(out var validationMetrics);
+                    if (validationMetrics is not null)
+                    {
+                        metrics = new Dictionary<string, double>(metrics ?? new Dictionary<string, double>()).Concat(validationMetrics).ToDictionary();
+                    }
+                }
+                finally
+                {
+                    _model.Training = training;
+                }
+
                 best = best is null ? validationLoss : Math.Min(best.Value, validationLoss.Value);
             }
 
@@ -149,6 +163,7 @@ internal sealed class DecoderTrainer
                 LearningRate = lr,
                 ItemsPerSecond = tokensPerStep / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds),
                 Elapsed = clock.Elapsed,
+                Metrics = metrics,
             };
             history.Add(report);
             progress?.Report(report);
@@ -178,3 +193,60 @@ internal sealed class DecoderTrainer
         }
     }
 }
+
+/// <summary>What the loop optimises: micro-batch losses with their backward, and a validation measure.</summary>
+internal interface ITrainingObjective
+{
+    /// <summary>Gets the tokens one micro-batch processes, for throughput.</summary>
+    long TokensPerMicroBatch { get; }
+
+    /// <summary>Gets the tokens one pass over the training data would see.</summary>
+    long EpochTokens { get; }
+
+    /// <summary>Gets whether <see cref="Validate"/> has data to measure.</summary>
+    bool HasValidation { get; }
+
+    /// <summary>
+    /// Runs forward and backward (gradients of <paramref name="lossScale"/> × the loss) on micro-batch
+    /// <paramref name="micro"/> of <paramref name="step"/>; returns the loss, or null when the batch had nothing to learn.
+    /// </summary>
+    double? TrainMicroBatch(int step, int micro, Random random, double lossScale);
+
+    /// <summary>Returns the named metrics of the training micro-batches since the last call, or null.</summary>
+    IReadOnlyDictionary<string, double>? TakeTrainingMetrics();
+
+    /// <summary>Returns the validation loss (the model is in evaluation mode), with named metrics or null.</summary>
+    double Validate(out IReadOnlyDictionary<string, double>? metrics);
+}
+
+/// <summary>Next-token cross-entropy on batches (pre-training, instruction tuning).</summary>
+internal sealed class NextTokenObjective(DecoderTrainer trainer, IDecoderModel<float> model, IBatchSource train, IBatchSource? validation, int evaluationBatches) : ITrainingObjective
+{
+    public long TokensPerMicroBatch => (long)train.BatchSize * train.SequenceLength;
+
+    public long EpochTokens => train.TokenCount;
+
+    public bool HasValidation => validation is not null;
+
+    public double? TrainMicroBatch(int step, int micro, Random random, double lossScale)
+    {
+        var (inputs, targets, weights) = train.Next(random);
+        var loss = model.Forward(inputs, targets, train.BatchSize, train.SequenceLength, weights);
+        if (double.IsNaN(loss) && model.CountedTargets == 0)
+        {
+            return null;
+        }
+
+        model.Backward(lossScale);
+        return loss;
+    }
+
+    public IReadOnlyDictionary<string, double>? TakeTrainingMetrics() => null;
+
+    public double Validate(out IReadOnlyDictionary<string, double>? metrics)
+    {
+        metrics = null;
+        return trainer.Evaluate(validation!, evaluationBatches);
+    }
+}
+

@@ -17,6 +17,9 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
     private readonly Dictionary<string, ParameterTensor> _byName;
     private IReadOnlyList<TrainableSlice<T>>? _trainable;
     private (int B, int T) _loraShape;
+    private T* _lastLosses;
+    private int _lastCount;
+    private bool _summedBackward;
 
     protected DecoderModel(List<ParameterTensor> tensors)
     {
@@ -58,6 +61,12 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
     /// <summary>Gets or sets the most threads this model's kernels use; 0 (the default) means every core.</summary>
     public int Threads { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether attached adapters are switched off: forward then runs the bare base weights (DPO's reference
+    /// model, without a second copy of the base). Backward must not follow such a forward.
+    /// </summary>
+    public bool AdaptersDisabled { get; set; }
+
     public int CountedTargets { get; private set; }
 
     public double TargetWeight { get; private set; }
@@ -89,6 +98,54 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
     public abstract double Forward(int[] inputs, int[]? targets, int b, int t, float[]? weights = null);
 
     public abstract void Backward(double lossScale = 1.0);
+
+    /// <summary>
+    /// Writes each sequence's summed log-probability of its counted targets (Σ log p(targetᵢ) over targets ≥ 0) from the
+    /// last forward, which must have run without weights; <paramref name="sums"/> has one element per sequence.
+    /// </summary>
+    public void SumTargetLogProbs(Span<double> sums)
+    {
+        if (_lastLosses is null || LastWeights is not null || _lastCount % sums.Length != 0)
+        {
+            throw new InvalidOperationException("Run Forward with targets and without weights first.");
+        }
+
+        var t = _lastCount / sums.Length;
+        for (var row = 0; row < sums.Length; row++)
+        {
+            var sum = 0.0;
+            for (var i = 0; i < t; i++)
+            {
+                sum -= double.CreateChecked(_lastLosses[(row * t) + i]);
+            }
+
+            sums[row] = sum;
+        }
+    }
+
+    /// <summary>
+    /// Adds the gradients of the un-normalised sum Σᵢ wᵢ·lossᵢ over the last forward's targets, with weights chosen after
+    /// that forward (DPO: each sequence's tokens weighted by its pair's coefficient), instead of the weighted mean.
+    /// </summary>
+    public void BackwardSummed(float[] weights, double lossScale = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (weights.Length < _lastCount)
+        {
+            throw new ArgumentException($"Expected {_lastCount} weights; got {weights.Length}.", nameof(weights));
+        }
+
+        LastWeights = weights;
+        _summedBackward = true;
+        try
+        {
+            Backward(lossScale);
+        }
+        finally
+        {
+            _summedBackward = false;
+        }
+    }
 
     public void ZeroGrad()
     {
@@ -209,6 +266,8 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
     protected double Loss(T* logits, T* losses, int[]? targets, float[]? weights, int n)
     {
         var total = Layers.SoftmaxCrossEntropyForward(logits, losses, targets, weights, n, VocabSize, Threads);
+        _lastLosses = losses;
+        _lastCount = n;
         CountedTargets = 0;
         TargetWeight = 0;
         for (var i = 0; targets is not null && i < n; i++)
@@ -224,7 +283,7 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
     }
 
     /// <summary>The scale of dlogits for a backward of lossScale × the mean loss.</summary>
-    protected T LossScale(double lossScale) => TargetWeight <= 0 ? T.Zero : T.CreateChecked(lossScale / TargetWeight);
+    protected T LossScale(double lossScale) => _summedBackward ? T.CreateChecked(lossScale) : TargetWeight <= 0 ? T.Zero : T.CreateChecked(lossScale / TargetWeight);
 
     protected T* P(string name) => Parameters.Pointer + _byName[name].Offset;
 
@@ -243,7 +302,7 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
     /// <summary>Adds the adapter's term to a projection's output: out += scale · dropout(x) · Aᵀ · Bᵀ.</summary>
     protected void LoraForward(int layer, int site, T* output, T* input, int n)
     {
-        if (Lora?.Find(layer, site) is not { } m)
+        if (AdaptersDisabled || Lora?.Find(layer, site) is not { } m)
         {
             return;
         }
@@ -284,6 +343,11 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
     /// <summary>Backward of the adapter's term: dB, dA, and its share of dx.</summary>
     protected void LoraBackward(int layer, int site, T* dinput, T* doutput, T* input, int n)
     {
+        if (AdaptersDisabled && Lora is not null)
+        {
+            throw new InvalidOperationException("Backward after a forward with the adapters switched off.");
+        }
+
         if (Lora?.Find(layer, site) is not { } m)
         {
             return;

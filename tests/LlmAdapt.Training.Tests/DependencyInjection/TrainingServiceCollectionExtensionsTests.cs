@@ -1,4 +1,5 @@
 using LlmAdapt.Preference;
+using LlmAdapt.Training.Dpo;
 using LlmAdapt.Training.Heads;
 using LlmAdapt.Training.Reward;
 using LlmAdapt.Training.Tests.Reward;
@@ -35,6 +36,44 @@ public sealed class TrainingServiceCollectionExtensionsTests : IDisposable
         var preference = Assert.Single(provider.GetServices<IPreferenceTrainer>());
         Assert.Equal("reward-model", preference.Name);
         Assert.Equal(RewardFeatures.Response | RewardFeatures.Length, provider.GetRequiredService<RewardModelTrainer>().Options.Features);
+    }
+
+    [Fact]
+    public void DpoTrainer_ResolvesByKey_BesideTheRewardModelTrainer_WithBoundOptions()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LlmAdapt:Dpo:Loss"] = "Ipo",
+            ["LlmAdapt:Dpo:Beta"] = "0.25",
+            ["LlmAdapt:Dpo:Training:Steps"] = "30",
+            ["LlmAdapt:Dpo:Training:Lora:Rank"] = "4",
+        }).Build();
+        var services = new ServiceCollection().AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(new HashingEmbeddingGenerator());
+        services.AddLlmAdapt(configuration, b => b.AddRewardModelTrainer().AddDpoTrainer(o => o.MaxPromptTokens = 64).AddDpoTrainer());
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal(["reward-model", "dpo"], provider.GetServices<IPreferenceTrainer>().Select(t => t.Name));
+        var dpo = Assert.IsType<DpoTrainer>(provider.GetRequiredKeyedService<IPreferenceTrainer>(DpoTrainer.TrainerName));
+        Assert.IsType<RewardModelTrainer>(provider.GetRequiredKeyedService<IPreferenceTrainer>(RewardModelTrainer.TrainerName));
+        Assert.Same(provider.GetRequiredService<DpoTrainer>(), dpo);
+        Assert.Equal(DpoLossType.Ipo, dpo.Options.Loss);
+        Assert.Equal(0.25, dpo.Options.Beta);
+        Assert.Equal(64, dpo.Options.MaxPromptTokens);
+        Assert.Equal(30, dpo.Options.Training.Steps);
+        Assert.Equal(4, dpo.Options.Training.Lora!.Rank);
+    }
+
+    [Theory]
+    [InlineData(0.0, 0.0, "Beta is 0")]
+    [InlineData(0.1, 0.7, "LabelSmoothing is 0.7")]
+    public void InvalidDpoOptions_FailValidation_NamingTheSection(double beta, double smoothing, string problem)
+    {
+        var services = new ServiceCollection();
+        services.AddLlmAdapt(b => b.AddDpoTrainer(o => { o.Beta = beta; o.LabelSmoothing = smoothing; o.Loss = DpoLossType.Robust; }));
+        using var provider = services.BuildServiceProvider();
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<DpoOptions>>().Value);
+        Assert.Contains("LlmAdapt:Dpo", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,246 @@
+using System.CommandLine;
+using System.Globalization;
+using LlmAdapt.Cli.Training;
+using LlmAdapt.Preference;
+using LlmAdapt.Training;
+using LlmAdapt.Training.Dpo;
+using LlmAdapt.Training.FineTuning;
+using LlmAdapt.Training.Lora;
+
+namespace LlmAdapt.Cli.Commands;
+
+/// <summary><c>llmadapt dpo</c> and <c>llmadapt eval preferences</c>: tune a decoder on preference pairs, and measure it against its reference.</summary>
+internal static class PreferenceTuningCommands
+{
+    /// <summary>TRL's metric names, in the order they are printed.</summary>
+    private static readonly string[] s_metrics = ["loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"];
+
+    /// <summary>Adds <c>dpo</c>, and <c>preferences</c> to the <c>eval</c> group (made if no other verb set made it).</summary>
+    public static void AddTo(RootCommand root, CliContext context)
+    {
+        root.Subcommands.Add(CreateDpo(context));
+        var eval = root.Subcommands.FirstOrDefault(c => c.Name == "eval");
+        if (eval is null)
+        {
+            eval = new Command("eval", "Evaluate models and pipelines.");
+            root.Subcommands.Add(eval);
+        }
+
+        eval.Subcommands.Add(CreateEvaluate(context));
+    }
+
+    private static Command CreateDpo(CliContext context)
+    {
+        var baseModel = new Option<DirectoryInfo>("--base") { Description = "Checkpoint folder to tune (GPT-2 or Llama, Hugging Face layout), or a DPO/sft adapter folder (trained further, or resumed with --resume).", Required = true };
+        var pairsFile = new Option<FileInfo>("--pairs") { Description = "Preference pairs (JSONL or JSONL.gz: TRL explicit or implicit prompt, HH-RLHF, OpenAI DPO).", Required = true };
+        var pairOptions = new TrainingHeadCommands.PairOptions();
+        var loss = new Option<string>("--loss") { Description = "sigmoid (DPO), ipo, robust (label-noise robust DPO) or hinge.", DefaultValueFactory = _ => "sigmoid" }.AcceptOnlyFromAmong("sigmoid", "ipo", "robust", "hinge");
+        var beta = new Option<double>("--beta") { Description = "β: how strongly the policy is held to the reference (> 0).", DefaultValueFactory = _ => 0.1 };
+        var smoothing = new Option<double>("--label-smoothing") { Description = "ε in [0, 0.5): the assumed rate of flipped labels (robust; conservative DPO with sigmoid)." };
+        var maxPrompt = new Option<int>("--max-prompt-tokens") { Description = "Prompt tokens kept (a longer prompt keeps its end).", DefaultValueFactory = _ => 128 };
+        var maxResponse = new Option<int>("--max-response-tokens") { Description = "Response tokens kept, end-of-text included (a longer response keeps its start).", DefaultValueFactory = _ => 128 };
+        var validationFile = new Option<FileInfo?>("--validation") { Description = "Held-out pairs for the eval_ metrics." };
+        var holdOut = new Option<int>("--hold-out") { Description = "Pairs held out at the end of --pairs for validation (0 with no --validation: 10%)." };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Output folder: a PEFT adapter (a checkpoint with --lora-rank 0 or --merge), dpo_config.json and the cached reference log-probabilities.", Required = true };
+        var steps = new Option<int>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 200 };
+        var batch = new Option<int>("--batch") { Description = "Pairs per step (each runs a chosen and a rejected sequence).", DefaultValueFactory = _ => 4 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 5e-4 };
+        var warmup = new Option<int>("--warmup") { Description = "Warm-up steps.", DefaultValueFactory = _ => 10 };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Validation every N steps (0: 10 times a run)." };
+        var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank (0: full fine-tuning, reference = the starting weights scored before training).", DefaultValueFactory = _ => 8 };
+        var loraAlpha = new Option<double>("--lora-alpha") { Description = "LoRA alpha.", DefaultValueFactory = _ => 16 };
+        var loraDropout = new Option<double>("--lora-dropout") { Description = "LoRA dropout." };
+        var merge = new Option<bool>("--merge") { Description = "Merge the adapter into the base and write a full checkpoint." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --base (its optimizer state, step and reference log-probabilities) with the same options." };
+        var threads = new Option<int>("--threads") { Description = "Threads for the kernels.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Write the loss and rewards/accuracies curves (training and validation) to this PNG." };
+        var json = CliContext.JsonOption();
+        var command = new Command("dpo", "Tune a decoder on preference pairs with DPO (or IPO, robust DPO, hinge); the reference is the base with the adapter off.")
+        {
+            baseModel, pairsFile, loss, beta, smoothing, maxPrompt, maxResponse, validationFile, holdOut, output, steps, batch, lr, warmup, evalEvery, loraRank, loraAlpha, loraDropout, merge, resume, threads, seed, plot, json,
+        };
+        pairOptions.AddTo(command);
+        command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
+        {
+            var stepCount = parse.GetValue(steps);
+            var every = parse.GetValue(evalEvery);
+            var rank = parse.GetValue(loraRank);
+            var options = new DpoOptions
+            {
+                Loss = Enum.Parse<DpoLossType>(parse.GetRequiredValue(loss), ignoreCase: true),
+                Beta = parse.GetValue(beta),
+                LabelSmoothing = parse.GetValue(smoothing),
+                MaxPromptTokens = parse.GetValue(maxPrompt),
+                MaxResponseTokens = parse.GetValue(maxResponse),
+                Training = new DecoderTrainingOptions
+                {
+                    Steps = stepCount,
+                    BatchSize = parse.GetValue(batch),
+                    LearningRate = parse.GetValue(lr),
+                    WarmupSteps = Math.Min(parse.GetValue(warmup), stepCount),
+                    WeightDecay = 0,
+                    EvaluationInterval = every > 0 ? every : Math.Max(1, stepCount / 10),
+                    EvaluationBatches = 100_000,
+                    CheckpointInterval = stepCount,
+                    Threads = parse.GetValue(threads),
+                    Lora = rank > 0 ? new LoraOptions { Rank = rank, Alpha = parse.GetValue(loraAlpha), Dropout = parse.GetValue(loraDropout) } : null,
+                    MergeLora = parse.GetValue(merge),
+                    Resume = parse.GetValue(resume),
+                },
+            };
+            DpoTrainer trainer;
+            try
+            {
+                trainer = new DpoTrainer(options);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new CliUsageException(ex.Message);
+            }
+
+            var pairs = await pairOptions.ReadAsync(parse, TrainingHeadCommands.Existing(parse.GetRequiredValue(pairsFile)), cancellationToken, PreferenceLimits.Default).ConfigureAwait(false);
+            IReadOnlyList<PreferencePair>? validation = null;
+            var held = parse.GetValue(holdOut);
+            if (parse.GetValue(validationFile) is { } v)
+            {
+                if (held > 0)
+                {
+                    throw new CliUsageException("Give --validation or --hold-out, not both.");
+                }
+
+                validation = await PreferenceDataReader.ReadPairsAsync(TrainingHeadCommands.Existing(v), TrainingHeadCommands.ParseFormat(parse.GetRequiredValue(pairOptions.Format)), PreferenceLimits.Default, cancellationToken).ConfigureAwait(false);
+            }
+            else if (held > 0)
+            {
+                if (held >= pairs.Count)
+                {
+                    throw new CliUsageException($"--hold-out {held} leaves no training pairs: there are {pairs.Count}.");
+                }
+
+                validation = pairs.Skip(pairs.Count - held).ToList();
+                pairs = pairs.Take(pairs.Count - held).ToList();
+            }
+
+            var request = new PreferenceTrainingRequest
+            {
+                TrainingPairs = pairs,
+                ValidationPairs = validation,
+                BaseModel = parse.GetRequiredValue(baseModel).FullName,
+                OutputPath = parse.GetRequiredValue(output).FullName,
+                Seed = parse.GetValue(seed),
+            };
+            var scoring = new ScoringProgress(context, "reference log-probabilities");
+            var artifact = await TrainingConsole.RunAsync(context, "dpo", stepCount, progress => trainer.TrainAsync(request, progress, scoring, cancellationToken)).ConfigureAwait(false);
+            var report = artifact.Report;
+            var m = report.Metrics;
+            await context.Out.WriteLineAsync($"{artifact.Kind} written to {artifact.Path}").ConfigureAwait(false);
+            await context.Out.WriteLineAsync(Invariant($"{options.Loss} loss, β {options.Beta}, {m["pairs"]} training pairs, {m["validation_pairs"]} validation pairs, {report.Steps} steps, {report.Duration.TotalSeconds:F0} s; reference: {(m["reference_without_adapter"] > 0 ? "the base with the adapter switched off (one copy of the base in memory)" : "the starting weights, scored before the first step")}; {m["reference_sequences_scored"]} sequences scored for it")).ConfigureAwait(false);
+            await context.Out.WriteLineAsync(Invariant($"truncated: {m["truncated_prompts"]} prompts (from the left), {m["truncated_responses"]} responses (from the right); {m["identical_after_truncation"]} pairs identical once cut; sequence length {m["sequence_length"]}")).ConfigureAwait(false);
+            await context.Out.WriteLineAsync("train: " + Describe(m, string.Empty)).ConfigureAwait(false);
+            await context.Out.WriteLineAsync("eval:  " + Describe(m, "eval_")).ConfigureAwait(false);
+            if (parse.GetValue(plot) is { } png)
+            {
+                await TrainingConsole.WritePlotAsync(report, png.FullName, "dpo", ["rewards/accuracies", "eval_rewards/accuracies"]).ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"curves written to {png.FullName}").ConfigureAwait(false);
+            }
+
+            if (parse.GetValue(json))
+            {
+                context.WriteJson(new
+                {
+                    kind = artifact.Kind,
+                    path = artifact.Path,
+                    loss_type = options.Loss.ToString().ToLowerInvariant(),
+                    beta = options.Beta,
+                    steps = report.Steps,
+                    seconds = report.Duration.TotalSeconds,
+                    trainable_parameters = artifact.TrainableParameters,
+                    metrics = m,
+                });
+            }
+
+            return CliApp.Success;
+        }));
+        return command;
+    }
+
+    private static Command CreateEvaluate(CliContext context)
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "A DPO output: an adapter folder (reference: its base without the adapter), or a checkpoint with --reference.", Required = true };
+        var pairsFile = new Option<FileInfo>("--pairs") { Description = "Held-out preference pairs.", Required = true };
+        var pairOptions = new TrainingHeadCommands.PairOptions();
+        var reference = new Option<DirectoryInfo?>("--reference") { Description = "The reference checkpoint, when --model is a full checkpoint." };
+        var beta = new Option<double?>("--beta") { Description = "β for the rewards (default: the one in the model's dpo_config.json, else 0.1)." };
+        var json = CliContext.JsonOption();
+        var command = new Command("preferences", "Measure a DPO-tuned model against its reference on pairs: implicit-reward accuracy and margins (TRL's rewards/*).") { model, pairsFile, reference, beta, json };
+        pairOptions.AddTo(command);
+        command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
+        {
+            var pairs = await pairOptions.ReadAsync(parse, TrainingHeadCommands.Existing(parse.GetRequiredValue(pairsFile)), cancellationToken, PreferenceLimits.Default).ConfigureAwait(false);
+            var path = parse.GetRequiredValue(model).FullName;
+            DpoOptions? options = null;
+            if (parse.GetValue(beta) is { } b)
+            {
+                options = new DpoOptions { Beta = b };
+                if (!(b > 0))
+                {
+                    throw new CliUsageException(Invariant($"--beta {b}: β must be greater than 0."));
+                }
+            }
+
+            DpoEvaluation result;
+            try
+            {
+                result = await DpoTrainer.EvaluateAsync(path, pairs, parse.GetValue(reference)?.FullName, options, new ScoringProgress(context, "scoring pairs"), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArgumentException ex) when (ex.ParamName == "reference")
+            {
+                throw new CliUsageException(ex.Message + " (--reference)");
+            }
+
+            await context.Out.WriteLineAsync(Invariant($"{result.Pairs} pairs, β {result.Beta}: rewards/accuracies {result.Accuracy:F4}, rewards/margins {result.Margin:F4} (chosen {result.RewardsChosen:F4}, rejected {result.RewardsRejected:F4}); logps/chosen {result.LogpsChosen:F2}, logps/rejected {result.LogpsRejected:F2}; loss {result.Loss:F4}")).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                context.WriteJson(new Dictionary<string, double>
+                {
+                    ["pairs"] = result.Pairs,
+                    ["beta"] = result.Beta,
+                    ["loss"] = result.Loss,
+                    ["rewards/accuracies"] = result.Accuracy,
+                    ["rewards/margins"] = result.Margin,
+                    ["rewards/chosen"] = result.RewardsChosen,
+                    ["rewards/rejected"] = result.RewardsRejected,
+                    ["logps/chosen"] = result.LogpsChosen,
+                    ["logps/rejected"] = result.LogpsRejected,
+                    ["truncated_prompts"] = result.TruncatedPrompts,
+                    ["truncated_responses"] = result.TruncatedResponses,
+                });
+            }
+
+            return CliApp.Success;
+        }));
+        return command;
+    }
+
+    private static string Describe(IReadOnlyDictionary<string, double> metrics, string prefix)
+        => string.Join(", ", s_metrics.Where(n => metrics.ContainsKey(prefix + n)).Select(n => Invariant($"{prefix}{n} {metrics[prefix + n]:F4}")));
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Writes scoring progress to standard error about every tenth of the way.</summary>
+    private sealed class ScoringProgress(CliContext context, string what) : IProgress<ReferenceScoringProgress>
+    {
+        private int _shown = -1;
+
+        public void Report(ReferenceScoringProgress value)
+        {
+            var tenth = value.Completed * 10 / Math.Max(1, value.Total);
+            if (tenth != _shown)
+            {
+                _shown = tenth;
+                context.Error.WriteLine($"{what}: {value.Completed}/{value.Total} pairs");
+            }
+        }
+    }
+}
