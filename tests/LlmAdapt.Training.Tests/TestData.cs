@@ -33,3 +33,25 @@ internal static class TestData
         throw new DirectoryNotFoundException("The shared datasets were not found: put the repository next to 'shared/' or set LLMADAPT_SHARED.");
     }
 }
+
+/// <summary>Reports progress on the caller's thread, in order (<see cref="Progress{T}"/> posts to the thread pool).</summary>
+internal sealed class SyncProgress<T>(Action<T> action) : IProgress<T>
+{
+    public void Report(T value) => action(value);
+}
+
+/// <summary>Comparisons of files the trainers write.</summary>
+internal static class SafeTensorsAssert
+{
+    /// <summary>Asserts that two safetensors files hold the same tensor names with bit-identical values.</summary>
+    public static void SameTensors(string expected, string actual)
+    {
+        using var a = LlmAdapt.Formats.SafeTensorsReader.Open(expected);
+        using var b = LlmAdapt.Formats.SafeTensorsReader.Open(actual);
+        Assert.Equal(a.Tensors.Keys.Order(), b.Tensors.Keys.Order());
+        foreach (var name in a.Tensors.Keys)
+        {
+            Assert.Equal(a.ReadSingle(name), b.ReadSingle(name));
+        }
+    }
+}

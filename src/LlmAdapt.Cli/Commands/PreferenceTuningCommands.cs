@@ -19,14 +19,7 @@ internal static class PreferenceTuningCommands
     public static void AddTo(RootCommand root, CliContext context)
     {
         root.Subcommands.Add(CreateDpo(context));
-        var eval = root.Subcommands.FirstOrDefault(c => c.Name == "eval");
-        if (eval is null)
-        {
-            eval = new Command("eval", "Evaluate models and pipelines.");
-            root.Subcommands.Add(eval);
-        }
-
-        eval.Subcommands.Add(CreateEvaluate(context));
+        TrainingHeadCommands.Group(root, "eval", "Evaluate adapted models and pipelines on test sets.").Subcommands.Add(CreateEvaluate(context));
     }
 
     private static Command CreateDpo(CliContext context)
@@ -55,10 +48,11 @@ internal static class PreferenceTuningCommands
         var threads = new Option<int>("--threads") { Description = "Threads for the kernels.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
         var plot = new Option<FileInfo?>("--plot") { Description = "Write the loss and rewards/accuracies curves (training and validation) to this PNG." };
+        var dropInvalid = new Option<bool>("--drop-invalid") { Description = "Drop pairs with an empty response or chosen = rejected (each is listed) instead of stopping at the first." };
         var json = CliContext.JsonOption();
         var command = new Command("dpo", "Tune a decoder on preference pairs with DPO (or IPO, robust DPO, hinge); the reference is the base with the adapter off.")
         {
-            baseModel, pairsFile, loss, beta, smoothing, maxPrompt, maxResponse, validationFile, holdOut, output, steps, batch, lr, warmup, evalEvery, loraRank, loraAlpha, loraDropout, merge, resume, threads, seed, plot, json,
+            baseModel, pairsFile, loss, beta, smoothing, maxPrompt, maxResponse, validationFile, holdOut, output, steps, batch, lr, warmup, evalEvery, loraRank, loraAlpha, loraDropout, merge, resume, threads, seed, plot, dropInvalid, json,
         };
         pairOptions.AddTo(command);
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
@@ -99,7 +93,8 @@ internal static class PreferenceTuningCommands
                 throw new CliUsageException(ex.Message);
             }
 
-            var pairs = await pairOptions.ReadAsync(parse, TrainingHeadCommands.Existing(parse.GetRequiredValue(pairsFile)), cancellationToken, PreferenceLimits.Default).ConfigureAwait(false);
+            var drop = parse.GetValue(dropInvalid);
+            var pairs = Checked(await pairOptions.ReadAsync(parse, TrainingHeadCommands.Existing(parse.GetRequiredValue(pairsFile)), cancellationToken).ConfigureAwait(false), drop, context);
             IReadOnlyList<PreferencePair>? validation = null;
             var held = parse.GetValue(holdOut);
             if (parse.GetValue(validationFile) is { } v)
@@ -109,7 +104,7 @@ internal static class PreferenceTuningCommands
                     throw new CliUsageException("Give --validation or --hold-out, not both.");
                 }
 
-                validation = await PreferenceDataReader.ReadPairsAsync(TrainingHeadCommands.Existing(v), TrainingHeadCommands.ParseFormat(parse.GetRequiredValue(pairOptions.Format)), PreferenceLimits.Default, cancellationToken).ConfigureAwait(false);
+                validation = Checked(await PreferenceDataReader.ReadPairsAsync(TrainingHeadCommands.Existing(v), TrainingHeadCommands.ParseFormat(parse.GetRequiredValue(pairOptions.Format)), new PreferenceLimits { AllowEmptyResponses = true }, cancellationToken).ConfigureAwait(false), drop, context);
             }
             else if (held > 0)
             {
@@ -172,12 +167,13 @@ internal static class PreferenceTuningCommands
         var pairOptions = new TrainingHeadCommands.PairOptions();
         var reference = new Option<DirectoryInfo?>("--reference") { Description = "The reference checkpoint, when --model is a full checkpoint." };
         var beta = new Option<double?>("--beta") { Description = "β for the rewards (default: the one in the model's dpo_config.json, else 0.1)." };
+        var dropInvalid = new Option<bool>("--drop-invalid") { Description = "Drop pairs with an empty response or chosen = rejected (each is listed) instead of stopping at the first." };
         var json = CliContext.JsonOption();
-        var command = new Command("preferences", "Measure a DPO-tuned model against its reference on pairs: implicit-reward accuracy and margins (TRL's rewards/*).") { model, pairsFile, reference, beta, json };
+        var command = new Command("preferences", "Measure a DPO-tuned model against its reference on pairs: implicit-reward accuracy and margins (TRL's rewards/*).") { model, pairsFile, reference, beta, dropInvalid, json };
         pairOptions.AddTo(command);
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            var pairs = await pairOptions.ReadAsync(parse, TrainingHeadCommands.Existing(parse.GetRequiredValue(pairsFile)), cancellationToken, PreferenceLimits.Default).ConfigureAwait(false);
+            var pairs = Checked(await pairOptions.ReadAsync(parse, TrainingHeadCommands.Existing(parse.GetRequiredValue(pairsFile)), cancellationToken).ConfigureAwait(false), parse.GetValue(dropInvalid), context);
             var path = parse.GetRequiredValue(model).FullName;
             DpoOptions? options = null;
             if (parse.GetValue(beta) is { } b)
@@ -221,6 +217,37 @@ internal static class PreferenceTuningCommands
             return CliApp.Success;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Holds the selected pairs to DPO's limits (a response to learn from, chosen ≠ rejected): the first bad pair stops
+    /// the command naming its file and line, or with <paramref name="drop"/> every bad pair is listed and left out.
+    /// </summary>
+    private static IReadOnlyList<PreferencePair> Checked(IReadOnlyList<PreferencePair> pairs, bool drop, CliContext context)
+    {
+        var kept = new List<PreferencePair>(pairs.Count);
+        foreach (var pair in pairs)
+        {
+            if (PreferenceLimits.Default.Check(pair) is not { } problem)
+            {
+                kept.Add(pair);
+            }
+            else if (drop)
+            {
+                context.Error.WriteLine($"dropped {pair.Origin}: {problem}");
+            }
+            else
+            {
+                throw new InvalidDataFileException($"{pair.Origin}: {problem} (--drop-invalid leaves such pairs out)");
+            }
+        }
+
+        if (kept.Count < pairs.Count)
+        {
+            context.Error.WriteLine($"dropped {pairs.Count - kept.Count} of {pairs.Count} pairs");
+        }
+
+        return kept;
     }
 
     private static string Describe(IReadOnlyDictionary<string, double> metrics, string prefix)

@@ -31,7 +31,8 @@ internal static class TrainingHeadCommands
         pairs.Subcommands.Add(CreateFromFeedback(context));
     }
 
-    private static Command Group(RootCommand root, string name, string description)
+    /// <summary>Returns the group <paramref name="name"/> of <paramref name="root"/>, made if no verb set made it yet.</summary>
+    internal static Command Group(RootCommand root, string name, string description)
     {
         var group = root.Subcommands.FirstOrDefault(c => c.Name == name);
         if (group is null)

@@ -94,7 +94,7 @@ public sealed class DecoderTrainerTests
         trainer.SaveCheckpoint = (step, ct) => DecoderCheckpoint.SaveAsync(model, output, ct);
 
         // After step 3 a weight is corrupted, so step 4's loss is NaN.
-        var progress = new SyncProgress(p =>
+        var progress = new SyncProgress<TrainingProgress>(p =>
         {
             if (p.Step == 3)
             {
@@ -115,7 +115,7 @@ public sealed class DecoderTrainerTests
     {
         var output = TestData.TempDirectory();
         using var cts = new CancellationTokenSource();
-        var progress = new SyncProgress(p =>
+        var progress = new SyncProgress<TrainingProgress>(p =>
         {
             if (p.Step == 2)
             {
@@ -150,7 +150,7 @@ public sealed class DecoderTrainerTests
 
         var output = TestData.TempDirectory();
         using var cts = new CancellationTokenSource();
-        var progress = new SyncProgress(p =>
+        var progress = new SyncProgress<TrainingProgress>(p =>
         {
             if (p.Step == 3)
             {
@@ -196,7 +196,7 @@ public sealed class DecoderTrainerTests
 
         var interrupted = TestData.TempDirectory();
         using var cts = new CancellationTokenSource();
-        var progress = new SyncProgress(p =>
+        var progress = new SyncProgress<TrainingProgress>(p =>
         {
             if (p.Step == 3)
             {
@@ -213,13 +213,7 @@ public sealed class DecoderTrainerTests
         var resumed = await new ContinuedPretrainingFineTuner(TuneOptions(true)).FineTuneAsync(Request(interrupted, interrupted));
         Assert.Equal([4, 5, 6], resumed.Report.History.Select(h => h.Step));
         Assert.Equal(ArtifactKinds.LoraAdapter, resumed.Kind);
-        using var a = SafeTensorsReader.Open(Path.Combine(straight, PeftAdapterConfig.WeightsFileName));
-        using var b = SafeTensorsReader.Open(Path.Combine(interrupted, PeftAdapterConfig.WeightsFileName));
-        Assert.Equal(a.Tensors.Keys.Order(), b.Tensors.Keys.Order());
-        foreach (var name in a.Tensors.Keys)
-        {
-            Assert.Equal(a.ReadSingle(name), b.ReadSingle(name));
-        }
+        SafeTensorsAssert.SameTensors(Path.Combine(straight, PeftAdapterConfig.WeightsFileName), Path.Combine(interrupted, PeftAdapterConfig.WeightsFileName));
     }
 
     [Fact]
@@ -229,10 +223,5 @@ public sealed class DecoderTrainerTests
         Assert.Contains("notes.txt", ex.Message, StringComparison.Ordinal);
         Assert.Contains("5 tokens", ex.Message, StringComparison.Ordinal);
         Assert.Contains("at least 9", ex.Message, StringComparison.Ordinal);
-    }
-
-    private sealed class SyncProgress(Action<TrainingProgress> action) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => action(value);
     }
 }
