@@ -88,7 +88,7 @@ internal static class PreferenceTuningCommands
             {
                 trainer = new DpoTrainer(options);
             }
-            catch (ArgumentException ex)
+            catch (InvalidOptionsException ex)
             {
                 throw new CliUsageException(ex.Message);
             }

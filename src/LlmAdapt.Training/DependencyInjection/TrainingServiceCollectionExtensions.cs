@@ -76,7 +76,7 @@ public static class TrainingServiceCollectionExtensions
     public static LlmAdaptBuilder AddDpoTrainer(this LlmAdaptBuilder builder, Action<DpoOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        AddValidatedOptions(builder, DpoSection, configure, o => o.Validate());
+        AddValidatedOptions(builder, DpoSection, configure);
         builder.Services.TryAddSingleton(sp => new DpoTrainer(sp.GetRequiredService<IOptions<DpoOptions>>().Value));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPreferenceTrainer, DpoTrainer>(sp => sp.GetRequiredService<DpoTrainer>()));
         builder.Services.TryAddKeyedSingleton<IPreferenceTrainer>(DpoTrainer.TrainerName, (sp, _) => sp.GetRequiredService<DpoTrainer>());

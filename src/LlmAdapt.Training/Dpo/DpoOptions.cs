@@ -29,7 +29,7 @@ public enum DpoLossType
 /// responses may be, and the training loop (<see cref="Training"/>: steps, pairs per micro-batch, learning rate, LoRA).
 /// Validated when the trainer is made; every problem is listed at once.
 /// </summary>
-public sealed class DpoOptions
+public sealed class DpoOptions : IValidatableObject
 {
     /// <summary>Gets or sets the loss. Default: <see cref="DpoLossType.Sigmoid"/>.</summary>
     public DpoLossType Loss { get; set; } = DpoLossType.Sigmoid;
@@ -86,43 +86,40 @@ public sealed class DpoOptions
         Lora = new LoraOptions { Rank = 8, Alpha = 16 },
     };
 
-    /// <summary>Throws when an option is out of range, listing every problem.</summary>
-    /// <exception cref="ArgumentException">The options are invalid.</exception>
-    public void Validate()
+    /// <summary>Throws when an option is out of range, listing every problem (the training loop's and LoRA's too).</summary>
+    /// <exception cref="InvalidOptionsException">The options are invalid; every problem is listed.</exception>
+    public void Validate() => OptionsValidator.ThrowIfInvalid(this);
+
+    /// <inheritdoc />
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
-        var problems = results.Select(r => r.ErrorMessage ?? "invalid").ToList();
         if (!(Beta > 0) || !double.IsFinite(Beta) || Beta > 100)
         {
-            problems.Add($"Beta is {Beta}; it must be greater than 0 and at most 100");
+            yield return new ValidationResult($"Beta is {Beta}; it must be greater than 0 and at most 100", [nameof(Beta)]);
         }
 
         if (!(LabelSmoothing >= 0 && LabelSmoothing < 0.5))
         {
-            problems.Add($"LabelSmoothing is {LabelSmoothing}; it must be in [0, 0.5)");
+            yield return new ValidationResult($"LabelSmoothing is {LabelSmoothing}; it must be in [0, 0.5)", [nameof(LabelSmoothing)]);
         }
-
-        if (LabelSmoothing > 0 && Loss is not (DpoLossType.Robust or DpoLossType.Sigmoid))
+        else if (LabelSmoothing > 0 && Loss is not (DpoLossType.Robust or DpoLossType.Sigmoid))
         {
-            problems.Add($"LabelSmoothing applies to the Robust and Sigmoid losses, not {Loss}");
+            yield return new ValidationResult($"LabelSmoothing applies to the Robust and Sigmoid losses, not {Loss}", [nameof(LabelSmoothing)]);
         }
 
         if (!Enum.IsDefined(Loss))
         {
-            problems.Add($"Loss {(int)Loss} is not a DpoLossType");
+            yield return new ValidationResult($"Loss {(int)Loss} is not a DpoLossType", [nameof(Loss)]);
         }
 
         if (Training is null)
         {
-            problems.Add("Training is required");
+            yield return new ValidationResult("Training is required", [nameof(Training)]);
         }
 
-        if (problems.Count > 0)
+        foreach (var problem in OptionsValidator.Nested(Training, nameof(Training)))
         {
-            throw new ArgumentException("Invalid DPO options: " + string.Join("; ", problems) + ".");
+            yield return problem;
         }
-
-        Training!.Validate();
     }
 }

@@ -31,7 +31,7 @@ public sealed class DpoTrainer : IPreferenceTrainer
 
     /// <summary>Initializes the trainer; the options are validated here.</summary>
     /// <param name="options">The settings, or <see langword="null"/> for the defaults.</param>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="InvalidOptionsException">An option is out of range; every problem is listed.</exception>
     public DpoTrainer(DpoOptions? options = null)
     {
         Options = options ?? new DpoOptions();

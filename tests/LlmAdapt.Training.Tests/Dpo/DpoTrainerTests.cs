@@ -127,7 +127,7 @@ public sealed class DpoTrainerTests
         Assert.Equal(0, artifact.Report.Metrics["reference_without_adapter"]);
         Assert.Equal(4, artifact.Report.Metrics["pairs"]);
         Assert.Equal(1, artifact.Report.Metrics["validation_pairs"]);
-        Assert.True(File.Exists(Path.Combine(output, CheckpointWeights.FileName)));
+        Assert.True(File.Exists(Path.Combine(output, "model.safetensors")));
         var evaluation = await DpoTrainer.EvaluateAsync(output, pairs.Take(4).ToList(), reference: baseDir);
         Assert.True(evaluation.Margin > 0, $"margin {evaluation.Margin}");
         await Assert.ThrowsAsync<ArgumentException>(() => DpoTrainer.EvaluateAsync(output, pairs));
@@ -194,7 +194,7 @@ public sealed class DpoTrainerTests
         var options = Options(2, loss: DpoLossType.Robust);
         options.Beta = beta;
         options.LabelSmoothing = smoothing;
-        var ex = Assert.Throws<ArgumentException>(() => new DpoTrainer(options));
+        var ex = Assert.Throws<InvalidOptionsException>(() => new DpoTrainer(options));
         Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
     }
 }
