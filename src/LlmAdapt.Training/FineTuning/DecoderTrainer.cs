@@ -1,3 +1,4 @@
+using LlmAdapt.Training.Internal;
 using System.Diagnostics;
 using LlmAdapt.Training.Data;
 using LlmAdapt.Training.Models;
@@ -166,6 +167,7 @@ internal sealed class DecoderTrainer
                 Metrics = metrics,
             };
             history.Add(report);
+            TrainingMetrics.Record("decoder", loss, report.ItemsPerSecond, stepClock.Elapsed);
             progress?.Report(report);
         }
 

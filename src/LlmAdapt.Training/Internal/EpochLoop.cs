@@ -86,6 +86,7 @@ internal sealed class EpochLoop
                 Elapsed = clock.Elapsed,
             };
             history.Add(report);
+            TrainingMetrics.Record("head", lastLoss, report.ItemsPerSecond, epochClock.Elapsed);
             progress?.Report(report);
 
             if (validation is { } v)

@@ -19,4 +19,12 @@ public static class LlmAdaptTelemetry
 
     /// <summary>Gets the meter every LlmAdapt instrument is created on.</summary>
     public static Meter Meter { get; } = new(SourceName, typeof(LlmAdaptTelemetry).Assembly.GetName().Version?.ToString());
+
+    /// <summary>
+    /// Gets or sets whether LlmAdapt's spans may carry user data (retrieval query text). Off unless the environment
+    /// variable <c>OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT</c> is <c>true</c>, the switch the GenAI
+    /// conventions name; message content on chat spans is Microsoft.Extensions.AI's own <c>EnableSensitiveData</c>.
+    /// </summary>
+    public static bool EnableSensitiveData { get; set; } =
+        string.Equals(Environment.GetEnvironmentVariable("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"), "true", StringComparison.OrdinalIgnoreCase);
 }

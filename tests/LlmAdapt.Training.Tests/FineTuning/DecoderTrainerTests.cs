@@ -82,6 +82,39 @@ public sealed class DecoderTrainerTests
     }
 
     [Fact]
+    public async Task Run_RecordsLossThroughputAndStepTime_OnTheLlmAdaptMeter()
+    {
+        var losses = new System.Collections.Concurrent.ConcurrentBag<double>();
+        var steps = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == LlmAdapt.Diagnostics.LlmAdaptTelemetry.SourceName && instrument.Name.StartsWith("llmadapt.training.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name == "llmadapt.training.loss")
+            {
+                losses.Add(value);
+            }
+            else if (instrument.Name == "llmadapt.training.step.duration" && value > 0)
+            {
+                Interlocked.Increment(ref steps);
+            }
+        });
+        listener.Start();
+
+        var (_, report) = await Train(seed: 12, steps: 4);
+
+        // Other tests may train at the same time: this run's losses are among the measurements.
+        Assert.All(report.History, h => Assert.Contains(h.TrainingLoss, losses));
+        Assert.True(steps >= 4, $"{steps} step times");
+    }
+
+    [Fact]
     public async Task NaNLoss_StopsWithTrainingDivergedException_AndKeepsTheLastGoodCheckpoint()
     {
         var output = TestData.TempDirectory();

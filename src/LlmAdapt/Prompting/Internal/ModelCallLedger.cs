@@ -1,3 +1,4 @@
+using LlmAdapt.Diagnostics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -9,6 +10,12 @@ namespace LlmAdapt.Prompting.Internal;
 /// </summary>
 internal sealed class ModelCallLedger(IChatClient client, ILogger logger, string strategyName, int maxCalls = int.MaxValue)
 {
+    /// <summary>The tag naming the prompt strategy on its spans.</summary>
+    public const string StrategyTag = "llmadapt.prompt.strategy";
+
+    /// <summary>The tag giving a strategy span's model calls, or a call span's number.</summary>
+    public const string CallsTag = "llmadapt.prompt.model_calls";
+
     private readonly Lock _gate = new();
     private int _calls;
     private int _reserved;
@@ -59,6 +66,10 @@ internal sealed class ModelCallLedger(IChatClient client, ILogger logger, string
             _reserved++;
         }
 
+        // One span per model call, the parent of the chat client's own span (UseOpenTelemetry's "chat {model}").
+        using var activity = LlmAdaptTelemetry.ActivitySource.StartActivity("prompt_strategy.call " + strategyName);
+        activity?.SetTag(StrategyTag, strategyName);
+
         if (logger.IsEnabled(LogLevel.Trace))
         {
             logger.LogTrace("{Strategy} call: {Messages}", strategyName, string.Join(" | ", messages.Select(m => $"{m.Role}: {m.Text}")));
@@ -68,6 +79,7 @@ internal sealed class ModelCallLedger(IChatClient client, ILogger logger, string
         lock (_gate)
         {
             _calls++;
+            activity?.SetTag(CallsTag, _calls);
             if (response.Usage is { } usage)
             {
                 _usage ??= new UsageDetails();

@@ -1,3 +1,4 @@
+using LlmAdapt.Diagnostics;
 namespace LlmAdapt.Retrieval.Indexes;
 
 /// <summary>
@@ -240,7 +241,7 @@ public sealed class DocumentIndex : IDisposable
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
-        var gate = Gate(filter, principal);
+        var gate = RetrievalTelemetry.CountRejections(Gate(filter, principal), out var rejected);
         _lock.EnterReadLock();
         try
         {
@@ -249,6 +250,7 @@ public sealed class DocumentIndex : IDisposable
         finally
         {
             _lock.ExitReadLock();
+            rejected?.Record();
         }
     }
 
@@ -263,7 +265,7 @@ public sealed class DocumentIndex : IDisposable
     public IReadOnlyList<RetrievedChunk> SearchVector(ReadOnlySpan<float> query, int topK, RetrievalFilter? filter = null, Principal? principal = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
-        var gate = Gate(filter, principal);
+        var gate = RetrievalTelemetry.CountRejections(Gate(filter, principal), out var rejected);
         _lock.EnterReadLock();
         try
         {
@@ -284,6 +286,7 @@ public sealed class DocumentIndex : IDisposable
         finally
         {
             _lock.ExitReadLock();
+            rejected?.Record();
         }
     }
 

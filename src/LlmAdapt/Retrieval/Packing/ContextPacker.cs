@@ -1,3 +1,4 @@
+using LlmAdapt.Diagnostics;
 using LlmAdapt.Tokens;
 
 namespace LlmAdapt.Retrieval.Packing;
@@ -23,6 +24,22 @@ public sealed class ContextPacker(TokenCounter counter)
     {
         ArgumentNullException.ThrowIfNull(retrieved);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
+        using var activity = LlmAdaptTelemetry.ActivitySource.StartActivity("context_packing");
+        var packed = PackCore(retrieved, maxTokens);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("llmadapt.packing.budget_tokens", maxTokens);
+            activity.SetTag("llmadapt.packing.candidates", retrieved.Count);
+            activity.SetTag("llmadapt.packing.passages", packed.Passages.Count);
+            activity.SetTag("llmadapt.packing.tokens", packed.TokenCount);
+        }
+
+        return packed;
+    }
+
+    // Untraced: the strategy's probe of the frame's size is not a packing step a user would look for.
+    internal PackedContext PackCore(IReadOnlyList<RetrievedChunk> retrieved, int maxTokens)
+    {
         var fence = Fence.Create();
         var passages = new List<PackedPassage>();
         var blocks = new List<string>();

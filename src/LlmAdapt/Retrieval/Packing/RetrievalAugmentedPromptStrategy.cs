@@ -1,3 +1,5 @@
+using LlmAdapt.Diagnostics;
+using LlmAdapt.Prompting.Internal;
 using LlmAdapt.Prompting;
 using Microsoft.Extensions.AI;
 
@@ -47,13 +49,16 @@ public sealed class RetrievalAugmentedPromptStrategy : IPromptStrategy
     {
         ArgumentNullException.ThrowIfNull(chatClient);
         ArgumentNullException.ThrowIfNull(request);
+        using var activity = LlmAdaptTelemetry.ActivitySource.StartActivity("prompt_strategy " + Name);
+        activity?.SetTag(ModelCallLedger.StrategyTag, Name);
+        activity?.SetTag(ModelCallLedger.CallsTag, 1);
         var principal = request.Inputs.GetValueOrDefault(PrincipalKey) as Principal;
         var filter = request.Inputs.GetValueOrDefault(FilterKey) as RetrievalFilter;
         var retrieved = await _retriever.RetrieveAsync(
             new RetrievalRequest { Query = request.Task, TopK = _options.TopK, Principal = principal, Filter = filter },
             cancellationToken).ConfigureAwait(false);
 
-        var probe = _packer.Pack([], 1);
+        var probe = _packer.PackCore([], 1);
         var budget = _options.MaxContextTokens;
         if (request.MaxPromptTokens is { } limit)
         {

@@ -1,3 +1,4 @@
+using LlmAdapt.Diagnostics;
 using LlmAdapt.Retrieval.Indexes;
 using Microsoft.Extensions.AI;
 
@@ -14,7 +15,7 @@ public sealed class DenseRetriever(DocumentIndex index, IEmbeddingGenerator<stri
     private readonly RetrieverOptions _options = options ?? new RetrieverOptions();
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<RetrievedChunk>> RetrieveAsync(RetrievalRequest request, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<RetrievedChunk>> RetrieveAsync(RetrievalRequest request, CancellationToken cancellationToken = default)
     {
         var filter = _options.Combine(request);
         if (_index.Options.RequireAccessControl && request.Principal is null)
@@ -22,7 +23,10 @@ public sealed class DenseRetriever(DocumentIndex index, IEmbeddingGenerator<stri
             throw new AccessDeniedException("This index requires access control: the search must name a principal.");
         }
 
-        var embedding = await _generator.GenerateAsync(request.Query, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return _index.SearchVector(embedding.Vector.Span, request.TopK, filter, request.Principal);
+        return RetrievalTelemetry.TraceAsync("dense", nameof(DocumentIndex), request, async () =>
+        {
+            var embedding = await _generator.GenerateAsync(request.Query, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return _index.SearchVector(embedding.Vector.Span, request.TopK, filter, request.Principal);
+        });
     }
 }

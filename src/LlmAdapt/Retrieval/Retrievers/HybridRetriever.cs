@@ -1,3 +1,5 @@
+using LlmAdapt.Diagnostics;
+
 namespace LlmAdapt.Retrieval.Retrievers;
 
 /// <summary>
@@ -48,12 +50,15 @@ public sealed class HybridRetriever : IRetriever
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<RetrievedChunk>> RetrieveAsync(RetrievalRequest request, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<RetrievedChunk>> RetrieveAsync(RetrievalRequest request, CancellationToken cancellationToken = default)
     {
         var filter = _access.Combine(request);
         var inner = request with { TopK = Math.Max(request.TopK, _options.CandidateCount), Filter = filter };
-        var lists = await Task.WhenAll(_retrievers.Select(r => r.RetrieveAsync(inner, cancellationToken))).ConfigureAwait(false);
-        return Fuse(lists, request.TopK);
+        return RetrievalTelemetry.TraceAsync("hybrid", "fusion", request, async () =>
+        {
+            var lists = await Task.WhenAll(_retrievers.Select(r => r.RetrieveAsync(inner, cancellationToken))).ConfigureAwait(false);
+            return Fuse(lists, request.TopK);
+        });
     }
 
     internal IReadOnlyList<RetrievedChunk> Fuse(IReadOnlyList<IReadOnlyList<RetrievedChunk>> lists, int topK)

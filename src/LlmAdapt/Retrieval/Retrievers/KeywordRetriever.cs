@@ -1,3 +1,4 @@
+using LlmAdapt.Diagnostics;
 using LlmAdapt.Retrieval.Indexes;
 
 namespace LlmAdapt.Retrieval.Retrievers;
@@ -15,6 +16,6 @@ public sealed class KeywordRetriever(DocumentIndex index, RetrieverOptions? opti
     {
         var filter = _options.Combine(request);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(_index.SearchKeyword(request.Query, request.TopK, filter, request.Principal));
+        return RetrievalTelemetry.TraceAsync("keyword", nameof(DocumentIndex), request, () => Task.FromResult(_index.SearchKeyword(request.Query, request.TopK, filter, request.Principal)));
     }
 }

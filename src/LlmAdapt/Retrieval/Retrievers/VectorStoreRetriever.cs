@@ -1,3 +1,4 @@
+using LlmAdapt.Diagnostics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.VectorData;
 
@@ -39,27 +40,37 @@ public sealed class VectorStoreRetriever<TKey, TRecord> : IRetriever
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<RetrievedChunk>> RetrieveAsync(RetrievalRequest request, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<RetrievedChunk>> RetrieveAsync(RetrievalRequest request, CancellationToken cancellationToken = default)
     {
         var filter = _options.Access.Combine(request);
-        var embedding = await _generator.GenerateAsync(request.Query, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var search = new VectorSearchOptions<TRecord> { Filter = _options.StoreFilter?.Invoke(request) };
-        var results = new List<RetrievedChunk>(request.TopK);
-        await foreach (var hit in _collection.SearchAsync(embedding.Vector, request.TopK * _options.Oversample, search, cancellationToken).ConfigureAwait(false))
+        return RetrievalTelemetry.TraceAsync("dense", "vector_store", request, async () =>
         {
-            var chunk = _toChunk(hit.Record);
-            if ((filter is not null && !filter.IsMatch(chunk.Metadata)) || (request.Principal is not null && !request.Principal.CanSee(chunk.AllowedPrincipals)))
+            var embedding = await _generator.GenerateAsync(request.Query, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var search = new VectorSearchOptions<TRecord> { Filter = _options.StoreFilter?.Invoke(request) };
+            var results = new List<RetrievedChunk>(request.TopK);
+            var filteredOut = 0;
+            await foreach (var hit in _collection.SearchAsync(embedding.Vector, request.TopK * _options.Oversample, search, cancellationToken).ConfigureAwait(false))
             {
-                continue;
+                var chunk = _toChunk(hit.Record);
+                if ((filter is not null && !filter.IsMatch(chunk.Metadata)) || (request.Principal is not null && !request.Principal.CanSee(chunk.AllowedPrincipals)))
+                {
+                    filteredOut++;
+                    continue;
+                }
+
+                results.Add(new RetrievedChunk { Chunk = chunk, Score = hit.Score ?? 0, Rank = results.Count + 1 });
+                if (results.Count == request.TopK)
+                {
+                    break;
+                }
             }
 
-            results.Add(new RetrievedChunk { Chunk = chunk, Score = hit.Score ?? 0, Rank = results.Count + 1 });
-            if (results.Count == request.TopK)
+            if (System.Diagnostics.Activity.Current is { } span && span.Source == LlmAdaptTelemetry.ActivitySource)
             {
-                break;
+                span.SetTag(RetrievalTelemetry.FilteredOutTag, filteredOut);
             }
-        }
 
-        return results;
+            return (IReadOnlyList<RetrievedChunk>)results;
+        });
     }
 }
