@@ -13,31 +13,45 @@ namespace LlmAdapt.Benchmarks.Training;
 /// goes first each round, and last the SmolLM2-135M-shaped Llama's rank-16 LoRA step on 256 tokens. Each figure is the
 /// median over the rounds. MFU divides model FLOP/s by the best MatMul GFLOP/s measured in the run (either library).
 /// The last line: the minimum GFLOP/s ratio over the shapes (not a mean), MFUs, LoRA/full step cost, tokens/s, RSS.
+/// <c>--threads 1 --cpu-time</c> runs everything on the calling thread and times it by that thread's CPU time
+/// (Linux), which stays meaningful on a machine shared with other work, where wall-clock times are not.
 /// </summary>
-internal static class TrainingComparison
+internal static unsafe class TrainingComparison
 {
     public static Task<int> RunAsync(string[] args)
     {
         var rounds = 7;
+        var threads = Environment.ProcessorCount;
         for (var i = 0; i < args.Length - 1; i++)
         {
             if (args[i] == "--rounds")
             {
                 rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             }
+            else if (args[i] == "--threads")
+            {
+                threads = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            }
+        }
+
+        s_cpuTime = args.Contains("--cpu-time");
+        if (s_cpuTime && (threads != 1 || !OperatingSystem.IsLinux()))
+        {
+            Console.Error.WriteLine("--cpu-time needs --threads 1 on Linux (it reads the calling thread's CPU clock).");
+            return Task.FromResult(2);
         }
 
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(inv, $"{Environment.ProcessorCount} cores, kernel {MatMul.Best}, load average {LoadAverage()}, {rounds} rounds (medians)"));
+        Console.WriteLine(string.Create(inv, $"{Environment.ProcessorCount} cores, {threads} threads, kernel {MatMul.Best}, load average {LoadAverage()}, {rounds} rounds (medians of {(s_cpuTime ? "thread CPU time" : "wall-clock time")})"));
 
-        var gpt2 = new TrainingStep(new Gpt2Model<float>(TrainingStep.Gpt2), TrainingStep.Gpt2.Channels, 8, 128, 0);
-        var gpt2Lora = new TrainingStep(new Gpt2Model<float>(TrainingStep.Gpt2), TrainingStep.Gpt2.Channels, 8, 128, 8);
+        var gpt2 = new TrainingStep(new Gpt2Model<float>(TrainingStep.Gpt2), TrainingStep.Gpt2.Channels, 8, 128, 0, threads);
+        var gpt2Lora = new TrainingStep(new Gpt2Model<float>(TrainingStep.Gpt2), TrainingStep.Gpt2.Channels, 8, 128, 8, threads);
         var (gpt2Seconds, gpt2LoraSeconds) = TimeTwo(gpt2, gpt2Lora, rounds);
         var gpt2Rss = PeakRssGb();
         var (tokens, gpt2Flops) = (gpt2.TokensPerStep, gpt2.FlopsPerToken);
         gpt2 = gpt2Lora = null!;
         GC.Collect();
-        var llama = new TrainingStep(new LlamaModel<float>(TrainingStep.SmallLlama), 128, 8, 128, 0);
+        var llama = new TrainingStep(new LlamaModel<float>(TrainingStep.SmallLlama), 128, 8, 128, 0, threads);
         var llamaSeconds = Time(llama, 2, rounds);
         var llamaFlops = llama.FlopsPerToken;
         llama = null!;
@@ -48,7 +62,7 @@ internal static class TrainingComparison
         var peak = 0.0;
         foreach (var shape in MatMulShape.Transformer)
         {
-            using var pair = new MatMulBenchmarks.Pair(shape, Environment.ProcessorCount);
+            using var pair = new MatMulBenchmarks.Pair(shape, threads);
             var reps = Math.Max(1, (int)(3e8 / shape.Flops));
             pair.RunEngine();
             pair.RunOnnxRuntime();
@@ -60,7 +74,7 @@ internal static class TrainingComparison
                 for (var turn = 0; turn < 2; turn++)
                 {
                     var engineTurn = (turn + r) % 2 == 0;
-                    var clock = Stopwatch.StartNew();
+                    var start = Now();
                     for (var i = 0; i < reps; i++)
                     {
                         if (engineTurn)
@@ -73,7 +87,7 @@ internal static class TrainingComparison
                         }
                     }
 
-                    (engineTurn ? engine : peer).Add(shape.Flops * reps / clock.Elapsed.TotalSeconds / 1e9);
+                    (engineTurn ? engine : peer).Add(shape.Flops * reps / (Now() - start) / 1e9);
                 }
             }
 
@@ -83,7 +97,7 @@ internal static class TrainingComparison
             Console.WriteLine(string.Create(inv, $"{shape.Name,-14} {$"{shape.M} × {shape.K} × {shape.N}",-22} {shape.Op,-7} {e,14:F1}  {o,19:F1}  {e / o,5:F3}  {difference:E1}"));
         }
 
-        var smol = new TrainingStep(new LlamaModel<float>(TrainingStep.SmolLm2), TrainingStep.SmolLm2.Channels, 1, 256, 16);
+        var smol = new TrainingStep(new LlamaModel<float>(TrainingStep.SmolLm2), TrainingStep.SmolLm2.Channels, 1, 256, 16, threads);
         var smolSeconds = Time(smol, 1, Math.Max(3, rounds / 2));
         var smolRss = PeakRssGb();
 
@@ -96,7 +110,7 @@ internal static class TrainingComparison
         Console.WriteLine(string.Create(inv, $"gpt2 rank-8 LoRA step: {gpt2LoraSeconds * 1e3:F0} ms = {gpt2LoraSeconds / gpt2Seconds:F2} × the full step"));
         Console.WriteLine(string.Create(inv, $"llama 4×128 step: {llamaSeconds * 1e3:F0} ms, {tokens / llamaSeconds:F0} tokens/s at {llamaFlops / 1e6:F1} MFLOP/token, mfu {llamaMfu:F3}"));
         Console.WriteLine(string.Create(inv, $"smollm2-135m rank-16 LoRA step (T 256): {smolSeconds:F2} s, {smol.TokensPerStep / smolSeconds:F0} tokens/s at {smol.FlopsPerToken / 1e6:F1} MFLOP/token, mfu {smolMfu:F3}, peak RSS {smolRss:F2} GB"));
-        Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s on {Environment.ProcessorCount} cores; load average {LoadAverage()}"));
+        Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s on {threads} of {Environment.ProcessorCount} cores; load average {LoadAverage()}"));
         Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={ratios.Min():F3} (min of {ratios.Count}; geomean {Math.Exp(ratios.Average(Math.Log)):F3}) mfu={gpt2Mfu:F3} llama_mfu={llamaMfu:F3} tokens_per_s={gpt2Tokens:F0} lora_step_cost={gpt2LoraSeconds / gpt2Seconds:F2} smollm2_lora_mfu={smolMfu:F3} smollm2_tokens_per_s={smol.TokensPerStep / smolSeconds:F0} rss_gb={gpt2Rss:F2} smollm2_rss_gb={smolRss:F2} peak_gflops={peak:F1}"));
         return Task.FromResult(0);
     }
@@ -116,9 +130,9 @@ internal static class TrainingComparison
         {
             foreach (var (step, times) in r % 2 == 0 ? new[] { (first, a), (second, b) } : [(second, b), (first, a)])
             {
-                var clock = Stopwatch.StartNew();
+                var start = Now();
                 step.Run();
-                times.Add(clock.Elapsed.TotalSeconds);
+                times.Add(Now() - start);
             }
         }
 
@@ -135,13 +149,30 @@ internal static class TrainingComparison
         var times = new List<double>();
         for (var r = 0; r < rounds; r++)
         {
-            var clock = Stopwatch.StartNew();
+            var start = Now();
             step.Run();
-            times.Add(clock.Elapsed.TotalSeconds);
+            times.Add(Now() - start);
         }
 
         return Median(times);
     }
+
+    private static bool s_cpuTime;
+
+    /// <summary>Seconds on the wall clock, or of this thread's CPU time with <c>--cpu-time</c>.</summary>
+    private static double Now()
+    {
+        if (!s_cpuTime)
+        {
+            return Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
+        }
+
+        long* spec = stackalloc long[2];
+        return ClockGetTime(3, spec) == 0 ? spec[0] + (spec[1] * 1e-9) : throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed.");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, long* spec);
 
     private static double Median(List<double> values)
     {
