@@ -10,6 +10,7 @@ internal static class Comparisons
         ["templates"] = Prompting.TemplateRenderingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
         ["retrieval"] = Retrieval.RetrievalComparison.RunAsync,
+        ["postgres"] = Retrieval.PostgresComparison.RunAsync,
         ["heads"] = Heads.HeadComparison.RunAsync,
         ["reward"] = Heads.RewardComparison.RunAsync,
         ["training"] = Training.TrainingComparison.RunAsync,

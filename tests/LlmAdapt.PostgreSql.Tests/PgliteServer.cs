@@ -5,6 +5,8 @@ using LlmAdapt.Tests;
 
 namespace LlmAdapt.PostgreSql.Tests;
 
+// Also compiled into the benchmarks (compare postgres): one home for starting the test server.
+
 /// <summary>
 /// A real PostgreSQL for the tests: PGlite (PostgreSQL 18 compiled to WebAssembly) with the real pgvector extension,
 /// behind its wire-protocol server on a free loopback port. The npm packages are installed from
@@ -15,7 +17,7 @@ namespace LlmAdapt.PostgreSql.Tests;
 /// (<c>34000: portal "" does not exist</c>) unless one of them is inside a transaction. With one connection per data
 /// source and data sources used one after another, every command reaches the backend whole.
 /// </summary>
-public sealed class PgliteServer : IAsyncDisposable
+internal sealed class PgliteServer : IAsyncDisposable
 {
     private const int Connections = 8;
     private static readonly SemaphoreSlim s_install = new(1, 1);
@@ -193,25 +195,4 @@ public sealed class PgliteServer : IAsyncDisposable
 
         await ready.Task;
     }
-}
-
-/// <summary>One PGlite server with pgvector for the whole test run.</summary>
-public sealed class PgliteFixture : IAsyncLifetime
-{
-    private int _tables;
-
-    public PgliteServer Server { get; private set; } = null!;
-
-    /// <summary>Returns a table name no other test uses.</summary>
-    public string NewTable(string prefix) => $"{prefix}_{Interlocked.Increment(ref _tables)}";
-
-    public async Task InitializeAsync() => Server = await PgliteServer.StartAsync();
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
-}
-
-[CollectionDefinition(Name)]
-public sealed class PgliteCollection : ICollectionFixture<PgliteFixture>
-{
-    public const string Name = "PGlite";
 }

@@ -83,6 +83,38 @@ public sealed class StoreTests(PgliteFixture fixture)
     }
 
     [Fact]
+    public async Task MiniLm_ExactDenseInPostgres_MatchesTheInProcessIndex()
+    {
+        // The real model (all-MiniLM-L6-v2 through ONNX Runtime) on Cranfield's first 40 documents and first 8
+        // queries; the store embeds the chunks itself, the in-process index gets the same model's vectors.
+        using var model = LlmAdapt.Onnx.Embeddings.OnnxEmbeddingGenerator.CreateDefault();
+        var chunks = await CranfieldSampleAsync(40);
+        await using var store = await PostgresDocumentStore.OpenAsync(fixture.Server.ConnectionString, Options("minilm", o => o.ExactSearch = true), model);
+        Assert.Equal(384, store.Dimensions);
+        await store.AddAsync(chunks, model);
+        using var index = new DocumentIndex();
+        var vectors = await model.GenerateAsync(chunks.Select(DocumentIndexer.TextForEmbedding));
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            index.Upsert(chunks[i], vectors[i].Vector.Span);
+        }
+
+        var dataset = await BeirDataset.LoadAsync(TestData.PathOf("retrieval/cranfield/beir"));
+        var inProcess = new DenseRetriever(index, model);
+        var postgres = new PostgresDenseRetriever(store, model);
+        foreach (var query in dataset.JudgedQueryIds.Take(8).Select(id => dataset.Queries[id]))
+        {
+            var expected = await inProcess.RetrieveAsync(new RetrievalRequest { Query = query, TopK = 5 });
+            var actual = await postgres.RetrieveAsync(new RetrievalRequest { Query = query, TopK = 5 });
+            Assert.Equal(expected.Select(r => r.Chunk.Id), actual.Select(r => r.Chunk.Id));
+            Assert.All(expected.Zip(actual), pair => Assert.Equal(pair.First.Score, pair.Second.Score, 4));
+        }
+
+        var hybrid = PostgresRetrievalServiceCollectionExtensions.CreateRetriever(store, "hybrid", model);
+        Assert.Equal(5, (await hybrid.RetrieveAsync(new RetrievalRequest { Query = dataset.Queries[dataset.JudgedQueryIds[0]], TopK = 5 })).Count);
+    }
+
+    [Fact]
     public async Task Search_FilterKeepingOnePercent_StillReturnsK()
     {
         // 2,000 chunks; "bucket" = i % 100 keeps 20 (1%) per bucket; HNSW with a small ef_search.

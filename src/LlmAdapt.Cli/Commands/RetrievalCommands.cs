@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using LlmAdapt.Cli.Retrieval;
 using LlmAdapt.Onnx.Embeddings;
+using LlmAdapt.PostgreSql;
 using LlmAdapt.Prompting;
 using LlmAdapt.Retrieval;
 using LlmAdapt.Retrieval.Chunking;
@@ -15,6 +16,7 @@ using LlmAdapt.Retrieval.Persistence;
 using LlmAdapt.Retrieval.Retrievers;
 using LlmAdapt.Tokens;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmAdapt.Cli.Commands;
 
@@ -47,21 +49,46 @@ internal static class RetrievalCommands
     private static Command CreateIndexBuild(CliContext context)
     {
         var docs = new Option<DirectoryInfo>("--docs") { Description = "Folder of Markdown (.md) and text (.txt) files, read recursively.", Required = true };
-        var output = new Option<FileInfo>("--out") { Description = "Index file to write (replaced atomically).", Required = true };
+        var output = new Option<FileInfo?>("--out") { Description = "Index file to write (replaced atomically); or give --postgres." };
+        var postgres = PostgresCli.ConnectionOption();
+        var table = PostgresCli.TableOption("llmadapt_chunks");
         var embeddings = EmbeddingsOption();
         var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens per chunk.", DefaultValueFactory = _ => 200 };
         var overlap = new Option<int>("--overlap") { Description = "Tokens repeated between consecutive chunks.", DefaultValueFactory = _ => 24 };
         var allow = new Option<string[]>("--allow") { Description = "Principal or group allowed to see every document (repeatable); without it, access lists are not recorded.", AllowMultipleArgumentsPerToken = false };
         var json = CliContext.JsonOption();
-        var command = new Command("build", "Chunk a folder of documents, embed them and save a BM25 + vector index to one file.") { docs, output, embeddings, maxTokens, overlap, allow, json };
+        var command = new Command("build", "Chunk a folder of documents, embed them and save a BM25 + vector index to one file.") { docs, output, postgres, table, embeddings, maxTokens, overlap, allow, json };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var settings = new BuildSettings(parse.GetRequiredValue(embeddings), parse.GetValue(maxTokens), parse.GetValue(overlap), parse.GetValue(allow) ?? []);
+            var connection = PostgresCli.ConnectionString(parse, postgres);
+            if ((connection is null) == (parse.GetValue(output) is null))
+            {
+                throw new CliUsageException("Give exactly one of --out FILE or --postgres [CONNECTION].");
+            }
+
             var watch = Stopwatch.StartNew();
+            if (connection is not null)
+            {
+                var (chunks, documentCount, skippedCount) = await ReadChunksAsync(context, parse.GetRequiredValue(docs).FullName, settings, cancellationToken).ConfigureAwait(false);
+                using var generator = settings.Embeddings == "default" ? CreateGenerator(null) : null;
+                var tableName = parse.GetRequiredValue(table);
+                await using var store = await PostgresCli.OpenAsync(connection, tableName, generator, exact: false, cancellationToken).ConfigureAwait(false);
+                await ProgressBar.RunAsync(context, generator is null ? "writing" : "embedding and writing", chunks.Count, progress => store.AddAsync(chunks, generator, progress, cancellationToken)).ConfigureAwait(false);
+                var total = await store.CountAsync(cancellationToken).ConfigureAwait(false);
+                await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"indexed {chunks.Count} chunks from {documentCount} files ({skippedCount} skipped) into {PostgresCli.Describe(tableName)} ({total} chunks in all) in {watch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
+                if (parse.GetValue(json))
+                {
+                    context.WriteJson(new { table = tableName, chunks = chunks.Count, files = documentCount, skipped = skippedCount, dimensions = store.Dimensions, seconds = watch.Elapsed.TotalSeconds });
+                }
+
+                return CliApp.Success;
+            }
+
             var (index, files, skipped) = await BuildAsync(context, parse.GetRequiredValue(docs).FullName, settings, cancellationToken).ConfigureAwait(false);
             using (index)
             {
-                var path = parse.GetRequiredValue(output).FullName;
+                var path = parse.GetValue(output)!.FullName;
                 await DocumentIndexFile.SaveAsync(index, path, cancellationToken).ConfigureAwait(false);
                 await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"indexed {index.Count} chunks from {files} files ({skipped} skipped) into {path} in {watch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
                 if (parse.GetValue(json))
@@ -86,10 +113,12 @@ internal static class RetrievalCommands
         var groups = new Option<string[]>("--group") { Description = "A group the principal belongs to (repeatable)." };
         var endpoint = new Option<Uri?>("--endpoint") { Description = "OpenAI-compatible chat endpoint (for example http://localhost:11434/v1); with it, print a cited answer. Key from LLMADAPT_API_KEY or OPENAI_API_KEY." };
         var model = new Option<string?>("--model") { Description = "Chat model name at the endpoint." };
+        var postgres = PostgresCli.ConnectionOption();
+        var table = PostgresCli.TableOption("llmadapt_chunks");
         var json = CliContext.JsonOption();
         var command = new Command("ask", "Answer a question from documents: the top passages with citations, or with --endpoint a cited answer.")
         {
-            question, indexFile, docs, embeddings, k, principal, groups, endpoint, model, json,
+            question, indexFile, docs, postgres, table, embeddings, k, principal, groups, endpoint, model, json,
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
@@ -101,9 +130,10 @@ internal static class RetrievalCommands
 
             var file = parse.GetValue(indexFile);
             var folder = parse.GetValue(docs);
-            if ((file is null) == (folder is null))
+            var connection = PostgresCli.ConnectionString(parse, postgres);
+            if ((file is null ? 0 : 1) + (folder is null ? 0 : 1) + (connection is null ? 0 : 1) != 1)
             {
-                throw new CliUsageException("Give exactly one of --index FILE or --docs DIR.");
+                throw new CliUsageException("Give exactly one of --index FILE, --docs DIR or --postgres [CONNECTION].");
             }
 
             if (parse.GetValue(endpoint) is not null && string.IsNullOrWhiteSpace(parse.GetValue(model)))
@@ -111,40 +141,55 @@ internal static class RetrievalCommands
                 throw new CliUsageException("--endpoint needs --model.");
             }
 
+            var who = parse.GetValue(principal) is { } id ? new Principal(id, parse.GetValue(groups) ?? []) : null;
+            var text = parse.GetRequiredValue(question);
+            if (connection is not null)
+            {
+                using var queryModel = parse.GetRequiredValue(embeddings) == "none" ? null : CreateGenerator(null);
+                await using var store = await PostgresCli.OpenAsync(connection, parse.GetRequiredValue(table), queryModel, exact: false, cancellationToken).ConfigureAwait(false);
+                var fromPostgres = queryModel is null
+                    ? new PostgresKeywordRetriever(store)
+                    : (IRetriever)new HybridRetriever([new PostgresKeywordRetriever(store), new PostgresDenseRetriever(store, queryModel)], DefaultHybrid);
+                return await ShowAsync(context, fromPostgres, text, who, topK, parse.GetValue(endpoint), parse.GetValue(model), parse.GetValue(json), keywordOnly: queryModel is null, cancellationToken).ConfigureAwait(false);
+            }
+
             using var index = file is not null
                 ? await DocumentIndexFile.LoadAsync(file.FullName, cancellationToken).ConfigureAwait(false)
                 : await LoadOrBuildCachedAsync(context, folder!.FullName, new BuildSettings(parse.GetRequiredValue(embeddings), 200, 24, []), cancellationToken).ConfigureAwait(false);
-            var who = parse.GetValue(principal) is { } id ? new Principal(id, parse.GetValue(groups) ?? []) : null;
             using var generator = index.Dimensions is null ? null : CreateGenerator(index.Options.EmbeddingModelId);
             var retriever = CreateRetriever(index, generator, index.Dimensions is null ? "bm25" : "hybrid");
-            var text = parse.GetRequiredValue(question);
-
-            if (parse.GetValue(endpoint) is { } url)
-            {
-                return await AnswerAsync(context, retriever, text, who, topK, url, parse.GetValue(model)!, parse.GetValue(json), cancellationToken).ConfigureAwait(false);
-            }
-
-            var results = await retriever.RetrieveAsync(new RetrievalRequest { Query = text, TopK = topK, Principal = who }, cancellationToken).ConfigureAwait(false);
-            if (results.Count == 0)
-            {
-                await context.Out.WriteLineAsync(TextAnalyzer.English.Analyze(text).Count == 0 && index.Dimensions is null
-                    ? "No passage found: the question has only stop words."
-                    : "No passage found.").ConfigureAwait(false);
-            }
-
-            foreach (var result in results)
-            {
-                await context.Out.WriteLineAsync(FormatPassage(result.Rank, result.Chunk, result.Score)).ConfigureAwait(false);
-            }
-
-            if (parse.GetValue(json))
-            {
-                context.WriteJson(new { question = text, passages = results.Select(r => PassageJson(r.Rank, r.Chunk, r.Score)) });
-            }
-
-            return CliApp.Success;
+            return await ShowAsync(context, retriever, text, who, topK, parse.GetValue(endpoint), parse.GetValue(model), parse.GetValue(json), keywordOnly: index.Dimensions is null, cancellationToken).ConfigureAwait(false);
         }));
         return command;
+    }
+
+    // Prints the top passages, or with an endpoint a cited answer.
+    private static async Task<int> ShowAsync(CliContext context, IRetriever retriever, string text, Principal? who, int topK, Uri? endpoint, string? model, bool json, bool keywordOnly, CancellationToken cancellationToken)
+    {
+        if (endpoint is not null)
+        {
+            return await AnswerAsync(context, retriever, text, who, topK, endpoint, model!, json, cancellationToken).ConfigureAwait(false);
+        }
+
+        var results = await retriever.RetrieveAsync(new RetrievalRequest { Query = text, TopK = topK, Principal = who }, cancellationToken).ConfigureAwait(false);
+        if (results.Count == 0)
+        {
+            await context.Out.WriteLineAsync(TextAnalyzer.English.Analyze(text).Count == 0 && keywordOnly
+                ? "No passage found: the question has only stop words."
+                : "No passage found.").ConfigureAwait(false);
+        }
+
+        foreach (var result in results)
+        {
+            await context.Out.WriteLineAsync(FormatPassage(result.Rank, result.Chunk, result.Score)).ConfigureAwait(false);
+        }
+
+        if (json)
+        {
+            context.WriteJson(new { question = text, passages = results.Select(r => PassageJson(r.Rank, r.Chunk, r.Score)) });
+        }
+
+        return CliApp.Success;
     }
 
     private static Command CreateEvalRetrieval(CliContext context)
@@ -159,10 +204,13 @@ internal static class RetrievalCommands
         var rrfK = new Option<double>("--rrf-k") { Description = "The k of reciprocal-rank fusion.", DefaultValueFactory = _ => 60 };
         var weights = new Option<string>("--weights") { Description = "Hybrid weights of keyword and dense, comma-separated.", DefaultValueFactory = _ => "1,1" };
         var precision = new Option<EmbeddingPrecision>("--precision") { Description = "Arithmetic of the dense embeddings: Float32 (default) or Int8 (the model quantized once and cached).", DefaultValueFactory = _ => EmbeddingPrecision.Float32 };
+        var postgres = PostgresCli.ConnectionOption();
+        var table = PostgresCli.TableOption("llmadapt_beir");
+        var exact = new Option<bool>("--exact") { Description = "With --postgres: exact dense search (the HNSW index switched off for each query)." };
         var json = CliContext.JsonOption();
         var command = new Command("retrieval", "Evaluate a retriever on a BEIR test collection: nDCG, recall, MRR, MAP and P at k, build time, queries per second.")
         {
-            beir, retrieverName, k, cache, fusion, rrfK, weights, precision, json,
+            beir, retrieverName, k, cache, fusion, rrfK, weights, precision, postgres, table, exact, json,
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
@@ -178,7 +226,11 @@ internal static class RetrievalCommands
             using var index = new DocumentIndex();
             var chunks = dataset.ToChunks();
             var arithmetic = parse.GetValue(precision);
-            using var generator = name == "bm25" ? null : CreateGenerator(null, arithmetic);
+            var connection = PostgresCli.ConnectionString(parse, postgres);
+
+            // PostgreSQL's table always gets the embeddings (cached), so one table serves every retriever.
+            using var generator = name == "bm25" && connection is null ? null : CreateGenerator(null, arithmetic);
+            PostgresDocumentStore? store = null;
             if (generator is null)
             {
                 await DocumentIndexer.AddAsync(index, chunks, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -201,12 +253,23 @@ internal static class RetrievalCommands
                         parse.GetValue(cache)?.FullName ?? EmbeddingCache.DefaultDirectory,
                         progress,
                         cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
-                for (var i = 0; i < chunks.Count; i++)
+                if (connection is not null)
                 {
-                    index.Upsert(chunks[i], vectors[i]);
+                    build.Restart();
+                    store = await PostgresCli.OpenAsync(connection, parse.GetRequiredValue(table), generator, parse.GetValue(exact), cancellationToken).ConfigureAwait(false);
+                    var embedded = vectors;
+                    await ProgressBar.RunAsync(context, "writing to PostgreSQL", chunks.Count, progress => store.UpsertAsync(chunks, [.. embedded.Select(v => new ReadOnlyMemory<float>(v))], progress, cancellationToken)).ConfigureAwait(false);
+                }
+                else
+                {
+                    for (var i = 0; i < chunks.Count; i++)
+                    {
+                        index.Upsert(chunks[i], vectors[i]);
+                    }
                 }
             }
 
+            await using var disposeStore = store;
             build.Stop();
             var hybrid = new HybridOptions
             {
@@ -214,10 +277,14 @@ internal static class RetrievalCommands
                 RrfK = parse.GetValue(rrfK),
                 Weights = ParseWeights(parse.GetRequiredValue(weights)),
             };
-            var retriever = CreateRetriever(index, generator, name, hybrid);
+            var retriever = store is null
+                ? CreateRetriever(index, generator, name, hybrid)
+                : PostgresRetrievalServiceCollectionExtensions.CreateRetriever(store, name == "bm25" ? "keyword" : name, generator, hybrid: hybrid);
             var result = await RetrievalEvaluator.EvaluateAsync(retriever, dataset, cutoff, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var backend = store is null ? "in-process" : $"{PostgresCli.Describe(store.Options.Table)} (pgvector {store.PgvectorVersion}; dense {(parse.GetValue(exact) ? "exact" : "hnsw")}, keyword postgres-fulltext)";
             var lines = new[]
             {
+                $"backend        {backend}",
                 $"retriever      {name}",
                 $"embeddings     {(generator is null ? "-" : arithmetic.ToString())}",
                 $"queries        {result.QueryCount}",
@@ -239,6 +306,8 @@ internal static class RetrievalCommands
                 context.WriteJson(new
                 {
                     retriever = name,
+                    backend = store is null ? "in-process" : "postgres",
+                    postgres_dense = store is null ? null : parse.GetValue(exact) ? "exact" : "hnsw",
                     embedding_precision = generator is null ? null : arithmetic.ToString(),
                     k = cutoff,
                     queries = result.QueryCount,
@@ -326,6 +395,22 @@ internal static class RetrievalCommands
 
     private static async Task<(DocumentIndex Index, int Files, int Skipped)> BuildAsync(CliContext context, string folder, BuildSettings settings, CancellationToken cancellationToken)
     {
+        var (chunks, files, skipped) = await ReadChunksAsync(context, folder, settings, cancellationToken).ConfigureAwait(false);
+        using var generator = settings.Embeddings == "default" ? CreateGenerator(null) : null;
+        var index = new DocumentIndex(new DocumentIndexOptions
+        {
+            EmbeddingModelId = generator?.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId,
+        });
+        await ProgressBar.RunAsync(
+            context,
+            generator is null ? "indexing" : "embedding and indexing",
+            chunks.Count,
+            progress => DocumentIndexer.AddAsync(index, chunks, generator, progress: progress, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return (index, files, skipped);
+    }
+
+    private static async Task<(List<DocumentChunk> Chunks, int Files, int Skipped)> ReadChunksAsync(CliContext context, string folder, BuildSettings settings, CancellationToken cancellationToken)
+    {
         if (settings.Embeddings is not ("default" or "none"))
         {
             throw new CliUsageException($"--embeddings must be 'default' or 'none' (got '{settings.Embeddings}').");
@@ -351,17 +436,7 @@ internal static class RetrievalCommands
             .Select(d => d with { AllowedPrincipals = allowed })
             .SelectMany(d => (DocumentFolder.IsMarkdown(d.Id) ? markdown : plain).Chunk(d))
             .ToList();
-        using var generator = settings.Embeddings == "default" ? CreateGenerator(null) : null;
-        var index = new DocumentIndex(new DocumentIndexOptions
-        {
-            EmbeddingModelId = generator?.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId,
-        });
-        await ProgressBar.RunAsync(
-            context,
-            generator is null ? "indexing" : "embedding and indexing",
-            chunks.Count,
-            progress => DocumentIndexer.AddAsync(index, chunks, generator, progress: progress, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return (index, documents.Count, skipped.Count);
+        return (chunks, documents.Count, skipped.Count);
     }
 
     private static async Task<DocumentIndex> LoadOrBuildCachedAsync(CliContext context, string folder, BuildSettings settings, CancellationToken cancellationToken)
