@@ -5,8 +5,9 @@ using Microsoft.Extensions.VectorData;
 namespace LlmAdapt.Retrieval.Retrievers;
 
 /// <summary>
-/// Dense retrieval over any Microsoft.Extensions.VectorData collection (PostgreSQL/pgvector, Qdrant, Azure AI Search,
-/// …), for indexes larger than one machine's memory. The query is embedded with the given generator and searched in
+/// Dense retrieval over a Microsoft.Extensions.VectorData collection, for indexes larger than one machine's memory
+/// (tested against an in-memory collection; for PostgreSQL + pgvector the LlmAdapt.PostgreSql package has its own
+/// retrievers). The query is embedded with the given generator and searched in
 /// the store; records are mapped to chunks, and the request's filter and principal are checked again on every result
 /// (fail-closed), whatever the store's own filter did.
 /// </summary>
