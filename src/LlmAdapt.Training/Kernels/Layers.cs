@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -258,35 +259,61 @@ internal static unsafe class Layers
 
     // ---- GELU (tanh approximation, Hugging Face's gelu_new) ----
 
+    /// <summary>out = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), vectorised (the tanh through TensorPrimitives).</summary>
     public static void GeluForward<T>(T* output, T* inp, int n)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var s = T.CreateChecked(0.7978845608028654);
-        var k = T.CreateChecked(0.044715);
-        var half = T.CreateChecked(0.5);
-        for (var i = 0; i < n; i++)
-        {
-            var x = inp[i];
-            output[i] = half * x * (T.One + T.Tanh(s * (x + (k * x * x * x))));
-        }
+        var x = new ReadOnlySpan<T>(inp, n);
+        var o = new Span<T>(output, n);
+        GeluTanh(x, o);
+        TensorPrimitives.Add(o, T.One, o);
+        TensorPrimitives.Multiply(o, x, o);
+        TensorPrimitives.Multiply(o, T.CreateChecked(0.5), o);
     }
 
+    /// <summary>dinp += gelu′(x)·dout, with gelu′ = ½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), t the tanh above.</summary>
     public static void GeluBackward<T>(T* dinp, T* inp, T* dout, int n)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var s = T.CreateChecked(0.7978845608028654);
-        var k = T.CreateChecked(0.044715);
+        var k3 = T.CreateChecked(3 * 0.044715);
         var half = T.CreateChecked(0.5);
-        var three = T.CreateChecked(3.0);
-        for (var i = 0; i < n; i++)
+        var rented = ArrayPool<T>.Shared.Rent(Math.Min(n, 1 << 16));
+        try
         {
-            var x = inp[i];
-            var u = s * (x + (k * x * x * x));
-            var th = T.Tanh(u);
-            var sech2 = T.One - (th * th);
-            var grad = (half * (T.One + th)) + (half * x * sech2 * s * (T.One + (three * k * x * x)));
-            dinp[i] += grad * dout[i];
+            for (var start = 0; start < n; start += rented.Length)
+            {
+                var count = Math.Min(rented.Length, n - start);
+                var x = new ReadOnlySpan<T>(inp + start, count);
+                var th = rented.AsSpan(0, count);
+                GeluTanh(x, th);
+                var d = dout + start;
+                var di = dinp + start;
+                for (var i = 0; i < count; i++)
+                {
+                    var xi = x[i];
+                    var t = th[i];
+                    var grad = (half * (T.One + t)) + (half * xi * (T.One - (t * t)) * s * (T.One + (k3 * xi * xi)));
+                    di[i] += grad * d[i];
+                }
+            }
         }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>t = tanh(√(2/π)·(x + 0.044715·x³)) into <paramref name="t"/>.</summary>
+    private static void GeluTanh<T>(ReadOnlySpan<T> x, Span<T> t)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        TensorPrimitives.Multiply(x, x, t);
+        TensorPrimitives.Multiply(t, T.CreateChecked(0.044715), t);
+        TensorPrimitives.Add(t, T.One, t);
+        TensorPrimitives.Multiply(t, x, t);
+        TensorPrimitives.Multiply(t, T.CreateChecked(0.7978845608028654), t);
+        TensorPrimitives.Tanh<T>(t, t);
     }
 
     // ---- residual ----
