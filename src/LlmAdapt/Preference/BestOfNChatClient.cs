@@ -11,7 +11,8 @@ namespace LlmAdapt.Preference;
 /// at a time), scores them with an <see cref="IResponseScorer"/> (a reward model) and returns the best one. Every
 /// candidate's score, the candidates' text and the chosen index ride in the response's
 /// <see cref="ChatResponse.AdditionalProperties"/> (keys on <see cref="BestOfNOptions"/>); usage is the sum over all
-/// candidates, since all of them were paid for. Ties go to the earliest candidate. Add it with
+/// candidates, since all of them were paid for. Ties go to the earliest candidate. When the caller sets
+/// <see cref="ChatOptions.Seed"/>, candidate i samples with that seed + i, so the n candidates differ and are reproducible. Add it with
 /// <c>UseBestOfN(...)</c> on a <see cref="ChatClientBuilder"/>. With <see cref="BestOfNOptions.RecordRankings"/>, each
 /// request's candidates and scores are also appended to an <see cref="IFeedbackStore"/>; a store that fails is logged
 /// as an error and does not fail the request, whose answer was already paid for.
@@ -69,7 +70,7 @@ public sealed partial class BestOfNChatClient : DelegatingChatClient
                         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                         try
                         {
-                            candidates[index] = await base.GetResponseAsync(conversation, candidateOptions, cancellationToken).ConfigureAwait(false);
+                            candidates[index] = await base.GetResponseAsync(conversation, OptionsFor(candidateOptions, index), cancellationToken).ConfigureAwait(false);
                         }
                         finally
                         {
@@ -140,6 +141,22 @@ public sealed partial class BestOfNChatClient : DelegatingChatClient
         {
             yield return update;
         }
+    }
+
+    /// <summary>
+    /// With a caller's seed, candidate i samples with seed + i: reproducible, yet n different draws (one seed for all
+    /// would make n copies of one answer).
+    /// </summary>
+    private static ChatOptions OptionsFor(ChatOptions shared, int index)
+    {
+        if (shared.Seed is not long seed || index == 0)
+        {
+            return shared;
+        }
+
+        var own = shared.Clone();
+        own.Seed = unchecked(seed + index);
+        return own;
     }
 
     private async Task RecordAsync(string responseId, IReadOnlyList<ChatMessage> conversation, string[] texts, IReadOnlyList<double> scores, CancellationToken cancellationToken)

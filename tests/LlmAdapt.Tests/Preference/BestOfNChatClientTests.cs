@@ -210,4 +210,13 @@ public sealed class BestOfNChatClientTests
         var ex = Assert.Throws<InvalidOperationException>(() => builder.Build(services));
         Assert.Contains(nameof(IFeedbackStore), ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task CallersSeed_GivesEachCandidateItsOwnSeed()
+    {
+        var inner = new ScriptedChatClient(["a", "b", "c"]);
+        using var client = new ChatClientBuilder(inner).UseBestOfN(new CountingScorer(), o => o.N = 3).Build();
+        await client.GetResponseAsync("hi", new ChatOptions { Seed = 40 });
+        Assert.Equal([40L, 41L, 42L], inner.SeenOptions.Select(o => o!.Seed!.Value).Order());
+    }
 }
