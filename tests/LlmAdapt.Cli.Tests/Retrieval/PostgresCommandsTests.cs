@@ -9,10 +9,10 @@ public sealed class PostgresCommandsTests : IDisposable
 
     public PostgresCommandsTests()
     {
-        var docs = Path.Combine(_dir, "docs");
-        Directory.CreateDirectory(docs);
-        File.WriteAllText(Path.Combine(docs, "install.md"), "# Install\n\nRun the installer with administrator rights.\n\n## Proxy\n\nSet HTTPS_PROXY before installing behind a corporate proxy.\n");
-        File.WriteAllText(Path.Combine(docs, "holidays.txt"), "Employees receive twenty-five days of paid holiday each year.\n\nUnused days carry over until March.");
+        // Two small documents of their own (the file-index tests use others).
+        var docs = Directory.CreateDirectory(Path.Combine(_dir, "docs")).FullName;
+        File.WriteAllText(Path.Combine(docs, "expenses.md"), "# Expenses\n\nClaim travel within thirty days.\n\n## Hotels\n\nBook hotels through the travel desk.\n");
+        File.WriteAllText(Path.Combine(docs, "holidays.txt"), "Staff receive twenty-five days of paid leave every year; unused days lapse in March.");
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
