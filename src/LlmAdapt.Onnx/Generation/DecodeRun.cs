@@ -18,6 +18,9 @@ internal sealed unsafe class DecodeRun : IDisposable
     private readonly GenerationOptions _options;
     private readonly CancellationToken _cancellationToken;
     private readonly RunOptions _runOptions = new();
+
+    // ONNX Runtime applies an active LoRA adapter in Run, not in RunWithBinding: with one, the prompt step runs unbound.
+    private bool _adapterActive;
     private readonly OrtIoBinding _binding;
     private readonly CancellationTokenRegistration _registration;
     private readonly List<IDisposable> _owned = [];
@@ -72,6 +75,13 @@ internal sealed unsafe class DecodeRun : IDisposable
         _binding = model.Session.CreateIoBinding();
         _owned.Add(_binding);
         _owned.Add(_runOptions);
+        if (options.Adapter is { } adapter)
+        {
+            // The adapter's tensors feed the graph's LoRA inputs for this run only; the base weights stay shared.
+            _runOptions.AddActiveLoraAdapter(model.GetAdapter(adapter));
+            _adapterActive = true;
+        }
+
         var cache = _graph.Cache;
         _cacheA = new NativeBuffer[cache.Count];
         _cacheB = new NativeBuffer[cache.Count];
@@ -276,15 +286,24 @@ internal sealed unsafe class DecodeRun : IDisposable
         }
 
         long[] shape = [_batch, p];
-        _binding.BindInput(_graph.InputIds, Own(View(ids, _graph.InputIdsType, shape)));
+        var inputNames = new List<string>();
+        var inputs = new List<OrtValue>();
+        void Input(string name, OrtValue value)
+        {
+            _binding.BindInput(name, value);
+            inputNames.Add(name);
+            inputs.Add(value);
+        }
+
+        Input(_graph.InputIds, Own(View(ids, _graph.InputIdsType, shape)));
         if (_graph.PositionIds is { } positionName)
         {
-            _binding.BindInput(positionName, Own(View(positions, _graph.PositionIdsType, shape)));
+            Input(positionName, Own(View(positions, _graph.PositionIdsType, shape)));
         }
 
         if (_graph.UseCacheBranch is { } useCache)
         {
-            _binding.BindInput(useCache, Own(View(_useCache, TensorElementType.Bool, [1])));
+            Input(useCache, Own(View(_useCache, TensorElementType.Bool, [1])));
         }
 
         // Padding never changes after the prompt, so without any the mask is ones for the whole call.
@@ -297,25 +316,37 @@ internal sealed unsafe class DecodeRun : IDisposable
         BindCache(0, p);
         if (_graph.AttentionMask is { } maskName)
         {
-            _binding.BindInput(maskName, _maskView!);
+            Input(maskName, _maskView!);
         }
 
         for (var i = 0; i < _graph.Cache.Count; i++)
         {
-            _binding.BindInput(_graph.Cache[i].PastName, _pastViews[i]!);
+            Input(_graph.Cache[i].PastName, _pastViews[i]!);
             _binding.BindOutput(_graph.Cache[i].PresentName, _presentViews[i]!);
         }
 
-        _binding.BindOutputToDevice(_graph.Logits, OrtMemoryInfo.DefaultInstance);
-        Run(binding: true);
-
-        // The prompt's logits come from ONNX Runtime's own allocation, once per call; every later step writes into ours.
-        using var outputs = _binding.GetOutputValues();
-        var names = _binding.GetOutputNames();
-        var logits = outputs.ElementAt(Array.IndexOf(names, _graph.Logits));
-        var raw = logits.GetTensorMutableRawData();
         var elementSize = _graph.LogitsType == TensorElementType.Float16 ? 2 : 4;
         var rowBytes = _vocabulary * elementSize;
+        IDisposableReadOnlyCollection<OrtValue>? bound = null;
+        OrtValue logits;
+        if (_adapterActive)
+        {
+            logits = Own(View(Own(new NativeBuffer((long)_batch * p * rowBytes)), _graph.LogitsType, [_batch, p, _vocabulary]));
+            OrtValue[] outputs = [logits, .. _presentViews.Select(v => v!)];
+            Run(() => _model.Session.Run(_runOptions, inputNames, inputs, [_graph.Logits, .. _graph.Cache.Select(c => c.PresentName)], outputs));
+        }
+        else
+        {
+            _binding.BindOutputToDevice(_graph.Logits, OrtMemoryInfo.DefaultInstance);
+            Run(() => _model.Session.RunWithBinding(_runOptions, _binding));
+
+            // The prompt's logits come from ONNX Runtime's own allocation, once per call; every later step writes into ours.
+            bound = _binding.GetOutputValues();
+            logits = bound.ElementAt(Array.IndexOf(_binding.GetOutputNames(), _graph.Logits));
+        }
+
+        using var owner = bound;
+        var raw = logits.GetTensorMutableRawData();
         for (var r = 0; r < _batch; r++)
         {
             raw.Slice((((r * p) + p - 1) * rowBytes), rowBytes).CopyTo(new Span<byte>((void*)(_logits.Pointer + (r * rowBytes)), rowBytes));
@@ -356,7 +387,7 @@ internal sealed unsafe class DecodeRun : IDisposable
         var total = _pastLength + 1;
         BindMask(total);
         BindCache(_pastLength, total);
-        Run(binding: false);
+        Run();
         _pastLength = total;
         _cacheInA = !_cacheInA;
     }
@@ -414,14 +445,14 @@ internal sealed unsafe class DecodeRun : IDisposable
         }
     }
 
-    private void Run(bool binding)
+    private void Run(Action? prefill = null)
     {
         try
         {
-            if (binding)
+            if (prefill is not null)
             {
-                // The prompt step: ONNX Runtime allocates its [batch, prompt, vocabulary] logits, which only this step needs.
-                _model.Session.RunWithBinding(_runOptions, _binding);
+                // The prompt step: its [batch, prompt, vocabulary] logits are needed by this step only.
+                prefill();
             }
             else
             {

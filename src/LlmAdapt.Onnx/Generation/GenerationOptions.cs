@@ -37,6 +37,12 @@ public sealed class GenerationOptions : IValidatableObject
     /// <summary>Gets or sets the seed of the sampler; the same seed, prompt and options give the same output. <see langword="null"/> seeds randomly.</summary>
     public int? Seed { get; set; }
 
+    /// <summary>
+    /// Gets or sets the LoRA adapter to decode with: a name given to <see cref="OnnxDecoderModel.LoadAdapter"/>.
+    /// <see langword="null"/> (the default) decodes with the base weights.
+    /// </summary>
+    public string? Adapter { get; set; }
+
     /// <summary>Gets or sets ids that end a sequence, besides the model's end-of-sequence ids. The stop id is kept in <see cref="GenerationResult.TokenIds"/> but not in the text.</summary>
     public IReadOnlyList<int> StopTokenIds { get; set; } = [];
 

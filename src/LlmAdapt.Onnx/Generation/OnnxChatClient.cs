@@ -14,7 +14,8 @@ namespace LlmAdapt.Onnx.Generation;
 /// <remarks>
 /// <see cref="ChatOptions"/> maps as follows: <c>MaxOutputTokens</c>, <c>Temperature</c> (absent or 0: greedy),
 /// <c>TopP</c>, <c>TopK</c>, <c>Seed</c>, <c>StopSequences</c>; <c>AdditionalProperties["repetition_penalty"]</c> sets
-/// the repetition penalty. Tools and response formats other than plain text are not supported: a request that sets
+/// the repetition penalty; <c>ModelId</c> of the form <c>model:adapter</c> decodes with a LoRA adapter loaded by
+/// <see cref="OnnxDecoderModel.LoadAdapter"/> (any other model id: the base weights). Tools and response formats other than plain text are not supported: a request that sets
 /// them is refused with <see cref="NotSupportedException"/> rather than answered as if they were honoured.
 /// </remarks>
 public sealed partial class OnnxChatClient : IChatClient
@@ -130,6 +131,21 @@ public sealed partial class OnnxChatClient : IChatClient
     internal string FormatPrompt(IReadOnlyList<ChatMessage> messages)
         => _options.Formatter is { } formatter ? formatter(messages) : ChatPromptFormatter.Format(_options.Template, messages);
 
+    // "model:adapter" picks a loaded adapter; a model id without ':' is the base model.
+    private string? AdapterOf(string? modelId)
+    {
+        var colon = modelId?.LastIndexOf(':') ?? -1;
+        if (colon < 0)
+        {
+            return null;
+        }
+
+        var adapter = modelId![(colon + 1)..];
+        return _model.AdapterNames.Contains(adapter)
+            ? adapter
+            : throw new ArgumentException($"The model id '{modelId}' names the adapter '{adapter}', which is not loaded; loaded: {(_model.AdapterNames.Count == 0 ? "none" : string.Join(", ", _model.AdapterNames))}.", nameof(modelId));
+    }
+
     private static ChatFinishReason Map(GenerationFinishReason reason) => reason switch
     {
         GenerationFinishReason.EndOfSequence or GenerationFinishReason.StopString => ChatFinishReason.Stop,
@@ -174,6 +190,7 @@ public sealed partial class OnnxChatClient : IChatClient
             Seed = options?.Seed is long seed ? unchecked((int)seed) : null,
             StopStrings = [.. options?.StopSequences ?? [], .. _endOfTurnText is null ? Array.Empty<string>() : [_endOfTurnText]],
             StopTokenIds = _endOfTurnId is int id ? [id] : [],
+            Adapter = AdapterOf(options?.ModelId),
         };
         if (options?.AdditionalProperties?.TryGetValue("repetition_penalty", out var penalty) == true)
         {

@@ -17,6 +17,7 @@ public sealed class OnnxDecoderModel : IDisposable
     private readonly InferenceSession _session;
     private readonly HashSet<int> _specialIds;
     private readonly KeyValuePair<string, int>[] _addedTokens;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, OrtLoraAdapter> _adapters = new(StringComparer.Ordinal);
 
     private OnnxDecoderModel(string directory, DecoderModelConfig config, DecoderGraph graph, InferenceSession session, HuggingFaceTokenizer tokenizer, int contextLength)
     {
@@ -242,8 +243,68 @@ public sealed class OnnxDecoderModel : IDisposable
         }
     }
 
-    /// <summary>Releases the ONNX Runtime session.</summary>
-    public void Dispose() => _session.Dispose();
+    /// <summary>Gets the names of the LoRA adapters loaded with <see cref="LoadAdapter"/>.</summary>
+    public IReadOnlyCollection<string> AdapterNames => [.. _adapters.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Loads an ONNX Runtime LoRA adapter file (<c>.onnx_adapter</c>, from <c>llmadapt export adapter</c>) once, under
+    /// <paramref name="name"/>, for calls that set <see cref="GenerationOptions.Adapter"/>. The model must have been
+    /// exported with its LoRA kept separate (<c>--keep-lora-separate</c>); one copy of the base weights serves every
+    /// adapter and the base model (no adapter) stays available. Concurrent calls with different adapters do not mix.
+    /// </summary>
+    /// <param name="name">The name calls use; not empty, without ':'.</param>
+    /// <param name="path">The adapter file.</param>
+    /// <exception cref="ArgumentException">The name is empty, has ':', or is taken.</exception>
+    /// <exception cref="ModelLoadException">The model has no LoRA inputs, or the file is missing or unreadable; the message names the file.</exception>
+    public void LoadAdapter(string name, string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (name.Contains(':', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The adapter name '{name}' has ':', which separates a model from its adapter in model ids.", nameof(name));
+        }
+
+        if (!_session.InputMetadata.Keys.Concat(_session.OverridableInitializerMetadata.Keys).Any(k => k.EndsWith(".lora_A.weight", StringComparison.Ordinal)))
+        {
+            throw new ModelLoadException(ModelPath, "the graph has no LoRA inputs, so it cannot take adapters; export the model with --keep-lora-separate (OnnxExportOptions.KeepLoraSeparate).", null);
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new ModelLoadException(path, "the adapter file does not exist.", null);
+        }
+
+        OrtLoraAdapter adapter;
+        try
+        {
+            adapter = OrtLoraAdapter.Create(path, null);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelLoadException(path, $"ONNX Runtime could not read the adapter: {ex.Message}", ex);
+        }
+
+        if (!_adapters.TryAdd(name, adapter))
+        {
+            adapter.Dispose();
+            throw new ArgumentException($"An adapter named '{name}' is already loaded.", nameof(name));
+        }
+    }
+
+    /// <summary>Releases the ONNX Runtime session and the adapters.</summary>
+    public void Dispose()
+    {
+        _session.Dispose();
+        foreach (var adapter in _adapters.Values)
+        {
+            adapter.Dispose();
+        }
+    }
+
+    internal OrtLoraAdapter GetAdapter(string name) => _adapters.TryGetValue(name, out var adapter)
+        ? adapter
+        : throw new ArgumentException($"No adapter named '{name}' is loaded; loaded: {(_adapters.IsEmpty ? "none" : string.Join(", ", AdapterNames))}.", nameof(name));
 
     internal DecodeRun StartRun(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, bool streaming, CancellationToken cancellationToken)
     {

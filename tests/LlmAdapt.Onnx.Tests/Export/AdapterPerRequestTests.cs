@@ -1,0 +1,82 @@
+using LlmAdapt.Onnx.Export;
+using LlmAdapt.Onnx.Generation;
+using Microsoft.Extensions.AI;
+
+namespace LlmAdapt.Onnx.Tests.Export;
+
+/// <summary>
+/// LoRA adapters chosen per call on one separate-LoRA Llama export: adapter "sft" (the fixture's, also merged into
+/// its own export), adapter "second" (another rank and projections over the same base), and none.
+/// </summary>
+public sealed class AdapterPerRequestTests(LlamaExportFixture fixture) : IClassFixture<LlamaExportFixture>
+{
+    private static readonly int[] s_prompt = [1, 15043, 3186, 29892];
+
+    [Fact]
+    public async Task Adapters_PerCall_EqualTheMergedExport_AndNeverMix_AlternatingOrConcurrent()
+    {
+        var dir = TinyGpt2.NewDirectory("adapters-per-request");
+        try
+        {
+            var options = new GenerationOptions { MaxNewTokens = 16 };
+            using var merged = OnnxDecoderModel.Load(fixture.ExportedLora);
+            using var plain = OnnxDecoderModel.Load(fixture.Exported);
+            var expectedSft = merged.Generate(s_prompt, options).TokenIds;
+            var expectedBase = plain.Generate(s_prompt, options).TokenIds;
+
+            var second = new TinyLlama(LlamaExportFixture.Vocab, LlamaExportFixture.Context, LlamaExportFixture.Layers, LlamaExportFixture.Heads, LlamaExportFixture.KvHeads, LlamaExportFixture.Channels, LlamaExportFixture.Intermediate, seed: 17);
+            second.AddLora(rank: 2, alpha: 3, seed: 99, ["self_attn.q_proj", "mlp.down_proj"]);
+            var secondFile = Path.Combine(dir, "second.onnx_adapter");
+            await OnnxDecoderExporter.ExportAdapterAsync(await second.SaveAdapterAsync(Path.Combine(dir, "adapter"), fixture.Checkpoint, alpha: 3), fixture.ExportedSeparate, secondFile);
+
+            using var model = OnnxDecoderModel.Load(fixture.ExportedSeparate);
+            model.LoadAdapter("sft", fixture.SeparateResult!.AdapterPath!);
+            model.LoadAdapter("second", secondFile);
+            IReadOnlyList<int> Run(string? adapter) => model.Generate(s_prompt, new GenerationOptions { MaxNewTokens = 16, Adapter = adapter }).TokenIds;
+
+            var expectedSecond = Run("second");
+            Assert.Equal(expectedSft, Run("sft"));
+            Assert.Equal(expectedBase, Run(null));
+            Assert.NotEqual(expectedBase, expectedSft);
+            Assert.NotEqual(expectedBase, expectedSecond);
+            Assert.NotEqual(expectedSft, expectedSecond);
+            var expected = new Dictionary<string, IReadOnlyList<int>> { ["sft"] = expectedSft, ["second"] = expectedSecond, ["none"] = expectedBase };
+
+            // Alternating: sft, second, none, sft, ...
+            string[] order = ["sft", "second", "none", "sft", "none", "second"];
+            Assert.All(order, name => Assert.Equal(expected[name], Run(name == "none" ? null : name)));
+
+            // Concurrent: 12 calls, four per adapter, all at once on the one model.
+            var calls = Enumerable.Range(0, 12).Select(i => order[i % 3]).ToArray();
+            var results = await Task.WhenAll(calls.Select(name => Task.Run(() => Run(name == "none" ? null : name))));
+            for (var i = 0; i < calls.Length; i++)
+            {
+                Assert.Equal(expected[calls[i]], results[i]);
+            }
+
+            // Through the chat client: "model:adapter" picks the adapter, a plain model id the base.
+            using var client = new OnnxChatClient(model, new OnnxChatClientOptions { Formatter = _ => "x", ModelId = "tiny" });
+            var viaSft = await client.GetResponseAsync("x", new ChatOptions { ModelId = "tiny:sft", MaxOutputTokens = 16 });
+            var viaBase = await client.GetResponseAsync("x", new ChatOptions { ModelId = "tiny", MaxOutputTokens = 16 });
+            var sftText = model.Generate(model.Encode("x"), new GenerationOptions { MaxNewTokens = 16, Adapter = "sft" }).Text;
+            Assert.Equal(sftText, viaSft.Text);
+            Assert.Equal(model.Generate(model.Encode("x"), new GenerationOptions { MaxNewTokens = 16 }).Text, viaBase.Text);
+            var unknown = await Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync("x", new ChatOptions { ModelId = "tiny:sql" }));
+            Assert.Contains("loaded: second, sft", unknown.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void LoadAdapter_OnAModelWithoutLoraInputs_FailsNamingTheFix()
+    {
+        using var plain = OnnxDecoderModel.Load(fixture.Exported);
+
+        var ex = Assert.Throws<ModelLoadException>(() => plain.LoadAdapter("sft", fixture.SeparateResult!.AdapterPath!));
+
+        Assert.Contains("--keep-lora-separate", ex.Message, StringComparison.Ordinal);
+    }
+}
