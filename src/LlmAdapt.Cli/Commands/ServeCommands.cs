@@ -27,6 +27,7 @@ internal static class ServeCommands
         var model = new Option<DirectoryInfo>("--model", "-m") { Description = "The chat model: an ONNX decoder folder (ONNX Runtime GenAI, Hugging Face Optimum, or written by 'llmadapt export').", Required = true };
         var name = new Option<string?>("--name") { Description = "The model name clients send as 'model'. Default: the folder's name." };
         var template = new Option<ChatTemplate>("--template") { Description = "How a conversation is written for the model: ChatML (default), Llama3, Phi3, Zephyr or Plain.", DefaultValueFactory = _ => ChatTemplate.ChatML };
+        var adapters = new Option<string[]>("--adapter") { Description = "A LoRA adapter served as model 'NAME:ADAPTER': ADAPTER=FILE, an .onnx_adapter file from 'llmadapt export adapter' (repeatable; the model must be exported with --keep-lora-separate).", AllowMultipleArgumentsPerToken = false };
         var embeddings = new Option<string?>("--embeddings") { Description = $"Also serve /v1/embeddings: '{BuiltInEmbeddings}' for the built-in all-MiniLM-L6-v2, or a sentence-transformers ONNX folder." };
         var urls = new Option<string>("--urls") { Description = "Where to listen, ';'-separated (http://host:port). Default: http://127.0.0.1:8000.", DefaultValueFactory = _ => "http://127.0.0.1:8000" };
         var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "Name of an environment variable holding the API key clients must send (Authorization: Bearer). Default: no key." };
@@ -37,7 +38,7 @@ internal static class ServeCommands
 
         var command = new Command("serve", "Serve a local model over OpenAI's HTTP API: /v1/chat/completions (with streaming), /v1/embeddings, /v1/models.")
         {
-            model, name, template, embeddings, urls, apiKeyEnv, maxConcurrency, maxTokens, defaultTokens, threads,
+            model, name, template, adapters, embeddings, urls, apiKeyEnv, maxConcurrency, maxTokens, defaultTokens, threads,
         };
         command.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
         {
@@ -45,6 +46,7 @@ internal static class ServeCommands
                 parseResult.GetRequiredValue(model).FullName,
                 parseResult.GetValue(name),
                 parseResult.GetValue(template),
+                parseResult.GetValue(adapters) ?? [],
                 parseResult.GetValue(embeddings),
                 parseResult.GetRequiredValue(urls),
                 parseResult.GetValue(apiKeyEnv),
@@ -65,6 +67,18 @@ internal static class ServeCommands
         var chatName = settings.Name ?? Path.GetFileName(settings.Model.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
 
         using var decoder = OnnxDecoderModel.Load(settings.Model, new OnnxDecoderModelOptions { IntraOpThreads = settings.Threads });
+        foreach (var (adapterName, file) in settings.AdapterFiles())
+        {
+            try
+            {
+                decoder.LoadAdapter(adapterName, file);
+            }
+            catch (Exception ex) when (ex is ModelLoadException or ArgumentException)
+            {
+                throw new CliUsageException($"--adapter {adapterName}={file}: {ex.Message}", ex);
+            }
+        }
+
         using var chat = new OnnxChatClient(decoder, new OnnxChatClientOptions { Template = settings.Template, DefaultMaxOutputTokens = settings.DefaultTokens, ModelId = chatName });
         using var encoder = settings.Embeddings is null ? null
             : settings.Embeddings == BuiltInEmbeddings ? OnnxEmbeddingGenerator.CreateDefault()
@@ -79,6 +93,12 @@ internal static class ServeCommands
         builder.WebHost.UseUrls(urls);
         builder.Logging.ClearProviders();
         builder.Services.AddKeyedChatClient(chatName, chat);
+        foreach (var adapterName in decoder.AdapterNames)
+        {
+            // The same client and model; the served name picks the adapter through ChatOptions.ModelId.
+            var adapted = $"{chatName}:{adapterName}";
+            builder.Services.AddKeyedChatClient(adapted, new ChatClientBuilder(chat).ConfigureOptions(o => o.ModelId = adapted).Build());
+        }
         if (encoder is not null)
         {
             builder.Services.AddKeyedEmbeddingGenerator<string, Embedding<float>>(embeddingName!, encoder);
@@ -87,6 +107,10 @@ internal static class ServeCommands
         builder.Services.AddLlmAdapt().AddOpenAIServer(o =>
         {
             o.ChatModels.Add(chatName);
+            foreach (var adapterName in decoder.AdapterNames)
+            {
+                o.ChatModels.Add($"{chatName}:{adapterName}");
+            }
             if (embeddingName is not null)
             {
                 o.EmbeddingModels.Add(embeddingName);
@@ -105,7 +129,8 @@ internal static class ServeCommands
         app.MapLlmAdaptOpenAI();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var served = embeddingName is null ? $"'{chatName}' (chat)" : $"'{chatName}' (chat) and '{embeddingName}' (embeddings)";
+        var chats = string.Join(", ", new[] { chatName }.Concat(decoder.AdapterNames.Select(a => $"{chatName}:{a}")).Select(n => $"'{n}'"));
+        var served = embeddingName is null ? $"{chats} (chat)" : $"{chats} (chat) and '{embeddingName}' (embeddings)";
         await context.Error.WriteLineAsync($"Serving {served}{(apiKey is null ? string.Empty : ", API key required")}. Press Ctrl+C to stop.").ConfigureAwait(false);
         foreach (var address in addresses)
         {
@@ -125,7 +150,7 @@ internal static class ServeCommands
     }
 
     /// <summary>The command line of <c>serve</c>, checked before anything loads so each problem names its option.</summary>
-    private sealed record ServeSettings(string Model, string? Name, ChatTemplate Template, string? Embeddings, string Urls, string? ApiKeyEnv, int MaxConcurrency, int MaxTokens, int DefaultTokens, int? Threads)
+    private sealed record ServeSettings(string Model, string? Name, ChatTemplate Template, string[] Adapters, string? Embeddings, string Urls, string? ApiKeyEnv, int MaxConcurrency, int MaxTokens, int DefaultTokens, int? Threads)
     {
         public string[] Check()
         {
@@ -144,6 +169,7 @@ internal static class ServeCommands
                 throw new CliUsageException($"--embeddings: '{Embeddings}' is neither '{BuiltInEmbeddings}' nor an existing folder.");
             }
 
+            _ = AdapterFiles().ToList();
             Range("--max-concurrency", MaxConcurrency, 1, 4096);
             Range("--max-tokens", MaxTokens, 1, 1_000_000);
             Range("--default-tokens", DefaultTokens, 1, MaxTokens);
@@ -169,6 +195,20 @@ internal static class ServeCommands
             }
 
             return urls;
+        }
+
+        public IEnumerable<(string Name, string File)> AdapterFiles()
+        {
+            foreach (var adapter in Adapters)
+            {
+                var equals = adapter.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0 || equals == adapter.Length - 1)
+                {
+                    throw new CliUsageException($"--adapter: '{adapter}' is not NAME=FILE.");
+                }
+
+                yield return (adapter[..equals], adapter[(equals + 1)..]);
+            }
         }
 
         public string? ApiKey()

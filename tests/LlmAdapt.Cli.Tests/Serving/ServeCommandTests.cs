@@ -66,6 +66,19 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_AdapterForAModelWithoutLoraInputs_FailsAtStartUp_NamingTheOption()
+    {
+        var (code, _, error) = await CliRunner.RunAsync("serve", "--model", Llama, "--adapter", "sql=/no/such/sql.onnx_adapter", "--urls", "http://127.0.0.1:0");
+        var (badSyntax, _, syntaxError) = await CliRunner.RunAsync("serve", "--model", Llama, "--adapter", "sql");
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --adapter sql=/no/such/sql.onnx_adapter:", error, StringComparison.Ordinal);
+        Assert.Contains("--keep-lora-separate", error, StringComparison.Ordinal);
+        Assert.Equal(2, badSyntax);
+        Assert.Contains("--adapter: 'sql' is not NAME=FILE", syntaxError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Serve_MissingModelFolder_FailsNamingModel()
     {
         var (code, _, error) = await CliRunner.RunAsync("serve", "--model", "/no/such/model");
