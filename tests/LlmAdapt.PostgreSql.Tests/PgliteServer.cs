@@ -110,6 +110,14 @@ internal sealed class PgliteServer : IAsyncDisposable
                 return;
             }
 
+            // Two test assemblies may start at once on a fresh machine: one process installs, the other waits.
+            using var installLock = await LockAsync(Path.Combine(ToolsFolder, ".install.lock"));
+            if (File.Exists(ServerScript))
+            {
+                s_installed = true;
+                return;
+            }
+
             // npm ci from the lock file: the exact versions, nothing resolved anew.
             var npm = Process.Start(new ProcessStartInfo("npm", "ci --no-audit --no-fund")
             {
@@ -130,6 +138,21 @@ internal sealed class PgliteServer : IAsyncDisposable
         finally
         {
             s_install.Release();
+        }
+    }
+
+    private static async Task<FileStream> LockAsync(string path)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (attempt < 600)
+            {
+                await Task.Delay(500);
+            }
         }
     }
 
