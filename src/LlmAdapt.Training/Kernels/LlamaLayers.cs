@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace LlmAdapt.Training.Kernels;
 
@@ -95,26 +97,42 @@ internal static unsafe class LlamaLayers
 
     // ---- SwiGLU: h = silu(gate) · up ----
 
+    /// <summary>out = g·σ(g)·up, vectorised (σ through TensorPrimitives).</summary>
     public static void SwiGluForward<T>(T* output, T* gate, T* up, int n)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        for (var i = 0; i < n; i++)
-        {
-            var g = gate[i];
-            output[i] = g / (T.One + T.Exp(-g)) * up[i];
-        }
+        var g = new ReadOnlySpan<T>(gate, n);
+        var o = new Span<T>(output, n);
+        TensorPrimitives.Sigmoid(g, o);
+        TensorPrimitives.Multiply(o, g, o);
+        TensorPrimitives.Multiply(o, new ReadOnlySpan<T>(up, n), o);
     }
 
+    /// <summary>dup += dout·g·σ(g); dgate += dout·up·σ(g)·(1 + g·(1 − σ(g))).</summary>
     public static void SwiGluBackward<T>(T* dgate, T* dup, T* dout, T* gate, T* up, int n)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        for (var i = 0; i < n; i++)
+        var rented = ArrayPool<T>.Shared.Rent(Math.Min(n, 1 << 16));
+        try
         {
-            var g = gate[i];
-            var sig = T.One / (T.One + T.Exp(-g));
-            var silu = g * sig;
-            dup[i] += dout[i] * silu;
-            dgate[i] += dout[i] * up[i] * sig * (T.One + (g * (T.One - sig)));
+            for (var start = 0; start < n; start += rented.Length)
+            {
+                var count = Math.Min(rented.Length, n - start);
+                var sigmoid = rented.AsSpan(0, count);
+                TensorPrimitives.Sigmoid(new ReadOnlySpan<T>(gate + start, count), sigmoid);
+                for (var i = 0; i < count; i++)
+                {
+                    var at = start + i;
+                    var g = gate[at];
+                    var sig = sigmoid[i];
+                    dup[at] += dout[at] * g * sig;
+                    dgate[at] += dout[at] * up[at] * sig * (T.One + (g * (T.One - sig)));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(rented);
         }
     }
 
