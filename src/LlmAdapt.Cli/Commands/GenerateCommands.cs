@@ -72,18 +72,19 @@ internal static class GenerateCommands
             var folder = parseResult.GetRequiredValue(model).FullName;
             if (ModelFolder.Detect(folder) is ModelFolderKind.Checkpoint or ModelFolderKind.PeftAdapter)
             {
-                if (idsText is not null || options.TopP < 1.0 || options.TopK > 0)
+                if (idsText is not null)
                 {
-                    throw new CliUsageException("a checkpoint of the training engine takes --prompt, --max-new-tokens, --temperature and --seed only.");
+                    throw new CliUsageException("a checkpoint of the training engine takes --prompt (its tokenizer is the checkpoint's), not --prompt-ids.");
                 }
 
                 var clock0 = Stopwatch.StartNew();
-                var continued = await DecoderEvaluator.GenerateAsync(folder, text!, options.MaxNewTokens, options.Temperature, options.Seed ?? 42, cancellationToken).ConfigureAwait(false);
-                await context.Out.WriteLineAsync(continued).ConfigureAwait(false);
-                await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{options.MaxNewTokens} tokens in {clock0.Elapsed.TotalSeconds:F2} s (training engine, no KV cache)")).ConfigureAwait(false);
+                var sample = await DecoderEvaluator.SampleAsync(folder, text!, options.MaxNewTokens, options.Temperature, options.Seed ?? 42, options.TopK, options.TopP, cancellationToken).ConfigureAwait(false);
+                var finish0 = sample.EndOfSequence ? GenerationFinishReason.EndOfSequence : GenerationFinishReason.MaxNewTokens;
+                await context.Out.WriteLineAsync(sample.Text).ConfigureAwait(false);
+                await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{sample.GeneratedTokens} tokens in {clock0.Elapsed.TotalSeconds:F2} s (training engine, KV cache), finish: {finish0}")).ConfigureAwait(false);
                 if (parseResult.GetValue(json))
                 {
-                    context.WriteJson(new { model = folder, text = continued, generated_tokens = options.MaxNewTokens, seconds = clock0.Elapsed.TotalSeconds });
+                    context.WriteJson(new { model = folder, text = sample.Text, generated_tokens = sample.GeneratedTokens, finish_reason = finish0.ToString(), seconds = clock0.Elapsed.TotalSeconds });
                 }
 
                 return CliApp.Success;

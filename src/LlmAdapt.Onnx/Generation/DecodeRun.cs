@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using LlmAdapt.Generation;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -68,7 +69,7 @@ internal sealed unsafe class DecodeRun : IDisposable
         var stops = new HashSet<int>(model.EosTokenIds.Concat(options.StopTokenIds));
         _rows = [.. prompts.Select(p => new Row(p, _promptLength - p.Count, stops, model.Tokenizer is not null && (streaming || options.StopStrings.Count > 0) ? new TextTracker(model.Tokenizer, options.StopStrings) : null, options.RepetitionPenalty != 1.0))];
         _padded = _rows.Any(r => r.Padding > 0);
-        _sampler = new TokenSampler(options, _vocabulary);
+        _sampler = options.CreateSampler(_vocabulary);
         _greedyInPlace = options.IsGreedy && options.RepetitionPenalty == 1.0 && _graph.LogitsType == TensorElementType.Float;
         _rowLogits = _greedyInPlace ? [] : new float[_vocabulary];
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using LlmAdapt.Generation;
 
 namespace LlmAdapt.Onnx.Generation;
 
@@ -54,6 +55,9 @@ public sealed class GenerationOptions : IValidatableObject
 
     /// <summary>Gets whether these options decode greedily (temperature 0).</summary>
     public bool IsGreedy => Temperature == 0;
+
+    /// <summary>Creates the sampler these options describe (temperature, top-k, top-p, repetition penalty, seed).</summary>
+    internal TokenSampler CreateSampler(int vocabularySize) => new(Temperature, TopK, TopP, RepetitionPenalty, Seed, vocabularySize);
 
     /// <summary>Checks every property and throws one exception listing every problem.</summary>
     /// <exception cref="InvalidOptionsException">Some property is out of range; the message lists each with its value.</exception>

@@ -1,3 +1,4 @@
+using LlmAdapt.Generation;
 using LlmAdapt.Training.Data;
 
 namespace LlmAdapt.Training.FineTuning;
@@ -24,8 +25,7 @@ public static class DecoderEvaluator
         var cut = (int)(all.Length * startFraction);
         var tokens = all[cut..];
         var source = new TokenBlockSource(tokens, 4, Math.Min(t, Math.Max(1, tokens.Length - 1)), "text");
-        var trainer = new DecoderTrainer(session.Model, new DecoderTrainingOptions(), 0);
-        var loss = trainer.Evaluate(source, int.MaxValue);
+        var loss = DecoderTrainer.Evaluate(session.Model, source, int.MaxValue);
         var scored = (tokens.Length - 1) / source.SequenceLength * (long)source.SequenceLength;
         return new PerplexityResult(loss, Math.Exp(loss), scored) { UnigramEntropy = cut > 0 ? ContinuedPretrainingFineTuner.UnigramEntropy(all[..cut]) : null };
     }
@@ -42,22 +42,45 @@ public static class DecoderEvaluator
         var session = await DecoderSession.OpenAsync(model, null, 0, cancellationToken).ConfigureAwait(false);
         var t = sequenceLength > 0 ? Math.Min(sequenceLength, session.Model.ContextLength) : session.Model.ContextLength;
         var source = new ExampleBatchSource(InstructionFineTuner.Render(examples, format ?? InstructionPromptFormat.Alpaca, t, session.Tokenizer), 4, t);
-        return new DecoderTrainer(session.Model, new DecoderTrainingOptions(), 0).Evaluate(source, int.MaxValue);
+        return DecoderTrainer.Evaluate(session.Model, source, int.MaxValue);
     }
 
-    /// <summary>Continues <paramref name="prompt"/> by sampling (temperature; 0 is greedy).</summary>
+    /// <summary>Continues <paramref name="prompt"/> by sampling (temperature; 0 is greedy); stops at end-of-sequence.</summary>
     /// <param name="model">A checkpoint folder, or a LoRA adapter folder.</param>
     /// <param name="prompt">The start of the text.</param>
-    /// <param name="maxNewTokens">How many tokens to add.</param>
+    /// <param name="maxNewTokens">The most tokens to add.</param>
     /// <param name="temperature">Sampling temperature; 0 picks the most likely token.</param>
     /// <param name="seed">The sampling seed.</param>
     /// <param name="cancellationToken">Stops between tokens.</param>
     /// <returns>The prompt and its continuation.</returns>
     public static async Task<string> GenerateAsync(string model, string prompt, int maxNewTokens = 100, double temperature = 0.8, int seed = 42, CancellationToken cancellationToken = default)
+        => (await SampleAsync(model, prompt, maxNewTokens, temperature, seed, cancellationToken: cancellationToken).ConfigureAwait(false)).Text;
+
+    /// <summary>
+    /// Continues <paramref name="prompt"/> with the engine's model and a key/value cache, drawing each token with the
+    /// rule ONNX decoding uses (temperature, top-k, top-p, seed), until an end-of-sequence token (the tokenizer's
+    /// end-of-text or any <c>eos_token_id</c> of config.json) or <paramref name="maxNewTokens"/>.
+    /// </summary>
+    /// <param name="model">A checkpoint folder, or a LoRA adapter folder.</param>
+    /// <param name="prompt">The start of the text (may be empty: the model starts from its end-of-text token).</param>
+    /// <param name="maxNewTokens">The most tokens to add; at least 1.</param>
+    /// <param name="temperature">Sampling temperature, 0 to 100; 0 picks the most likely token.</param>
+    /// <param name="seed">The sampling seed.</param>
+    /// <param name="topK">How many of the most likely tokens sampling keeps; 0 keeps all.</param>
+    /// <param name="topP">The nucleus, above 0 and at most 1; 1 keeps all.</param>
+    /// <param name="cancellationToken">Stops between tokens.</param>
+    /// <returns>The text, the number of tokens generated and whether end-of-sequence stopped the run.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A sampling setting is out of range.</exception>
+    public static async Task<DecoderSample> SampleAsync(string model, string prompt, int maxNewTokens = 100, double temperature = 0.8, int seed = 42, int topK = 0, double topP = 1.0, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(temperature);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(temperature, 100.0);
+        ArgumentOutOfRangeException.ThrowIfNegative(topK);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(topP);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(topP, 1.0);
         var session = await DecoderSession.OpenAsync(model, null, 0, cancellationToken).ConfigureAwait(false);
-        var m = session.Model;
         var tokenizer = session.Tokenizer;
         var tokens = new List<int>();
         if (tokenizer.BeginningOfText is { } bos)
@@ -71,52 +94,10 @@ public static class DecoderEvaluator
             tokens.Add(tokenizer.EndOfText);
         }
 
-        var random = new Random(seed);
-        var t = m.ContextLength;
-        var window = new int[t];
-        var v = m.VocabSize;
-        for (var step = 0; step < maxNewTokens; step++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-
-            // Causal attention: padding after the last real token does not change its prediction.
-            var start = Math.Max(0, tokens.Count - t);
-            var count = tokens.Count - start;
-            Array.Clear(window);
-            tokens.CopyTo(start, window, 0, count);
-            m.Forward(window, null, 1, t);
-            var probs = m.Probabilities.Span.Slice((count - 1) * v, v);
-            tokens.Add(Sample(probs, temperature, random));
-        }
-
-        return tokenizer.Decode(tokens.Skip(tokenizer.BeginningOfText is null ? 0 : 1));
-    }
-
-    private static int Sample(ReadOnlySpan<float> probs, double temperature, Random random)
-    {
-        if (temperature <= 0)
-        {
-            return System.Numerics.Tensors.TensorPrimitives.IndexOfMax(probs);
-        }
-
-        var weights = new double[probs.Length];
-        var sum = 0.0;
-        for (var i = 0; i < probs.Length; i++)
-        {
-            weights[i] = Math.Pow(Math.Max(probs[i], 1e-30), 1.0 / temperature);
-            sum += weights[i];
-        }
-
-        var r = random.NextDouble() * sum;
-        for (var i = 0; i < weights.Length; i++)
-        {
-            r -= weights[i];
-            if (r <= 0)
-            {
-                return i;
-            }
-        }
-
-        return weights.Length - 1;
+        var stops = new HashSet<int>(session.Config?.EosTokenIds ?? []) { tokenizer.EndOfText };
+        var sampler = new TokenSampler(temperature, topK, topP, 1.0, seed, session.Model.VocabSize);
+        var (generated, endOfSequence) = DecoderSampler.Generate(session.Model, tokens, maxNewTokens, sampler, stops, cancellationToken);
+        var text = tokens.Skip(tokenizer.BeginningOfText is null ? 0 : 1).Concat(endOfSequence ? generated.SkipLast(1) : generated);
+        return new DecoderSample(tokenizer.Decode(text), generated.Count, endOfSequence);
     }
 }

@@ -38,21 +38,27 @@ internal sealed class DecoderTrainer
     public int LastCheckpointStep { get; private set; }
 
     /// <summary>Returns the (example-weighted) token mean loss over up to <paramref name="maxBatches"/> batches of <paramref name="source"/>.</summary>
-    public double Evaluate(IBatchSource source, int maxBatches)
+    public double Evaluate(IBatchSource source, int maxBatches) => Evaluate(_model, source, maxBatches);
+
+    /// <summary>
+    /// Returns a model's (example-weighted) token mean loss over up to <paramref name="maxBatches"/> batches, in
+    /// evaluation mode; needs no trainer, so evaluating allocates no optimizer state.
+    /// </summary>
+    public static double Evaluate(IDecoderModel<float> model, IBatchSource source, int maxBatches)
     {
-        var training = _model.Training;
-        _model.Training = false;
+        var training = model.Training;
+        model.Training = false;
         try
         {
             double sum = 0;
             double count = 0;
             foreach (var (inputs, targets, weights) in source.Sequential(maxBatches))
             {
-                var loss = _model.Forward(inputs, targets, source.BatchSize, source.SequenceLength, weights);
-                if (_model.TargetWeight > 0)
+                var loss = model.Forward(inputs, targets, source.BatchSize, source.SequenceLength, weights);
+                if (model.TargetWeight > 0)
                 {
-                    sum += loss * _model.TargetWeight;
-                    count += _model.TargetWeight;
+                    sum += loss * model.TargetWeight;
+                    count += model.TargetWeight;
                 }
             }
 
@@ -60,7 +66,7 @@ internal sealed class DecoderTrainer
         }
         finally
         {
-            _model.Training = training;
+            model.Training = training;
         }
     }
 

@@ -95,6 +95,16 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
 
     public abstract void InitializeRandom(int seed);
 
+    /// <summary>Creates an empty key/value cache for <see cref="DecodeStep"/>.</summary>
+    public abstract DecoderKvCache<T> CreateCache();
+
+    /// <summary>
+    /// Runs one token at <paramref name="position"/> (0-based, below the context) through the model in evaluation mode,
+    /// reading the keys and values of positions 0..position−1 from <paramref name="cache"/> and writing its own there;
+    /// returns its logits (V). The same numbers as <see cref="Forward"/>'s logits at that position, up to float rounding.
+    /// </summary>
+    public abstract ReadOnlySpan<T> DecodeStep(int token, int position, DecoderKvCache<T> cache);
+
     public abstract double Forward(int[] inputs, int[]? targets, int b, int t, float[]? weights = null);
 
     public abstract void Backward(double lossScale = 1.0);
@@ -405,6 +415,56 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
         {
             var u1 = 1.0 - random.NextDouble();
             span[i] = T.CreateChecked(std * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * random.NextDouble()));
+        }
+    }
+
+    /// <summary>Checks a decode step's token and position and sizes the adapters' scratch for one row.</summary>
+    protected void CheckDecodeStep(int token, int position, DecoderKvCache<T> cache)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)token, (uint)VocabSize, nameof(token));
+        if ((uint)position >= (uint)Math.Min(ContextLength, cache.ContextLength))
+        {
+            throw new ArgumentOutOfRangeException(nameof(position), $"Position {position} is outside the context of {ContextLength}.");
+        }
+
+        EnsureLoraBuffers(1, 1);
+    }
+
+    /// <summary>
+    /// One query row against the cached keys and values of positions 0..position: per head, softmax(q·kᵀ/√hd)·v, query
+    /// head h reading key/value head h / (heads / kvHeads). q is (heads·hd); the output (heads·hd).
+    /// </summary>
+    protected static void CachedAttention(T* output, T* q, DecoderKvCache<T> cache, int layer, int position, int heads, int kvHeads, int hd)
+    {
+        var scale = T.One / T.Sqrt(T.CreateChecked(hd));
+        var group = heads / kvHeads;
+        var width = cache.Width;
+        T* keys = cache.Keys[layer].Pointer, values = cache.Values[layer].Pointer, scores = cache.Scores.Pointer;
+        for (var h = 0; h < heads; h++)
+        {
+            var kvh = h / group;
+            var qh = q + ((long)h * hd);
+            var max = T.NegativeInfinity;
+            for (var j = 0; j <= position; j++)
+            {
+                scores[j] = Simd.Dot(qh, keys + ((long)j * width) + (kvh * hd), hd) * scale;
+                max = T.Max(max, scores[j]);
+            }
+
+            var sum = T.Zero;
+            for (var j = 0; j <= position; j++)
+            {
+                scores[j] = T.Exp(scores[j] - max);
+                sum += scores[j];
+            }
+
+            var o = output + ((long)h * hd);
+            new Span<T>(o, hd).Clear();
+            for (var j = 0; j <= position; j++)
+            {
+                Simd.Axpy(scores[j] / sum, values + ((long)j * width) + (kvh * hd), o, hd);
+            }
         }
     }
 

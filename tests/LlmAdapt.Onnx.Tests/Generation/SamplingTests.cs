@@ -47,7 +47,7 @@ public sealed class SamplingTests
             }
 
             var allowed = AllowedSet(logits, topK, topP, temperature);
-            var sampler = new TokenSampler(new GenerationOptions { TopK = topK, TopP = topP, Temperature = temperature, Seed = trial }, vocabulary);
+            var sampler = new GenerationOptions { TopK = topK, TopP = topP, Temperature = temperature, Seed = trial }.CreateSampler(vocabulary);
             var drawn = new HashSet<int>();
             for (var draw = 0; draw < 200; draw++)
             {

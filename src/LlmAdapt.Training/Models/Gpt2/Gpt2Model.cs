@@ -19,6 +19,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
 
     private readonly T _eps;
     private Activations? _acts;
+    private StepBuffers? _step;
 
     public Gpt2Model(Gpt2Config config)
         : base(BuildLayout(Validated(config)))
@@ -114,6 +115,44 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         // Tied head: logits (N, V) = lnf (N, C) · wteᵀ.
         MatMul.Gemm(a.LnF.Pointer, false, P("transformer.wte.weight"), true, a.Logits.Pointer, n, c, v, accumulate: false, Threads);
         return Loss(a.Logits.Pointer, a.Losses.Pointer, targets, weights, n);
+    }
+
+    // ------------------------------------------------------------------ one token with a key/value cache (sampling)
+
+    public override DecoderKvCache<T> CreateCache() => new(Config.Layers, Config.ContextLength, Config.Channels);
+
+    public override ReadOnlySpan<T> DecodeStep(int token, int position, DecoderKvCache<T> cache)
+    {
+        CheckDecodeStep(token, position, cache);
+        int c = Config.Channels, nh = Config.Heads, v = Config.VocabSize;
+        var s = _step ??= new StepBuffers(c, v);
+        var x = s.X.Pointer;
+        T* wte = P("transformer.wte.weight"), wpe = P("transformer.wpe.weight");
+        for (var i = 0; i < c; i++)
+        {
+            x[i] = wte[((long)token * c) + i] + wpe[((long)position * c) + i];
+        }
+
+        for (var l = 0; l < Config.Layers; l++)
+        {
+            var h = $"transformer.h.{l}.";
+            Layers.LayerNormForward(s.Ln.Pointer, s.Mean.Pointer, s.Rstd.Pointer, x, P(h + "ln_1.weight"), P(h + "ln_1.bias"), 1, c, _eps);
+            Linear(l, SiteAttn, s.Qkv.Pointer, s.Ln.Pointer, 1);
+            s.Qkv.Span.Slice(c, c).CopyTo(cache.Keys[l].Span.Slice(position * c, c));
+            s.Qkv.Span.Slice(2 * c, c).CopyTo(cache.Values[l].Span.Slice(position * c, c));
+            CachedAttention(s.AttY.Pointer, s.Qkv.Pointer, cache, l, position, nh, nh, c / nh);
+            Linear(l, SiteAttnProj, s.Proj.Pointer, s.AttY.Pointer, 1);
+            Layers.ResidualForward(x, x, s.Proj.Pointer, c);
+            Layers.LayerNormForward(s.Ln.Pointer, s.Mean.Pointer, s.Rstd.Pointer, x, P(h + "ln_2.weight"), P(h + "ln_2.bias"), 1, c, _eps);
+            Linear(l, SiteFc, s.Fch.Pointer, s.Ln.Pointer, 1);
+            Layers.GeluForward(s.FchGelu.Pointer, s.Fch.Pointer, 4 * c);
+            Linear(l, SiteMlpProj, s.Proj.Pointer, s.FchGelu.Pointer, 1);
+            Layers.ResidualForward(x, x, s.Proj.Pointer, c);
+        }
+
+        Layers.LayerNormForward(s.Ln.Pointer, s.Mean.Pointer, s.Rstd.Pointer, x, P("transformer.ln_f.weight"), P("transformer.ln_f.bias"), 1, c, _eps);
+        MatMul.Gemm(s.Ln.Pointer, false, wte, true, s.Logits.Pointer, 1, c, v, accumulate: false, Threads);
+        return s.Logits.Span;
     }
 
     // ------------------------------------------------------------------ backward
@@ -223,6 +262,30 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         add("transformer.ln_f.weight", [c]);
         add("transformer.ln_f.bias", [c]);
     });
+
+    /// <summary>One position's buffers for <see cref="DecodeStep"/>, allocated once.</summary>
+    private sealed class StepBuffers(int c, int v)
+    {
+        public PinnedBuffer<T> X { get; } = new(c);
+
+        public PinnedBuffer<T> Ln { get; } = new(c);
+
+        public PinnedBuffer<T> Mean { get; } = new(1);
+
+        public PinnedBuffer<T> Rstd { get; } = new(1);
+
+        public PinnedBuffer<T> Qkv { get; } = new(3 * c);
+
+        public PinnedBuffer<T> AttY { get; } = new(c);
+
+        public PinnedBuffer<T> Proj { get; } = new(c);
+
+        public PinnedBuffer<T> Fch { get; } = new(4 * c);
+
+        public PinnedBuffer<T> FchGelu { get; } = new(4 * c);
+
+        public PinnedBuffer<T> Logits { get; } = new(v);
+    }
 
     /// <summary>Every buffer one (B, T) needs, allocated once.</summary>
     private sealed class Activations

@@ -22,6 +22,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
 
     private readonly T _eps;
     private Activations? _acts;
+    private StepBuffers? _step;
 
     public LlamaModel(LlamaConfig config)
         : base(BuildLayout(Validated(config)))
@@ -113,6 +114,44 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         return Loss(a.Logits.Pointer, a.Losses.Pointer, targets, weights, n);
     }
 
+    // ------------------------------------------------------------------ one token with a key/value cache (sampling)
+
+    public override DecoderKvCache<T> CreateCache() => new(Config.Layers, Config.ContextLength, Config.KeyValueHeads * Config.HeadSize);
+
+    public override ReadOnlySpan<T> DecodeStep(int token, int position, DecoderKvCache<T> cache)
+    {
+        CheckDecodeStep(token, position, cache);
+        int c = Config.Channels, v = Config.VocabSize, hd = Config.HeadSize, nh = Config.Heads, nkv = Config.KeyValueHeads, im = Config.IntermediateSize, kv = nkv * hd;
+        var s = _step ??= new StepBuffers(c, nh * hd, kv, im, v);
+        var x = s.X.Pointer;
+        new Span<T>(P("model.embed_tokens.weight") + ((long)token * c), c).CopyTo(s.X.Span);
+        for (var l = 0; l < Config.Layers; l++)
+        {
+            var p = $"model.layers.{l}.";
+            LlamaLayers.RmsNormForward(s.Norm.Pointer, s.Rstd.Pointer, x, P(p + "input_layernorm.weight"), 1, c, _eps);
+            Linear(l, SiteQ, s.Q.Pointer, s.Norm.Pointer, 1);
+            Linear(l, SiteK, s.K.Pointer, s.Norm.Pointer, 1);
+            Linear(l, SiteV, s.V.Pointer, s.Norm.Pointer, 1);
+            RotateAt(s.Q.Pointer, position, nh, hd);
+            RotateAt(s.K.Pointer, position, nkv, hd);
+            s.K.Span.CopyTo(cache.Keys[l].Span.Slice(position * kv, kv));
+            s.V.Span.CopyTo(cache.Values[l].Span.Slice(position * kv, kv));
+            CachedAttention(s.AttY.Pointer, s.Q.Pointer, cache, l, position, nh, nkv, hd);
+            Linear(l, SiteO, s.Out.Pointer, s.AttY.Pointer, 1);
+            Layers.ResidualForward(x, x, s.Out.Pointer, c);
+            LlamaLayers.RmsNormForward(s.Norm.Pointer, s.Rstd.Pointer, x, P(p + "post_attention_layernorm.weight"), 1, c, _eps);
+            Linear(l, SiteGate, s.Gate.Pointer, s.Norm.Pointer, 1);
+            Linear(l, SiteUp, s.Up.Pointer, s.Norm.Pointer, 1);
+            LlamaLayers.SwiGluForward(s.Hidden.Pointer, s.Gate.Pointer, s.Up.Pointer, im);
+            Linear(l, SiteDown, s.Out.Pointer, s.Hidden.Pointer, 1);
+            Layers.ResidualForward(x, x, s.Out.Pointer, c);
+        }
+
+        LlamaLayers.RmsNormForward(s.Norm.Pointer, s.Rstd.Pointer, x, P("model.norm.weight"), 1, c, _eps);
+        MatMul.Gemm(s.Norm.Pointer, false, P(Head), true, s.Logits.Pointer, 1, c, v, accumulate: false, Threads);
+        return s.Logits.Span;
+    }
+
     public override void Backward(double lossScale = 1.0)
     {
         var a = _acts ?? throw new InvalidOperationException("Run Forward with targets before Backward.");
@@ -192,6 +231,26 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         }
     }
 
+    /// <summary>Rotates each head's (i, i + HD/2) pairs of one position by position·θ^(−2i/HD), as the batched forward's rotary kernel does.</summary>
+    private void RotateAt(T* x, int position, int heads, int hd)
+    {
+        var half = hd / 2;
+        for (var h = 0; h < heads; h++)
+        {
+            var row = x + ((long)h * hd);
+            for (var i = 0; i < half; i++)
+            {
+                var angle = position * Math.Pow(Config.RopeTheta, -2.0 * i / hd);
+                var cos = T.CreateChecked(Math.Cos(angle));
+                var sin = T.CreateChecked(Math.Sin(angle));
+                var a = row[i];
+                var b = row[i + half];
+                row[i] = (a * cos) - (b * sin);
+                row[i + half] = (b * cos) + (a * sin);
+            }
+        }
+    }
+
     private static LlamaConfig Validated(LlamaConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -223,6 +282,34 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             add("lm_head.weight", [config.VocabSize, c]);
         }
     });
+
+    /// <summary>One position's buffers for <see cref="DecodeStep"/>, allocated once.</summary>
+    private sealed class StepBuffers(int c, int q, int kv, int im, int v)
+    {
+        public PinnedBuffer<T> X { get; } = new(c);
+
+        public PinnedBuffer<T> Norm { get; } = new(c);
+
+        public PinnedBuffer<T> Rstd { get; } = new(1);
+
+        public PinnedBuffer<T> Q { get; } = new(q);
+
+        public PinnedBuffer<T> K { get; } = new(kv);
+
+        public PinnedBuffer<T> V { get; } = new(kv);
+
+        public PinnedBuffer<T> AttY { get; } = new(q);
+
+        public PinnedBuffer<T> Out { get; } = new(c);
+
+        public PinnedBuffer<T> Gate { get; } = new(im);
+
+        public PinnedBuffer<T> Up { get; } = new(im);
+
+        public PinnedBuffer<T> Hidden { get; } = new(im);
+
+        public PinnedBuffer<T> Logits { get; } = new(v);
+    }
 
     private sealed class Activations
     {

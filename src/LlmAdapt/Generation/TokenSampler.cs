@@ -1,25 +1,40 @@
 using System.Numerics.Tensors;
 
-namespace LlmAdapt.Onnx.Generation;
+namespace LlmAdapt.Generation;
 
 /// <summary>
 /// Chooses the next id from one row of logits: repetition penalty, then greedy arg-max or temperature, top-k and
-/// top-p sampling. Scratch arrays are sized once per request (vocabulary-long), so a step allocates nothing.
+/// top-p sampling. Scratch arrays are sized once per request (vocabulary-long), so a step allocates nothing. The one
+/// sampler of LlmAdapt: ONNX decoders (<c>LlmAdapt.Onnx</c>'s DecodeRun) and the training engine's checkpoints
+/// (<c>LlmAdapt.Training</c>'s DecoderSampler) both draw through it, so the same settings and seed mean the same rule.
 /// </summary>
 internal sealed class TokenSampler
 {
-    private readonly GenerationOptions _options;
+    private readonly double _temperature;
+    private readonly int _topK;
+    private readonly double _topP;
+    private readonly float _penalty;
     private readonly Random _random;
     private readonly int[] _order;
     private readonly float[] _keys;
     private readonly float[] _probabilities;
     private readonly PriorityQueue<int, float> _heap = new();
 
-    public TokenSampler(GenerationOptions options, int vocabularySize)
+    /// <summary>Creates a sampler.</summary>
+    /// <param name="temperature">The softmax temperature; 0 decodes greedily.</param>
+    /// <param name="topK">How many of the most likely ids sampling keeps; 0 keeps all.</param>
+    /// <param name="topP">The nucleus; 1 keeps all.</param>
+    /// <param name="repetitionPenalty">Divides positive and multiplies negative logits of seen ids; 1 turns it off.</param>
+    /// <param name="seed">The seed, or <see langword="null"/> for a random one.</param>
+    /// <param name="vocabularySize">The length of a logits row.</param>
+    public TokenSampler(double temperature, int topK, double topP, double repetitionPenalty, int? seed, int vocabularySize)
     {
-        _options = options;
-        _random = options.Seed is int seed ? new Random(seed) : new Random();
-        if (!options.IsGreedy)
+        _temperature = temperature;
+        _topK = topK;
+        _topP = topP;
+        _penalty = (float)repetitionPenalty;
+        _random = seed is int s ? new Random(s) : new Random();
+        if (!IsGreedy)
         {
             _order = new int[vocabularySize];
             _keys = new float[vocabularySize];
@@ -33,10 +48,13 @@ internal sealed class TokenSampler
         }
     }
 
+    /// <summary>Gets whether this sampler takes the arg-max (temperature 0).</summary>
+    public bool IsGreedy => _temperature == 0;
+
     /// <summary>Applies the repetition penalty to the ids of <paramref name="seen"/> in place.</summary>
     public void Penalize(Span<float> logits, IReadOnlyCollection<int> seen)
     {
-        var penalty = (float)_options.RepetitionPenalty;
+        var penalty = _penalty;
         if (penalty == 1f)
         {
             return;
@@ -52,7 +70,7 @@ internal sealed class TokenSampler
     /// <summary>Picks the next id.</summary>
     public int Next(Span<float> logits)
     {
-        if (_options.IsGreedy)
+        if (IsGreedy)
         {
             return TensorPrimitives.IndexOfMax(logits);
         }
@@ -80,11 +98,11 @@ internal sealed class TokenSampler
     internal int Candidates(ReadOnlySpan<float> logits)
     {
         var vocabulary = logits.Length;
-        var temperature = _options.Temperature;
+        var temperature = _temperature;
         var max = TensorPrimitives.Max(logits);
         int count;
         var sorted = false;
-        if (_options.TopK is > 0 and var k && k < vocabulary)
+        if (_topK is > 0 and var k && k < vocabulary)
         {
             // The k largest by a bounded min-heap, O(V log k), then those k in descending order.
             _heap.Clear();
@@ -129,7 +147,7 @@ internal sealed class TokenSampler
         }
 
         TensorPrimitives.Divide(_probabilities.AsSpan(0, count), (float)sum, _probabilities.AsSpan(0, count));
-        var topP = _options.TopP;
+        var topP = _topP;
         if (topP >= 1.0)
         {
             return count;
