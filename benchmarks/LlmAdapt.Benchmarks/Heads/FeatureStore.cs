@@ -1,3 +1,4 @@
+using LlmAdapt.Embeddings;
 using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.Training.Embeddings;
 using Microsoft.Extensions.AI;

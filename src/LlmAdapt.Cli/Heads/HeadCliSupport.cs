@@ -1,3 +1,4 @@
+using LlmAdapt.Embeddings;
 using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.Training;
 using LlmAdapt.Training.Embeddings;
@@ -11,19 +12,9 @@ namespace LlmAdapt.Cli.Heads;
 internal static class HeadCliSupport
 {
     /// <summary>The environment variable that moves the embedding cache.</summary>
-    public const string CacheEnvironmentVariable = "LLMADAPT_EMBEDDING_CACHE";
+    public const string CacheEnvironmentVariable = DiskCachingEmbeddingGenerator.CacheEnvironmentVariable;
 
-    public static string DefaultCacheDirectory()
-    {
-        var fromEnvironment = Environment.GetEnvironmentVariable(CacheEnvironmentVariable);
-        if (!string.IsNullOrWhiteSpace(fromEnvironment))
-        {
-            return fromEnvironment;
-        }
-
-        var root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
-        return Path.Combine(string.IsNullOrEmpty(root) ? Path.GetTempPath() : root, "LlmAdapt", "embeddings");
-    }
+    public static string DefaultCacheDirectory() => DiskCachingEmbeddingGenerator.DefaultDirectory;
 
     /// <summary>
     /// The built-in all-MiniLM-L6-v2 (or an ONNX model folder), pooling <paramref name="layers"/> layers by

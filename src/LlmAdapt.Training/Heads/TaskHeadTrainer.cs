@@ -1,3 +1,4 @@
+using LlmAdapt.Embeddings;
 using System.Globalization;
 using LlmAdapt.Training.Embeddings;
 using LlmAdapt.Training.Internal;

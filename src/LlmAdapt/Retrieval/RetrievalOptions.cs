@@ -19,22 +19,27 @@ public sealed class RetrievalOptions : IValidatableObject
     public bool RequireAccessControl { get; set; }
 
     /// <summary>
-    /// Gets or sets the retriever: <c>keyword</c>, <c>dense</c> or <c>hybrid</c> (reciprocal-rank fusion). The default,
-    /// <see langword="null"/>, is hybrid when an embedding generator is registered and keyword otherwise.
+    /// Gets or sets the retriever: <c>keyword</c> (BM25; <c>bm25</c> is the same), <c>dense</c> or <c>hybrid</c>
+    /// (fused as <see cref="Fusion"/> says), the names <see cref="Composition.RetrieverFactory"/> and the <c>llmadapt</c>
+    /// tool share. The default, <see langword="null"/>, is hybrid when an embedding generator is registered and keyword otherwise.
     /// </summary>
-    [RegularExpression("^(keyword|dense|hybrid)$")]
     public string? Retriever { get; set; }
 
     /// <summary>Gets or sets the k of reciprocal-rank fusion; 60 by default.</summary>
     [Range(0.0, 10_000.0)]
     public double RrfK { get; set; } = 60;
 
-    /// <summary>Gets or sets the fusion method of the hybrid retriever.</summary>
-    public FusionMethod Fusion { get; set; } = FusionMethod.ReciprocalRank;
+    /// <summary>Gets or sets the fusion method of the hybrid retriever; <see cref="Composition.RetrieverFactory.DefaultFusion"/> (weighted scores) by default, as in the tool.</summary>
+    public FusionMethod Fusion { get; set; } = Composition.RetrieverFactory.DefaultFusion;
 
     /// <inheritdoc />
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
+        if (Retriever is not null && !Composition.RetrieverFactory.Names.Contains(Retriever) && Retriever != "bm25")
+        {
+            yield return new ValidationResult($"Retriever: unknown retriever '{Retriever}'; use {string.Join(", ", Composition.RetrieverFactory.Names)}", [nameof(Retriever)]);
+        }
+
         if (IndexPath is { } path && !File.Exists(path))
         {
             yield return new ValidationResult($"IndexPath: no such index file '{Path.GetFullPath(path)}'", [nameof(IndexPath)]);

@@ -1,6 +1,7 @@
 using LlmAdapt;
 using LlmAdapt.DependencyInjection;
 using LlmAdapt.Retrieval;
+using LlmAdapt.Retrieval.Composition;
 using LlmAdapt.Retrieval.Indexes;
 using LlmAdapt.Retrieval.Persistence;
 using LlmAdapt.Retrieval.Retrievers;
@@ -60,19 +61,8 @@ public static class RetrievalServiceCollectionExtensions
             var index = sp.GetRequiredService<DocumentIndex>();
             var generator = sp.GetService<IEmbeddingGenerator<string, Embedding<float>>>();
             var access = new RetrieverOptions { RequireAccessControl = settings.RequireAccessControl };
-            var kind = settings.Retriever ?? (generator is null ? "keyword" : "hybrid");
-            if (kind != "keyword" && generator is null)
-            {
-                throw new InvalidOperationException($"The '{kind}' retriever needs an IEmbeddingGenerator<string, Embedding<float>> registration (for example AddOnnxEmbeddings).");
-            }
-
-            var keyword = new KeywordRetriever(index, access);
-            return kind switch
-            {
-                "keyword" => keyword,
-                "dense" => new DenseRetriever(index, generator!, access),
-                _ => new HybridRetriever([keyword, new DenseRetriever(index, generator!, access)], new HybridOptions { RrfK = settings.RrfK, Method = settings.Fusion }, access),
-            };
+            var hybrid = new HybridOptions { RrfK = settings.RrfK, Method = settings.Fusion };
+            return RetrieverFactory.Create(index, settings.Retriever, generator, access, hybrid);
         });
         return builder;
     }

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.AI;
 
-namespace LlmAdapt.Training.Embeddings;
+namespace LlmAdapt.Embeddings;
 
 /// <summary>
 /// Keeps every embedding the inner generator makes in an append-only file on disk, keyed by the model's identity and
@@ -39,13 +39,35 @@ public sealed class DiskCachingEmbeddingGenerator : DelegatingEmbeddingGenerator
         : base(innerGenerator)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        _modelId = modelId ?? EmbeddingIdentity.ModelIdOf(innerGenerator)
+        _modelId = modelId ?? (innerGenerator.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId is { Length: > 0 } reported ? reported : null)
             ?? throw new ArgumentException("The embedding generator reports no model id; pass one so cached embeddings are keyed by their model.", nameof(modelId));
         Directory = Path.GetFullPath(directory);
         var safe = new string(_modelId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(_modelId)))[..12];
         CacheFile = Path.Combine(Directory, $"{safe[..Math.Min(safe.Length, 60)]}-{hash}.embcache");
     }
+
+    /// <summary>
+    /// Gets the folder the tool and the examples cache embeddings in when none is given: <c>LLMADAPT_EMBEDDING_CACHE</c> when
+    /// set, otherwise <c>LlmAdapt/embeddings</c> under the user's local application data folder (the temporary folder
+    /// when there is none).
+    /// </summary>
+    public static string DefaultDirectory
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable(CacheEnvironmentVariable) is { } fromEnvironment && !string.IsNullOrWhiteSpace(fromEnvironment))
+            {
+                return Path.GetFullPath(fromEnvironment);
+            }
+
+            var root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
+            return Path.Combine(string.IsNullOrEmpty(root) ? Path.GetTempPath() : root, "LlmAdapt", "embeddings");
+        }
+    }
+
+    /// <summary>The environment variable that moves <see cref="DefaultDirectory"/>.</summary>
+    public const string CacheEnvironmentVariable = "LLMADAPT_EMBEDDING_CACHE";
 
     /// <summary>Gets the cache folder.</summary>
     public string Directory { get; }
