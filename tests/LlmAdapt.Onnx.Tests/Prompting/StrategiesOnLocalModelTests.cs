@@ -58,7 +58,7 @@ public sealed class StrategiesOnLocalModelTests
     public async Task LeastToMost_UnreadableDecomposition_IsRepairedOnceThenAnsweredDirectly()
     {
         using var client = Client();
-        var strategy = new LeastToMostPromptStrategy("l2m", new LeastToMostPromptOptions { MaxRepairAttempts = 1, MaxModelCalls = 10 }, s_counter);
+        var strategy = new LeastToMostPromptStrategy("l2m", new LeastToMostPromptOptions { MaxRepairAttempts = 1, MaxModelCalls = 10, RequestJsonSchema = false }, s_counter);
 
         var result = await strategy.ExecuteAsync(client, new PromptRequest { Task = "How many legs do three spiders have?", ChatOptions = s_greedy });
 

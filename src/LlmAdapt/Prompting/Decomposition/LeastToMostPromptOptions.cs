@@ -24,7 +24,8 @@ public sealed class LeastToMostPromptOptions
     /// <summary>
     /// Gets or sets whether the decomposition call asks the endpoint for structured output (a JSON schema of
     /// <c>{"sub_questions": [string]}</c> as its response format). The reply is parsed and repaired the same way
-    /// either way; turn it off for endpoints that reject response formats. Default: <see langword="true"/>.
+    /// either way; turn it off for endpoints that reject response formats (LlmAdapt's local <c>OnnxChatClient</c> refuses
+    /// them with <see cref="NotSupportedException"/> rather than ignore them). Default: <see langword="true"/>.
     /// </summary>
     public bool RequestJsonSchema { get; set; } = true;
 
