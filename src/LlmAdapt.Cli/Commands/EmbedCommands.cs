@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using LlmAdapt.Onnx.Embeddings;
+using LlmAdapt.Retrieval.Chunking;
 
 namespace LlmAdapt.Cli.Commands;
 
@@ -108,9 +109,13 @@ internal static class EmbedCommands
             throw new FileNotFoundException($"{path}: no such file.", path);
         }
 
+        // A binary file would otherwise embed its bytes as text and exit 0: refuse it by the folder reader's rule.
+        var whole = DocumentFolder.DecodeText(File.ReadAllBytes(path), out var problem)
+            ?? throw new InvalidDataFileException(path, 0, $"{problem}; --in takes UTF-8 text, one text a line (or JSONL with --text-field).");
         var texts = new List<(int Line, string Text)>();
         var line = 0;
-        foreach (var raw in File.ReadLines(path))
+        using var reader = new StringReader(whole);
+        while (reader.ReadLine() is { } raw)
         {
             line++;
             if (textField is null)

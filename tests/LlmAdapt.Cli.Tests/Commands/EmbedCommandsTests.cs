@@ -56,5 +56,24 @@ public sealed class EmbedCommandsTests : IDisposable
         Assert.False(File.Exists(output));
     }
 
+    [Fact]
+    public async Task Embed_BinaryInput_IsRefusedWithOneLine_AndWritesNothing()
+    {
+        var input = Path.Combine(_dir, "model.bin");
+        var output = Path.Combine(_dir, "out.jsonl");
+        await File.WriteAllBytesAsync(input, [0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x00, 0x00, 0xFF, 0xFE, 0x0A, 0x00]);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var code = await CliApp.RunAsync(["embed", "--in", input, "--out", output], stdout, stderr);
+
+        Assert.Equal(CliApp.Failure, code);
+        var error = stderr.ToString().Trim();
+        Assert.Single(error.Split('\n'));
+        Assert.Contains(input, error, StringComparison.Ordinal);
+        Assert.Contains("binary", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }

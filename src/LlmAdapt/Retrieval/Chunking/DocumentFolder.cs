@@ -78,7 +78,6 @@ public static class DocumentFolder
         var root = Path.GetFullPath(directory);
         var documents = new List<Document>();
         var skipped = new List<(string, string)>();
-        var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
         foreach (var file in ListFiles(root))
         {
             byte[] bytes;
@@ -91,24 +90,12 @@ public static class DocumentFolder
                 throw new LlmAdaptException($"{file}: the file cannot be read ({ex.Message}).", ex);
             }
 
-            string text;
-            try
+            if (DecodeText(bytes, out var problem) is not { } text)
             {
-                text = strict.GetString(bytes);
-            }
-            catch (DecoderFallbackException)
-            {
-                skipped.Add((file, "binary or not UTF-8"));
+                skipped.Add((file, problem!));
                 continue;
             }
 
-            if (text.Contains('\0', StringComparison.Ordinal))
-            {
-                skipped.Add((file, "binary (contains NUL characters)"));
-                continue;
-            }
-
-            text = text.TrimStart('\uFEFF');
             if (string.IsNullOrWhiteSpace(text))
             {
                 skipped.Add((file, "empty"));
@@ -121,6 +108,38 @@ public static class DocumentFolder
 
         return (documents, skipped);
     }
+
+    /// <summary>
+    /// Decodes a file's bytes as text the way the folder reader does: strict UTF-8, a leading byte-order mark dropped;
+    /// bytes that are not UTF-8, or text with NUL characters, are taken for a binary file.
+    /// </summary>
+    /// <param name="bytes">The file's contents.</param>
+    /// <param name="problem">Why the bytes are not text (<c>binary or not UTF-8</c>, <c>binary (contains NUL characters)</c>), or <see langword="null"/>.</param>
+    /// <returns>The text, or <see langword="null"/> when the bytes are not text.</returns>
+    public static string? DecodeText(ReadOnlySpan<byte> bytes, out string? problem)
+    {
+        string text;
+        try
+        {
+            text = s_strictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            problem = "binary or not UTF-8";
+            return null;
+        }
+
+        if (text.Contains('\0', StringComparison.Ordinal))
+        {
+            problem = "binary (contains NUL characters)";
+            return null;
+        }
+
+        problem = null;
+        return text.TrimStart('\uFEFF');
+    }
+
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private static string TitleOf(string text, string path)
     {
