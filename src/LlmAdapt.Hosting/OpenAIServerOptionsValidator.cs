@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace LlmAdapt.Hosting;
 
-/// <summary>Checks at start-up what DataAnnotations cannot: names and keys are given, and each model name has its keyed service.</summary>
+/// <summary>Checks at start-up what needs the container, beside <see cref="OptionsValidator"/>'s attribute checks: names and keys are given, and each model name has its keyed service.</summary>
 internal sealed class OpenAIServerOptionsValidator(IServiceProviderIsKeyedService services) : IValidateOptions<OpenAIServerOptions>
 {
     private const string Prefix = "LlmAdapt:" + OpenAIServerOptions.SectionName + ":";

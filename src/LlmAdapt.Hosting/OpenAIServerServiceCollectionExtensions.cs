@@ -21,21 +21,12 @@ public static class OpenAIServerServiceCollectionExtensions
     public static LlmAdaptBuilder AddOpenAIServer(this LlmAdaptBuilder builder, Action<OpenAIServerOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<OpenAIServerOptions>();
-        var first = !builder.Services.Any(d => d.ServiceType == typeof(OpenAIServer));
-        if (first && builder.GetSection(OpenAIServerOptions.SectionName) is { } section && section.Exists())
-        {
-            options.Bind(section);
-        }
-
+        // Bound and checked like every LlmAdapt options class (OptionsValidator); the validator below adds the checks
+        // that need the container (each served name has its keyed service).
+        var options = builder.BindOptions<OpenAIServerOptions>(OpenAIServerOptions.SectionName);
         if (configure is not null)
         {
             options.Configure(configure);
-        }
-
-        if (first)
-        {
-            options.ValidateDataAnnotations().ValidateOnStart();
         }
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OpenAIServerOptions>, OpenAIServerOptionsValidator>());
