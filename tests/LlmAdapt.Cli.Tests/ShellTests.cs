@@ -33,7 +33,7 @@ public sealed class ShellTests
     [Fact]
     public async Task TokensCount_PrintsTheTokenizersCount_AndJsonOnTheLastLine()
     {
-        var file = CliRunner.SharedData("corpus/tinyshakespeare/input.txt");
+        var file = TestData.PathOf("corpus/tinyshakespeare/input.txt");
         var expected = TiktokenTokenizer.CreateForModel("gpt-4o").CountTokens(await File.ReadAllTextAsync(file));
 
         var (code, output, error) = await CliRunner.RunAsync("tokens", "count", "--model", "gpt-4o", file, "--json");
@@ -60,7 +60,7 @@ public sealed class ShellTests
     [Fact]
     public async Task Verbose_AddsTheStackTrace()
     {
-        var (code, _, error) = await CliRunner.RunAsync("tokens", "count", "--model", "nope-model", CliRunner.SharedData("corpus/tinyshakespeare/input.txt"), "--verbose");
+        var (code, _, error) = await CliRunner.RunAsync("tokens", "count", "--model", "nope-model", TestData.PathOf("corpus/tinyshakespeare/input.txt"), "--verbose");
         Assert.Equal(1, code);
         Assert.Contains("nope-model", error, StringComparison.Ordinal);
         Assert.Contains("   at ", error, StringComparison.Ordinal);

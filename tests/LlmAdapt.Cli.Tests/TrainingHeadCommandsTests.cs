@@ -24,8 +24,8 @@ public sealed class TrainingHeadCommandsTests : IDisposable
     [Fact]
     public async Task TrainThenEvalClassifier_WritesModelPlotAndJson()
     {
-        var train = Write("train.tsv", File.ReadLines(CliRunner.SharedData("classification/sst2/train.tsv")).Take(121));
-        var test = Write("test.tsv", File.ReadLines(CliRunner.SharedData("classification/sst2/test.tsv")).Take(61));
+        var train = Write("train.tsv", File.ReadLines(TestData.PathOf("classification/sst2/train.tsv")).Take(121));
+        var test = Write("test.tsv", File.ReadLines(TestData.PathOf("classification/sst2/test.tsv")).Take(61));
         var model = PathOf("clf");
         var plot = PathOf("loss.png");
         var cache = PathOf("cache");
@@ -62,8 +62,8 @@ public sealed class TrainingHeadCommandsTests : IDisposable
     [Fact]
     public async Task LayerFeatures_AreRecordedInTheManifest_UsedByEval_AndAMismatchIsRefused()
     {
-        var train = Write("train.tsv", File.ReadLines(CliRunner.SharedData("classification/sst2/train.tsv")).Take(81));
-        var test = Write("test.tsv", File.ReadLines(CliRunner.SharedData("classification/sst2/test.tsv")).Take(31));
+        var train = Write("train.tsv", File.ReadLines(TestData.PathOf("classification/sst2/train.tsv")).Take(81));
+        var test = Write("test.tsv", File.ReadLines(TestData.PathOf("classification/sst2/test.tsv")).Take(31));
         var model = PathOf("clf-layers");
         var cache = PathOf("cache-layers");
 

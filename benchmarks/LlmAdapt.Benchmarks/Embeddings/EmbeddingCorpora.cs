@@ -6,7 +6,7 @@ namespace LlmAdapt.Benchmarks.Embeddings;
 internal static class EmbeddingCorpora
 {
     /// <summary>(a) the first 512 sentences of SST-2's test split (about 20 tokens each).</summary>
-    public static string[] ShortSentences() => File.ReadLines(Data.PathOf("classification/sst2/test.tsv"))
+    public static string[] ShortSentences() => File.ReadLines(TestData.PathOf("classification/sst2/test.tsv"))
         .Skip(1)
         .Select(line => line.Split('\t')[0])
         .Take(512)
@@ -19,7 +19,7 @@ internal static class EmbeddingCorpora
     public static string[] Abstracts()
     {
         var texts = new List<string>(1400);
-        foreach (var line in File.ReadLines(Data.PathOf("retrieval/cranfield/beir/corpus.jsonl")))
+        foreach (var line in File.ReadLines(TestData.PathOf("retrieval/cranfield/beir/corpus.jsonl")))
         {
             using var doc = JsonDocument.Parse(line);
             texts.Add($"{doc.RootElement.GetProperty("title").GetString()} {doc.RootElement.GetProperty("text").GetString()}");

@@ -33,8 +33,8 @@ public class GenerationBenchmarks
     public static string DirectoryOf(string model) => model switch
     {
         "gpt2small" => Gpt2SmallFixture.ExportedDirectory,
-        "gpt2" => Path.Combine(Data.SharedRoot, "models", "onnxruntime-genai", "tiny-random-gpt2-fp32"),
-        _ => Path.Combine(Data.SharedRoot, "models", "onnxruntime-genai", "tiny-random-LlamaForCausalLM-fp16"),
+        "gpt2" => Path.Combine(TestData.SharedRoot, "models", "onnxruntime-genai", "tiny-random-gpt2-fp32"),
+        _ => Path.Combine(TestData.SharedRoot, "models", "onnxruntime-genai", "tiny-random-LlamaForCausalLM-fp16"),
     };
 
     /// <summary>The prompt ids: GPT-2's "The quick brown fox" for the GPT-2-small shape.</summary>

@@ -38,14 +38,14 @@ internal static class HeadComparison
         }
 
         var limit = ArgValue(args, "--train-limit");
-        var train = (await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/train.tsv"), "sentence", "label").ConfigureAwait(false)).ToArray();
+        var train = (await LabelledTextReader.ReadAsync(TestData.PathOf("classification/sst2/train.tsv"), "sentence", "label").ConfigureAwait(false)).ToArray();
         if (limit is int n && n < train.Length)
         {
             train = train[..n]; // the first n phrases of train.tsv
         }
 
-        var dev = await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/dev.tsv"), "sentence", "label").ConfigureAwait(false);
-        var test = await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/test.tsv"), "sentence", "label").ConfigureAwait(false);
+        var dev = await LabelledTextReader.ReadAsync(TestData.PathOf("classification/sst2/dev.tsv"), "sentence", "label").ConfigureAwait(false);
+        var test = await LabelledTextReader.ReadAsync(TestData.PathOf("classification/sst2/test.tsv"), "sentence", "label").ConfigureAwait(false);
         Dictionary<string, float[]> vectors;
         string modelId;
         using (var store = new FeatureStore(args))

@@ -48,7 +48,7 @@ public class HeadTrainingBenchmarks
         /// <summary>The first <paramref name="count"/> training phrases with their features (`--embedding-*` in <paramref name="args"/> pick them).</summary>
         public static async Task<TimingData> LoadAsync(int count, string[]? args = null)
         {
-            var train = await LabelledTextReader.ReadAsync(Data.PathOf("classification/sst2/train.tsv"), "sentence", "label").ConfigureAwait(false);
+            var train = await LabelledTextReader.ReadAsync(TestData.PathOf("classification/sst2/train.tsv"), "sentence", "label").ConfigureAwait(false);
             var sample = train.Take(count).ToArray();
             using var store = new FeatureStore(args);
             var vectors = await store.EmbedAsync(sample.Select(e => e.Input), "SST-2 timing sample").ConfigureAwait(false);

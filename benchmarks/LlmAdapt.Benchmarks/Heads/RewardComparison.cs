@@ -19,7 +19,7 @@ internal static class RewardComparison
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var all = await PreferenceDataReader.ReadPairsAsync(Data.PathOf("preference/hh-rlhf-harmless/pairs-1800.jsonl.gz"), limits: new PreferenceLimits { AllowEmptyResponses = true }).ConfigureAwait(false);
+        var all = await PreferenceDataReader.ReadPairsAsync(TestData.PathOf("preference/hh-rlhf-harmless/pairs-1800.jsonl.gz"), limits: new PreferenceLimits { AllowEmptyResponses = true }).ConfigureAwait(false);
         var train = all.Take(1500).ToArray();
         var test = all.Skip(1500).ToArray();
         var featureText = Array.IndexOf(args, "--features") is var f and >= 0 ? args[f + 1] : "response,prompt-response,prompt,interaction";

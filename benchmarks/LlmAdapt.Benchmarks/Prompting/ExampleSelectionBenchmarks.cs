@@ -22,7 +22,7 @@ public class ExampleSelectionBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        var rows = File.ReadLines(Data.PathOf("classification/sst2/train.tsv")).Skip(1).Select(l => l.Split('\t')).Where(r => r[0].Length > 20).Take(2050).ToArray();
+        var rows = File.ReadLines(TestData.PathOf("classification/sst2/train.tsv")).Skip(1).Select(l => l.Split('\t')).Where(r => r[0].Length > 20).Take(2050).ToArray();
         var pool = rows.Take(2000).Select(r => new PromptExample(r[0].Trim(), r[1] == "1" ? "positive" : "negative")).ToArray();
         _queries = [.. rows.Skip(2000).Select(r => r[0].Trim())];
         var generator = new TableGenerator([.. pool.Select(p => p.Input), .. _queries]);

@@ -23,7 +23,7 @@ public class TemplateRenderingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var rows = File.ReadLines(Data.PathOf("classification/sst2/test.tsv")).Skip(1).Select(l => l.Split('\t')).ToArray();
+        var rows = File.ReadLines(TestData.PathOf("classification/sst2/test.tsv")).Skip(1).Select(l => l.Split('\t')).ToArray();
         var examples = rows.Take(4).Select(r => new Dictionary<string, object?> { ["input"] = r[0].Trim(), ["output"] = r[1] == "1" ? "positive" : "negative" }).ToArray();
         _inputs = [.. rows.Skip(4).Take(500).Select(r => new Dictionary<string, object?>
         {

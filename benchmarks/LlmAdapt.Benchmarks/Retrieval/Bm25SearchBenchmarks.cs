@@ -15,7 +15,7 @@ public class Bm25SearchBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var dataset = BeirDataset.LoadAsync(Data.PathOf("retrieval/cranfield/beir")).GetAwaiter().GetResult();
+        var dataset = BeirDataset.LoadAsync(TestData.PathOf("retrieval/cranfield/beir")).GetAwaiter().GetResult();
         _index = new DocumentIndex();
         foreach (var chunk in dataset.ToChunks())
         {

@@ -101,7 +101,7 @@ internal static class HnswComparison
     {
         var texts = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var line in File.ReadLines(Data.PathOf("classification/sst2/train.tsv")).Skip(1))
+        foreach (var line in File.ReadLines(TestData.PathOf("classification/sst2/train.tsv")).Skip(1))
         {
             var sentence = line.Split('\t')[0].Trim();
             if (sentence.Length > 0 && seen.Add(sentence))
@@ -110,7 +110,7 @@ internal static class HnswComparison
             }
         }
 
-        foreach (var line in File.ReadLines(Data.PathOf("corpus/tinyshakespeare/input.txt")))
+        foreach (var line in File.ReadLines(TestData.PathOf("corpus/tinyshakespeare/input.txt")))
         {
             var text = line.Trim();
             if (text.Length > 20 && seen.Add(text))
@@ -122,7 +122,7 @@ internal static class HnswComparison
         // A fixed shuffle (seed 5) mixes both sources before the cap, so held-out queries look like the corpus.
         var random = new Random(5);
         texts = [.. texts.OrderBy(_ => random.Next()).Take(TextCount)];
-        var cache = Path.Combine(RepositoryRoot(), ".llmadapt-cache", "bench");
+        var cache = Path.Combine(TestData.RepositoryRoot, ".llmadapt-cache", "bench");
         Directory.CreateDirectory(cache);
         var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', texts))))[..16];
         var path = Path.Combine(cache, $"minilm-sst2-shakespeare-{key}.f32");
@@ -175,18 +175,5 @@ internal static class HnswComparison
         await File.WriteAllBytesAsync(temp, output).ConfigureAwait(false);
         File.Move(temp, path, overwrite: true);
         return vectors;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "LlmAdapt.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return Directory.GetCurrentDirectory();
     }
 }

@@ -19,7 +19,7 @@ internal static class RetrievalComparison
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var dataset = await BeirDataset.LoadAsync(Data.PathOf("retrieval/cranfield/beir")).ConfigureAwait(false);
+        var dataset = await BeirDataset.LoadAsync(TestData.PathOf("retrieval/cranfield/beir")).ConfigureAwait(false);
         await PrintNdcgAsync(dataset).ConfigureAwait(false);
 
         // In process: building a separate benchmark project times out on a busy shared machine, and both sides of

@@ -21,7 +21,7 @@ public class TokenCountingBenchmarks
     {
         _counter = TokenCounter.ForModel(Model);
         _tokenizer = TiktokenTokenizer.CreateForModel(Model);
-        var text = File.ReadAllText(Data.PathOf("corpus/tinyshakespeare/input.txt"));
+        var text = File.ReadAllText(TestData.PathOf("corpus/tinyshakespeare/input.txt"));
         _paragraphs = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Take(2000).ToArray();
     }
 

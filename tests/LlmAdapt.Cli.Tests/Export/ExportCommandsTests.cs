@@ -14,7 +14,7 @@ public sealed class ExportCommandsTests
         {
             // Sample: the first 6,000 characters of tinyshakespeare, 3 training steps of a one-layer model.
             var text = Path.Combine(dir, "corpus.txt");
-            await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(CliRunner.SharedData("corpus/tinyshakespeare/input.txt")))[..6000]);
+            await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..6000]);
             var checkpoint = Path.Combine(dir, "model");
             var (code, _, error) = await CliRunner.RunAsync("pretrain", "--layers", "1", "--heads", "2", "--dim", "8", "--context", "16", "--batch", "2", "--steps", "3", "--warmup", "1", "--eval-every", "3", "--eval-batches", "1", "--data", text, "--out", checkpoint);
             Assert.True(code == 0, error);

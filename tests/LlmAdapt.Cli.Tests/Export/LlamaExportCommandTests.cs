@@ -35,7 +35,7 @@ public sealed class LlamaExportCommandTests
                 ModelType = "llama", VocabSize = vocab, HiddenSize = c, IntermediateSize = inner, NumHiddenLayers = 1, NumAttentionHeads = 4,
                 NumKeyValueHeads = 2, MaxPositionEmbeddings = 32, TieWordEmbeddings = true, BosTokenId = 1, EosTokenId = 2,
             }.WriteAsync(Path.Combine(checkpoint, "config.json"));
-            var tokenizer = Path.GetFullPath(CliRunner.SharedData(Path.Combine("..", "models", "onnxruntime-genai", "tiny-random-LlamaForCausalLM-fp16")));
+            var tokenizer = Path.GetFullPath(TestData.PathOf(Path.Combine("..", "models", "onnxruntime-genai", "tiny-random-LlamaForCausalLM-fp16")));
             foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json" })
             {
                 File.Copy(Path.Combine(tokenizer, file), Path.Combine(checkpoint, file));

@@ -4,24 +4,7 @@ namespace LlmAdapt.Cli.Tests.Generation;
 
 public sealed class GenerateCommandTests
 {
-    private static readonly Lazy<string> s_models = new(() =>
-    {
-        var fromEnvironment = Environment.GetEnvironmentVariable("LLMADAPT_SHARED");
-        if (!string.IsNullOrEmpty(fromEnvironment) && Directory.Exists(fromEnvironment))
-        {
-            return Path.Combine(fromEnvironment, "models", "onnxruntime-genai");
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "LlmAdapt.sln")) && dir.Parent is { } parent && Directory.Exists(Path.Combine(parent.FullName, "shared")))
-            {
-                return Path.Combine(parent.FullName, "shared", "models", "onnxruntime-genai");
-            }
-        }
-
-        throw new DirectoryNotFoundException("shared/ not found next to the repository; set LLMADAPT_SHARED.");
-    });
+    private static readonly Lazy<string> s_models = new(() => TestData.ModelPath("onnxruntime-genai"));
 
     private static string Gpt2 => Path.Combine(s_models.Value, "tiny-random-gpt2-fp32");
 

@@ -32,7 +32,7 @@ public sealed class FeedbackLoopTests(ITestOutputHelper output)
         try
         {
             var text = Path.Combine(dir, "corpus.txt");
-            await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(CliRunner.SharedData("corpus/tinyshakespeare/input.txt")))[..4000]);
+            await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..4000]);
             var checkpoint = Path.Combine(dir, "base");
             var (code, _, error) = await CliRunner.RunAsync("pretrain", "--layers", "1", "--heads", "2", "--dim", "32", "--context", "64", "--batch", "2", "--steps", "2", "--warmup", "1", "--eval-every", "2", "--eval-batches", "1", "--data", text, "--out", checkpoint);
             Assert.True(code == 0, error);

@@ -90,7 +90,7 @@ public sealed class RetrievalCommandsTests : IDisposable
     [Fact]
     public async Task EvalRetrieval_Bm25OnCranfield_PrintsMetricsAndJson()
     {
-        var (code, output, _) = await CliRunner.RunAsync("eval", "retrieval", "--beir", CliRunner.SharedData("retrieval/cranfield/beir"), "--retriever", "bm25", "--k", "10", "--json");
+        var (code, output, _) = await CliRunner.RunAsync("eval", "retrieval", "--beir", TestData.PathOf("retrieval/cranfield/beir"), "--retriever", "bm25", "--k", "10", "--json");
         Assert.Equal(0, code);
         Assert.Contains("queries        225", output, StringComparison.Ordinal);
         using var json = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]);
@@ -103,7 +103,7 @@ public sealed class RetrievalCommandsTests : IDisposable
     {
         // A sample of Cranfield: its first 10 queries with a judged document, every document they judge, plus the
         // first 40 of the corpus (deterministic, no seed needed).
-        var source = CliRunner.SharedData("retrieval/cranfield/beir");
+        var source = TestData.PathOf("retrieval/cranfield/beir");
         var qrels = File.ReadLines(Path.Combine(source, "qrels", "test.tsv")).Skip(1).Select(l => l.Split('\t')).Where(p => p.Length >= 3 && p[2] != "0").ToList();
         var queryIds = qrels.Select(p => p[0]).Distinct().Take(10).ToHashSet();
         var docIds = qrels.Where(p => queryIds.Contains(p[0])).Select(p => p[1]).ToHashSet();

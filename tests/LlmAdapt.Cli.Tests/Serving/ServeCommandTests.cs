@@ -8,7 +8,7 @@ namespace LlmAdapt.Cli.Tests.Serving;
 
 public sealed class ServeCommandTests
 {
-    private static string Llama => Path.Combine(CliRunner.SharedData(".."), "models", "onnxruntime-genai", "tiny-random-LlamaForCausalLM-fp16");
+    private static string Llama => Path.Combine(TestData.PathOf(".."), "models", "onnxruntime-genai", "tiny-random-LlamaForCausalLM-fp16");
 
     [Fact]
     public async Task Serve_AnswersOpenAIClients_AsTheModelDoesInProcess_UntilCancelled()

@@ -12,7 +12,7 @@ public sealed class FineTuningCommandsTests
 
         // Sample: the first 6,000 characters of tinyshakespeare.
         var text = Path.Combine(dir, "corpus.txt");
-        await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(CliRunner.SharedData("corpus/tinyshakespeare/input.txt")))[..6000]);
+        await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..6000]);
         var model = Path.Combine(dir, "model");
         var plot = Path.Combine(dir, "loss.png");
 
@@ -46,7 +46,7 @@ public sealed class FineTuningCommandsTests
 
         // Sample: the first 6,000 characters of tinyshakespeare; 8 made-up Alpaca examples.
         var text = Path.Combine(dir, "corpus.txt");
-        await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(CliRunner.SharedData("corpus/tinyshakespeare/input.txt")))[..6000]);
+        await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..6000]);
         var data = Path.Combine(dir, "sft.jsonl");
         await File.WriteAllLinesAsync(data, Enumerable.Range(0, 8).Select(i => $"{{\"instruction\":\"Add {i} and {i}.\",\"output\":\"{2 * i}\"}}"));
         var model = Path.Combine(dir, "llama");

@@ -8,7 +8,7 @@ namespace LlmAdapt.Cli.Tests.Training;
 /// </summary>
 public sealed class PreferenceTuningCommandsTests
 {
-    private static string Pairs => CliRunner.SharedData("preference/hh-rlhf-harmless/pairs-1800.jsonl.gz");
+    private static string Pairs => TestData.PathOf("preference/hh-rlhf-harmless/pairs-1800.jsonl.gz");
 
     [Fact]
     public async Task Dpo_ThenEvalPreferences_ThenSampleAndExportOnnx_RunEndToEnd()
@@ -18,7 +18,7 @@ public sealed class PreferenceTuningCommandsTests
         try
         {
             var text = Path.Combine(dir, "corpus.txt");
-            await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(CliRunner.SharedData("corpus/tinyshakespeare/input.txt")))[..4000]);
+            await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..4000]);
             var model = Path.Combine(dir, "model");
             var (code, output, error) = await CliRunner.RunAsync("pretrain", "--layers", "1", "--heads", "2", "--dim", "16", "--context", "48", "--batch", "2", "--steps", "1", "--warmup", "1", "--eval-every", "1", "--eval-batches", "1", "--data", text, "--out", model);
             Assert.True(code == 0, error);

@@ -92,13 +92,7 @@ public sealed class RagTraceTests
     /// <summary>A keyword index of the repository's docs/ folder, chunked by Markdown structure.</summary>
     private static async Task<DocumentIndex> DocsIndexAsync(TokenCounter counter)
     {
-        var docs = new DirectoryInfo(AppContext.BaseDirectory);
-        while (docs is not null && !File.Exists(Path.Combine(docs.FullName, "LlmAdapt.sln")))
-        {
-            docs = docs.Parent;
-        }
-
-        var (documents, _) = await DocumentFolder.ReadAsync(Path.Combine(docs!.FullName, "docs"));
+        var (documents, _) = await DocumentFolder.ReadAsync(Path.Combine(TestData.RepositoryRoot, "docs"));
         var chunker = new MarkdownChunker(counter);
         var index = new DocumentIndex();
         await DocumentIndexer.AddAsync(index, [.. documents.SelectMany(chunker.Chunk)]);

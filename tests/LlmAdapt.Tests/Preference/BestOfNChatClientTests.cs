@@ -8,58 +8,25 @@ namespace LlmAdapt.Tests.Preference;
 
 public sealed class BestOfNChatClientTests
 {
-    /// <summary>Answers the i-th call with the i-th scripted text; each call can be held until the test releases it.</summary>
-    private sealed class ScriptedChatClient(string[] answers, bool hold = false) : IChatClient
+    /// <summary>Answers the i-th call with the i-th scripted text (round robin), each reporting 10 input and 5 output tokens.</summary>
+    private static ScriptedChatClient Scripted(params string[] answers)
     {
-        private int _calls;
-        private int _inFlight;
+        var client = ScriptedChatClient.Cycle(answers);
+        client.Usage = new UsageDetails { InputTokenCount = 10, OutputTokenCount = 5, TotalTokenCount = 15 };
+        return client;
+    }
 
-        public int Calls => _calls;
-
-        public int MaxInFlight { get; private set; }
-
-        public Channel<TaskCompletionSource> Entered { get; } = Channel.CreateUnbounded<TaskCompletionSource>();
-
-        public List<ChatOptions?> SeenOptions { get; } = [];
-
-        public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    /// <summary>Holds every call of <paramref name="client"/> until the test releases it; each held call arrives on the channel.</summary>
+    private static Channel<TaskCompletionSource> Hold(ScriptedChatClient client)
+    {
+        var entered = Channel.CreateUnbounded<TaskCompletionSource>();
+        client.Gate = async () =>
         {
-            var index = Interlocked.Increment(ref _calls) - 1;
-            var now = Interlocked.Increment(ref _inFlight);
-            lock (SeenOptions)
-            {
-                MaxInFlight = Math.Max(MaxInFlight, now);
-                SeenOptions.Add(options);
-            }
-
-            try
-            {
-                if (hold)
-                {
-                    var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    await Entered.Writer.WriteAsync(release, cancellationToken);
-                    await release.Task.WaitAsync(cancellationToken);
-                }
-
-                return new ChatResponse(new ChatMessage(ChatRole.Assistant, answers[index % answers.Length]))
-                {
-                    Usage = new UsageDetails { InputTokenCount = 10, OutputTokenCount = 5, TotalTokenCount = 15 },
-                };
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _inFlight);
-            }
-        }
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-            => throw new NotSupportedException();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
+            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await entered.Writer.WriteAsync(release);
+            await release.Task;
+        };
+        return entered;
     }
 
     /// <summary>Scores a candidate by how many times it says "good": a rule the tests can predict.</summary>
@@ -77,14 +44,14 @@ public sealed class BestOfNChatClientTests
     [Fact]
     public async Task PicksTheHighestScore_AndReportsEveryScore()
     {
-        var inner = new ScriptedChatClient(["bad", "good good", "good", "good good good", "meh"]);
+        var inner = Scripted("bad", "good good", "good", "good good good", "meh");
         var scorer = new CountingScorer();
         using var client = new ChatClientBuilder(inner).UseBestOfN(scorer, o => o.N = 5).Build();
 
         var response = await client.GetResponseAsync("Say something good");
 
         Assert.Equal("good good good", response.Text);
-        Assert.Equal(5, inner.Calls);
+        Assert.Equal(5, inner.Calls.Count);
         var scores = Assert.IsType<double[]>(response.AdditionalProperties![BestOfNOptions.ScoresKey]);
         Assert.Equal(5, scores.Length);
         Assert.Equal(new[] { 0.0, 1, 2, 3, 0 }.OrderBy(x => x), scores.OrderBy(x => x));
@@ -97,35 +64,37 @@ public sealed class BestOfNChatClientTests
     [Fact]
     public async Task ConcurrencyBound_Holds_AndAllNCallsAreMade()
     {
-        var inner = new ScriptedChatClient(["a", "b good", "c", "d", "e", "f"], hold: true);
+        var inner = Scripted("a", "b good", "c", "d", "e", "f");
+        var entered = Hold(inner);
         using var client = new ChatClientBuilder(inner).UseBestOfN(new CountingScorer(), o => { o.N = 6; o.MaxConcurrency = 2; }).Build();
 
         var pending = client.GetResponseAsync("hi");
         for (var i = 0; i < 6; i++)
         {
-            var entered = await inner.Entered.Reader.ReadAsync();
-            entered.SetResult();
+            var call = await entered.Reader.ReadAsync();
+            call.SetResult();
         }
 
         var response = await pending;
-        Assert.Equal(6, inner.Calls);
-        Assert.Equal(2, inner.MaxInFlight);
+        Assert.Equal(6, inner.Calls.Count);
+        Assert.Equal(2, inner.MaxConcurrentCalls);
         Assert.Equal("b good", response.Text);
     }
 
     [Fact]
     public async Task Unbounded_AllCandidatesRunAtOnce()
     {
-        var inner = new ScriptedChatClient(["a", "b", "c", "d"], hold: true);
+        var inner = Scripted("a", "b", "c", "d");
+        var entered = Hold(inner);
         using var client = new ChatClientBuilder(inner).UseBestOfN(new CountingScorer(), o => { o.N = 4; o.MaxConcurrency = 4; }).Build();
         var pending = client.GetResponseAsync("hi");
         var held = new List<TaskCompletionSource>();
         for (var i = 0; i < 4; i++)
         {
-            held.Add(await inner.Entered.Reader.ReadAsync());
+            held.Add(await entered.Reader.ReadAsync());
         }
 
-        Assert.Equal(4, inner.MaxInFlight);
+        Assert.Equal(4, inner.MaxConcurrentCalls);
         held.ForEach(h => h.SetResult());
         await pending;
     }
@@ -133,29 +102,39 @@ public sealed class BestOfNChatClientTests
     [Fact]
     public async Task CandidatesGetTheConfiguredTemperature_UnlessTheCallerSetsOne()
     {
-        var inner = new ScriptedChatClient(["a"]);
+        var inner = Scripted("a");
         using var client = new ChatClientBuilder(inner).UseBestOfN(new CountingScorer(), o => { o.N = 2; o.Temperature = 0.7f; }).Build();
         await client.GetResponseAsync("hi");
-        Assert.All(inner.SeenOptions, o => Assert.Equal(0.7f, o!.Temperature));
+        Assert.All(inner.Calls, c => Assert.Equal(0.7f, c.Options!.Temperature));
         await client.GetResponseAsync("hi", new ChatOptions { Temperature = 0.2f });
-        Assert.Equal(0.2f, inner.SeenOptions[^1]!.Temperature);
+        Assert.Equal(0.2f, inner.Calls[^1].Options!.Temperature);
     }
 
     [Fact]
     public async Task Streaming_YieldsTheChosenResponse()
     {
-        var inner = new ScriptedChatClient(["x", "good"]);
+        var inner = Scripted("x", "good");
         using var client = new ChatClientBuilder(inner).UseBestOfN(new CountingScorer(), o => o.N = 2).Build();
         var text = string.Concat(await client.GetStreamingResponseAsync("hi").Select(u => u.Text).ToListAsync());
         Assert.Equal("good", text);
     }
 
     [Fact]
-    public void ScorerFromServices_IsResolvedWhenThePipelineIsBuilt()
+    public async Task ScorerFromServices_RanksTheDefaultFourCandidates()
     {
-        var services = new ServiceCollection().AddSingleton<IResponseScorer, CountingScorer>().BuildServiceProvider();
-        using var client = new ChatClientBuilder(new ScriptedChatClient(["a"])).UseBestOfN().Build(services);
-        Assert.NotNull(client.GetService<BestOfNChatClient>());
+        var scorer = new CountingScorer();
+        var services = new ServiceCollection().AddSingleton<IResponseScorer>(scorer).BuildServiceProvider();
+        var inner = Scripted("bad", "good", "good good", "meh", "good good good");
+        using var client = new ChatClientBuilder(inner).UseBestOfN().Build(services);
+
+        var response = await client.GetResponseAsync("Say something good");
+
+        // The registered scorer saw the conversation and chose among the default four candidates (the fifth scripted
+        // answer, the best, is never asked for).
+        Assert.Equal("good good", response.Text);
+        Assert.Equal(4, inner.Calls.Count);
+        Assert.Equal("Say something good", Assert.Single(scorer.Conversation!).Text);
+        Assert.Equal([0.0, 0, 1, 2], ((double[])response.AdditionalProperties![BestOfNOptions.ScoresKey]!).Order());
     }
 
     [Theory]
@@ -164,7 +143,7 @@ public sealed class BestOfNChatClientTests
     [InlineData(65, 4)]
     public void OutOfRangeOptions_ThrowWhenAdded(int n, int concurrency)
     {
-        var builder = new ChatClientBuilder(new ScriptedChatClient(["a"]));
+        var builder = new ChatClientBuilder(Scripted("a"));
         var ex = Assert.Throws<InvalidOptionsException>(() => builder.UseBestOfN(new CountingScorer(), o => { o.N = n; o.MaxConcurrency = concurrency; }));
         Assert.Contains(nameof(BestOfNOptions), ex.Message, StringComparison.Ordinal);
     }
@@ -176,7 +155,7 @@ public sealed class BestOfNChatClientTests
         try
         {
             using var store = new JsonLinesFeedbackStore(new JsonLinesFeedbackStoreOptions { Path = Path.Combine(folder.FullName, "feedback.jsonl") });
-            var inner = new ScriptedChatClient(["good", "bad", "good good", "good"]);
+            var inner = Scripted("good", "bad", "good good", "good");
             using var client = new ChatClientBuilder(inner).UseBestOfN(new CountingScorer(), o => { o.N = 4; o.RecordRankings = true; }, store).Build();
 
             var response = await client.GetResponseAsync("Say something good");
@@ -206,7 +185,7 @@ public sealed class BestOfNChatClientTests
     public void RecordRankings_WithoutAStore_IsRefusedWhenThePipelineIsBuilt()
     {
         var services = new ServiceCollection().AddSingleton<IResponseScorer, CountingScorer>().BuildServiceProvider();
-        var builder = new ChatClientBuilder(new ScriptedChatClient(["a"])).UseBestOfN(configure: o => o.RecordRankings = true);
+        var builder = new ChatClientBuilder(Scripted("a")).UseBestOfN(configure: o => o.RecordRankings = true);
         var ex = Assert.Throws<InvalidOperationException>(() => builder.Build(services));
         Assert.Contains(nameof(IFeedbackStore), ex.Message, StringComparison.Ordinal);
     }
@@ -214,9 +193,9 @@ public sealed class BestOfNChatClientTests
     [Fact]
     public async Task CallersSeed_GivesEachCandidateItsOwnSeed()
     {
-        var inner = new ScriptedChatClient(["a", "b", "c"]);
+        var inner = Scripted("a", "b", "c");
         using var client = new ChatClientBuilder(inner).UseBestOfN(new CountingScorer(), o => o.N = 3).Build();
         await client.GetResponseAsync("hi", new ChatOptions { Seed = 40 });
-        Assert.Equal([40L, 41L, 42L], inner.SeenOptions.Select(o => o!.Seed!.Value).Order());
+        Assert.Equal([40L, 41L, 42L], inner.Calls.Select(c => c.Options!.Seed!.Value).Order());
     }
 }

@@ -20,7 +20,7 @@ public sealed class PreferenceDataTests : IDisposable
     [Fact]
     public async Task HhRlhf_ImplicitPrompt_SplitsAtTheLastSharedAssistantTurn()
     {
-        var path = PreferenceTestData.PathOf("preference/hh-rlhf-harmless/pairs-1800.jsonl.gz");
+        var path = TestData.PathOf("preference/hh-rlhf-harmless/pairs-1800.jsonl.gz");
 
         // Line 87's preferred answer is empty: refused by default, read when empty responses are allowed.
         var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => PreferenceDataReader.ReadPairsAsync(path));

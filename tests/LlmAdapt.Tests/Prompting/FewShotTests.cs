@@ -8,10 +8,12 @@ namespace LlmAdapt.Tests.Prompting;
 
 /// <summary>
 /// Selection on real SST-2 sentences: a pool of 200 and 40 held-out queries from test.tsv, shuffled with seed 7.
-/// Embeddings come from <see cref="HashingEmbeddingGenerator"/> (a lexical double) until the ONNX MiniLM generator lands.
+/// Embeddings come from <see cref="HashingEmbeddingGenerator"/> (a lexical double, 512 buckets); the ONNX MiniLM
+/// generator runs the same selectors in LlmAdapt.Onnx.Tests (FewShotSelectionOnnxTests).
 /// </summary>
 public sealed class FewShotTests
 {
+    private static readonly HashingEmbeddingGenerator s_words = new(512);
     private static readonly TokenCounter s_counter = TokenCounter.ForModel("gpt-4o");
     private static readonly PromptExample[] s_sample = Sst2Sample.Take(240, seed: 7);
     private static readonly PromptExample[] s_pool = s_sample[..200];
@@ -20,7 +22,7 @@ public sealed class FewShotTests
     [Fact]
     public async Task Semantic_SelectsTheKMostSimilarByCosine_OnSst2()
     {
-        var generator = new HashingEmbeddingGenerator();
+        var generator = new HashingEmbeddingGenerator(512);
         var selector = new SemanticSimilarityExampleSelector(s_pool, generator, k: 4);
 
         foreach (var query in s_queries)
@@ -38,7 +40,7 @@ public sealed class FewShotTests
     [Fact]
     public async Task Semantic_ASentenceOfThePoolFindsItselfFirst()
     {
-        var selector = new SemanticSimilarityExampleSelector(s_pool, new HashingEmbeddingGenerator(), k: 3);
+        var selector = new SemanticSimilarityExampleSelector(s_pool, new HashingEmbeddingGenerator(512), k: 3);
         foreach (var example in s_pool.Take(25))
         {
             Assert.Equal(example.Input, (await selector.SelectAsync(example.Input))[0].Input);
@@ -48,7 +50,7 @@ public sealed class FewShotTests
     [Fact]
     public async Task Selectors_EmbedThePoolOnceNotPerCall()
     {
-        var generator = new HashingEmbeddingGenerator();
+        var generator = new HashingEmbeddingGenerator(512);
         var semantic = new SemanticSimilarityExampleSelector(s_pool, generator, k: 2);
 
         foreach (var query in s_queries.Take(5))
@@ -65,12 +67,12 @@ public sealed class FewShotTests
     public async Task Mmr_SkipsNearDuplicatesThatSimilarityPicks_OnSst2()
     {
         var query = s_queries[0].Input;
-        var nearest = await new SemanticSimilarityExampleSelector(s_pool, new HashingEmbeddingGenerator(), k: 1).SelectAsync(query);
+        var nearest = await new SemanticSimilarityExampleSelector(s_pool, new HashingEmbeddingGenerator(512), k: 1).SelectAsync(query);
         var copies = Enumerable.Range(0, 3).Select(i => nearest[0] with { Metadata = new Dictionary<string, string> { ["copy"] = i.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
         PromptExample[] pool = [.. s_pool, .. copies];
 
-        var bySimilarity = await new SemanticSimilarityExampleSelector(pool, new HashingEmbeddingGenerator(), k: 4).SelectAsync(query);
-        var byMmr = await new MaxMarginalRelevanceExampleSelector(pool, new HashingEmbeddingGenerator(), k: 4, lambda: 0.5).SelectAsync(query);
+        var bySimilarity = await new SemanticSimilarityExampleSelector(pool, new HashingEmbeddingGenerator(512), k: 4).SelectAsync(query);
+        var byMmr = await new MaxMarginalRelevanceExampleSelector(pool, new HashingEmbeddingGenerator(512), k: 4, lambda: 0.5).SelectAsync(query);
 
         Assert.Single(bySimilarity.Select(e => e.Input).Distinct());
         Assert.Equal(4, byMmr.Select(e => e.Input).Distinct().Count());
@@ -81,9 +83,9 @@ public sealed class FewShotTests
     public async Task Mmr_LambdaOneEqualsSimilarity_LambdaZeroIsMoreDiverse()
     {
         var query = s_queries[3].Input;
-        var similarity = await new SemanticSimilarityExampleSelector(s_pool, new HashingEmbeddingGenerator(), k: 5).SelectAsync(query);
-        var relevanceOnly = await new MaxMarginalRelevanceExampleSelector(s_pool, new HashingEmbeddingGenerator(), k: 5, lambda: 1).SelectAsync(query);
-        var diverse = await new MaxMarginalRelevanceExampleSelector(s_pool, new HashingEmbeddingGenerator(), k: 5, lambda: 0.1, fetchK: 50).SelectAsync(query);
+        var similarity = await new SemanticSimilarityExampleSelector(s_pool, new HashingEmbeddingGenerator(512), k: 5).SelectAsync(query);
+        var relevanceOnly = await new MaxMarginalRelevanceExampleSelector(s_pool, new HashingEmbeddingGenerator(512), k: 5, lambda: 1).SelectAsync(query);
+        var diverse = await new MaxMarginalRelevanceExampleSelector(s_pool, new HashingEmbeddingGenerator(512), k: 5, lambda: 0.1, fetchK: 50).SelectAsync(query);
 
         Assert.Equal(similarity, relevanceOnly);
         Assert.True(MeanPairwiseSimilarity(diverse) < MeanPairwiseSimilarity(similarity), "MMR with a low lambda should pick examples less alike.");
@@ -138,7 +140,7 @@ public sealed class FewShotTests
 
     private static int Cost(PromptExample e) => s_counter.CountTokens(new ChatMessage(ChatRole.User, e.Input)) + s_counter.CountTokens(new ChatMessage(ChatRole.Assistant, e.Output));
 
-    private static double Cosine(string a, string b) => TensorPrimitives.CosineSimilarity(HashingEmbeddingGenerator.Embed(a), HashingEmbeddingGenerator.Embed(b));
+    private static double Cosine(string a, string b) => TensorPrimitives.CosineSimilarity(s_words.Embed(a), s_words.Embed(b));
 
     private static double MeanPairwiseSimilarity(IReadOnlyList<PromptExample> examples)
     {

@@ -88,11 +88,11 @@ public sealed class ReasoningTests
     [Fact]
     public void RegexExtractor_CatastrophicPattern_TimesOutAsNoAnswer()
     {
+        // Backtracking over 40 letters would take hours; the 20 ms match timeout turns it into "no answer" (not an exception).
         var extractor = new RegexAnswerExtractor("^(a+)+$", TimeSpan.FromMilliseconds(20));
-        var started = DateTime.UtcNow;
 
-        Assert.False(extractor.TryExtract(new string('a', 40) + "!", out _));
-        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
+        Assert.False(extractor.TryExtract(new string('a', 40) + "!", out var answer));
+        Assert.Null(answer);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using LlmAdapt.Prompting;
 using LlmAdapt.Prompting.SelfConsistency;
 using LlmAdapt.Tokens;
@@ -59,22 +60,39 @@ public sealed class SelfConsistencyTests
     [Fact]
     public async Task Execute_RunsSamplesConcurrentlyUpToTheLimit()
     {
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var client = new ScriptedChatClient((_, _, _) => "Answer: x") { Gate = () => release.Task };
+        // Every sample is held until the test releases it; held samples arrive on a channel in the order they start.
+        var entered = Channel.CreateUnbounded<TaskCompletionSource>();
+        var client = new ScriptedChatClient((_, _, _) => "Answer: x")
+        {
+            Gate = async () =>
+            {
+                var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                await entered.Writer.WriteAsync(release);
+                await release.Task;
+            },
+        };
         var strategy = new SelfConsistencyPromptStrategy("sc", new SelfConsistencyPromptOptions { Samples = 10, MaxConcurrency = 3 }, s_counter);
 
         var run = strategy.ExecuteAsync(client, new PromptRequest { Task = "?" });
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (client.Calls.Count < 3 && DateTime.UtcNow < deadline)
+        var held = new Queue<TaskCompletionSource>();
+        for (var i = 0; i < 3; i++)
         {
-            await Task.Delay(1);
+            held.Enqueue(await entered.Reader.ReadAsync());
         }
 
-        // Give a fourth sample every chance to start if the limit were not held.
-        await Task.Delay(50);
-
+        // Three samples are in flight and none has finished, so a fourth must not have started.
         Assert.Equal(3, client.Calls.Count);
-        release.SetResult();
+        for (var started = 3; started < 10; started++)
+        {
+            held.Dequeue().SetResult();
+            held.Enqueue(await entered.Reader.ReadAsync());
+        }
+
+        while (held.Count > 0)
+        {
+            held.Dequeue().SetResult();
+        }
+
         var result = await run;
 
         Assert.Equal(3, client.MaxConcurrentCalls);
@@ -85,7 +103,7 @@ public sealed class SelfConsistencyTests
     [Fact]
     public async Task Execute_Cancelled_StopsWithoutFinishing()
     {
-        var client = new ScriptedChatClient((_, _, _) => "Answer: x") { Gate = () => Task.Delay(Timeout.Infinite) };
+        var client = new ScriptedChatClient((_, _, _) => "Answer: x") { Gate = () => new TaskCompletionSource().Task };
         var strategy = new SelfConsistencyPromptStrategy("sc", new SelfConsistencyPromptOptions { Samples = 5, MaxConcurrency = 2 }, s_counter);
         using var cts = new CancellationTokenSource();
 

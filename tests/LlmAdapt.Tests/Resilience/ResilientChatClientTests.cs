@@ -72,11 +72,11 @@ public sealed class ResilientChatClientTests
         var response = await Drive(client.GetResponseAsync("hi"));
 
         Assert.Equal("recovered", response.Text);
-        Assert.Equal(3, inner.Calls);
+        Assert.Equal(3, inner.Calls.Count);
         // Exponential backoff without jitter: 1 s, then 2 s, and the model was not called before the delay ran out.
         Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)], _retries.Select(r => r.Delay));
-        Assert.True(inner.CallTimes[1] - inner.CallTimes[0] >= TimeSpan.FromSeconds(1));
-        Assert.True(inner.CallTimes[2] - inner.CallTimes[1] >= TimeSpan.FromSeconds(2));
+        Assert.True(inner.Calls[1].Time - inner.Calls[0].Time >= TimeSpan.FromSeconds(1));
+        Assert.True(inner.Calls[2].Time - inner.Calls[1].Time >= TimeSpan.FromSeconds(2));
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class ResilientChatClientTests
 
         var ex = await Assert.ThrowsAsync<HttpRequestException>(() => Drive(client.GetResponseAsync("hi")));
         Assert.Equal(HttpStatusCode.BadGateway, ex.StatusCode);
-        Assert.Equal(3, inner.Calls);
+        Assert.Equal(3, inner.Calls.Count);
     }
 
     [Theory]
@@ -101,7 +101,7 @@ public sealed class ResilientChatClientTests
 
         var ex = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetResponseAsync("hi"));
         Assert.Equal(status, ex.StatusCode);
-        Assert.Equal(1, inner.Calls);
+        Assert.Single(inner.Calls);
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class ResilientChatClientTests
         var inner = new ScriptedChatClient(_time, ScriptedChatClient.Throw(new InvalidOperationException("bug")), ScriptedChatClient.Ok());
         using var client = new ResilientChatClient(inner, Options(), _time);
         await Assert.ThrowsAsync<InvalidOperationException>(() => client.GetResponseAsync("hi"));
-        Assert.Equal(1, inner.Calls);
+        Assert.Single(inner.Calls);
     }
 
     [Fact]
@@ -125,8 +125,8 @@ public sealed class ResilientChatClientTests
         await Drive(client.GetResponseAsync("hi"));
 
         Assert.Equal([TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(4)], _retries.Select(r => r.Delay));
-        Assert.True(inner.CallTimes[1] - inner.CallTimes[0] >= TimeSpan.FromSeconds(7));
-        Assert.True(inner.CallTimes[2] - inner.CallTimes[1] >= TimeSpan.FromSeconds(4));
+        Assert.True(inner.Calls[1].Time - inner.Calls[0].Time >= TimeSpan.FromSeconds(7));
+        Assert.True(inner.Calls[2].Time - inner.Calls[1].Time >= TimeSpan.FromSeconds(4));
     }
 
     [Fact]
@@ -152,11 +152,11 @@ public sealed class ResilientChatClientTests
         var response = await Drive(client.GetResponseAsync("hi"));
 
         Assert.Equal("second try", response.Text);
-        Assert.Equal(2, inner.Calls);
+        Assert.Equal(2, inner.Calls.Count);
         var retry = Assert.Single(_retries);
         Assert.IsType<TimeoutRejectedException>(retry.Exception);
         Assert.Equal(TimeSpan.FromSeconds(1), retry.Delay);
-        Assert.True(inner.CallTimes[1] - inner.CallTimes[0] >= TimeSpan.FromSeconds(4)); // 3 s timeout + 1 s backoff
+        Assert.True(inner.Calls[1].Time - inner.Calls[0].Time >= TimeSpan.FromSeconds(4)); // 3 s timeout + 1 s backoff
     }
 
     [Fact]
@@ -170,7 +170,7 @@ public sealed class ResilientChatClientTests
         // Without the total timeout, ten hanging attempts would take over a minute of (fake) time.
         var elapsed = _time.GetUtcNow() - start;
         Assert.True(elapsed >= TimeSpan.FromSeconds(8) && elapsed < TimeSpan.FromSeconds(20), $"elapsed {elapsed}");
-        Assert.InRange(inner.Calls, 1, 2);
+        Assert.InRange(inner.Calls.Count, 1, 2);
     }
 
     [Fact]
@@ -185,7 +185,7 @@ public sealed class ResilientChatClientTests
 
         var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
         Assert.IsNotType<TimeoutRejectedException>(ex);
-        Assert.Equal(1, inner.Calls);
+        Assert.Single(inner.Calls);
     }
 
     [Fact]
@@ -200,7 +200,7 @@ public sealed class ResilientChatClientTests
         await cts.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-        Assert.Equal(1, inner.Calls);
+        Assert.Single(inner.Calls);
     }
 
     [Fact]
@@ -227,14 +227,14 @@ public sealed class ResilientChatClientTests
 
         // Open: the model is not called.
         await Assert.ThrowsAsync<BrokenCircuitException>(() => client.GetResponseAsync("hi"));
-        Assert.Equal(4, inner.Calls);
+        Assert.Equal(4, inner.Calls.Count);
 
         // After the break, one trial call goes through (half-open); its success closes the circuit.
         _time.Advance(TimeSpan.FromSeconds(11));
         failing = false;
         Assert.Equal("up", (await client.GetResponseAsync("hi")).Text);
         Assert.Equal("up", (await client.GetResponseAsync("hi")).Text);
-        Assert.Equal(6, inner.Calls);
+        Assert.Equal(6, inner.Calls.Count);
     }
 
     [Fact]
@@ -255,7 +255,7 @@ public sealed class ResilientChatClientTests
         _time.Advance(TimeSpan.FromSeconds(6));
         await Assert.ThrowsAsync<HttpRequestException>(() => client.GetResponseAsync("trial"));
         await Assert.ThrowsAsync<BrokenCircuitException>(() => client.GetResponseAsync("d"));
-        Assert.Equal(3, inner.Calls);
+        Assert.Equal(3, inner.Calls.Count);
     }
 
     [Fact]
@@ -276,10 +276,10 @@ public sealed class ResilientChatClientTests
 
         var calls = Enumerable.Range(0, 6).Select(i => client.GetResponseAsync($"q{i}")).ToArray();
         await Task.Yield();
-        Assert.True(inner.Calls <= 2, $"{inner.Calls} calls started with a limit of 2");
+        Assert.True(inner.Calls.Count <= 2, $"{inner.Calls.Count} calls started with a limit of 2");
         gate.SetResult();
         await Task.WhenAll(calls);
-        Assert.Equal(6, inner.Calls);
+        Assert.Equal(6, inner.Calls.Count);
         Assert.True(peak <= 2, $"peak {peak}");
     }
 
@@ -296,7 +296,7 @@ public sealed class ResilientChatClientTests
         }
 
         Assert.Equal("streamed", text);
-        Assert.Equal(2, inner.Calls);
+        Assert.Equal(2, inner.Calls.Count);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class TrainingServiceCollectionExtensionsTests : IDisposable
             ["LlmAdapt:TaskHeads:HiddenSize"] = "64",
             ["LlmAdapt:RewardModel:Features"] = "Response, Length",
         }).Build();
-        var services = new ServiceCollection().AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(new HashingEmbeddingGenerator());
+        var services = new ServiceCollection().AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(HashingEmbeddingGenerator.WordsAndBigrams());
         services.AddLlmAdapt(configuration, b => b.AddTaskHeads().AddRewardModelTrainer());
         using var provider = services.BuildServiceProvider();
 
@@ -48,7 +48,7 @@ public sealed class TrainingServiceCollectionExtensionsTests : IDisposable
             ["LlmAdapt:Dpo:Training:Steps"] = "30",
             ["LlmAdapt:Dpo:Training:Lora:Rank"] = "4",
         }).Build();
-        var services = new ServiceCollection().AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(new HashingEmbeddingGenerator());
+        var services = new ServiceCollection().AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(HashingEmbeddingGenerator.WordsAndBigrams());
         services.AddLlmAdapt(configuration, b => b.AddRewardModelTrainer().AddDpoTrainer(o => o.MaxPromptTokens = 64).AddDpoTrainer());
         using var provider = services.BuildServiceProvider();
 
@@ -79,7 +79,7 @@ public sealed class TrainingServiceCollectionExtensionsTests : IDisposable
     [Fact]
     public void InvalidOptions_FailValidation_NamingTheSection()
     {
-        var services = new ServiceCollection().AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(new HashingEmbeddingGenerator());
+        var services = new ServiceCollection().AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(HashingEmbeddingGenerator.WordsAndBigrams());
         services.AddLlmAdapt(b => b.AddTaskHeads(o => o.BatchSize = 0));
         using var provider = services.BuildServiceProvider();
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<TaskHeadOptions>>().Value);
@@ -90,7 +90,7 @@ public sealed class TrainingServiceCollectionExtensionsTests : IDisposable
     [Fact]
     public async Task RewardModelScorer_PlugsIntoBestOfN_FromServices()
     {
-        var generator = new HashingEmbeddingGenerator(256, "test/hashing-256");
+        var generator = HashingEmbeddingGenerator.WordsAndBigrams(256, "test/hashing-256");
         var path = Path.Combine(_dir, "rm");
         await new RewardModelTrainer(generator, new RewardModelOptions { Head = HeadKind.Linear, MaxEpochs = 20 })
             .TrainAsync(new PreferenceTrainingRequest { TrainingPairs = RewardModelTrainerTests.SyntheticPairs(300, 1), OutputPath = path });
@@ -100,28 +100,7 @@ public sealed class TrainingServiceCollectionExtensionsTests : IDisposable
         using var provider = services.BuildServiceProvider();
         Assert.IsType<RewardModel>(provider.GetRequiredService<IResponseScorer>());
 
-        var answers = new Queue<string>(["go away stupid", "glad to help, here is a clear answer"]);
-        using var client = new ChatClientBuilder(new QueueClient(answers)).UseBestOfN(configure: o => { o.N = 2; o.MaxConcurrency = 1; }).Build(provider);
+        using var client = new ChatClientBuilder(ScriptedChatClient.Sequence("go away stupid", "glad to help, here is a clear answer")).UseBestOfN(configure: o => { o.N = 2; o.MaxConcurrency = 1; }).Build(provider);
         Assert.Equal("glad to help, here is a clear answer", (await client.GetResponseAsync("help me")).Text);
-    }
-
-    private sealed class QueueClient(Queue<string> answers) : IChatClient
-    {
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            lock (answers)
-            {
-                return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, answers.Dequeue())));
-            }
-        }
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-            => throw new NotSupportedException();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
     }
 }

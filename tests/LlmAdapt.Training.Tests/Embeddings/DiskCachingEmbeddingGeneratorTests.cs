@@ -13,17 +13,17 @@ public sealed class DiskCachingEmbeddingGeneratorTests : IDisposable
     [Fact]
     public async Task SecondProcess_ReadsFromDisk_WithoutCallingTheEncoder()
     {
-        var inner = new HashingEmbeddingGenerator(32);
+        var inner = HashingEmbeddingGenerator.WordsAndBigrams(32);
         using (var first = new DiskCachingEmbeddingGenerator(inner, _dir))
         {
             await first.GenerateAsync(["alpha", "beta", "alpha"]);
-            Assert.Equal(2, inner.TextsEmbedded);
+            Assert.Equal(2, inner.Inputs);
         }
 
-        var fresh = new HashingEmbeddingGenerator(32);
+        var fresh = HashingEmbeddingGenerator.WordsAndBigrams(32);
         using var second = new DiskCachingEmbeddingGenerator(fresh, _dir);
         var result = await second.GenerateAsync(["beta", "gamma", "alpha"]);
-        Assert.Equal(1, fresh.TextsEmbedded); // only "gamma"
+        Assert.Equal(1, fresh.Inputs); // only "gamma"
         Assert.Equal(2, second.Hits);
         Assert.Equal(inner.Embed("beta"), result[0].Vector.ToArray());
         Assert.Equal(inner.Embed("alpha"), result[2].Vector.ToArray());
@@ -32,7 +32,7 @@ public sealed class DiskCachingEmbeddingGeneratorTests : IDisposable
     [Fact]
     public async Task TornLastRecord_IsDropped_AndTheRestIsKept()
     {
-        var inner = new HashingEmbeddingGenerator(16);
+        var inner = HashingEmbeddingGenerator.WordsAndBigrams(16);
         string file;
         using (var cache = new DiskCachingEmbeddingGenerator(inner, _dir))
         {
@@ -45,37 +45,37 @@ public sealed class DiskCachingEmbeddingGeneratorTests : IDisposable
             stream.SetLength(stream.Length - 10); // a crash mid-append
         }
 
-        var fresh = new HashingEmbeddingGenerator(16);
+        var fresh = HashingEmbeddingGenerator.WordsAndBigrams(16);
         using (var cache = new DiskCachingEmbeddingGenerator(fresh, _dir))
         {
             var result = await cache.GenerateAsync(["one", "two", "three"]);
-            Assert.Equal(2, fresh.TextsEmbedded); // "two" again, and "three"
+            Assert.Equal(2, fresh.Inputs); // "two" again, and "three"
             Assert.Equal(inner.Embed("two"), result[1].Vector.ToArray());
         }
 
-        var third = new HashingEmbeddingGenerator(16);
+        var third = HashingEmbeddingGenerator.WordsAndBigrams(16);
         using (var cache = new DiskCachingEmbeddingGenerator(third, _dir))
         {
             await cache.GenerateAsync(["one", "two", "three"]);
-            Assert.Equal(0, third.TextsEmbedded);
+            Assert.Equal(0, third.Inputs);
         }
     }
 
     [Fact]
     public void DifferentModels_UseDifferentFiles()
     {
-        using var a = new DiskCachingEmbeddingGenerator(new HashingEmbeddingGenerator(16, "model/a"), _dir);
-        using var b = new DiskCachingEmbeddingGenerator(new HashingEmbeddingGenerator(16, "model/b"), _dir);
+        using var a = new DiskCachingEmbeddingGenerator(HashingEmbeddingGenerator.WordsAndBigrams(16, "model/a"), _dir);
+        using var b = new DiskCachingEmbeddingGenerator(HashingEmbeddingGenerator.WordsAndBigrams(16, "model/b"), _dir);
         Assert.NotEqual(a.CacheFile, b.CacheFile);
     }
 
     [Fact]
     public async Task OptionsWithAModelId_BypassTheCache()
     {
-        var inner = new HashingEmbeddingGenerator(16);
+        var inner = HashingEmbeddingGenerator.WordsAndBigrams(16);
         using var cache = new DiskCachingEmbeddingGenerator(inner, _dir);
         await cache.GenerateAsync(["x"]);
         await cache.GenerateAsync(["x"], new EmbeddingGenerationOptions { ModelId = "test/hashing-512" });
-        Assert.Equal(2, inner.TextsEmbedded);
+        Assert.Equal(2, inner.Inputs);
     }
 }

@@ -70,7 +70,7 @@ public sealed class PhraseGroupsTests
         try
         {
             var options = new TaskHeadOptions { ValidationSplit = ValidationSplit.BySourceText, ValidationFraction = 0.2, MaxEpochs = 2 };
-            var artifact = await new TaskHeadTrainer(new HashingEmbeddingGenerator(64, "test/hashing-64"), options)
+            var artifact = await new TaskHeadTrainer(HashingEmbeddingGenerator.WordsAndBigrams(64, "test/hashing-64"), options)
                 .FineTuneAsync(new FineTuningRequest { TrainingSet = examples, OutputPath = dir });
 
             // The split itself: recompute it as the trainer does and check no group straddles it.

@@ -34,7 +34,7 @@ public sealed class TaskHeadTrainerTests : IDisposable
         const HeadKind head = HeadKind.Linear;
         const double floor = 0.62;
         var (train, dev, test) = await Sst2SampleAsync(train: 10_000);
-        var generator = new HashingEmbeddingGenerator(4096, "test/hashing-4096");
+        var generator = HashingEmbeddingGenerator.WordsAndBigrams(4096, "test/hashing-4096");
         var trainer = new TaskHeadTrainer(generator, new TaskHeadOptions { Head = head, MaxEpochs = 15 });
         var artifact = await trainer.FineTuneAsync(new FineTuningRequest { TrainingSet = train, ValidationSet = dev, OutputPath = Out("sst2-" + head) });
 
@@ -51,7 +51,7 @@ public sealed class TaskHeadTrainerTests : IDisposable
     public async Task BaseModel_OtherThanTheEncoder_IsRefusedBeforeAnythingIsWritten_TheEncoderItselfIsAccepted()
     {
         var data = Synthetic(20, "a", "b");
-        var generator = new HashingEmbeddingGenerator(64, "test/hashing-64");
+        var generator = HashingEmbeddingGenerator.WordsAndBigrams(64, "test/hashing-64");
         var trainer = new TaskHeadTrainer(generator, new TaskHeadOptions { MaxEpochs = 2 });
 
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => trainer.FineTuneAsync(new FineTuningRequest { TrainingSet = data, OutputPath = Out("other"), BaseModel = "gpt2" }));
@@ -185,7 +185,7 @@ public sealed class TaskHeadTrainerTests : IDisposable
     {
         var artifact = await new TaskHeadTrainer(new SyntheticEmbeddingGenerator(), new TaskHeadOptions { MaxEpochs = 2 })
             .FineTuneAsync(new FineTuningRequest { TrainingSet = Synthetic(10, "a", "b"), OutputPath = Out("bound") });
-        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => TextClassifier.LoadAsync(artifact.Path, new HashingEmbeddingGenerator()));
+        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => TextClassifier.LoadAsync(artifact.Path, HashingEmbeddingGenerator.WordsAndBigrams()));
         Assert.Contains("'test/synthetic'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("'test/hashing-512'", ex.Message, StringComparison.Ordinal);
     }

@@ -29,7 +29,7 @@ public sealed class RewardInteractionTests
         {
             // Responses that contain "good" beat those that do not.
             var pairs = Enumerable.Range(0, 120).Select(i => new PreferencePair { Prompt = $"Human: question {i % 7}\n\nAssistant:", Chosen = $"good answer {i}", Rejected = $"bad answer {i}" }).ToArray();
-            var generator = new HashingEmbeddingGenerator(64, "test/hashing-64");
+            var generator = HashingEmbeddingGenerator.WordsAndBigrams(64, "test/hashing-64");
             var options = new RewardModelOptions { Head = HeadKind.Mlp, HiddenSize = 8, EnsembleSize = 3, Features = RewardFeatures.Response | RewardFeatures.Interaction, MaxEpochs = 8 };
             var first = await new RewardModelTrainer(generator, options).TrainAsync(new() { TrainingPairs = pairs, OutputPath = Path.Combine(dir, "a"), Seed = 2 });
             await new RewardModelTrainer(generator, options).TrainAsync(new() { TrainingPairs = pairs, OutputPath = Path.Combine(dir, "b"), Seed = 2 });

@@ -39,7 +39,7 @@ public sealed class RewardModelTrainerTests : IDisposable
     [InlineData(HeadKind.Mlp)]
     public async Task Synthetic_LearnsThePreference_OnHeldOutPairs(HeadKind head)
     {
-        var generator = new HashingEmbeddingGenerator(256, "test/hashing-256");
+        var generator = HashingEmbeddingGenerator.WordsAndBigrams(256, "test/hashing-256");
         var trainer = new RewardModelTrainer(generator, new RewardModelOptions { Head = head, HiddenSize = 32, MaxEpochs = 20 });
         var artifact = await trainer.TrainAsync(new PreferenceTrainingRequest { TrainingPairs = SyntheticPairs(400, 1), OutputPath = Out("rm-" + head) });
         Assert.Equal(ArtifactKinds.RewardModel, artifact.Kind);
@@ -53,7 +53,7 @@ public sealed class RewardModelTrainerTests : IDisposable
     [Fact]
     public async Task SavedAndLoaded_ReproducesValidationAccuracy_AndScores()
     {
-        var generator = new HashingEmbeddingGenerator(128, "test/hashing-128");
+        var generator = HashingEmbeddingGenerator.WordsAndBigrams(128, "test/hashing-128");
         var validation = SyntheticPairs(60, 9);
         var artifact = await new RewardModelTrainer(generator, new RewardModelOptions { MaxEpochs = 5, HiddenSize = 16 })
             .TrainAsync(new PreferenceTrainingRequest { TrainingPairs = SyntheticPairs(200, 8), ValidationPairs = validation, OutputPath = Out("rt") });
@@ -67,7 +67,7 @@ public sealed class RewardModelTrainerTests : IDisposable
     [Fact]
     public async Task SameSeed_SameModel()
     {
-        var generator = new HashingEmbeddingGenerator(64, "test/hashing-64");
+        var generator = HashingEmbeddingGenerator.WordsAndBigrams(64, "test/hashing-64");
         var pairs = SyntheticPairs(100, 3);
         var options = new RewardModelOptions { MaxEpochs = 3, HiddenSize = 8 };
         await new RewardModelTrainer(generator, options).TrainAsync(new PreferenceTrainingRequest { TrainingPairs = pairs, OutputPath = Out("a"), Seed = 5 });
@@ -80,7 +80,7 @@ public sealed class RewardModelTrainerTests : IDisposable
     {
         var pairs = SyntheticPairs(20, 4);
         pairs[7] = pairs[7] with { Rejected = pairs[7].Chosen };
-        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => new RewardModelTrainer(new HashingEmbeddingGenerator())
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => new RewardModelTrainer(HashingEmbeddingGenerator.WordsAndBigrams())
             .TrainAsync(new PreferenceTrainingRequest { TrainingPairs = pairs, OutputPath = Out("same") }));
         Assert.Contains("synthetic:8", ex.Message, StringComparison.Ordinal);
         Assert.Contains("same text", ex.Message, StringComparison.Ordinal);
@@ -89,28 +89,27 @@ public sealed class RewardModelTrainerTests : IDisposable
     [Fact]
     public async Task LoadingWithAnotherEncoder_IsRefused()
     {
-        var artifact = await new RewardModelTrainer(new HashingEmbeddingGenerator(64, "test/a"), new RewardModelOptions { MaxEpochs = 1 })
+        var artifact = await new RewardModelTrainer(HashingEmbeddingGenerator.WordsAndBigrams(64, "test/a"), new RewardModelOptions { MaxEpochs = 1 })
             .TrainAsync(new PreferenceTrainingRequest { TrainingPairs = SyntheticPairs(20, 5), OutputPath = Out("enc") });
-        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => RewardModel.LoadAsync(artifact.Path, new HashingEmbeddingGenerator(64, "test/b")));
+        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => RewardModel.LoadAsync(artifact.Path, HashingEmbeddingGenerator.WordsAndBigrams(64, "test/b")));
         Assert.Contains("'test/a'", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void PromptOnlyFeatures_AreRefused()
     {
-        var ex = Assert.Throws<InvalidOptionsException>(() => new RewardModelTrainer(new HashingEmbeddingGenerator(), new RewardModelOptions { Features = RewardFeatures.Prompt }));
+        var ex = Assert.Throws<InvalidOptionsException>(() => new RewardModelTrainer(HashingEmbeddingGenerator.WordsAndBigrams(), new RewardModelOptions { Features = RewardFeatures.Prompt }));
         Assert.Contains("cannot tell two responses apart", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task AsBestOfNScorer_PicksTheResponseTheModelPrefers()
     {
-        var generator = new HashingEmbeddingGenerator(256, "test/hashing-256");
+        var generator = HashingEmbeddingGenerator.WordsAndBigrams(256, "test/hashing-256");
         var artifact = await new RewardModelTrainer(generator, new RewardModelOptions { Head = HeadKind.Linear, MaxEpochs = 20 })
             .TrainAsync(new PreferenceTrainingRequest { TrainingPairs = SyntheticPairs(400, 1), OutputPath = Out("bon") });
         var model = await RewardModel.LoadAsync(artifact.Path, generator);
-        var answers = new Queue<string>(["no whatever go away", "glad to help here is a clear answer", "stupid question"]);
-        using var inner = new ScriptedClient(() => answers.Dequeue());
+        using var inner = ScriptedChatClient.Sequence("no whatever go away", "glad to help here is a clear answer", "stupid question");
         using var client = new ChatClientBuilder(inner).UseBestOfN(model, o => { o.N = 3; o.MaxConcurrency = 1; }).Build();
 
         var response = await client.GetResponseAsync("Can you explain this?");
@@ -131,20 +130,5 @@ public sealed class RewardModelTrainerTests : IDisposable
         Assert.Equal(300, shorter.Count);
         Assert.Equal(1.0, shorter.Accuracy + longer.Accuracy, 12);
         Assert.True(shorter.Accuracy > 0.5, $"shorter wins {shorter.Accuracy:F3}");
-    }
-
-    private sealed class ScriptedClient(Func<string> next) : IChatClient
-    {
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-            => Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, next())));
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-            => throw new NotSupportedException();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
     }
 }
