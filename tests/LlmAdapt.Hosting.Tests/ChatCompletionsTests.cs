@@ -35,6 +35,39 @@ public sealed class ChatCompletionsTests(ServedModelsFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task Sdk_EightConcurrentStreams_ShareTheBatch_AndEachEqualsItsRunAlone()
+    {
+        // Eight clients at once, with prompts and budgets of different lengths: the served model decodes them in one
+        // running batch, and every stream still carries the ids its prompt gets alone.
+        string[] prompts = ["a b c", " the and the", "a b c the and the", " the", "a", "b c", " and the a", "c b a b c"];
+        var before = fixture.Batched.BatchingStatistics!;
+        var streams = prompts.Select(async (prompt, i) =>
+        {
+            var text = new System.Text.StringBuilder();
+            await foreach (var update in Sdk.CompleteChatStreamingAsync([new UserChatMessage(prompt)], new ChatCompletionOptions { MaxOutputTokenCount = 10 + (3 * i), Temperature = 0 }))
+            {
+                foreach (var part in update.ContentUpdate)
+                {
+                    text.Append(part.Text);
+                }
+            }
+
+            return text.ToString();
+        }).ToArray();
+        var texts = await Task.WhenAll(streams);
+
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            var alone = GenerationModels.Gpt2.Generate(GenerationModels.Gpt2.Encode(prompts[i]), new GenerationOptions { MaxNewTokens = 10 + (3 * i) });
+            Assert.Equal(GenerationModels.Gpt2.Decode(alone.TokenIds), texts[i]);
+        }
+
+        var after = fixture.Batched.BatchingStatistics!;
+        Assert.True(after.Completed - before.Completed >= prompts.Length, $"{after.Completed - before.Completed} completed");
+        Assert.Equal(0, after.ActiveSequences);
+    }
+
+    [Fact]
     public async Task Sdk_Streaming_ConcatenatesToTheAnswer_AndEndsWithUsage()
     {
         var options = new ChatCompletionOptions { MaxOutputTokenCount = 20, Temperature = 0.9f, Seed = 11 };

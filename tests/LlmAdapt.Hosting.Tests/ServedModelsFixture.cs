@@ -8,7 +8,8 @@ namespace LlmAdapt.Hosting.Tests;
 
 /// <summary>
 /// One server for the tests that share it: the shared tiny GPT-2 (ONNX Runtime GenAI's test model) as chat model
-/// <c>gpt2</c>, the built-in all-MiniLM-L6-v2 as embedding model <c>minilm</c>, and an API key.
+/// <c>gpt2</c> (continuous batching on, so concurrent requests share decode steps; reference answers come from the
+/// unbatched <see cref="GenerationModels.Gpt2"/>), the built-in all-MiniLM-L6-v2 as embedding model <c>minilm</c>, and an API key.
 /// </summary>
 public sealed class ServedModelsFixture : IAsyncLifetime
 {
@@ -19,7 +20,12 @@ public sealed class ServedModelsFixture : IAsyncLifetime
     internal LoopbackServer Server => _server ?? throw new InvalidOperationException("Not started.");
 
     /// <summary>Gets the client the server wraps, for in-process reference answers.</summary>
-    internal OnnxChatClient Chat { get; } = Gpt2Client();
+    public ServedModelsFixture() => Chat = Gpt2Client(Batched);
+
+    internal OnnxChatClient Chat { get; }
+
+    /// <summary>Gets the served model (this fixture's own): the GPT-2 fixture with up to 8 sequences per decode step.</summary>
+    internal OnnxDecoderModel Batched { get; } = OnnxDecoderModel.Load(GenerationModels.Gpt2Directory, new OnnxDecoderModelOptions { MaxBatchSize = 8 });
 
     internal OnnxEmbeddingGenerator Embeddings { get; } = OnnxEmbeddingGenerator.CreateDefault();
 
@@ -27,7 +33,7 @@ public sealed class ServedModelsFixture : IAsyncLifetime
     /// The GPT-2 fixture scores only ids below 1,000 (few words), so its prompt is the last message's text alone, with
     /// no template around it.
     /// </summary>
-    internal static OnnxChatClient Gpt2Client() => new(GenerationModels.Gpt2, new OnnxChatClientOptions
+    internal static OnnxChatClient Gpt2Client(OnnxDecoderModel model) => new(model, new OnnxChatClientOptions
     {
         Formatter = messages => messages[^1].Text,
         DefaultMaxOutputTokens = 16,
@@ -60,5 +66,6 @@ public sealed class ServedModelsFixture : IAsyncLifetime
         }
 
         Embeddings.Dispose();
+        Batched.Dispose();
     }
 }

@@ -31,14 +31,15 @@ internal static class ServeCommands
         var embeddings = new Option<string?>("--embeddings") { Description = $"Also serve /v1/embeddings: '{BuiltInEmbeddings}' for the built-in all-MiniLM-L6-v2, or a sentence-transformers ONNX folder." };
         var urls = new Option<string>("--urls") { Description = "Where to listen, ';'-separated (http://host:port). Default: http://127.0.0.1:8000.", DefaultValueFactory = _ => "http://127.0.0.1:8000" };
         var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "Name of an environment variable holding the API key clients must send (Authorization: Bearer). Default: no key." };
-        var maxConcurrency = new Option<int>("--max-concurrency") { Description = "Requests generating at once; more wait in a queue of 4× this, beyond which clients get 429. Default: 4.", DefaultValueFactory = _ => 4 };
+        var maxConcurrency = new Option<int>("--max-concurrency") { Description = "Requests generating at once; more wait in a queue of 4× this, beyond which clients get 429. Default: 8.", DefaultValueFactory = _ => 8 };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Continuous batching: up to this many requests (per adapter) share each decode step, joining and leaving between steps; 0 decodes each request on its own. Default: 8.", DefaultValueFactory = _ => 8 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "The most tokens one request may ask for. Default: 4096.", DefaultValueFactory = _ => 4096 };
         var defaultTokens = new Option<int>("--default-tokens") { Description = "Tokens generated when a request gives no max_tokens. Default: 256.", DefaultValueFactory = _ => 256 };
         var threads = new Option<int?>("--threads") { Description = "ONNX Runtime threads per decode step (default as 'generate')." };
 
         var command = new Command("serve", "Serve a local model over OpenAI's HTTP API: /v1/chat/completions (with streaming), /v1/embeddings, /v1/models.")
         {
-            model, name, template, adapters, embeddings, urls, apiKeyEnv, maxConcurrency, maxTokens, defaultTokens, threads,
+            model, name, template, adapters, embeddings, urls, apiKeyEnv, maxConcurrency, maxBatch, maxTokens, defaultTokens, threads,
         };
         command.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
         {
@@ -51,6 +52,7 @@ internal static class ServeCommands
                 parseResult.GetRequiredValue(urls),
                 parseResult.GetValue(apiKeyEnv),
                 parseResult.GetValue(maxConcurrency),
+                parseResult.GetValue(maxBatch),
                 parseResult.GetValue(maxTokens),
                 parseResult.GetValue(defaultTokens),
                 parseResult.GetValue(threads));
@@ -66,7 +68,7 @@ internal static class ServeCommands
         var apiKey = settings.ApiKey();
         var chatName = settings.Name ?? Path.GetFileName(settings.Model.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
 
-        using var decoder = OnnxDecoderModel.Load(settings.Model, new OnnxDecoderModelOptions { IntraOpThreads = settings.Threads });
+        using var decoder = OnnxDecoderModel.Load(settings.Model, new OnnxDecoderModelOptions { IntraOpThreads = settings.Threads, MaxBatchSize = settings.MaxBatch });
         foreach (var (adapterName, file) in settings.AdapterFiles())
         {
             try
@@ -150,7 +152,7 @@ internal static class ServeCommands
     }
 
     /// <summary>The command line of <c>serve</c>, checked before anything loads so each problem names its option.</summary>
-    private sealed record ServeSettings(string Model, string? Name, ChatTemplate Template, string[] Adapters, string? Embeddings, string Urls, string? ApiKeyEnv, int MaxConcurrency, int MaxTokens, int DefaultTokens, int? Threads)
+    private sealed record ServeSettings(string Model, string? Name, ChatTemplate Template, string[] Adapters, string? Embeddings, string Urls, string? ApiKeyEnv, int MaxConcurrency, int MaxBatch, int MaxTokens, int DefaultTokens, int? Threads)
     {
         public string[] Check()
         {
@@ -171,6 +173,7 @@ internal static class ServeCommands
 
             _ = AdapterFiles().ToList();
             Range("--max-concurrency", MaxConcurrency, 1, 4096);
+            Range("--max-batch", MaxBatch, 0, 1024);
             Range("--max-tokens", MaxTokens, 1, 1_000_000);
             Range("--default-tokens", DefaultTokens, 1, MaxTokens);
             if (Threads is { } t)

@@ -25,13 +25,13 @@ internal sealed unsafe class DecodeRun : IDisposable
     private readonly OrtIoBinding _binding;
     private readonly CancellationTokenRegistration _registration;
     private readonly List<IDisposable> _owned = [];
-    private readonly Row[] _rows;
+    private readonly DecodeSequence[] _rows;
     private readonly int _batch;
     private readonly int _promptLength;
     private readonly int _capacity;
+    private readonly int _limit;
     private readonly int _vocabulary;
     private readonly bool _padded;
-    private readonly bool _greedyInPlace;
     private readonly NativeBuffer[] _cacheA;
     private readonly NativeBuffer[] _cacheB;
     private readonly OrtValue?[] _pastViews;
@@ -44,7 +44,6 @@ internal sealed unsafe class DecodeRun : IDisposable
     private readonly NativeBuffer _logits;
     private readonly NativeBuffer _useCache;
     private readonly float[] _rowLogits;
-    private readonly TokenSampler _sampler;
     private readonly string[] _stepInputNames;
     private readonly OrtValue?[] _stepInputs;
     private readonly string[] _stepOutputNames;
@@ -56,22 +55,42 @@ internal sealed unsafe class DecodeRun : IDisposable
     private int _pastLength;
     private int _steps;
 
+    /// <summary>A static batch: every prompt decoded with <paramref name="options"/> and one sampler, until all finish.</summary>
     public DecodeRun(OnnxDecoderModel model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, bool streaming, CancellationToken cancellationToken)
+        : this(model, Sequences(model, prompts, options, streaming), options, capacity: null, cancellationToken)
+    {
+    }
+
+    /// <summary>
+    /// A run over sequences built by the caller. With <paramref name="capacity"/> the cache holds that many positions
+    /// (the continuous batch prefills a new sequence alone with its prompt's length and takes its cache over);
+    /// otherwise the longest prompt plus <see cref="GenerationOptions.MaxNewTokens"/>, at most the context length.
+    /// </summary>
+    public DecodeRun(OnnxDecoderModel model, IReadOnlyList<DecodeSequence> sequences, GenerationOptions options, int? capacity, CancellationToken cancellationToken)
     {
         _model = model;
         _graph = model.Graph;
         _options = options;
         _cancellationToken = cancellationToken;
-        _batch = prompts.Count;
-        _promptLength = prompts.Max(p => p.Count);
-        _capacity = (int)Math.Min((long)_promptLength + options.MaxNewTokens, model.ContextLength);
+        _batch = sequences.Count;
+        _promptLength = sequences.Max(p => p.Prompt.Count);
+        _limit = (int)Math.Min((long)_promptLength + options.MaxNewTokens, model.ContextLength);
+        _capacity = capacity ?? _limit;
+        if (capacity is not null)
+        {
+            // A sequence that goes on elsewhere stops by the model's context, not by this run's cache.
+            _limit = model.ContextLength;
+        }
+
         _vocabulary = _graph.VocabularySize;
-        var stops = new HashSet<int>(model.EosTokenIds.Concat(options.StopTokenIds));
-        _rows = [.. prompts.Select(p => new Row(p, _promptLength - p.Count, stops, model.Tokenizer is not null && (streaming || options.StopStrings.Count > 0) ? new TextTracker(model.Tokenizer, options.StopStrings) : null, options.RepetitionPenalty != 1.0))];
+        _rows = [.. sequences];
+        foreach (var row in _rows)
+        {
+            row.Padding = _promptLength - row.Prompt.Count;
+        }
+
         _padded = _rows.Any(r => r.Padding > 0);
-        _sampler = options.CreateSampler(_vocabulary);
-        _greedyInPlace = options.IsGreedy && options.RepetitionPenalty == 1.0 && _graph.LogitsType == TensorElementType.Float;
-        _rowLogits = _greedyInPlace ? [] : new float[_vocabulary];
+        _rowLogits = _rows.Any(r => r.NeedsScratch) ? new float[_vocabulary] : [];
 
         _binding = model.Session.CreateIoBinding();
         _owned.Add(_binding);
@@ -163,87 +182,19 @@ internal sealed unsafe class DecodeRun : IDisposable
                 continue;
             }
 
-            int id;
-            if (_greedyInPlace)
-            {
-                // Greedy on fp32 logits with nothing to change first: the arg-max reads ONNX Runtime's output where it lies.
-                id = TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>((void*)(_logits.Pointer + ((long)r * _vocabulary * 4)), _vocabulary));
-            }
-            else
-            {
-                var logits = _rowLogits.AsSpan();
-                ReadLogits(r, logits);
-                if (row.Seen is { } seen)
-                {
-                    _sampler.Penalize(logits, seen);
-                }
-
-                id = _sampler.Next(logits);
-            }
-
-            row.Generated.Add(id);
-            row.Seen?.Add(id);
-            if (row.StopIds.Contains(id))
-            {
-                row.Finish = GenerationFinishReason.EndOfSequence;
-            }
-            else if (row.Text is { } text && !_model.SpecialIds.Contains(id) && text.Append(id))
-            {
-                row.Finish = GenerationFinishReason.StopString;
-            }
-            else if (row.Generated.Count >= _options.MaxNewTokens)
-            {
-                row.Finish = GenerationFinishReason.MaxNewTokens;
-            }
-            else if (total + 1 >= _capacity)
-            {
-                row.Finish = GenerationFinishReason.ContextLength;
-            }
+            row.Choose(_logits.Pointer + (nint)((long)r * _vocabulary * LogitsElementSize), _rowLogits, total, _limit);
         }
 
         return _rows.Any(r => r.Finish is null);
     }
 
-    public IReadOnlyList<GenerationResult> Results()
-    {
-        var results = new GenerationResult[_batch];
-        for (var r = 0; r < _batch; r++)
-        {
-            var row = _rows[r];
-            var finish = row.Finish ?? GenerationFinishReason.MaxNewTokens;
-            string? text;
-            if (row.Text is { } tracker)
-            {
-                tracker.Flush();
-                text = tracker.Text;
-            }
-            else
-            {
-                // Without stop strings or streaming the text is decoded once, at the end.
-                var ids = finish == GenerationFinishReason.EndOfSequence ? row.Generated.Take(row.Generated.Count - 1) : row.Generated;
-                text = _model.Tokenizer is null ? null : _model.Decode(ids);
-            }
-
-            results[r] = new GenerationResult(row.Prompt, [.. row.Generated], text, finish);
-        }
-
-        return results;
-    }
+    public IReadOnlyList<GenerationResult> Results() => [.. _rows.Select(r => r.Result())];
 
     /// <summary>The newest id of row <paramref name="r"/> and the text it makes final (all remaining text once finished).</summary>
-    public (int Id, string Text, GenerationFinishReason? Finish) TakeStreamUpdate(int r)
-    {
-        var row = _rows[r];
-        var id = row.Generated.Count > row.Streamed ? row.Generated[^1] : -1;
-        row.Streamed = row.Generated.Count;
-        if (row.Finish is not null)
-        {
-            row.Text?.Flush();
-        }
+    public GeneratedToken TakeStreamUpdate(int r) => _rows[r].TakeStreamUpdate();
 
-        var text = row.Text?.TakeReady(final: row.Finish is not null) ?? string.Empty;
-        return (id, text, row.Finish);
-    }
+    /// <summary>After the prompt step: the buffer holding KV tensor <paramref name="i"/> for the prompt's positions.</summary>
+    public NativeBuffer PresentCache(int i) => (_cacheInA ? _cacheA : _cacheB)[i];
 
     public void Dispose()
     {
@@ -471,19 +422,7 @@ internal sealed unsafe class DecodeRun : IDisposable
         }
     }
 
-    private void ReadLogits(int r, Span<float> destination)
-    {
-        if (_graph.LogitsType == TensorElementType.Float16)
-        {
-            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((void*)(_logits.Pointer + ((long)r * _vocabulary * 2)), _vocabulary), destination);
-        }
-        else
-        {
-            new ReadOnlySpan<float>((void*)(_logits.Pointer + ((long)r * _vocabulary * 4)), _vocabulary).CopyTo(destination);
-        }
-    }
-
-    private static OrtValue View(NativeBuffer buffer, TensorElementType type, long[] shape)
+    internal static OrtValue View(NativeBuffer buffer, TensorElementType type, long[] shape)
     {
         long elements = 1;
         foreach (var d in shape)
@@ -502,7 +441,7 @@ internal sealed unsafe class DecodeRun : IDisposable
         return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, buffer.Pointer, elements * size);
     }
 
-    private static void Write(NativeBuffer buffer, TensorElementType type, int index, long value)
+    internal static void Write(NativeBuffer buffer, TensorElementType type, int index, long value)
     {
         if (type == TensorElementType.Int32)
         {
@@ -514,25 +453,12 @@ internal sealed unsafe class DecodeRun : IDisposable
         }
     }
 
-    /// <summary>The state of one prompt of the batch.</summary>
-    private sealed class Row(IReadOnlyList<int> prompt, int padding, HashSet<int> stopIds, TextTracker? text, bool trackSeen)
+    private int LogitsElementSize => _graph.LogitsType == TensorElementType.Float16 ? 2 : 4;
+
+    private static DecodeSequence[] Sequences(OnnxDecoderModel model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, bool streaming)
     {
-        public IReadOnlyList<int> Prompt { get; } = prompt;
-
-        public int Padding { get; } = padding;
-
-        public HashSet<int> StopIds { get; } = stopIds;
-
-        public TextTracker? Text { get; } = text;
-
-        public HashSet<int>? Seen { get; } = trackSeen ? [.. prompt] : null;
-
-        public List<int> Generated { get; } = [];
-
-        public GenerationFinishReason? Finish { get; set; }
-
-        public int NextPosition { get; set; }
-
-        public int Streamed { get; set; }
+        // One sampler for the batch: rows draw from it in order, as they always have.
+        var sampler = options.CreateSampler(model.Graph.VocabularySize);
+        return [.. prompts.Select(p => new DecodeSequence(model, p, options, sampler, streaming))];
     }
 }

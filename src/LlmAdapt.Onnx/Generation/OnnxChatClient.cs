@@ -70,7 +70,7 @@ public sealed partial class OnnxChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var (prompt, generation) = Prepare(messages, options);
-        var result = await Task.Run(() => _model.Generate(prompt, generation, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var result = await _model.GenerateAsync(prompt, generation, cancellationToken).ConfigureAwait(false);
         LogDone(_logger, prompt.Count, result.TokenIds.Count, result.FinishReason);
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text))
         {

@@ -10,7 +10,8 @@ namespace LlmAdapt.Onnx.Generation;
 /// A decoder-only language model on ONNX Runtime with a KV cache: an ONNX Runtime GenAI folder
 /// (<c>genai_config.json</c>) or a Hugging Face Optimum export (<c>config.json</c> + <c>model.onnx</c> or
 /// <c>decoder_model_merged.onnx</c>), with the folder's <c>tokenizer.json</c> when Microsoft.ML.Tokenizers can read it.
-/// Thread-safe: concurrent calls each get their own cache and buffers.
+/// Thread-safe: concurrent calls each get their own cache and buffers, or, with
+/// <see cref="OnnxDecoderModelOptions.MaxBatchSize"/> set, share decode steps in one running batch (continuous batching).
 /// </summary>
 public sealed class OnnxDecoderModel : IDisposable
 {
@@ -18,6 +19,7 @@ public sealed class OnnxDecoderModel : IDisposable
     private readonly HashSet<int> _specialIds;
     private readonly KeyValuePair<string, int>[] _addedTokens;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, OrtLoraAdapter> _adapters = new(StringComparer.Ordinal);
+    private ContinuousBatcher? _batcher;
 
     private OnnxDecoderModel(string directory, DecoderModelConfig config, DecoderGraph graph, InferenceSession session, HuggingFaceTokenizer tokenizer, int contextLength)
     {
@@ -76,6 +78,8 @@ public sealed class OnnxDecoderModel : IDisposable
 
     internal InferenceSession Session => _session;
 
+    internal ContinuousBatcher? Batcher => _batcher;
+
     internal IReadOnlySet<int> SpecialIds => _specialIds;
 
     /// <summary>Loads a model folder.</summary>
@@ -125,7 +129,18 @@ public sealed class OnnxDecoderModel : IDisposable
             var graph = DecoderGraph.Read(session, config, config.ModelPath);
             var context = options.ContextLength > 0 ? Math.Min(options.ContextLength, config.ContextLength ?? int.MaxValue) : config.ContextLength
                 ?? throw new ModelLoadException(config.ModelPath, "the config gives no context length (context_length, max_position_embeddings or n_positions); set OnnxDecoderModelOptions.ContextLength.", null);
-            return new OnnxDecoderModel(directory, config, graph, session, tokenizer, context);
+            if (options.MaxBatchSize > 0 && graph.AttentionMask is null)
+            {
+                throw new ModelLoadException(config.ModelPath, $"continuous batching (MaxBatchSize {options.MaxBatchSize}) needs an attention-mask input to hide each row's padding, and the graph has none; set MaxBatchSize to 0.", null);
+            }
+
+            var model = new OnnxDecoderModel(directory, config, graph, session, tokenizer, context);
+            if (options.MaxBatchSize > 0)
+            {
+                model._batcher = new ContinuousBatcher(model, options.MaxBatchSize);
+            }
+
+            return model;
         }
         catch
         {
@@ -220,28 +235,82 @@ public sealed class OnnxDecoderModel : IDisposable
     public GenerationResult Generate(IReadOnlyList<int> prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
         => Generate([prompt], options, cancellationToken)[0];
 
-    /// <summary>Generates a continuation for <paramref name="prompt"/>, yielding each id and the text it makes final as soon as it is decoded.</summary>
+    /// <summary>
+    /// Generates a continuation for one prompt without blocking the caller. With
+    /// <see cref="OnnxDecoderModelOptions.MaxBatchSize"/> set the request joins the running batch at the next step and
+    /// leaves it when it finishes; its greedy ids equal those it gets alone. Otherwise it decodes on its own, on the thread pool.
+    /// </summary>
+    /// <param name="prompt">The prompt's ids.</param>
+    /// <param name="options">Decoding and stopping; greedy for 256 tokens when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops generation: the request leaves the batch before the next step.</param>
+    /// <returns>The result.</returns>
+    /// <exception cref="ArgumentException">An empty prompt, invalid options, or an adapter that is not loaded.</exception>
+    /// <exception cref="TokenIdOutOfRangeException">An id is outside the vocabulary.</exception>
+    /// <exception cref="TokenBudgetExceededException">The prompt leaves no room in the context.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<GenerationResult> GenerateAsync(IReadOnlyList<int> prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new GenerationOptions();
+        if (_batcher is null)
+        {
+            return await Task.Run(() => Generate(prompt, options, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+
+        var request = Submit(prompt, options, streaming: false, cancellationToken);
+        return await request.Completion.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Generates a continuation for <paramref name="prompt"/>, yielding each id and the text it makes final as soon as it
+    /// is decoded. With <see cref="OnnxDecoderModelOptions.MaxBatchSize"/> set the request joins the running batch (see
+    /// <see cref="GenerateAsync"/>); a consumer that stops early or cancels frees its slot before the next step.
+    /// </summary>
     /// <param name="prompt">The prompt's ids.</param>
     /// <param name="options">Decoding and stopping.</param>
     /// <param name="cancellationToken">Stops generation, within the running step.</param>
     /// <returns>The updates; the last carries the finish reason.</returns>
     public async IAsyncEnumerable<GeneratedToken> GenerateStreamingAsync(IReadOnlyList<int> prompt, GenerationOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        if (_batcher is not null)
+        {
+            var request = Submit(prompt, options ?? new GenerationOptions(), streaming: true, cancellationToken);
+            try
+            {
+                await foreach (var update in request.Updates!.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    yield return update;
+                }
+            }
+            finally
+            {
+                // A consumer that stops listening (break, dispose, cancellation) gives its slot back.
+                request.Abandon();
+            }
+
+            yield break;
+        }
+
         using var run = StartRun([prompt], options ?? new GenerationOptions(), streaming: true, cancellationToken);
         var more = true;
         while (more)
         {
             more = run.Step();
-            var (id, text, finish) = run.TakeStreamUpdate(0);
-            if (id >= 0 || text.Length > 0 || finish is not null)
+            var update = run.TakeStreamUpdate(0);
+            if (update.TokenId >= 0 || update.Text.Length > 0 || update.FinishReason is not null)
             {
-                yield return new GeneratedToken(id, text, finish);
+                yield return update;
             }
 
             // Let a consumer on this thread act on the token before the next step runs.
             await Task.Yield();
         }
     }
+
+    /// <summary>
+    /// Gets the counts of the continuous batch (requests admitted, completed, cancelled; sequences holding a KV slot now;
+    /// requests waiting), or <see langword="null"/> when <see cref="OnnxDecoderModelOptions.MaxBatchSize"/> is 0.
+    /// </summary>
+    public ContinuousBatchingStatistics? BatchingStatistics => _batcher?.Statistics;
 
     /// <summary>Gets the names of the LoRA adapters loaded with <see cref="LoadAdapter"/>.</summary>
     public IReadOnlyCollection<string> AdapterNames => [.. _adapters.Keys.Order(StringComparer.Ordinal)];
@@ -292,9 +361,10 @@ public sealed class OnnxDecoderModel : IDisposable
         }
     }
 
-    /// <summary>Releases the ONNX Runtime session and the adapters.</summary>
+    /// <summary>Releases the ONNX Runtime session and the adapters; requests still in the batch fail with <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
+        _batcher?.Dispose();
         _session.Dispose();
         foreach (var adapter in _adapters.Values)
         {
@@ -307,6 +377,20 @@ public sealed class OnnxDecoderModel : IDisposable
         : throw new ArgumentException($"No adapter named '{name}' is loaded; loaded: {(_adapters.IsEmpty ? "none" : string.Join(", ", AdapterNames))}.", nameof(name));
 
     internal DecodeRun StartRun(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, bool streaming, CancellationToken cancellationToken)
+    {
+        CheckRequest(prompts, options);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new DecodeRun(this, prompts, options, streaming, cancellationToken);
+    }
+
+    private BatchRequest Submit(IReadOnlyList<int> prompt, GenerationOptions options, bool streaming, CancellationToken cancellationToken)
+    {
+        CheckRequest([prompt], options);
+        cancellationToken.ThrowIfCancellationRequested();
+        return _batcher!.Submit(prompt, options, streaming, cancellationToken);
+    }
+
+    private void CheckRequest(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
@@ -343,8 +427,10 @@ public sealed class OnnxDecoderModel : IDisposable
             throw new ArgumentException($"Stop strings need the model's tokenizer, which is missing: {TokenizerProblem}", nameof(options));
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        return new DecodeRun(this, prompts, options, streaming, cancellationToken);
+        if (options.Adapter is { } adapter)
+        {
+            GetAdapter(adapter);
+        }
     }
 
     private (int At, KeyValuePair<string, int>? Token) NextSpecial(string text, int from)

@@ -28,6 +28,17 @@ public sealed class OnnxDecoderModelOptions
     /// </summary>
     public bool TransparentHugePages { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets how many sequences share one decode step (continuous batching); 0 (the default) decodes each call on
+    /// its own. Above 0, <see cref="OnnxDecoderModel.GenerateAsync"/> and <see cref="OnnxDecoderModel.GenerateStreamingAsync"/>
+    /// calls (and so <see cref="OnnxChatClient"/>'s) join one running batch per LoRA adapter between two steps, up to this
+    /// many per adapter (more wait their turn), and leave it when they finish or are cancelled; each keeps its own
+    /// positions, cache slot, sampler and stop rule, and its greedy ids equal those it gets alone. Needs a graph with an
+    /// attention-mask input. From 0 to 1,024.
+    /// </summary>
+    [Range(0, 1024)]
+    public int MaxBatchSize { get; set; }
+
     /// <summary>Gets or sets the context length when the model's config gives none (or to use less of it); 0 (the default) takes the config's.</summary>
     [Range(0, 10_000_000)]
     public int ContextLength { get; set; }

@@ -53,6 +53,7 @@ public sealed class ServeCommandTests
     [InlineData("--urls", "http://127.0.0.1:70000")]
     [InlineData("--urls", "ftp://127.0.0.1:21")]
     [InlineData("--max-concurrency", "0")]
+    [InlineData("--max-batch", "2000")]
     [InlineData("--max-tokens", "0")]
     [InlineData("--api-key-env", "LLMADAPT_TEST_SERVE_UNSET_VARIABLE")]
     [InlineData("--embeddings", "/no/such/encoder")]

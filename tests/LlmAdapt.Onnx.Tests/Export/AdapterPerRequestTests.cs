@@ -63,6 +63,35 @@ public sealed class AdapterPerRequestTests(LlamaExportFixture fixture) : IClassF
             Assert.Equal(model.Generate(model.Encode("x"), new GenerationOptions { MaxNewTokens = 16 }).Text, viaBase.Text);
             var unknown = await Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync("x", new ChatOptions { ModelId = "tiny:sql" }));
             Assert.Contains("loaded: second, sft", unknown.Message, StringComparison.Ordinal);
+
+            // Continuous batching: the same 12 calls, all queued before the loop's first round, share steps per adapter
+            // (one running batch per adapter, never one step across two) and each still gets its own ids.
+            using var batched = OnnxDecoderModel.Load(fixture.ExportedSeparate, new OnnxDecoderModelOptions { MaxBatchSize = 4 });
+            batched.LoadAdapter("sft", fixture.SeparateResult!.AdapterPath!);
+            batched.LoadAdapter("second", secondFile);
+            var queued = new Task<GenerationResult>[calls.Length];
+            batched.Batcher!.BeforeRound = round =>
+            {
+                if (round == 0)
+                {
+                    for (var i = 1; i < calls.Length; i++)
+                    {
+                        queued[i] = batched.GenerateAsync(s_prompt, new GenerationOptions { MaxNewTokens = 16, Adapter = calls[i] == "none" ? null : calls[i] });
+                    }
+                }
+            };
+            queued[0] = batched.GenerateAsync(s_prompt, new GenerationOptions { MaxNewTokens = 16, Adapter = calls[0] == "none" ? null : calls[0] });
+            await queued[0];
+            var batchedResults = await Task.WhenAll(queued);
+            for (var i = 0; i < calls.Length; i++)
+            {
+                Assert.Equal(expected[calls[i]], batchedResults[i].TokenIds);
+            }
+
+            var stats = batched.BatchingStatistics!;
+            Assert.Equal(12, stats.Completed);
+            Assert.Equal(0, stats.ActiveSequences);
+            Assert.True(stats.Steps < 12 * 15, $"{stats.Steps} steps for 12 calls of 16 ids: no step was shared");
         }
         finally
         {
