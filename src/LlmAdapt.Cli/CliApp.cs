@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using LlmAdapt.Cli.Commands;
 
@@ -15,6 +16,12 @@ internal static class CliApp
 
     /// <summary>Exit code of a command line that could not be parsed.</summary>
     public const int BadUsage = 2;
+
+    /// <summary>
+    /// The tool's name, shown in the usage line and help whatever the executable is called (<c>dotnet run</c>, the
+    /// installed .NET tool, a test host): a <see cref="RootCommand"/> would take the executable's file name instead.
+    /// </summary>
+    public const string ToolName = "llmadapt";
 
     /// <summary>Runs the tool.</summary>
     /// <param name="args">The command line.</param>
@@ -50,10 +57,14 @@ internal static class CliApp
 
     /// <summary>Builds the command tree; each verb group lives in its own file under <c>Commands/</c>.</summary>
     /// <param name="context">Shared output and error handling.</param>
-    /// <returns>The root command.</returns>
-    public static RootCommand BuildRoot(CliContext context)
+    /// <returns>The root command, named <see cref="ToolName"/>, with --help and --version.</returns>
+    public static Command BuildRoot(CliContext context)
     {
-        var root = new RootCommand("llmadapt: make a general-purpose LLM work for your organisation (prompting, retrieval, fine-tuning, preferences).");
+        var root = new Command(ToolName, "llmadapt: make a general-purpose LLM work for your organisation (prompting, retrieval, fine-tuning, preferences).")
+        {
+            new HelpOption(),
+            new VersionOption(),
+        };
         root.Options.Add(CliContext.VerboseOption);
         root.Subcommands.Add(TokensCommands.Create(context));
         root.Subcommands.Add(EmbedCommands.Create(context));

@@ -31,6 +31,19 @@ public sealed class ShellTests
     }
 
     [Fact]
+    public async Task Help_UsageLineNamesTheTool_WhateverTheExecutableIsCalled()
+    {
+        // In-process the executable is the test host; the usage line still reads llmadapt.
+        var (code, output, _) = await CliRunner.RunAsync("--help");
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:" + Environment.NewLine + "  llmadapt [command] [options]", output, StringComparison.Ordinal);
+
+        (code, output, _) = await CliRunner.RunAsync("tokens", "count", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("  llmadapt tokens count", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TokensCount_PrintsTheTokenizersCount_AndJsonOnTheLastLine()
     {
         var file = TestData.PathOf("corpus/tinyshakespeare/input.txt");

@@ -11,7 +11,7 @@ namespace LlmAdapt.Cli.Commands;
 internal static class FineTuningCommands
 {
     /// <summary>Adds <c>pretrain</c>, <c>sft</c> and <c>eval perplexity</c> (joining an existing <c>eval</c> group if there is one).</summary>
-    public static void AddTo(RootCommand root, CliContext context)
+    public static void AddTo(Command root, CliContext context)
     {
         root.Subcommands.Add(CreatePretrain(context));
         root.Subcommands.Add(CreateSft(context));

@@ -16,7 +16,7 @@ internal static class PreferenceTuningCommands
     private static readonly string[] s_metrics = ["loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"];
 
     /// <summary>Adds <c>dpo</c>, and <c>preferences</c> to the <c>eval</c> group (made if no other verb set made it).</summary>
-    public static void AddTo(RootCommand root, CliContext context)
+    public static void AddTo(Command root, CliContext context)
     {
         root.Subcommands.Add(CreateDpo(context));
         TrainingHeadCommands.Group(root, "eval", "Evaluate adapted models and pipelines on test sets.").Subcommands.Add(CreateEvaluate(context));

@@ -26,7 +26,7 @@ internal static class RetrievalCommands
     private const string CacheFolder = ".llmadapt-cache";
 
     /// <summary>Adds the verbs to <paramref name="root"/> (joining an <c>eval</c> group another verb set may have made).</summary>
-    public static void AddTo(RootCommand root, CliContext context)
+    public static void AddTo(Command root, CliContext context)
     {
         root.Subcommands.Add(new Command("index", "Build retrieval indexes from documents.") { CreateIndexBuild(context) });
         root.Subcommands.Add(CreateAsk(context));

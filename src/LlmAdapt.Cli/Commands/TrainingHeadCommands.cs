@@ -18,7 +18,7 @@ namespace LlmAdapt.Cli.Commands;
 internal static class TrainingHeadCommands
 {
     /// <summary>Adds the verbs to <paramref name="root"/>, joining <c>train</c>, <c>eval</c> and <c>pairs</c> groups other verb sets may have made.</summary>
-    public static void AddTo(RootCommand root, CliContext context)
+    public static void AddTo(Command root, CliContext context)
     {
         var train = Group(root, "train", "Train heads on frozen embeddings: text classifiers and reward models.");
         train.Subcommands.Add(CreateTrainClassifier(context));
@@ -32,7 +32,7 @@ internal static class TrainingHeadCommands
     }
 
     /// <summary>Returns the group <paramref name="name"/> of <paramref name="root"/>, made if no verb set made it yet.</summary>
-    internal static Command Group(RootCommand root, string name, string description)
+    internal static Command Group(Command root, string name, string description)
     {
         var group = root.Subcommands.FirstOrDefault(c => c.Name == name);
         if (group is null)
