@@ -68,27 +68,58 @@ internal static unsafe class LlamaLayers
 
     // ---- rotary position embedding, in place ----
 
-    /// <summary>Rotates each head's (i, i + HD/2) pairs by position·θ^(−2i/HD); <paramref name="inverse"/> rotates back (the backward).</summary>
-    public static void Rope<T>(T* x, int b, int t, int heads, int hd, double theta, bool inverse)
+    /// <summary>
+    /// The rotation angles position·θ^(−2i/HD) for every position below <paramref name="positions"/> and i &lt; HD/2, as
+    /// cosines [position · HD/2 + i] followed by sines at the same index plus positions · HD/2. Built once per model, so
+    /// the forward, the backward and each cached decode step read the same numbers instead of calling Pow, Cos and Sin
+    /// per element.
+    /// </summary>
+    public static PinnedBuffer<T> RopeTable<T>(int positions, int hd, double theta)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var half = hd / 2;
+        var table = new PinnedBuffer<T>(2L * positions * half);
+        var span = table.Span;
+        for (var p = 0; p < positions; p++)
+        {
+            for (var i = 0; i < half; i++)
+            {
+                var angle = p * Math.Pow(theta, -2.0 * i / hd);
+                span[(p * half) + i] = T.CreateChecked(Math.Cos(angle));
+                span[(positions * half) + (p * half) + i] = T.CreateChecked(Math.Sin(angle));
+            }
+        }
+
+        return table;
+    }
+
+    /// <summary>
+    /// Rotates each head's (i, i + HD/2) pairs of x (B, T, heads · HD), row t of a sequence by position t's angles in
+    /// <paramref name="table"/> (<see cref="RopeTable{T}"/> over <paramref name="positions"/>), or every row by
+    /// <paramref name="position"/>'s when that is not negative (a decode step); <paramref name="inverse"/> rotates back
+    /// (the backward: the rotation is orthogonal).
+    /// </summary>
+    public static void Rope<T>(T* x, int b, int t, int heads, int hd, PinnedBuffer<T> table, int positions, bool inverse, int position = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var half = hd / 2;
+        var sines = table.Pointer + ((long)positions * half);
         for (var bi = 0; bi < b; bi++)
         {
             for (var ti = 0; ti < t; ti++)
             {
+                var at = (position >= 0 ? position : ti) * half;
+                T* cos = table.Pointer + at, sin = sines + at;
                 for (var h = 0; h < heads; h++)
                 {
                     var v = x + ((((long)bi * t) + ti) * heads * hd) + ((long)h * hd);
                     for (var i = 0; i < half; i++)
                     {
-                        var angle = ti * Math.Pow(theta, -2.0 * i / hd);
-                        var cos = T.CreateChecked(Math.Cos(angle));
-                        var sin = T.CreateChecked(inverse ? -Math.Sin(angle) : Math.Sin(angle));
+                        var s = inverse ? -sin[i] : sin[i];
                         var a = v[i];
                         var c = v[i + half];
-                        v[i] = (a * cos) - (c * sin);
-                        v[i + half] = (c * cos) + (a * sin);
+                        v[i] = (a * cos[i]) - (c * s);
+                        v[i + half] = (c * cos[i]) + (a * s);
                     }
                 }
             }

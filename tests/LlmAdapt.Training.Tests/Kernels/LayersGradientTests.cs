@@ -188,35 +188,91 @@ public sealed unsafe class LayersGradientTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void SoftmaxCrossEntropy_GradientMatchesFiniteDifferences_AndIgnoresMaskedPositions(bool weighted)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void CrossEntropyThroughTheHead_GradientsMatchFiniteDifferences_AndIgnoreMaskedPositions(bool weighted, bool frozenHead)
     {
-        const int n = 4, v = 7;
+        // logits (N, V) = x (N, C) · Wᵀ (W stored [V, C]), then the weighted cross-entropy over three counted positions.
+        const int n = 4, c = 5, v = 7;
         int[] targets = [3, -1, 0, 6];
         float[]? weights = weighted ? [2f, 1f, 0.5f, 1f] : null;
-        var logits = GradientCheck.Random(n * v, 17, 3);
+        var x = GradientCheck.Random(n * c, 17, 2);
+        var w = GradientCheck.Random(v * c, 18, 2);
+        var losses = new double[n];
         double Loss()
         {
-            var copy = (double[])logits.Clone();
-            var losses = new double[n];
-            fixed (double* pl = copy, ps = losses)
+            var logits = new double[n * v];
+            fixed (double* pl = logits, ps = losses, px = x, pw = w)
             {
+                MatMul.Gemm(px, false, pw, true, pl, n, c, v, accumulate: false);
                 return Layers.SoftmaxCrossEntropyForward(pl, ps, targets, weights, n, v) / 3;
             }
         }
 
-        var probs = (double[])logits.Clone();
-        var losses = new double[n];
-        fixed (double* pl = probs, ps = losses)
+        var expected = 0.0;
+        for (var i = 0; i < n; i++)
         {
-            Layers.SoftmaxCrossEntropyForward(pl, ps, targets, weights, n, v);
-            Layers.SoftmaxCrossEntropyBackward(pl, targets, weights, n, v, 1.0 / 3);
+            if (targets[i] < 0)
+            {
+                continue;
+            }
+
+            var z = Enumerable.Range(0, v).Select(j => Enumerable.Range(0, c).Sum(q => x[(i * c) + q] * w[(j * c) + q])).ToArray();
+            expected += (Math.Log(z.Sum(Math.Exp)) - z[targets[i]]) * (weights?[i] ?? 1.0);
         }
 
+        Assert.Equal(expected / 3, Loss(), 12);
         Assert.Equal(0.0, losses[1]);
-        Assert.All(probs.AsSpan(v, v).ToArray(), d => Assert.Equal(0.0, d));
-        Assert.InRange(GradientCheck.MaxRelativeError(logits, 0, logits.Length, Loss, i => probs[i]), 0, Tolerance);
+
+        var probs = new double[n * v];
+        var dx = GradientCheck.Random(n * c, 19);
+        var dw = new double[w.Length];
+        fixed (double* pp = probs, ps = losses, px = x, pw = w, pdx = dx, pdw = dw)
+        {
+            MatMul.Gemm(px, false, pw, true, pp, n, c, v, accumulate: false);
+            Layers.SoftmaxCrossEntropyForward(pp, ps, targets, weights, n, v);
+            Layers.CrossEntropyHeadBackward(pdx, frozenHead ? null : pdw, pp, px, pw, targets, weights, 1.0 / 3, n, c, v);
+        }
+
+        // dx is overwritten (the random start does not leak through); the probabilities are left intact for the caller.
+        Assert.All(Enumerable.Range(0, n), i => Assert.Equal(1.0, probs.AsSpan(i * v, v).ToArray().Sum(), 12));
+        Assert.All(dx.AsSpan(c, c).ToArray(), d => Assert.Equal(0.0, d));
+        Assert.InRange(GradientCheck.MaxRelativeError(x, 0, x.Length, Loss, i => dx[i]), 0, Tolerance);
+        if (frozenHead)
+        {
+            Assert.All(dw, d => Assert.Equal(0.0, d));
+        }
+        else
+        {
+            Assert.InRange(GradientCheck.MaxRelativeError(w, 0, w.Length, Loss, i => dw[i]), 0, Tolerance);
+        }
+    }
+
+    [Fact]
+    public void SoftmaxCrossEntropy_InFloat_MatchesDouble_OnAWideRow()
+    {
+        // The float path has its own vectorised exp; 3 rows of 1,003 logits spread over ±80 (odd length: the scalar tail runs too).
+        const int n = 3, v = 1003;
+        var wide = GradientCheck.Random(n * v, 21, 80);
+        int[] targets = [5, 1002, 500];
+        var reference = (double[])wide.Clone();
+        var single = wide.Select(x => (float)x).ToArray();
+        var lossesDouble = new double[n];
+        var lossesFloat = new float[n];
+        double expected, actual;
+        fixed (double* pd = reference, pld = lossesDouble)
+        fixed (float* pf = single, plf = lossesFloat)
+        {
+            expected = Layers.SoftmaxCrossEntropyForward(pd, pld, targets, null, n, v);
+            actual = Layers.SoftmaxCrossEntropyForward(pf, plf, targets, null, n, v);
+        }
+
+        Assert.Equal(expected, actual, 3);
+        for (var i = 0; i < reference.Length; i++)
+        {
+            Assert.True(Math.Abs(reference[i] - single[i]) <= 1e-6 + (1e-5 * reference[i]), $"probability {i}: {single[i]} vs {reference[i]}");
+        }
     }
 
     [Fact]

@@ -45,12 +45,13 @@ public sealed unsafe class LlamaLayersGradientTests
         const int b = 1, t = 4, heads = 2, hd = 8;
         var x = GradientCheck.Random(b * t * heads * hd, 4);
         var r = GradientCheck.Random(x.Length, 5);
+        var table = LlamaLayers.RopeTable<double>(t + 3, hd, 10000);
         double Loss()
         {
             var copy = (double[])x.Clone();
             fixed (double* p = copy)
             {
-                LlamaLayers.Rope(p, b, t, heads, hd, 10000, inverse: false);
+                LlamaLayers.Rope(p, b, t, heads, hd, table, t + 3, inverse: false);
             }
 
             return Dot(copy, r);
@@ -59,14 +60,23 @@ public sealed unsafe class LlamaLayersGradientTests
         var rotated = (double[])x.Clone();
         fixed (double* p = rotated)
         {
-            LlamaLayers.Rope(p, b, t, heads, hd, 10000, inverse: false);
+            LlamaLayers.Rope(p, b, t, heads, hd, table, t + 3, inverse: false);
         }
 
         Assert.Equal(x[..(heads * hd)], rotated[..(heads * hd)]);
+
+        // One row at an explicit position turns as that row of the sequence does.
+        var third = x[(2 * heads * hd)..(3 * heads * hd)];
+        fixed (double* p = third)
+        {
+            LlamaLayers.Rope(p, 1, 1, heads, hd, table, t + 3, inverse: false, position: 2);
+        }
+
+        Assert.Equal(rotated[(2 * heads * hd)..(3 * heads * hd)], third);
         var grad = (double[])r.Clone();
         fixed (double* p = grad)
         {
-            LlamaLayers.Rope(p, b, t, heads, hd, 10000, inverse: true);
+            LlamaLayers.Rope(p, b, t, heads, hd, table, t + 3, inverse: true);
         }
 
         Assert.InRange(GradientCheck.MaxRelativeError(x, 0, x.Length, Loss, i => grad[i]), 0, Tolerance);

@@ -166,14 +166,8 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         var frozen = Lora is not null;
         var scale = LossScale(lossScale);
 
-        // The probabilities become dlogits in place.
-        Layers.SoftmaxCrossEntropyBackward(a.Logits.Pointer, targets, LastWeights, n, v, scale, Threads);
-        a.DLnF.Clear();
-        MatMul.Gemm(a.Logits.Pointer, a.Wte(this), a.DLnF.Pointer, n, v, c, accumulate: true, Threads);
-        if (!frozen)
-        {
-            MatMul.Gemm(a.Logits.Pointer, true, a.LnF.Pointer, false, G("transformer.wte.weight"), v, n, c, accumulate: true, Threads);
-        }
+        // Through the loss and the tied head in one step (dlogits is never formed); the embedding gradient is null when frozen.
+        Layers.CrossEntropyHeadBackward(a.DLnF.Pointer, G("transformer.wte.weight"), a.Logits.Pointer, a.LnF.Pointer, a.Wte(this), targets, LastWeights, scale, n, c, v, Threads);
 
         var last = Config.Layers == 0 ? a.Encoded.Pointer : a.Blocks[^1].Residual3.Pointer;
         a.DResidual.Clear();

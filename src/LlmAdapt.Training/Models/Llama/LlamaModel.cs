@@ -23,6 +23,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
     private readonly T _eps;
     private Activations? _acts;
     private StepBuffers? _step;
+    private PinnedBuffer<T>? _rope;
 
     public LlamaModel(LlamaConfig config)
         : base(BuildLayout(Validated(config)))
@@ -95,8 +96,8 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             Linear(l, SiteQ, la.Q.Pointer, la.Norm1.Pointer, n);
             Linear(l, SiteK, la.K.Pointer, la.Norm1.Pointer, n);
             Linear(l, SiteV, la.V.Pointer, la.Norm1.Pointer, n);
-            LlamaLayers.Rope(la.Q.Pointer, b, t, nh, hd, Config.RopeTheta, inverse: false);
-            LlamaLayers.Rope(la.K.Pointer, b, t, nkv, hd, Config.RopeTheta, inverse: false);
+            LlamaLayers.Rope(la.Q.Pointer, b, t, nh, hd, Rotations, Config.ContextLength, inverse: false);
+            LlamaLayers.Rope(la.K.Pointer, b, t, nkv, hd, Rotations, Config.ContextLength, inverse: false);
             LlamaLayers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, b, t, nh, nkv, hd, Threads);
             Linear(l, SiteO, la.AttOut.Pointer, la.AttY.Pointer, n);
             Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttOut.Pointer, n * c);
@@ -132,8 +133,8 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             Linear(l, SiteQ, s.Q.Pointer, s.Norm.Pointer, 1);
             Linear(l, SiteK, s.K.Pointer, s.Norm.Pointer, 1);
             Linear(l, SiteV, s.V.Pointer, s.Norm.Pointer, 1);
-            RotateAt(s.Q.Pointer, position, nh, hd);
-            RotateAt(s.K.Pointer, position, nkv, hd);
+            LlamaLayers.Rope(s.Q.Pointer, 1, 1, nh, hd, Rotations, Config.ContextLength, inverse: false, position);
+            LlamaLayers.Rope(s.K.Pointer, 1, 1, nkv, hd, Rotations, Config.ContextLength, inverse: false, position);
             s.K.Span.CopyTo(cache.Keys[l].Span.Slice(position * kv, kv));
             s.V.Span.CopyTo(cache.Values[l].Span.Slice(position * kv, kv));
             CachedAttention(s.AttY.Pointer, s.Q.Pointer, cache, l, position, nh, nkv, hd);
@@ -158,9 +159,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         var targets = LastTargets ?? throw new InvalidOperationException("Backward needs the targets of the last Forward.");
         int b = a.B, t = a.T, c = Config.Channels, v = Config.VocabSize, n = b * t, hd = Config.HeadSize, nh = Config.Heads, nkv = Config.KeyValueHeads, im = Config.IntermediateSize;
         var scale = LossScale(lossScale);
-        Layers.SoftmaxCrossEntropyBackward(a.Logits.Pointer, targets, LastWeights, n, v, scale, Threads);
-        a.DNorm.Clear();
-        HeadBackward(a.DNorm.Pointer, G(Head), a.Logits.Pointer, a.NormF.Pointer, P(Head), n, c, v);
+        Layers.CrossEntropyHeadBackward(a.DNorm.Pointer, G(Head), a.Logits.Pointer, a.NormF.Pointer, P(Head), targets, LastWeights, scale, n, c, v, Threads);
         var last = Config.Layers == 0 ? a.Embedded.Pointer : a.Blocks[^1].Residual3.Pointer;
         a.DResidual.Clear();
         var dres = a.DResidual.Pointer;
@@ -189,8 +188,8 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             LlamaLayers.AttentionBackward(a.DQ.Pointer, a.DK.Pointer, a.DV.Pointer, a.DAttY.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, la.Att.Pointer, b, t, nh, nkv, hd, Threads);
 
             // The rotation is orthogonal: its backward rotates the gradients back.
-            LlamaLayers.Rope(a.DQ.Pointer, b, t, nh, hd, Config.RopeTheta, inverse: true);
-            LlamaLayers.Rope(a.DK.Pointer, b, t, nkv, hd, Config.RopeTheta, inverse: true);
+            LlamaLayers.Rope(a.DQ.Pointer, b, t, nh, hd, Rotations, Config.ContextLength, inverse: true);
+            LlamaLayers.Rope(a.DK.Pointer, b, t, nkv, hd, Rotations, Config.ContextLength, inverse: true);
             a.DNorm.Clear();
             LinearBackward(l, SiteQ, a.DNorm.Pointer, a.DQ.Pointer, la.Norm1.Pointer, n);
             LinearBackward(l, SiteK, a.DNorm.Pointer, a.DK.Pointer, la.Norm1.Pointer, n);
@@ -231,25 +230,8 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         }
     }
 
-    /// <summary>Rotates each head's (i, i + HD/2) pairs of one position by position·θ^(−2i/HD), as the batched forward's rotary kernel does.</summary>
-    private void RotateAt(T* x, int position, int heads, int hd)
-    {
-        var half = hd / 2;
-        for (var h = 0; h < heads; h++)
-        {
-            var row = x + ((long)h * hd);
-            for (var i = 0; i < half; i++)
-            {
-                var angle = position * Math.Pow(Config.RopeTheta, -2.0 * i / hd);
-                var cos = T.CreateChecked(Math.Cos(angle));
-                var sin = T.CreateChecked(Math.Sin(angle));
-                var a = row[i];
-                var b = row[i + half];
-                row[i] = (a * cos) - (b * sin);
-                row[i + half] = (b * cos) + (a * sin);
-            }
-        }
-    }
+    /// <summary>Gets the rotary angles of every position of the context, built on first use.</summary>
+    private PinnedBuffer<T> Rotations => _rope ??= LlamaLayers.RopeTable<T>(Config.ContextLength, Config.HeadSize, Config.RopeTheta);
 
     private static LlamaConfig Validated(LlamaConfig config)
     {
