@@ -165,53 +165,18 @@ internal static unsafe class Layers
 
     /// <summary>
     /// qkv (B, T, 3C) holds queries, keys and values side by side; att (B, NH, T, T) keeps the softmax for backward;
-    /// out (B, T, C) = softmax(q·kᵀ/√hs, causal) · v per head.
+    /// out (B, T, C) = softmax(q·kᵀ/√hs, causal) · v per head, one (batch, head) per task (<see cref="HeadForward{T}"/>).
     /// </summary>
     public static void AttentionForward<T>(T* output, T* att, T* qkv, int b, int t, int c, int nh, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var hs = c / nh;
-        var scale = T.One / T.Sqrt(T.CreateChecked(hs));
         nint po = (nint)output, pa = (nint)att, pq = (nint)qkv;
         Parallelism.For(threads, b * nh, bh =>
         {
-            var bi = bh / nh;
-            var h = bh % nh;
-            var qkvB = (T*)pq + ((long)bi * t * 3 * c);
-            for (var ti = 0; ti < t; ti++)
-            {
-                var q = qkvB + ((long)ti * 3 * c) + (h * hs);
-                var row = (T*)pa + ((((long)bi * nh) + h) * t * t) + ((long)ti * t);
-                var max = T.NegativeInfinity;
-                for (var t2 = 0; t2 <= ti; t2++)
-                {
-                    var k = qkvB + ((long)t2 * 3 * c) + c + (h * hs);
-                    var v = Simd.Dot(q, k, hs) * scale;
-                    row[t2] = v;
-                    max = T.Max(max, v);
-                }
-
-                var sum = T.Zero;
-                for (var t2 = 0; t2 <= ti; t2++)
-                {
-                    var e = T.Exp(row[t2] - max);
-                    row[t2] = e;
-                    sum += e;
-                }
-
-                var inv = T.One / sum;
-                for (var t2 = 0; t2 < t; t2++)
-                {
-                    row[t2] = t2 <= ti ? row[t2] * inv : T.Zero;
-                }
-
-                var o = (T*)po + ((((long)bi * t) + ti) * c) + (h * hs);
-                new Span<T>(o, hs).Clear();
-                for (var t2 = 0; t2 <= ti; t2++)
-                {
-                    Simd.Axpy(row[t2], qkvB + ((long)t2 * 3 * c) + (2 * c) + (h * hs), o, hs);
-                }
-            }
+            int bi = bh / nh, h = bh % nh;
+            var qkvB = (T*)pq + ((long)bi * t * 3 * c) + (h * hs);
+            HeadForward(qkvB, 3 * c, qkvB + c, qkvB + (2 * c), 3 * c, (T*)po + ((long)bi * t * c) + (h * hs), c, (T*)pa + ((long)bh * t * t), t, hs);
         });
     }
 
@@ -219,42 +184,90 @@ internal static unsafe class Layers
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var hs = c / nh;
-        var scale = T.One / T.Sqrt(T.CreateChecked(hs));
         nint pd = (nint)dqkv, po = (nint)dout, pa = (nint)att, pq = (nint)qkv;
         Parallelism.For(threads, b * nh, bh =>
         {
-            var bi = bh / nh;
-            var h = bh % nh;
-            var datt = new T[t];
-            var qkvB = (T*)pq + ((long)bi * t * 3 * c);
-            var dqkvB = (T*)pd + ((long)bi * t * 3 * c);
-            for (var ti = 0; ti < t; ti++)
+            int bi = bh / nh, h = bh % nh;
+            var offset = ((long)bi * t * 3 * c) + (h * hs);
+            T* q = (T*)pq + offset, dq = (T*)pd + offset;
+            HeadBackward(dq, q, 3 * c, dq + c, dq + (2 * c), q + c, q + (2 * c), 3 * c, (T*)po + ((long)bi * t * c) + (h * hs), c, (T*)pa + ((long)bh * t * t), t, hs);
+        });
+    }
+
+    /// <summary>Rows of one attention head per GEMM: causal blocks of this many query rows (a multiple of the 12-row micro-kernel).</summary>
+    private const int AttentionRows = 48;
+
+    /// <summary>
+    /// One head of causal attention as GEMMs on strided rows: q rows (T, HD) lie <paramref name="ldq"/> apart, k and v
+    /// rows <paramref name="ldkv"/> apart (rows holding every head), output rows <paramref name="ldo"/> apart, att (T, T) gets the probabilities (0 above the
+    /// diagonal). Per block of <see cref="AttentionRows"/> query rows [r0, r1): scores = q[r0..r1) · k[0..r1)ᵀ (keys past
+    /// the block's last row are never multiplied), the scaled causal softmax row by row (max, exp with its sum, one
+    /// division; the masked tail is only cleared), then out[r0..r1) = att[r0..r1, 0..r1) · v[0..r1).
+    /// </summary>
+    public static void HeadForward<T>(T* q, int ldq, T* k, T* v, int ldkv, T* output, int ldo, T* att, int t, int hd)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var scale = T.One / T.Sqrt(T.CreateChecked(hd));
+        for (var r0 = 0; r0 < t; r0 += AttentionRows)
+        {
+            var r1 = Math.Min(t, r0 + AttentionRows);
+            var block = att + ((long)r0 * t);
+            MatMul.Gemm(q + ((long)r0 * ldq), false, ldq, k, true, ldkv, block, t, r1 - r0, hd, r1, accumulate: false, threads: 1);
+            for (var i = r0; i < r1; i++)
             {
-                var row = (T*)pa + ((((long)bi * nh) + h) * t * t) + ((long)ti * t);
-                var d = (T*)po + ((((long)bi * t) + ti) * c) + (h * hs);
-                var q = qkvB + ((long)ti * 3 * c) + (h * hs);
-                var dq = dqkvB + ((long)ti * 3 * c) + (h * hs);
+                var row = att + ((long)i * t);
+                var scores = new Span<T>(row, i + 1);
+                TensorPrimitives.Multiply(scores, scale, scores);
+                var sum = Simd.ExpShifted(row, i + 1, Simd.Max(row, i + 1));
+                TensorPrimitives.Multiply(scores, T.One / sum, scores);
+                new Span<T>(row + i + 1, t - i - 1).Clear();
+            }
 
-                // Through out = Σ att·v: datt = dout·v, dv += att·dout.
-                var dot = T.Zero;
-                for (var t2 = 0; t2 <= ti; t2++)
-                {
-                    var v = qkvB + ((long)t2 * 3 * c) + (2 * c) + (h * hs);
-                    datt[t2] = Simd.Dot(d, v, hs);
-                    dot += datt[t2] * row[t2];
-                    Simd.Axpy(row[t2], d, dqkvB + ((long)t2 * 3 * c) + (2 * c) + (h * hs), hs);
-                }
+            MatMul.Gemm(block, false, t, v, false, ldkv, output + ((long)r0 * ldo), ldo, r1 - r0, r1, hd, accumulate: false, threads: 1);
+        }
+    }
 
-                // Through the softmax, then through pre = q·k·scale.
-                for (var t2 = 0; t2 <= ti; t2++)
+    /// <summary>
+    /// Backward of <see cref="HeadForward{T}"/>, accumulating into dq (rows <paramref name="ldq"/> apart like q), dk and dv
+    /// (<paramref name="ldkv"/> apart like k and v). Per block of query rows [r0, r1): dP = dout · v[0..r1)ᵀ, then dS = P ⊙ (dP − Σ P⊙dP) / √HD in place (0 where P
+    /// is), dq[r0..r1) += dS · k[0..r1), dk[0..r1) += dSᵀ · q[r0..r1), dv[0..r1) += Pᵀ · dout[r0..r1). A (T, T) scratch
+    /// holds dP.
+    /// </summary>
+    public static void HeadBackward<T>(T* dq, T* q, int ldq, T* dk, T* dv, T* k, T* v, int ldkv, T* dout, int ldo, T* att, int t, int hd)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var scale = T.One / T.Sqrt(T.CreateChecked(hd));
+        var rented = ArrayPool<T>.Shared.Rent(Math.Min(t, AttentionRows) * t);
+        fixed (T* scratch = rented)
+        {
+            try
+            {
+                for (var r0 = 0; r0 < t; r0 += AttentionRows)
                 {
-                    var dpre = row[t2] * (datt[t2] - dot) * scale;
-                    var k = qkvB + ((long)t2 * 3 * c) + c + (h * hs);
-                    Simd.Axpy(dpre, k, dq, hs);
-                    Simd.Axpy(dpre, q, dqkvB + ((long)t2 * 3 * c) + c + (h * hs), hs);
+                    int r1 = Math.Min(t, r0 + AttentionRows), rows = r1 - r0;
+                    var d = dout + ((long)r0 * ldo);
+                    var p = att + ((long)r0 * t);
+                    MatMul.Gemm(d, false, ldo, v, true, ldkv, scratch, r1, rows, hd, r1, accumulate: false, threads: 1);
+                    for (var i = 0; i < rows; i++)
+                    {
+                        var pi = p + ((long)i * t);
+                        var ds = new Span<T>(scratch + ((long)i * r1), r1);
+                        var dot = Simd.Dot(pi, scratch + ((long)i * r1), r0 + i + 1);
+                        TensorPrimitives.Subtract(ds, dot, ds);
+                        TensorPrimitives.Multiply(ds, new ReadOnlySpan<T>(pi, r1), ds);
+                        TensorPrimitives.Multiply(ds, scale, ds);
+                    }
+
+                    MatMul.Gemm(scratch, false, r1, k, false, ldkv, dq + ((long)r0 * ldq), ldq, rows, r1, hd, accumulate: true, threads: 1);
+                    MatMul.Gemm(scratch, true, r1, q + ((long)r0 * ldq), false, ldq, dk, ldkv, r1, rows, hd, accumulate: true, threads: 1);
+                    MatMul.Gemm(p, true, t, d, false, ldo, dv, ldkv, r1, rows, hd, accumulate: true, threads: 1);
                 }
             }
-        });
+            finally
+            {
+                ArrayPool<T>.Shared.Return(rented);
+            }
+        }
     }
 
     // ---- GELU (tanh approximation, Hugging Face's gelu_new) ----

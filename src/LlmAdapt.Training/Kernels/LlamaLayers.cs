@@ -169,54 +169,27 @@ internal static unsafe class LlamaLayers
 
     // ---- causal attention with grouped key/value heads ----
 
-    /// <summary>q (N, NH·HD), k and v (N, NKV·HD); query head h reads key/value head h / (NH / NKV). att (B, NH, T, T).</summary>
+    /// <summary>
+    /// q (N, NH·HD), k and v (N, NKV·HD); query head h reads key/value head h / (NH / NKV). att (B, NH, T, T). One
+    /// (batch, query head) per task, each through <see cref="Layers.HeadForward{T}"/>'s GEMMs.
+    /// </summary>
     public static void AttentionForward<T>(T* output, T* att, T* q, T* k, T* v, int b, int t, int nh, int nkv, int hd, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var scale = T.One / T.Sqrt(T.CreateChecked(hd));
         var group = nh / nkv;
         nint po = (nint)output, pa = (nint)att, pq = (nint)q, pk = (nint)k, pv = (nint)v;
         Parallelism.For(threads, b * nh, bh =>
         {
             int bi = bh / nh, h = bh % nh, kvh = h / group;
-            for (var ti = 0; ti < t; ti++)
-            {
-                var qi = (T*)pq + ((((long)bi * t) + ti) * nh * hd) + (h * hd);
-                var row = (T*)pa + ((((long)bi * nh) + h) * t * t) + ((long)ti * t);
-                var max = T.NegativeInfinity;
-                for (var t2 = 0; t2 <= ti; t2++)
-                {
-                    var kj = (T*)pk + ((((long)bi * t) + t2) * nkv * hd) + (kvh * hd);
-                    row[t2] = Simd.Dot(qi, kj, hd) * scale;
-                    max = T.Max(max, row[t2]);
-                }
-
-                var sum = T.Zero;
-                for (var t2 = 0; t2 <= ti; t2++)
-                {
-                    row[t2] = T.Exp(row[t2] - max);
-                    sum += row[t2];
-                }
-
-                for (var t2 = 0; t2 < t; t2++)
-                {
-                    row[t2] = t2 <= ti ? row[t2] / sum : T.Zero;
-                }
-
-                var o = (T*)po + ((((long)bi * t) + ti) * nh * hd) + (h * hd);
-                new Span<T>(o, hd).Clear();
-                for (var t2 = 0; t2 <= ti; t2++)
-                {
-                    Simd.Axpy(row[t2], (T*)pv + ((((long)bi * t) + t2) * nkv * hd) + (kvh * hd), o, hd);
-                }
-            }
+            var kv = ((long)bi * t * nkv * hd) + (kvh * hd);
+            var rows = ((long)bi * t * nh * hd) + (h * hd);
+            Layers.HeadForward((T*)pq + rows, nh * hd, (T*)pk + kv, (T*)pv + kv, nkv * hd, (T*)po + rows, nh * hd, (T*)pa + ((long)bh * t * t), t, hd);
         });
     }
 
     public static void AttentionBackward<T>(T* dq, T* dk, T* dv, T* dout, T* q, T* k, T* v, T* att, int b, int t, int nh, int nkv, int hd, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var scale = T.One / T.Sqrt(T.CreateChecked(hd));
         var group = nh / nkv;
         nint pdq = (nint)dq, pdk = (nint)dk, pdv = (nint)dv, pd = (nint)dout, pq = (nint)q, pk = (nint)k, pv = (nint)v, pa = (nint)att;
 
@@ -224,32 +197,11 @@ internal static unsafe class LlamaLayers
         Parallelism.For(threads, b * nkv, bk =>
         {
             int bi = bk / nkv, kvh = bk % nkv;
-            var datt = new T[t];
+            var kv = ((long)bi * t * nkv * hd) + (kvh * hd);
             for (var h = kvh * group; h < (kvh + 1) * group; h++)
             {
-                for (var ti = 0; ti < t; ti++)
-                {
-                    var row = (T*)pa + ((((long)bi * nh) + h) * t * t) + ((long)ti * t);
-                    var d = (T*)pd + ((((long)bi * t) + ti) * nh * hd) + (h * hd);
-                    var qi = (T*)pq + ((((long)bi * t) + ti) * nh * hd) + (h * hd);
-                    var dqi = (T*)pdq + ((((long)bi * t) + ti) * nh * hd) + (h * hd);
-                    var dot = T.Zero;
-                    for (var t2 = 0; t2 <= ti; t2++)
-                    {
-                        var offset = ((((long)bi * t) + t2) * nkv * hd) + (kvh * hd);
-                        datt[t2] = Simd.Dot(d, (T*)pv + offset, hd);
-                        dot += datt[t2] * row[t2];
-                        Simd.Axpy(row[t2], d, (T*)pdv + offset, hd);
-                    }
-
-                    for (var t2 = 0; t2 <= ti; t2++)
-                    {
-                        var offset = ((((long)bi * t) + t2) * nkv * hd) + (kvh * hd);
-                        var dpre = row[t2] * (datt[t2] - dot) * scale;
-                        Simd.Axpy(dpre, (T*)pk + offset, dqi, hd);
-                        Simd.Axpy(dpre, qi, (T*)pdk + offset, hd);
-                    }
-                }
+                var rows = ((long)bi * t * nh * hd) + (h * hd);
+                Layers.HeadBackward((T*)pdq + rows, (T*)pq + rows, nh * hd, (T*)pdk + kv, (T*)pdv + kv, (T*)pk + kv, (T*)pv + kv, nkv * hd, (T*)pd + rows, nh * hd, (T*)pa + ((((long)bi * nh) + h) * t * t), t, hd);
             }
         });
     }

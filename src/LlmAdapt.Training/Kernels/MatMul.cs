@@ -61,8 +61,28 @@ internal static unsafe class MatMul
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         => Gemm(a, false, b, false, c, m, k, n, accumulate, threads, Best);
 
+    /// <summary>
+    /// As <see cref="Gemm{T}(T*, bool, T*, bool, T*, int, int, int, bool, int)"/> on sub-matrices of larger row-major
+    /// arrays: consecutive stored rows of A, B and C lie <paramref name="lda"/>, <paramref name="ldb"/> and
+    /// <paramref name="ldc"/> elements apart (attention reads one head's columns out of rows holding every head).
+    /// </summary>
+    public static void Gemm<T>(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, int threads = 0)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (lda < (transA ? m : k) || ldb < (transB ? k : n) || ldc < n)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lda), $"Row strides {lda}, {ldb}, {ldc} are shorter than the rows of {m} × {k} × {n}.");
+        }
+
+        Gemm(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, threads, Best);
+    }
+
     /// <summary>As the public overloads, on a chosen micro-kernel (tests force the AVX2 one on AVX-512 machines).</summary>
     internal static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, int threads, Kernel kernel)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Gemm(a, transA, transA ? m : k, b, transB, transB ? k : n, c, n, m, k, n, accumulate, threads, kernel);
+
+    private static void Gemm<T>(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, int threads, Kernel kernel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (m < 0 || n < 0 || k < 0)
@@ -77,9 +97,9 @@ internal static unsafe class MatMul
 
         if (k == 0)
         {
-            if (!accumulate)
+            for (var i = 0; !accumulate && i < m; i++)
             {
-                new Span<T>(c, checked(m * n)).Clear();
+                new Span<T>(c + ((long)i * ldc), n).Clear();
             }
 
             return;
@@ -89,8 +109,8 @@ internal static unsafe class MatMul
         // a (narrow) B panel rather than along MR rows that would mostly be padding; the tiles are stored transposed.
         var width = kernel == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count;
         var plan = m <= width && n > m
-            ? new Plan<T>(b, !transB, a, !transA, c, n, k, m, accumulate, kernel, Parallelism.Resolve(threads), transposeC: true)
-            : new Plan<T>(a, transA, b, transB, c, m, k, n, accumulate, kernel, Parallelism.Resolve(threads), transposeC: false);
+            ? new Plan<T>(b, !transB, ldb, a, !transA, lda, c, ldc, n, k, m, accumulate, kernel, Parallelism.Resolve(threads), transposeC: true)
+            : new Plan<T>(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, kernel, Parallelism.Resolve(threads), transposeC: false);
         if (plan.Tasks == 1 || plan.Threads == 1)
         {
             for (var task = 0; task < plan.Tasks; task++)
@@ -150,11 +170,18 @@ internal static unsafe class MatMul
         private readonly int _nc;
         private readonly int _tilesN;
         private readonly bool _transC;
+        private readonly nint _lda;
+        private readonly nint _ldb;
+        private readonly int _ldc;
 
-        public Plan(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, Kernel kernel, int threads, bool transposeC)
+        /// <summary>
+        /// Plans C (+)= op(A) · op(B) with stored rows lda, ldb, ldc apart; with <paramref name="transposeC"/> the plan
+        /// computes Cᵀ (m and n are Cᵀ's), writing element (i, j) to c[j · ldc + i].
+        /// </summary>
+        public Plan(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, Kernel kernel, int threads, bool transposeC)
         {
             (_a, _b, _c, _transA, _transB, _m, _k, _n, _accumulate, _kernel) = ((nint)a, (nint)b, (nint)c, transA, transB, m, k, n, accumulate, kernel);
-            _transC = transposeC;
+            (_lda, _ldb, _ldc, _transC) = (lda, ldb, ldc, transposeC);
             var width = kernel == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count;
             _mr = kernel == Kernel.Avx512 ? 12 : 6;
             _nr = 2 * width;
@@ -234,13 +261,13 @@ internal static unsafe class MatMul
                     }
                     else if (_transA)
                     {
-                        ap = a + ((long)p0 * _m) + i;
-                        (lda, step) = (1, _m);
+                        ap = a + (p0 * _lda) + i;
+                        (lda, step) = (1, _lda);
                     }
                     else
                     {
-                        ap = a + ((long)i * _k) + p0;
-                        (lda, step) = (_k, 1);
+                        ap = a + (i * _lda) + p0;
+                        (lda, step) = (_lda, 1);
                     }
 
                     for (var jp = 0; jp < panelsN; jp++)
@@ -249,8 +276,8 @@ internal static unsafe class MatMul
                         var j = j0 + (jp * _nr);
                         var validCols = Math.Min(_nr, _n - j);
                         // C[i, j], or with C transposed C[j, i]; a transposed tile always goes through the edge path.
-                        var tile = _transC ? c + ((long)j * _m) + i : c + ((long)i * _n) + j;
-                        var ldc = _transC ? -_m : _n;
+                        var tile = _transC ? c + ((long)j * _ldc) + i : c + ((long)i * _ldc) + j;
+                        var ldc = _transC ? -_ldc : _ldc;
                         var wide = PanelWidth(jp, cols) == _nr;
                         switch (_kernel, wide)
                         {
@@ -284,7 +311,7 @@ internal static unsafe class MatMul
                 var r = 0;
                 for (; r < valid; r++)
                 {
-                    row[r] = _transA ? a[((long)(p0 + p) * _m) + first + r] : a[((long)(first + r) * _k) + p0 + p];
+                    row[r] = _transA ? a[((p0 + p) * _lda) + first + r] : a[((first + r) * _lda) + p0 + p];
                 }
 
                 for (; r < mr; r++)
@@ -313,7 +340,7 @@ internal static unsafe class MatMul
                 {
                     // Stored [n, k]: each depth step gathers one value from each of the panel's column runs, eight
                     // columns × eight steps at a time through an in-register transpose where the block is whole.
-                    var src = b + ((long)first * _k) + p0;
+                    var src = b + (first * _ldb) + p0;
                     var p = 0;
                     if (typeof(T) == typeof(float) && Avx.IsSupported && valid == nr && nr % 8 == 0)
                     {
@@ -321,7 +348,7 @@ internal static unsafe class MatMul
                         {
                             for (var j = 0; j < nr; j += 8)
                             {
-                                Transpose8x8((float*)(src + ((long)j * _k) + p), _k, (float*)(d + ((long)p * nr) + j), nr);
+                                Transpose8x8((float*)(src + (j * _ldb) + p), _ldb, (float*)(d + ((long)p * nr) + j), nr);
                             }
                         }
                     }
@@ -332,7 +359,7 @@ internal static unsafe class MatMul
                         var j = 0;
                         for (; j < valid; j++)
                         {
-                            row[j] = src[((long)j * _k) + p];
+                            row[j] = src[(j * _ldb) + p];
                         }
 
                         for (; j < nr; j++)
@@ -346,7 +373,7 @@ internal static unsafe class MatMul
                     for (var p = 0; p < depth; p++)
                     {
                         var row = new Span<T>(d + ((long)p * nr), nr);
-                        new ReadOnlySpan<T>(b + ((long)(p0 + p) * _n) + first, valid).CopyTo(row);
+                        new ReadOnlySpan<T>(b + ((p0 + p) * _ldb) + first, valid).CopyTo(row);
                         row[valid..].Clear();
                     }
                 }

@@ -158,13 +158,14 @@ internal static class Simd
 
     /// <summary>
     /// x ← exp(x − <paramref name="max"/>) in place over <paramref name="n"/> values, returning their sum, in one pass.
-    /// Floats use a Cephes-style exp on the vectors (2ⁿ · a degree-7 polynomial, relative error about 2·10⁻⁷; arguments
-    /// below −87 give 2⁻¹²⁶·e^r rather than underflowing); doubles go through TensorPrimitives.
+    /// Floats on AVX-512 use a Cephes-style exp on the vectors (2ⁿ · a degree-7 polynomial, relative error about 2·10⁻⁷;
+    /// arguments below −87 give 2⁻¹²⁶·e^r rather than underflowing); doubles, and floats elsewhere, go through
+    /// TensorPrimitives (whose float exp is computed through doubles: more exact, slower).
     /// </summary>
     public static unsafe T ExpShifted<T>(T* x, int n, T max)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (typeof(T) != typeof(float))
+        if (typeof(T) != typeof(float) || !Use512)
         {
             var span = new Span<T>(x, n);
             TensorPrimitives.Subtract(span, max, span);
@@ -176,33 +177,16 @@ internal static class Simd
         var m = float.CreateTruncating(max);
         var i = 0;
         var sum = 0f;
-        if (Use512)
+        var vm = Vector512.Create(m);
+        var acc = Vector512<float>.Zero;
+        for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
         {
-            var vm = Vector512.Create(m);
-            var acc = Vector512<float>.Zero;
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var e = Exp(Vector512.Load(f + i) - vm);
-                e.Store(f + i);
-                acc += e;
-            }
-
-            sum = Vector512.Sum(acc);
-        }
-        else
-        {
-            var vm = Vector256.Create(m);
-            var acc = Vector256<float>.Zero;
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var e = Exp(Vector256.Load(f + i) - vm);
-                e.Store(f + i);
-                acc += e;
-            }
-
-            sum = Vector256.Sum(acc);
+            var e = Exp(Vector512.Load(f + i) - vm);
+            e.Store(f + i);
+            acc += e;
         }
 
+        sum = Vector512.Sum(acc);
         for (; i < n; i++)
         {
             f[i] = MathF.Exp(f[i] - m);
@@ -226,23 +210,6 @@ internal static class Simd
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
         p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
         var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(k) + Vector512.Create(127), 23).AsSingle();
-        return p * scale;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> x)
-    {
-        x = Vector256.Max(x, Vector256.Create(-87.33f));
-        var k = Vector256.Round(x * Vector256.Create(1.44269504f));
-        var r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-0.693359375f), x);
-        r = Vector256.FusedMultiplyAdd(k, Vector256.Create(2.12194440e-4f), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(1.9875691500e-4f), r, Vector256.Create(1.3981999507e-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
-        p = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);
-        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(k) + Vector256.Create(127), 23).AsSingle();
         return p * scale;
     }
 }

@@ -94,6 +94,44 @@ public sealed unsafe class MatMulTests
         }
     }
 
+    [Theory]
+    [InlineData(30, 33, 47, false, false)]
+    [InlineData(30, 33, 47, true, true)]
+    [InlineData(26, 9, 40, false, true)]
+    [InlineData(5, 40, 70, true, false)]
+    [InlineData(5, 40, 70, false, true)]
+    public void Gemm_OnStridedSubMatrices_MatchesTheCompactProduct_AndLeavesTheRestAlone(int m, int k, int n, bool transA, bool transB)
+    {
+        // Each matrix sits in the left columns of a wider array (rows 3, 5 and 7 elements longer), as one attention head does.
+        var (a, b, c, expected) = Problem(m, k, n, transA, transB, seed: 3 * (m + n));
+        int rowsA = transA ? k : m, colsA = transA ? m : k, rowsB = transB ? n : k, colsB = transB ? k : n;
+        int lda = colsA + 3, ldb = colsB + 5, ldc = n + 7;
+        var wideA = Widen(a, rowsA, colsA, lda);
+        var wideB = Widen(b, rowsB, colsB, ldb);
+        var wideC = Widen(c, m, n, ldc);
+        var untouched = (float[])wideC.Clone();
+        fixed (float* pa = wideA, pb = wideB, pc = wideC)
+        {
+            MatMul.Gemm(pa, transA, lda, pb, transB, ldb, pc, ldc, m, k, n, accumulate: true, threads: 2);
+        }
+
+        for (var i = 0; i < m; i++)
+        {
+            for (var j = 0; j < ldc; j++)
+            {
+                var got = wideC[(i * ldc) + j];
+                if (j >= n)
+                {
+                    Assert.Equal(untouched[(i * ldc) + j], got);
+                    continue;
+                }
+
+                var want = expected[(i * n) + j];
+                Assert.True(Math.Abs(got - want) < 1e-4 * Math.Max(1, Math.Abs(want)), $"({i}, {j}): {got} vs {want}");
+            }
+        }
+    }
+
     [Fact]
     public void Gemm_WithZeroDepth_ClearsOrKeepsTheOutput()
     {
@@ -109,6 +147,17 @@ public sealed unsafe class MatMulTests
     }
 
     private static IEnumerable<MatMul.Kernel> Kernels() => MatMul.Best == MatMul.Kernel.Avx512 ? [MatMul.Kernel.Avx512, MatMul.Kernel.Avx2] : [MatMul.Kernel.Avx2];
+
+    private static float[] Widen(float[] compact, int rows, int cols, int stride)
+    {
+        var wide = GradientCheck.Random(rows * stride, rows + stride).Select(x => (float)x).ToArray();
+        for (var i = 0; i < rows; i++)
+        {
+            compact.AsSpan(i * cols, cols).CopyTo(wide.AsSpan(i * stride, cols));
+        }
+
+        return wide;
+    }
 
     private static (float[] A, float[] B, float[] C, double[] Expected) Problem(int m, int k, int n, bool transA, bool transB, int seed)
     {
