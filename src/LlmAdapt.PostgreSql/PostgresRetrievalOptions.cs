@@ -68,8 +68,7 @@ public sealed class PostgresRetrievalOptions : IValidatableObject
     /// <summary>Gets or sets whether every search must name a principal (fail-closed); off by default.</summary>
     public bool RequireAccessControl { get; set; }
 
-    /// <summary>Gets or sets the retriever <c>AddPostgresRetrieval</c> registers: <c>keyword</c>, <c>dense</c> or <c>hybrid</c>; <see langword="null"/> (the default) is hybrid when an embedding generator is registered and keyword otherwise.</summary>
-    [RegularExpression("^(keyword|dense|hybrid)$")]
+    /// <summary>Gets or sets the retriever <c>AddPostgresRetrieval</c> registers, named as in <see cref="Retrieval.Composition.RetrieverFactory"/>: <c>keyword</c> (or <c>bm25</c>), <c>dense</c> or <c>hybrid</c>; <see langword="null"/> (the default) is hybrid when an embedding generator is registered and keyword otherwise.</summary>
     public string? Retriever { get; set; }
 
     /// <summary>Gets or sets how many times a transient connection failure (server unreachable, connection reset) is retried before <see cref="PostgresRetrievalException"/>; 3 by default.</summary>
@@ -82,6 +81,11 @@ public sealed class PostgresRetrievalOptions : IValidatableObject
     /// <inheritdoc />
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
+        if (Retriever is not null && !Retrieval.Composition.RetrieverFactory.IsKnown(Retriever))
+        {
+            yield return new ValidationResult($"Retriever: unknown retriever '{Retriever}'; use {string.Join(", ", Retrieval.Composition.RetrieverFactory.Names)}", [nameof(Retriever)]);
+        }
+
         if (HnswEfConstruction < 2 * HnswM)
         {
             yield return new ValidationResult($"HnswEfConstruction ({HnswEfConstruction}) must be at least twice HnswM ({HnswM})", [nameof(HnswEfConstruction)]);

@@ -1,6 +1,7 @@
 using LlmAdapt.DependencyInjection;
 using LlmAdapt.PostgreSql;
 using LlmAdapt.Retrieval;
+using LlmAdapt.Retrieval.Composition;
 using LlmAdapt.Retrieval.Retrievers;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -16,7 +17,7 @@ public static class PostgresRetrievalServiceCollectionExtensions
     /// Registers <see cref="PostgresRetrievalOptions"/> (bound from <c>LlmAdapt:PostgreSql</c>, changed by
     /// <paramref name="configure"/>, validated at start-up), a singleton <see cref="PostgresDocumentStore"/> (schema
     /// created or checked on first use) and a singleton <see cref="IRetriever"/>: keyword, dense or hybrid
-    /// (reciprocal-rank fusion in <see cref="HybridRetriever"/>). The store uses an <see cref="NpgsqlDataSource"/>
+    /// (named and fused as <see cref="RetrieverFactory"/> does for the in-process index). The store uses an <see cref="NpgsqlDataSource"/>
     /// registered by the host (built with <c>UseVector()</c>) or, when there is none, one built from
     /// <see cref="PostgresRetrievalOptions.ConnectionString"/>. Calling it twice registers nothing twice.
     /// </summary>
@@ -55,30 +56,27 @@ public static class PostgresRetrievalServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Creates the retriever named <paramref name="kind"/> over <paramref name="store"/>.</summary>
+    /// <summary>
+    /// Creates the retriever named <paramref name="kind"/> over <paramref name="store"/>, by the names and defaults of
+    /// <see cref="RetrieverFactory"/>: <c>keyword</c> (<c>bm25</c> is a synonym), <c>dense</c> or <c>hybrid</c>.
+    /// </summary>
     /// <param name="store">The store.</param>
-    /// <param name="kind"><c>keyword</c>, <c>dense</c> or <c>hybrid</c>; <see langword="null"/> is hybrid with a generator and keyword without.</param>
+    /// <param name="kind">A retriever name, or <see langword="null"/> for hybrid with a generator and keyword without.</param>
     /// <param name="generator">The embedding model (needed by dense and hybrid).</param>
     /// <param name="access">Access rules.</param>
-    /// <param name="hybrid">Fusion settings for hybrid, or <see langword="null"/> for reciprocal-rank fusion with k = 60.</param>
+    /// <param name="hybrid">Fusion settings for hybrid, or <see langword="null"/> for <see cref="RetrieverFactory.DefaultFusion"/> with equal weights.</param>
     /// <returns>The retriever.</returns>
-    /// <exception cref="ArgumentException">The kind is unknown, or needs a generator that is missing.</exception>
+    /// <exception cref="ArgumentException">The kind is unknown.</exception>
+    /// <exception cref="InvalidOperationException">Dense or hybrid search is asked for without a generator.</exception>
     public static IRetriever CreateRetriever(PostgresDocumentStore store, string? kind, IEmbeddingGenerator<string, Embedding<float>>? generator, RetrieverOptions? access = null, HybridOptions? hybrid = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         access ??= new RetrieverOptions();
-        kind ??= generator is null ? "keyword" : "hybrid";
-        if (kind is "dense" or "hybrid" && generator is null)
-        {
-            throw new ArgumentException($"The '{kind}' retriever needs an IEmbeddingGenerator<string, Embedding<float>> (for example AddOnnxEmbeddings).", nameof(generator));
-        }
-
-        return kind switch
-        {
-            "keyword" => new PostgresKeywordRetriever(store, access),
-            "dense" => new PostgresDenseRetriever(store, generator!, access),
-            "hybrid" => new HybridRetriever([new PostgresKeywordRetriever(store, access), new PostgresDenseRetriever(store, generator!, access)], hybrid, access),
-            _ => throw new ArgumentException($"Unknown retriever '{kind}': use keyword, dense or hybrid.", nameof(kind)),
-        };
+        return RetrieverFactory.Compose(
+            kind,
+            new PostgresKeywordRetriever(store, access),
+            generator is null ? null : new PostgresDenseRetriever(store, generator, access),
+            access,
+            hybrid);
     }
 }

@@ -1,14 +1,14 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using LlmAdapt.Cli.Retrieval;
+using LlmAdapt.Embeddings;
 using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.PostgreSql;
 using LlmAdapt.Prompting;
 using LlmAdapt.Retrieval;
 using LlmAdapt.Retrieval.Chunking;
+using LlmAdapt.Retrieval.Composition;
 using LlmAdapt.Retrieval.Evaluation;
 using LlmAdapt.Retrieval.Indexes;
 using LlmAdapt.Retrieval.Packing;
@@ -23,8 +23,6 @@ namespace LlmAdapt.Cli.Commands;
 /// <summary><c>llmadapt index build</c>, <c>llmadapt ask</c>, <c>llmadapt eval retrieval</c>: retrieval-augmented generation.</summary>
 internal static class RetrievalCommands
 {
-    private const string CacheFolder = ".llmadapt-cache";
-
     /// <summary>Adds the verbs to <paramref name="root"/> (joining an <c>eval</c> group another verb set may have made).</summary>
     public static void AddTo(Command root, CliContext context)
     {
@@ -40,11 +38,16 @@ internal static class RetrievalCommands
         eval.Subcommands.Add(CreateEvalRetrieval(context));
     }
 
-    private static Option<string> EmbeddingsOption() => new("--embeddings")
+    private static Option<string> EmbeddingsOption()
     {
-        Description = "Embedding model for dense search: 'default' (built-in all-MiniLM-L6-v2, offline) or 'none' (keyword search only).",
-        DefaultValueFactory = _ => "default",
-    };
+        var option = new Option<string>("--embeddings")
+        {
+            Description = "Embedding model for dense search: 'default' (built-in all-MiniLM-L6-v2, offline) or 'none' (keyword search only).",
+            DefaultValueFactory = _ => "default",
+        };
+        option.AcceptOnlyFromAmong("default", "none");
+        return option;
+    }
 
     private static Command CreateIndexBuild(CliContext context)
     {
@@ -60,40 +63,43 @@ internal static class RetrievalCommands
         var command = new Command("build", "Chunk a folder of documents, embed them and save a BM25 + vector index to one file.") { docs, output, postgres, table, embeddings, maxTokens, overlap, allow, json };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            var settings = new BuildSettings(parse.GetRequiredValue(embeddings), parse.GetValue(maxTokens), parse.GetValue(overlap), parse.GetValue(allow) ?? []);
+            var options = new FolderIndexOptions { MaxTokens = parse.GetValue(maxTokens), OverlapTokens = parse.GetValue(overlap), AllowedPrincipals = parse.GetValue(allow) };
             var connection = PostgresCli.ConnectionString(parse, postgres);
             if ((connection is null) == (parse.GetValue(output) is null))
             {
                 throw new CliUsageException("Give exactly one of --out FILE or --postgres [CONNECTION].");
             }
 
+            var folder = parse.GetRequiredValue(docs).FullName;
             var watch = Stopwatch.StartNew();
+            using var generator = CreateGenerator(parse.GetRequiredValue(embeddings));
             if (connection is not null)
             {
-                var (chunks, documentCount, skippedCount) = await ReadChunksAsync(context, parse.GetRequiredValue(docs).FullName, settings, cancellationToken).ConfigureAwait(false);
-                using var generator = settings.Embeddings == "default" ? CreateGenerator(null) : null;
+                var read = await FolderIndexer.ReadChunksAsync(folder, options, cancellationToken).ConfigureAwait(false);
+                await WarnSkippedAsync(context, read.Skipped).ConfigureAwait(false);
                 var tableName = parse.GetRequiredValue(table);
                 await using var store = await PostgresCli.OpenAsync(connection, tableName, generator, exact: false, cancellationToken).ConfigureAwait(false);
-                await ProgressBar.RunAsync(context, generator is null ? "writing" : "embedding and writing", chunks.Count, progress => store.AddAsync(chunks, generator, progress, cancellationToken)).ConfigureAwait(false);
+                await ProgressBar.RunAsync(context, generator is null ? "writing" : "embedding and writing", read.Chunks.Count, progress => store.AddAsync(read.Chunks, generator, progress, cancellationToken)).ConfigureAwait(false);
                 var total = await store.CountAsync(cancellationToken).ConfigureAwait(false);
-                await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"indexed {chunks.Count} chunks from {documentCount} files ({skippedCount} skipped) into {PostgresCli.Describe(tableName)} ({total} chunks in all) in {watch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
+                await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"indexed {read.Chunks.Count} chunks from {read.Files} files ({read.Skipped.Count} skipped) into {PostgresCli.Describe(tableName)} ({total} chunks in all) in {watch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
                 if (parse.GetValue(json))
                 {
-                    context.WriteJson(new { table = tableName, chunks = chunks.Count, files = documentCount, skipped = skippedCount, dimensions = store.Dimensions, seconds = watch.Elapsed.TotalSeconds });
+                    context.WriteJson(new { table = tableName, chunks = read.Chunks.Count, files = read.Files, skipped = read.Skipped.Count, dimensions = store.Dimensions, seconds = watch.Elapsed.TotalSeconds });
                 }
 
                 return CliApp.Success;
             }
 
-            var (index, files, skipped) = await BuildAsync(context, parse.GetRequiredValue(docs).FullName, settings, cancellationToken).ConfigureAwait(false);
-            using (index)
+            var built = await ProgressBar.RunAsync(context, generator is null ? "indexing" : "embedding and indexing", progress => FolderIndexer.BuildAsync(folder, generator, options, progress, cancellationToken)).ConfigureAwait(false);
+            using (var index = built.Index)
             {
+                await WarnSkippedAsync(context, built.Skipped).ConfigureAwait(false);
                 var path = parse.GetValue(output)!.FullName;
                 await DocumentIndexFile.SaveAsync(index, path, cancellationToken).ConfigureAwait(false);
-                await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"indexed {index.Count} chunks from {files} files ({skipped} skipped) into {path} in {watch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
+                await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"indexed {index.Count} chunks from {built.Files} files ({built.Skipped.Count} skipped) into {path} in {watch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
                 if (parse.GetValue(json))
                 {
-                    context.WriteJson(new { index = path, chunks = index.Count, files, skipped, dimensions = index.Dimensions, seconds = watch.Elapsed.TotalSeconds });
+                    context.WriteJson(new { index = path, chunks = index.Count, files = built.Files, skipped = built.Skipped.Count, dimensions = index.Dimensions, seconds = watch.Elapsed.TotalSeconds });
                 }
             }
 
@@ -145,20 +151,38 @@ internal static class RetrievalCommands
             var text = parse.GetRequiredValue(question);
             if (connection is not null)
             {
-                using var queryModel = parse.GetRequiredValue(embeddings) == "none" ? null : CreateGenerator(null);
+                using var queryModel = CreateGenerator(parse.GetRequiredValue(embeddings));
                 await using var store = await PostgresCli.OpenAsync(connection, parse.GetRequiredValue(table), queryModel, exact: false, cancellationToken).ConfigureAwait(false);
-                var fromPostgres = queryModel is null
-                    ? new PostgresKeywordRetriever(store)
-                    : (IRetriever)new HybridRetriever([new PostgresKeywordRetriever(store), new PostgresDenseRetriever(store, queryModel)], DefaultHybrid);
+                var fromPostgres = PostgresRetrievalServiceCollectionExtensions.CreateRetriever(store, null, queryModel);
                 return await ShowAsync(context, fromPostgres, text, who, topK, parse.GetValue(endpoint), parse.GetValue(model), parse.GetValue(json), keywordOnly: queryModel is null, cancellationToken).ConfigureAwait(false);
             }
 
-            using var index = file is not null
-                ? await DocumentIndexFile.LoadAsync(file.FullName, cancellationToken).ConfigureAwait(false)
-                : await LoadOrBuildCachedAsync(context, folder!.FullName, new BuildSettings(parse.GetRequiredValue(embeddings), 200, 24, []), cancellationToken).ConfigureAwait(false);
-            using var generator = index.Dimensions is null ? null : CreateGenerator(index.Options.EmbeddingModelId);
-            var retriever = CreateRetriever(index, generator, index.Dimensions is null ? "bm25" : "hybrid");
-            return await ShowAsync(context, retriever, text, who, topK, parse.GetValue(endpoint), parse.GetValue(model), parse.GetValue(json), keywordOnly: index.Dimensions is null, cancellationToken).ConfigureAwait(false);
+            DocumentIndex index;
+            OnnxEmbeddingGenerator? generator;
+            if (file is not null)
+            {
+                index = await DocumentIndexFile.LoadAsync(file.FullName, cancellationToken).ConfigureAwait(false);
+                generator = index.Dimensions is null ? null : CreateGenerator("default");
+            }
+            else
+            {
+                generator = CreateGenerator(parse.GetRequiredValue(embeddings));
+                var cache = Path.Combine(folder!.FullName, FolderIndexer.DefaultCacheFolderName);
+                var loaded = await ProgressBar.RunAsync(context, generator is null ? "indexing" : "embedding and indexing", progress => FolderIndexer.LoadOrBuildAsync(folder.FullName, generator, cacheDirectory: cache, progress: progress, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                index = loaded.Index;
+                if (!loaded.FromCache)
+                {
+                    await WarnSkippedAsync(context, loaded.Skipped).ConfigureAwait(false);
+                    await context.Error.WriteLineAsync($"built the index of {folder.FullName} (cached in {cache})").ConfigureAwait(false);
+                }
+            }
+
+            using (index)
+            using (generator)
+            {
+                var retriever = RetrieverFactory.Create(index, null, generator);
+                return await ShowAsync(context, retriever, text, who, topK, parse.GetValue(endpoint), parse.GetValue(model), parse.GetValue(json), keywordOnly: generator is null, cancellationToken).ConfigureAwait(false);
+            }
         }));
         return command;
     }
@@ -195,11 +219,11 @@ internal static class RetrievalCommands
     private static Command CreateEvalRetrieval(CliContext context)
     {
         var beir = new Option<DirectoryInfo>("--beir") { Description = "BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv.", Required = true };
-        var retrieverName = new Option<string>("--retriever") { Description = "bm25, dense or hybrid (reciprocal-rank fusion of both).", DefaultValueFactory = _ => "bm25" };
-        retrieverName.AcceptOnlyFromAmong("bm25", "dense", "hybrid");
+        var retrieverName = new Option<string>("--retriever") { Description = "keyword (BM25; bm25 is the same), dense or hybrid (both fused as --fusion says).", DefaultValueFactory = _ => RetrieverFactory.Keyword };
+        retrieverName.AcceptOnlyFromAmong([.. RetrieverFactory.Names, "bm25"]);
         var k = new Option<int>("--k") { Description = "Metric cut-off.", DefaultValueFactory = _ => 10 };
-        var cache = new Option<DirectoryInfo?>("--cache") { Description = "Where corpus embeddings are cached (default: the user's local data folder, llmadapt/embeddings)." };
-        var fusion = new Option<string>("--fusion") { Description = "How hybrid fuses: weighted (min-max normalised scores, the default) or rrf (reciprocal rank).", DefaultValueFactory = _ => "weighted" };
+        var cache = new Option<DirectoryInfo?>("--cache") { Description = $"Where corpus embeddings are cached (default: {DiskCachingEmbeddingGenerator.CacheEnvironmentVariable} when set, else LlmAdapt/embeddings in the user's local data folder)." };
+        var fusion = new Option<string>("--fusion") { Description = "How hybrid fuses: weighted (min-max normalised scores, the default) or rrf (reciprocal rank).", DefaultValueFactory = _ => RetrieverFactory.DefaultFusion == FusionMethod.WeightedScore ? "weighted" : "rrf" };
         fusion.AcceptOnlyFromAmong("rrf", "weighted");
         var rrfK = new Option<double>("--rrf-k") { Description = "The k of reciprocal-rank fusion.", DefaultValueFactory = _ => 60 };
         var weights = new Option<string>("--weights") { Description = "Hybrid weights of keyword and dense, comma-separated.", DefaultValueFactory = _ => "1,1" };
@@ -220,7 +244,7 @@ internal static class RetrievalCommands
                 throw new CliUsageException($"--k must be at least 1 (got {cutoff}).");
             }
 
-            var name = parse.GetRequiredValue(retrieverName);
+            var name = RetrieverFactory.Normalize(parse.GetRequiredValue(retrieverName));
             var dataset = await BeirDataset.LoadAsync(parse.GetRequiredValue(beir).FullName, cancellationToken: cancellationToken).ConfigureAwait(false);
             var build = Stopwatch.StartNew();
             using var index = new DocumentIndex();
@@ -229,44 +253,26 @@ internal static class RetrievalCommands
             var connection = PostgresCli.ConnectionString(parse, postgres);
 
             // PostgreSQL's table always gets the embeddings (cached), so one table serves every retriever.
-            using var generator = name == "bm25" && connection is null ? null : CreateGenerator(null, arithmetic);
+            using var generator = name == RetrieverFactory.Keyword && connection is null ? null : OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { Precision = arithmetic });
+
+            // The corpus is embedded through the disk cache; int8 vectors differ from fp32 ones, so they are cached
+            // under their own key. Queries are embedded by the model itself (what queries_per_s measures).
+            using var cached = generator?.AsBuilder()
+                .UseDiskCache(parse.GetValue(cache)?.FullName, generator.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId + (arithmetic == EmbeddingPrecision.Int8 ? $"+int8-v{OnnxEmbeddingGenerator.Int8QuantizerVersion}" : string.Empty))
+                .Build();
             PostgresDocumentStore? store = null;
-            if (generator is null)
+            if (connection is null)
             {
-                await DocumentIndexer.AddAsync(index, chunks, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await ProgressBar.RunAsync(context, cached is null ? "indexing" : "embedding the corpus (cached after the first run)", chunks.Count, progress => DocumentIndexer.AddAsync(index, chunks, cached, progress: progress, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
             else
             {
-                // int8 vectors differ from fp32 ones, so they are cached under their own key.
-                var modelId = generator.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId ?? "default";
-                if (arithmetic == EmbeddingPrecision.Int8)
-                {
-                    modelId += $"+int8-v{OnnxEmbeddingGenerator.Int8QuantizerVersion}";
-                }
-
-                float[][] vectors = [];
+                IReadOnlyList<ReadOnlyMemory<float>> vectors = [];
                 await ProgressBar.RunAsync(context, "embedding the corpus (cached after the first run)", chunks.Count, async progress =>
-                    vectors = await EmbeddingCache.GetOrCreateAsync(
-                        generator,
-                        modelId,
-                        [.. chunks.Select(DocumentIndexer.TextForEmbedding)],
-                        parse.GetValue(cache)?.FullName ?? EmbeddingCache.DefaultDirectory,
-                        progress,
-                        cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
-                if (connection is not null)
-                {
-                    build.Restart();
-                    store = await PostgresCli.OpenAsync(connection, parse.GetRequiredValue(table), generator, parse.GetValue(exact), cancellationToken).ConfigureAwait(false);
-                    var embedded = vectors;
-                    await ProgressBar.RunAsync(context, "writing to PostgreSQL", chunks.Count, progress => store.UpsertAsync(chunks, [.. embedded.Select(v => new ReadOnlyMemory<float>(v))], progress, cancellationToken)).ConfigureAwait(false);
-                }
-                else
-                {
-                    for (var i = 0; i < chunks.Count; i++)
-                    {
-                        index.Upsert(chunks[i], vectors[i]);
-                    }
-                }
+                    vectors = await DocumentIndexer.EmbedAsync(chunks, cached!, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+                build.Restart();
+                store = await PostgresCli.OpenAsync(connection, parse.GetRequiredValue(table), generator, parse.GetValue(exact), cancellationToken).ConfigureAwait(false);
+                await ProgressBar.RunAsync(context, "writing to PostgreSQL", chunks.Count, progress => store.UpsertAsync(chunks, vectors, progress, cancellationToken)).ConfigureAwait(false);
             }
 
             await using var disposeStore = store;
@@ -278,8 +284,8 @@ internal static class RetrievalCommands
                 Weights = ParseWeights(parse.GetRequiredValue(weights)),
             };
             var retriever = store is null
-                ? CreateRetriever(index, generator, name, hybrid)
-                : PostgresRetrievalServiceCollectionExtensions.CreateRetriever(store, name == "bm25" ? "keyword" : name, generator, hybrid: hybrid);
+                ? RetrieverFactory.Create(index, name, generator, hybrid: hybrid)
+                : PostgresRetrievalServiceCollectionExtensions.CreateRetriever(store, name, generator, hybrid: hybrid);
             var result = await RetrievalEvaluator.EvaluateAsync(retriever, dataset, cutoff, cancellationToken: cancellationToken).ConfigureAwait(false);
             var backend = store is null ? "in-process" : $"{PostgresCli.Describe(store.Options.Table)} (pgvector {store.PgvectorVersion}; dense {(parse.GetValue(exact) ? "exact" : "hnsw")}, keyword postgres-fulltext)";
             var lines = new[]
@@ -349,22 +355,6 @@ internal static class RetrievalCommands
         return CliApp.Success;
     }
 
-    private static IRetriever CreateRetriever(DocumentIndex index, IEmbeddingGenerator<string, Embedding<float>>? generator, string name, HybridOptions? hybrid = null)
-    {
-        var keyword = new KeywordRetriever(index);
-        return name switch
-        {
-            "bm25" => keyword,
-            "dense" => new DenseRetriever(index, generator!),
-            _ => new HybridRetriever([keyword, new DenseRetriever(index, generator!)], hybrid ?? DefaultHybrid),
-        };
-    }
-
-    // The tool's hybrid default: an equal-weight convex combination of min-max normalised scores, which the
-    // fusion literature (Bruch et al., "An Analysis of Fusion Functions for Hybrid Retrieval") finds stronger than
-    // reciprocal-rank fusion in and out of domain; the library's HybridRetriever keeps RRF (k = 60) as its default.
-    private static HybridOptions DefaultHybrid => new() { Method = FusionMethod.WeightedScore };
-
     private static double[] ParseWeights(string text)
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries);
@@ -380,103 +370,16 @@ internal static class RetrievalCommands
         return parts.Length == 2 ? weights : throw new CliUsageException($"--weights takes two numbers, keyword then dense (got {parts.Length}).");
     }
 
-    private static OnnxEmbeddingGenerator CreateGenerator(string? modelId, EmbeddingPrecision precision = EmbeddingPrecision.Float32)
+    // --embeddings: 'default' is the built-in model, 'none' keyword search only.
+    private static OnnxEmbeddingGenerator? CreateGenerator(string embeddings) =>
+        embeddings == "none" ? null : OnnxEmbeddingGenerator.CreateDefault();
+
+    private static async Task WarnSkippedAsync(CliContext context, IReadOnlyList<(string Path, string Reason)> skipped)
     {
-        var generator = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { Precision = precision });
-        var actual = generator.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId;
-        if (modelId is not null && actual is not null && !string.Equals(modelId, actual, StringComparison.Ordinal))
-        {
-            generator.Dispose();
-            throw new LlmAdaptException($"The index was embedded with '{modelId}' but this tool embeds queries with '{actual}': rebuild the index.");
-        }
-
-        return generator;
-    }
-
-    private static async Task<(DocumentIndex Index, int Files, int Skipped)> BuildAsync(CliContext context, string folder, BuildSettings settings, CancellationToken cancellationToken)
-    {
-        var (chunks, files, skipped) = await ReadChunksAsync(context, folder, settings, cancellationToken).ConfigureAwait(false);
-        using var generator = settings.Embeddings == "default" ? CreateGenerator(null) : null;
-        var index = new DocumentIndex(new DocumentIndexOptions
-        {
-            EmbeddingModelId = generator?.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId,
-        });
-        await ProgressBar.RunAsync(
-            context,
-            generator is null ? "indexing" : "embedding and indexing",
-            chunks.Count,
-            progress => DocumentIndexer.AddAsync(index, chunks, generator, progress: progress, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return (index, files, skipped);
-    }
-
-    private static async Task<(List<DocumentChunk> Chunks, int Files, int Skipped)> ReadChunksAsync(CliContext context, string folder, BuildSettings settings, CancellationToken cancellationToken)
-    {
-        if (settings.Embeddings is not ("default" or "none"))
-        {
-            throw new CliUsageException($"--embeddings must be 'default' or 'none' (got '{settings.Embeddings}').");
-        }
-
-        var options = new ChunkerOptions { MaxTokens = settings.MaxTokens, OverlapTokens = settings.Overlap };
-        var counter = TokenCounter.ForModel("gpt-4o");
-        IChunker markdown = new MarkdownChunker(counter, options);
-        IChunker plain = new RecursiveChunker(counter, options);
-        var (documents, skipped) = await DocumentFolder.ReadAsync(folder, cancellationToken).ConfigureAwait(false);
         foreach (var (path, reason) in skipped)
         {
             await context.Error.WriteLineAsync($"warning: skipped {path}: {reason}").ConfigureAwait(false);
         }
-
-        if (documents.Count == 0)
-        {
-            throw new LlmAdaptException($"{folder}: no readable Markdown or text file with content ({skipped.Count} skipped).");
-        }
-
-        var allowed = settings.Allow.Length > 0 ? settings.Allow : null;
-        var chunks = documents
-            .Select(d => d with { AllowedPrincipals = allowed })
-            .SelectMany(d => (DocumentFolder.IsMarkdown(d.Id) ? markdown : plain).Chunk(d))
-            .ToList();
-        return (chunks, documents.Count, skipped.Count);
-    }
-
-    private static async Task<DocumentIndex> LoadOrBuildCachedAsync(CliContext context, string folder, BuildSettings settings, CancellationToken cancellationToken)
-    {
-        var fingerprint = Fingerprint(folder, settings);
-        var cacheDir = Path.Combine(folder, CacheFolder);
-        var indexPath = Path.Combine(cacheDir, "index.llmidx");
-        var stampPath = Path.Combine(cacheDir, "index.fingerprint");
-        if (File.Exists(indexPath) && File.Exists(stampPath) && (await File.ReadAllTextAsync(stampPath, cancellationToken).ConfigureAwait(false)).Trim() == fingerprint)
-        {
-            try
-            {
-                return await DocumentIndexFile.LoadAsync(indexPath, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ModelLoadException ex)
-            {
-                await context.Error.WriteLineAsync($"warning: rebuilding the cached index: {ex.Message}").ConfigureAwait(false);
-            }
-        }
-
-        await context.Error.WriteLineAsync($"building the index of {folder} (cached in {cacheDir})").ConfigureAwait(false);
-        var (index, _, _) = await BuildAsync(context, folder, settings, cancellationToken).ConfigureAwait(false);
-        await DocumentIndexFile.SaveAsync(index, indexPath, cancellationToken).ConfigureAwait(false);
-        var temp = stampPath + ".tmp";
-        await File.WriteAllTextAsync(temp, fingerprint, cancellationToken).ConfigureAwait(false);
-        File.Move(temp, stampPath, overwrite: true);
-        return index;
-    }
-
-    private static string Fingerprint(string folder, BuildSettings settings)
-    {
-        var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"v{DocumentIndexFile.FormatVersion}|{settings.Embeddings}|{settings.MaxTokens}|{settings.Overlap}\n");
-        foreach (var file in DocumentFolder.ListFiles(folder))
-        {
-            var info = new FileInfo(file);
-            text.Append(CultureInfo.InvariantCulture, $"{Path.GetRelativePath(folder, file)}|{info.Length}|{info.LastWriteTimeUtc.Ticks}\n");
-        }
-
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
     private static string Describe(DocumentChunk chunk)
@@ -506,6 +409,4 @@ internal static class RetrievalCommands
         score,
         text = chunk.Text,
     };
-
-    private sealed record BuildSettings(string Embeddings, int MaxTokens, int Overlap, string[] Allow);
 }

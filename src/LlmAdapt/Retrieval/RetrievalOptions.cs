@@ -35,7 +35,7 @@ public sealed class RetrievalOptions : IValidatableObject
     /// <inheritdoc />
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        if (Retriever is not null && !Composition.RetrieverFactory.Names.Contains(Retriever) && Retriever != "bm25")
+        if (Retriever is not null && !Composition.RetrieverFactory.IsKnown(Retriever))
         {
             yield return new ValidationResult($"Retriever: unknown retriever '{Retriever}'; use {string.Join(", ", Composition.RetrieverFactory.Names)}", [nameof(Retriever)]);
         }

@@ -59,19 +59,19 @@ public sealed class RetrievalCommandsTests : IDisposable
     {
         var (code, output, error) = await CliRunner.RunAsync("ask", "Which variable configures the corporate proxy?", "--docs", Docs, "--k", "2");
         Assert.Equal(0, code);
-        Assert.Contains("building the index", error, StringComparison.Ordinal);
+        Assert.Contains("built the index", error, StringComparison.Ordinal);
         Assert.StartsWith("[1] guide/install.md", output, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(Docs, ".llmadapt-cache", "index.llmidx")));
 
         (code, var again, error) = await CliRunner.RunAsync("ask", "Which variable configures the corporate proxy?", "--docs", Docs, "--k", "2");
         Assert.Equal(0, code);
-        Assert.DoesNotContain("building the index", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("built the index", error, StringComparison.Ordinal);
         Assert.Equal(output, again);
 
         // Changing a document invalidates the cache.
         File.AppendAllText(Path.Combine(Docs, "holidays.txt"), "\nNew rule.");
         (_, _, error) = await CliRunner.RunAsync("ask", "proxy", "--docs", Docs, "--embeddings", "none");
-        Assert.Contains("building the index", error, StringComparison.Ordinal);
+        Assert.Contains("built the index", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class RetrievalCommandsTests : IDisposable
 
         Assert.Equal("Int8", results["Int8"].GetProperty("embedding_precision").GetString());
         // Two cache files: int8 vectors are not served from the float cache.
-        Assert.Equal(2, Directory.GetFiles(cache, "*.f32").Length);
+        Assert.Equal(2, Directory.GetFiles(cache, "*.embcache").Length);
         var (fp32, int8) = (results["Float32"].GetProperty("ndcg").GetDouble(), results["Int8"].GetProperty("ndcg").GetDouble());
         Assert.InRange(fp32, 0.1, 1);
         Assert.InRange(int8, fp32 - 0.03, fp32 + 0.03);

@@ -1,4 +1,5 @@
 using LlmAdapt.Retrieval;
+using LlmAdapt.Retrieval.Composition;
 using LlmAdapt.Retrieval.Indexes;
 using LlmAdapt.Retrieval.Retrievers;
 
@@ -88,6 +89,25 @@ public sealed class RetrieverTests
         using var index = new DocumentIndex();
         index.Upsert(new DocumentChunk { Id = "a", DocumentId = "a", Text = "the wing" });
         Assert.Empty(await new KeywordRetriever(index).RetrieveAsync(new RetrievalRequest { Query = "the and of" }));
+    }
+
+    [Fact]
+    public async Task FactoryCompose_FusesAnyStoresRetrieversByWeightedScoresUnlessToldOtherwise()
+    {
+        // b is second in both lists: weighted min-max fusion ranks it first; reciprocal-rank fusion puts a or c first.
+        var keyword = new FixedRetriever(("a", 10), ("b", 9), ("c", 1));
+        var dense = new FixedRetriever(("c", 0.9), ("b", 0.8), ("a", 0.1));
+        var request = new RetrievalRequest { Query = "q", TopK = 3 };
+
+        var fused = await RetrieverFactory.Compose(null, keyword, dense).RetrieveAsync(request);
+        Assert.Equal("b", fused[0].Chunk.Id);
+        var rrf = await RetrieverFactory.Compose("hybrid", keyword, dense, hybrid: new HybridOptions { Method = FusionMethod.ReciprocalRank }).RetrieveAsync(request);
+        Assert.NotEqual("b", rrf[0].Chunk.Id);
+
+        Assert.Same(keyword, RetrieverFactory.Compose("BM25", keyword, dense));
+        Assert.Same(dense, RetrieverFactory.Compose("dense", keyword, dense));
+        Assert.Same(keyword, RetrieverFactory.Compose(null, keyword, null));
+        Assert.Throws<InvalidOperationException>(() => RetrieverFactory.Compose("hybrid", keyword, null));
     }
 
     private sealed class FixedRetriever(params (string Id, double Score)[] items) : IRetriever

@@ -21,22 +21,20 @@ public static class FolderIndexer
     /// <summary>The cache folder <see cref="LoadOrBuildAsync"/> uses inside the documents folder when given none.</summary>
     public const string DefaultCacheFolderName = ".llmadapt-cache";
 
-    /// <summary>Builds an index of the documents under <paramref name="folder"/>.</summary>
+    /// <summary>Reads and chunks the documents under <paramref name="folder"/>, for a store other than an in-process index.</summary>
     /// <param name="folder">The documents folder, read recursively.</param>
-    /// <param name="generator">Embeds the chunks, or <see langword="null"/> for a keyword-only index.</param>
     /// <param name="options">Chunk sizes and access lists, or <see langword="null"/> for the defaults.</param>
-    /// <param name="progress">Receives the number of chunks indexed so far, or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the work.</param>
-    /// <returns>The index, with the files read and skipped.</returns>
+    /// <returns>The chunks, with the files read and skipped.</returns>
     /// <exception cref="InvalidOptionsException">The options are invalid; every problem is listed.</exception>
     /// <exception cref="LlmAdaptException">The folder holds no readable Markdown or text file with content.</exception>
-    public static async Task<FolderIndex> BuildAsync(string folder, IEmbeddingGenerator<string, Embedding<float>>? generator, FolderIndexOptions? options = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    public static async Task<FolderChunks> ReadChunksAsync(string folder, FolderIndexOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         options ??= new FolderIndexOptions();
         OptionsValidator.ThrowIfInvalid(options);
         var chunking = new ChunkerOptions { MaxTokens = options.MaxTokens, OverlapTokens = options.OverlapTokens };
-        var counter = options.TokenCounter ?? TokenCounter.ForModel("gpt-4o");
+        var counter = options.TokenCounter ?? TokenCounter.ForModel(FolderIndexOptions.DefaultTokenizerModel);
         IChunker markdown = new MarkdownChunker(counter, chunking);
         IChunker plain = new RecursiveChunker(counter, chunking);
         var (documents, skipped) = await DocumentFolder.ReadAsync(folder, cancellationToken).ConfigureAwait(false);
@@ -50,10 +48,26 @@ public static class FolderIndexer
             .Select(d => d with { AllowedPrincipals = allowed })
             .SelectMany(d => (DocumentFolder.IsMarkdown(d.Id) ? markdown : plain).Chunk(d))
             .ToList();
+        return new FolderChunks(chunks, documents.Count, skipped);
+    }
+
+    /// <summary>Builds an index of the documents under <paramref name="folder"/>.</summary>
+    /// <param name="folder">The documents folder, read recursively.</param>
+    /// <param name="generator">Embeds the chunks, or <see langword="null"/> for a keyword-only index.</param>
+    /// <param name="options">Chunk sizes and access lists, or <see langword="null"/> for the defaults.</param>
+    /// <param name="progress">Receives how many of the folder's chunks are indexed so far, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops the work.</param>
+    /// <returns>The index, with the files read and skipped.</returns>
+    /// <exception cref="InvalidOptionsException">The options are invalid; every problem is listed.</exception>
+    /// <exception cref="LlmAdaptException">The folder holds no readable Markdown or text file with content.</exception>
+    public static async Task<FolderIndex> BuildAsync(string folder, IEmbeddingGenerator<string, Embedding<float>>? generator, FolderIndexOptions? options = null, IProgress<FolderIndexProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var (chunks, files, skipped) = await ReadChunksAsync(folder, options, cancellationToken).ConfigureAwait(false);
         var index = new DocumentIndex(new DocumentIndexOptions { EmbeddingModelId = ModelIdOf(generator) });
         try
         {
-            await DocumentIndexer.AddAsync(index, chunks, generator, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var counted = progress is null ? null : new Progress(n => progress.Report(new FolderIndexProgress(n, chunks.Count)));
+            await DocumentIndexer.AddAsync(index, chunks, generator, progress: counted, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -61,7 +75,7 @@ public static class FolderIndexer
             throw;
         }
 
-        return new FolderIndex(index, documents.Count, skipped, FromCache: false);
+        return new FolderIndex(index, files, skipped, FromCache: false);
     }
 
     /// <summary>
@@ -73,10 +87,10 @@ public static class FolderIndexer
     /// <param name="generator">Embeds the chunks, or <see langword="null"/> for a keyword-only index.</param>
     /// <param name="options">Chunk sizes and access lists, or <see langword="null"/> for the defaults.</param>
     /// <param name="cacheDirectory">Where the index and its fingerprint are kept, or <see langword="null"/> for <c>.llmadapt-cache</c> inside the folder.</param>
-    /// <param name="progress">Receives the number of chunks indexed so far when building.</param>
+    /// <param name="progress">Receives how many of the folder's chunks are indexed so far when building.</param>
     /// <param name="cancellationToken">Stops the work.</param>
     /// <returns>The index; <see cref="FolderIndex.FromCache"/> says whether it was reused.</returns>
-    public static async Task<FolderIndex> LoadOrBuildAsync(string folder, IEmbeddingGenerator<string, Embedding<float>>? generator, FolderIndexOptions? options = null, string? cacheDirectory = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    public static async Task<FolderIndex> LoadOrBuildAsync(string folder, IEmbeddingGenerator<string, Embedding<float>>? generator, FolderIndexOptions? options = null, string? cacheDirectory = null, IProgress<FolderIndexProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         options ??= new FolderIndexOptions();
@@ -105,7 +119,7 @@ public static class FolderIndexer
     private static string Fingerprint(string folder, IEmbeddingGenerator<string, Embedding<float>>? generator, FolderIndexOptions options)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"v{DocumentIndexFile.FormatVersion}|{(generator is null ? "none" : ModelIdOf(generator) ?? "unnamed")}|{options.MaxTokens}|{options.OverlapTokens}|{options.TokenCounter?.Name ?? "gpt-4o"}|{string.Join(',', options.AllowedPrincipals ?? [])}\n");
+        text.Append(CultureInfo.InvariantCulture, $"v{DocumentIndexFile.FormatVersion}|{(generator is null ? "none" : ModelIdOf(generator) ?? "unnamed")}|{options.MaxTokens}|{options.OverlapTokens}|{options.TokenCounter?.Name ?? FolderIndexOptions.DefaultTokenizerModel}|{string.Join(',', options.AllowedPrincipals ?? [])}\n");
         foreach (var file in DocumentFolder.ListFiles(folder))
         {
             var info = new FileInfo(file);
@@ -117,4 +131,10 @@ public static class FolderIndexer
 
     private static string? ModelIdOf(IEmbeddingGenerator<string, Embedding<float>>? generator)
         => generator?.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId;
+
+    // Reports synchronously (System.Progress<T> would post to the thread pool and reorder reports).
+    private sealed class Progress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
 }

@@ -31,6 +31,15 @@ public static class RetrieverFactory
     /// <summary>Gets the names <see cref="Create"/> knows (synonyms left out).</summary>
     public static IReadOnlyList<string> Names { get; } = [Keyword, Dense, Hybrid];
 
+    /// <summary>Returns whether <see cref="Normalize"/> knows <paramref name="name"/> (one of <see cref="Names"/> or <c>bm25</c>, case ignored).</summary>
+    /// <param name="name">A retriever name.</param>
+    /// <returns><see langword="true"/> when the name is known.</returns>
+    public static bool IsKnown(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name.Trim().ToLowerInvariant() is "bm25" or Keyword or Dense or Hybrid;
+    }
+
     /// <summary>Returns the canonical name of <paramref name="name"/>: <c>bm25</c> becomes <c>keyword</c>; case is ignored.</summary>
     /// <param name="name">A retriever name.</param>
     /// <returns>One of <see cref="Names"/>.</returns>
@@ -38,14 +47,13 @@ public static class RetrieverFactory
     public static string Normalize(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        var lower = name.Trim().ToLowerInvariant();
-        return lower switch
+        if (!IsKnown(name))
         {
-            "bm25" or Keyword => Keyword,
-            Dense => Dense,
-            Hybrid => Hybrid,
-            _ => throw new ArgumentException($"Unknown retriever '{name}'; use {string.Join(", ", Names)} (bm25 is keyword).", nameof(name)),
-        };
+            throw new ArgumentException($"Unknown retriever '{name}'; use {string.Join(", ", Names)} (bm25 is keyword).", nameof(name));
+        }
+
+        var lower = name.Trim().ToLowerInvariant();
+        return lower == "bm25" ? Keyword : lower;
     }
 
     /// <summary>Creates the retriever named <paramref name="name"/> over <paramref name="index"/>.</summary>
@@ -62,22 +70,41 @@ public static class RetrieverFactory
     {
         ArgumentNullException.ThrowIfNull(index);
         var kind = name is null ? (generator is null ? Keyword : Hybrid) : Normalize(name);
-        if (kind != Keyword)
+        if (kind != Keyword && generator is not null)
         {
-            if (generator is null)
-            {
-                throw new InvalidOperationException($"The '{kind}' retriever needs an IEmbeddingGenerator<string, Embedding<float>> (for example AddOnnxEmbeddings, or --embeddings default).");
-            }
-
             EnsureSameModel(index, generator);
         }
 
-        var keyword = new KeywordRetriever(index, access);
+        return Compose(kind, new KeywordRetriever(index, access), generator is null ? null : new DenseRetriever(index, generator, access), access, hybrid);
+    }
+
+    /// <summary>
+    /// Picks or fuses a keyword and a dense retriever over any store by the same names and defaults as
+    /// <see cref="Create"/>: what a store other than <see cref="DocumentIndex"/> (PostgreSQL, a vector store) uses so
+    /// its retrievers are named and fused alike.
+    /// </summary>
+    /// <param name="name">One of <see cref="Names"/> (or <c>bm25</c>), or <see langword="null"/> for hybrid when <paramref name="dense"/> is given and keyword otherwise.</param>
+    /// <param name="keyword">The store's keyword retriever.</param>
+    /// <param name="dense">The store's dense retriever, or <see langword="null"/> when there is no embedding model.</param>
+    /// <param name="access">Access rules of the fused retriever, or <see langword="null"/> for none.</param>
+    /// <param name="hybrid">Fusion settings, or <see langword="null"/> for <see cref="DefaultFusion"/> with equal weights.</param>
+    /// <returns>The retriever.</returns>
+    /// <exception cref="ArgumentException">The name is unknown.</exception>
+    /// <exception cref="InvalidOperationException">Dense or hybrid search is asked for without a dense retriever.</exception>
+    public static IRetriever Compose(string? name, IRetriever keyword, IRetriever? dense, RetrieverOptions? access = null, HybridOptions? hybrid = null)
+    {
+        ArgumentNullException.ThrowIfNull(keyword);
+        var kind = name is null ? (dense is null ? Keyword : Hybrid) : Normalize(name);
+        if (kind != Keyword && dense is null)
+        {
+            throw new InvalidOperationException($"The '{kind}' retriever needs an IEmbeddingGenerator<string, Embedding<float>> (for example AddOnnxEmbeddings, or --embeddings default).");
+        }
+
         return kind switch
         {
             Keyword => keyword,
-            Dense => new DenseRetriever(index, generator!, access),
-            _ => new HybridRetriever([keyword, new DenseRetriever(index, generator!, access)], hybrid ?? new HybridOptions { Method = DefaultFusion }, access),
+            Dense => dense!,
+            _ => new HybridRetriever([keyword, dense!], hybrid ?? new HybridOptions { Method = DefaultFusion }, access),
         };
     }
 
