@@ -2,6 +2,7 @@ using LlmAdapt.Retrieval;
 using LlmAdapt.Retrieval.Composition;
 using LlmAdapt.Retrieval.Indexes;
 using LlmAdapt.Retrieval.Retrievers;
+using Microsoft.Extensions.AI;
 
 namespace LlmAdapt.Tests.Retrieval;
 
@@ -50,6 +51,25 @@ public sealed class RetrieverTests
         var diverse = await mmr.RetrieveAsync(new RetrievalRequest { Query = "wing flutter speed", TopK = 2 });
         Assert.Equal(["a", "b"], plain.Select(r => r.Chunk.Id).Order());
         Assert.Contains("c", diverse.Select(r => r.Chunk.Id));
+    }
+
+    [Fact]
+    public async Task Mmr_OverAnIndex_ComparesCandidatesByTheirStoredVectors()
+    {
+        // a and b are duplicates by their stored vectors though their texts share nothing; the model embeds every
+        // text alike, so only the stored vectors can tell c apart, and only the query reaches the model.
+        using var index = new DocumentIndex();
+        index.Upsert(new DocumentChunk { Id = "a", DocumentId = "a", Text = "alpha" }, [1, 0, 0]);
+        index.Upsert(new DocumentChunk { Id = "b", DocumentId = "b", Text = "beta" }, [0.99f, 0.14f, 0]);
+        index.Upsert(new DocumentChunk { Id = "c", DocumentId = "c", Text = "gamma" }, [0.6f, 0.8f, 0]);
+        var model = new ConstantEmbeddingGenerator([1, 0, 0.1f]);
+        var mmr = new MmrRetriever(new DenseRetriever(index, model), index, model, new MmrOptions { Lambda = 0.3 });
+        var before = model.Texts;
+
+        var picked = await mmr.RetrieveAsync(new RetrievalRequest { Query = "q", TopK = 2 });
+
+        Assert.Equal(["a", "c"], picked.Select(r => r.Chunk.Id).Order());
+        Assert.Equal(before + 2, model.Texts); // the query, once by the dense retriever and once by MMR; no candidate
     }
 
     [Fact]
@@ -124,5 +144,23 @@ public sealed class RetrieverTests
                 Score = item.Score,
                 Rank = i + 1,
             })]);
+    }
+
+    private sealed class ConstantEmbeddingGenerator(float[] vector) : IEmbeddingGenerator<string, Embedding<float>>
+    {
+        public int Texts { get; private set; }
+
+        public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            var embeddings = new GeneratedEmbeddings<Embedding<float>>(values.Select(_ => new Embedding<float>((float[])vector.Clone())));
+            Texts += embeddings.Count;
+            return Task.FromResult(embeddings);
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -330,17 +330,9 @@ public sealed class DocumentIndex : IDisposable
 
     internal void ExitRead() => _lock.ExitReadLock();
 
-    // The text BM25 indexes (title and heading path first when titles is set); the PostgreSQL store's full text uses it too.
-    internal static string KeywordTextOf(DocumentChunk chunk, bool titles)
-    {
-        if (!titles)
-        {
-            return chunk.Text;
-        }
-
-        var heading = chunk.Metadata.TryGetValue(HeadingPathKey, out var path) ? path : null;
-        return string.Join('\n', new[] { chunk.Title, heading, chunk.Text }.Where(s => !string.IsNullOrEmpty(s)));
-    }
+    // The text BM25 indexes: with titles, the text the chunk is embedded from (title and heading path first, by the one
+    // rule in DocumentIndexer.TextForEmbedding); the PostgreSQL store's full text uses it too.
+    internal static string KeywordTextOf(DocumentChunk chunk, bool titles) => titles ? DocumentIndexer.TextForEmbedding(chunk) : chunk.Text;
 
     private string KeywordText(DocumentChunk chunk) => KeywordTextOf(chunk, Options.IndexTitles);
 

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using LlmAdapt.Retrieval.Indexes;
 using Microsoft.Extensions.AI;
 
 namespace LlmAdapt.Retrieval.Retrievers;
@@ -6,14 +7,17 @@ namespace LlmAdapt.Retrieval.Retrievers;
 /// <summary>
 /// Maximal marginal relevance: takes candidates from an inner retriever and picks, one at a time, the chunk that
 /// maximises λ·similarity(query) − (1 − λ)·max similarity(already picked), so near-duplicates do not crowd the list.
+/// Candidates are compared by the vectors stored in the <see cref="DocumentIndex"/> when one is given; a candidate
+/// without a stored vector is embedded from the same text the index embeds (<see cref="DocumentIndexer.TextForEmbedding"/>).
 /// </summary>
 public sealed class MmrRetriever : IRetriever
 {
     private readonly IRetriever _inner;
     private readonly IEmbeddingGenerator<string, Embedding<float>> _generator;
     private readonly MmrOptions _options;
+    private readonly DocumentIndex? _index;
 
-    /// <summary>Initializes the retriever.</summary>
+    /// <summary>Initializes the retriever over candidates from any store; each candidate is embedded from <see cref="DocumentIndexer.TextForEmbedding"/>.</summary>
     /// <param name="inner">Where candidates come from (it applies filters and access control).</param>
     /// <param name="generator">Embeds the query and the candidates.</param>
     /// <param name="options">The trade-off; validated here.</param>
@@ -23,6 +27,19 @@ public sealed class MmrRetriever : IRetriever
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
         _options = options ?? new MmrOptions();
         OptionsValidator.ThrowIfInvalid(_options);
+    }
+
+    /// <summary>Initializes the retriever over candidates from <paramref name="index"/>, compared by the vectors stored there.</summary>
+    /// <param name="inner">Where candidates come from (a retriever over <paramref name="index"/>; it applies filters and access control).</param>
+    /// <param name="index">The index whose stored vectors the candidates are compared by.</param>
+    /// <param name="generator">Embeds the query (the model the index was embedded with), and any candidate the index holds no vector for.</param>
+    /// <param name="options">The trade-off; validated here.</param>
+    /// <exception cref="LlmAdaptException">The index was embedded with a different model than <paramref name="generator"/>.</exception>
+    public MmrRetriever(IRetriever inner, DocumentIndex index, IEmbeddingGenerator<string, Embedding<float>> generator, MmrOptions? options = null)
+        : this(inner, generator, options)
+    {
+        _index = index ?? throw new ArgumentNullException(nameof(index));
+        Composition.RetrieverFactory.EnsureSameModel(index, generator);
     }
 
     /// <inheritdoc/>
@@ -35,8 +52,30 @@ public sealed class MmrRetriever : IRetriever
             return candidates;
         }
 
-        var embeddings = await _generator.GenerateAsync([request.Query, .. candidates.Select(c => c.Chunk.Text)], cancellationToken: cancellationToken).ConfigureAwait(false);
-        var vectors = embeddings.Select(e => Unit(e.Vector.ToArray())).ToArray();
+        var vectors = new float[candidates.Count + 1][];
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            vectors[i + 1] = _index?.GetEmbedding(candidates[i].Chunk.Id)!;
+        }
+
+        var missing = Enumerable.Range(1, candidates.Count).Where(i => vectors[i] is null).ToList();
+        var embeddings = await _generator.GenerateAsync([request.Query, .. missing.Select(i => DocumentIndexer.TextForEmbedding(candidates[i - 1].Chunk))], cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (embeddings.Count != missing.Count + 1)
+        {
+            throw new LlmAdaptException($"The embedding model returned {embeddings.Count} embeddings for {missing.Count + 1} texts.");
+        }
+
+        vectors[0] = embeddings[0].Vector.ToArray();
+        for (var j = 0; j < missing.Count; j++)
+        {
+            vectors[missing[j]] = embeddings[j + 1].Vector.ToArray();
+        }
+
+        foreach (var vector in vectors)
+        {
+            Unit(vector);
+        }
+
         var query = vectors[0];
         var relevance = candidates.Select((_, i) => (double)TensorPrimitives.Dot(query, vectors[i + 1])).ToArray();
         var picked = new List<int>();
