@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using LlmAdapt.Formats;
 using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.Retrieval.Chunking;
 
@@ -32,50 +33,35 @@ internal static class EmbedCommands
 
             var clock = Stopwatch.StartNew();
             long tokens = 0, truncated = 0;
-            var temp = $"{outFile.FullName}.{Environment.ProcessId}.tmp";
-            try
+            await AtomicFile.WriteAsync(outFile.FullName, async (stream, token) =>
             {
-                await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
-                await using (var writer = new Utf8JsonWriter(stream))
+                await using var writer = new Utf8JsonWriter(stream);
+                for (var start = 0; start < texts.Count; start += ChunkSize)
                 {
-                    for (var start = 0; start < texts.Count; start += ChunkSize)
+                    var chunk = texts.Skip(start).Take(ChunkSize).Select(t => t.Text).ToList();
+                    var result = await generator.GenerateAsync(chunk, null, token).ConfigureAwait(false);
+                    tokens += result.Usage?.InputTokenCount ?? 0;
+                    truncated += result.Usage?.AdditionalCounts?.GetValueOrDefault("truncated_texts") ?? 0;
+                    for (var i = 0; i < result.Count; i++)
                     {
-                        var chunk = texts.Skip(start).Take(ChunkSize).Select(t => t.Text).ToList();
-                        var result = await generator.GenerateAsync(chunk, null, cancellationToken).ConfigureAwait(false);
-                        tokens += result.Usage?.InputTokenCount ?? 0;
-                        truncated += result.Usage?.AdditionalCounts?.GetValueOrDefault("truncated_texts") ?? 0;
-                        for (var i = 0; i < result.Count; i++)
+                        writer.WriteStartObject();
+                        writer.WriteNumber("line", texts[start + i].Line);
+                        writer.WriteStartArray("embedding");
+                        foreach (var v in result[i].Vector.Span)
                         {
-                            writer.WriteStartObject();
-                            writer.WriteNumber("line", texts[start + i].Line);
-                            writer.WriteStartArray("embedding");
-                            foreach (var v in result[i].Vector.Span)
-                            {
-                                writer.WriteNumberValue(v);
-                            }
-
-                            writer.WriteEndArray();
-                            writer.WriteEndObject();
-                            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                            stream.WriteByte((byte)'\n');
-                            writer.Reset();
+                            writer.WriteNumberValue(v);
                         }
 
-                        await context.Error.WriteLineAsync($"embedded {Math.Min(start + ChunkSize, texts.Count)}/{texts.Count}").ConfigureAwait(false);
+                        writer.WriteEndArray();
+                        writer.WriteEndObject();
+                        await writer.FlushAsync(token).ConfigureAwait(false);
+                        stream.WriteByte((byte)'\n');
+                        writer.Reset();
                     }
 
-                    await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await context.Error.WriteLineAsync($"embedded {Math.Min(start + ChunkSize, texts.Count)}/{texts.Count}").ConfigureAwait(false);
                 }
-
-                File.Move(temp, outFile.FullName, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(temp))
-                {
-                    File.Delete(temp);
-                }
-            }
+            }, cancellationToken).ConfigureAwait(false);
 
             var seconds = clock.Elapsed.TotalSeconds;
             var perSecond = texts.Count / Math.Max(seconds, 1e-9);

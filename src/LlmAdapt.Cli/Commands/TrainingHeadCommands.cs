@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using LlmAdapt.Cli.Heads;
+using LlmAdapt.Cli.Training;
 using LlmAdapt.Onnx.Embeddings;
 using System.Text.Json;
 using LlmAdapt.Preference;
@@ -555,7 +556,7 @@ internal static class TrainingHeadCommands
             return;
         }
 
-        HeadCliSupport.SaveLossPlot(path, report.History, title);
+        await TrainingConsole.WritePlotAsync(report, path, title, byEpoch: true).ConfigureAwait(false);
         await context.Out.WriteLineAsync($"Loss curve: {Path.GetFullPath(path)}").ConfigureAwait(false);
     }
 }

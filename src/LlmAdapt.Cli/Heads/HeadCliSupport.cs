@@ -3,7 +3,6 @@ using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.Training;
 using LlmAdapt.Training.Embeddings;
 using Microsoft.Extensions.AI;
-using ScottPlot;
 using Spectre.Console;
 
 namespace LlmAdapt.Cli.Heads;
@@ -102,40 +101,6 @@ internal static class HeadCliSupport
 
                 return result;
             }).ConfigureAwait(false);
-    }
-
-    /// <summary>Writes the loss curve (training, and validation when measured) as a PNG, atomically.</summary>
-    public static void SaveLossPlot(string path, IReadOnlyList<TrainingProgress> history, string title)
-    {
-        var plot = new Plot();
-        var epochs = history.Select(h => (double)h.Epoch).ToArray();
-        var training = plot.Add.Scatter(epochs, history.Select(h => h.TrainingLoss).ToArray());
-        training.LegendText = "training loss";
-        if (history.All(h => h.ValidationLoss is not null))
-        {
-            var validation = plot.Add.Scatter(epochs, history.Select(h => h.ValidationLoss!.Value).ToArray());
-            validation.LegendText = "validation loss";
-        }
-
-        plot.Title(title);
-        plot.XLabel("epoch");
-        plot.YLabel("loss");
-        plot.ShowLegend();
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp.png";
-        try
-        {
-            plot.SavePng(temp, 800, 500);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
-        }
     }
 
     /// <summary>The encoder the verbs use, and what to dispose.</summary>

@@ -36,18 +36,23 @@ internal static class TrainingConsole
         return artifact!;
     }
 
-    /// <summary>Writes the training and validation loss curves as a PNG (atomically), with <paramref name="metrics"/> from each step's metrics on a right-hand axis.</summary>
-    public static async Task WritePlotAsync(TrainingReport report, string path, string title, IReadOnlyList<string>? metrics = null)
+    /// <summary>
+    /// The one loss-plot writer of the tool: the training and validation loss curves as a PNG (atomically), by step or
+    /// (for runs that report once an epoch) by epoch, with <paramref name="metrics"/> from each step's metrics on a
+    /// right-hand axis.
+    /// </summary>
+    public static async Task WritePlotAsync(TrainingReport report, string path, string title, IReadOnlyList<string>? metrics = null, bool byEpoch = false, CancellationToken cancellationToken = default)
     {
         var plot = new ScottPlot.Plot();
-        var steps = report.History.Select(h => (double)h.Step).ToArray();
+        double X(TrainingProgress h) => byEpoch ? h.Epoch : h.Step;
+        var steps = report.History.Select(X).ToArray();
         var train = plot.Add.Scatter(steps, report.History.Select(h => h.TrainingLoss).ToArray());
         train.LegendText = "training loss";
         train.MarkerSize = 0;
         var validated = report.History.Where(h => h.ValidationLoss is not null).ToArray();
         if (validated.Length > 0)
         {
-            var validation = plot.Add.Scatter(validated.Select(h => (double)h.Step).ToArray(), validated.Select(h => h.ValidationLoss!.Value).ToArray());
+            var validation = plot.Add.Scatter(validated.Select(X).ToArray(), validated.Select(h => h.ValidationLoss!.Value).ToArray());
             validation.LegendText = "validation loss";
         }
 
@@ -56,7 +61,7 @@ internal static class TrainingConsole
             var points = report.History.Where(h => h.Metrics?.ContainsKey(name) == true).ToArray();
             if (points.Length > 0)
             {
-                var curve = plot.Add.Scatter(points.Select(h => (double)h.Step).ToArray(), points.Select(h => h.Metrics![name]).ToArray());
+                var curve = plot.Add.Scatter(points.Select(X).ToArray(), points.Select(h => h.Metrics![name]).ToArray());
                 curve.LegendText = name;
                 curve.MarkerSize = points.Length > 50 ? 0 : 4;
                 curve.Axes.YAxis = plot.Axes.Right;
@@ -65,11 +70,11 @@ internal static class TrainingConsole
         }
 
         plot.Title(title);
-        plot.XLabel("step");
-        plot.YLabel("loss (nats/token)");
+        plot.XLabel(byEpoch ? "epoch" : "step");
+        plot.YLabel(byEpoch ? "loss (nats/example)" : "loss (nats/token)");
         plot.ShowLegend();
         var bytes = plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png);
-        await AtomicFile.WriteAllBytesAsync(path, bytes).ConfigureAwait(false);
+        await AtomicFile.WriteAllBytesAsync(path, bytes, cancellationToken).ConfigureAwait(false);
     }
 
     private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

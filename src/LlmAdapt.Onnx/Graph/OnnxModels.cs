@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
+using LlmAdapt.Formats;
 using Onnx;
 
 namespace LlmAdapt.Onnx.Graph;
@@ -81,25 +82,6 @@ internal static class OnnxModels
     public static void WriteAtomically(ModelProto model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = $"{full}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                model.WriteTo(stream);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
-        }
+        AtomicFile.Write(path, model.WriteTo);
     }
 }

@@ -33,26 +33,7 @@ internal static class HeadFiles
 
         manifest = manifest with { WeightsFile = WeightsFileName, WeightsSha256 = await HashAsync(weightsPath, cancellationToken).ConfigureAwait(false) };
         var manifestPath = Path.Combine(folder, ManifestFileName);
-        var temp = manifestPath + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        try
-        {
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, useAsync: true))
-            {
-                await JsonSerializer.SerializeAsync(stream, manifest, s_json, cancellationToken).ConfigureAwait(false);
-                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, manifestPath, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
-        }
-
+        await AtomicFile.WriteAsync(manifestPath, (stream, token) => JsonSerializer.SerializeAsync(stream, manifest, s_json, token), cancellationToken).ConfigureAwait(false);
         return manifest;
     }
 

@@ -73,37 +73,18 @@ public sealed class SafeTensorsWriter
     public async Task WriteAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        try
+        var header = BuildHeader();
+        await AtomicFile.WriteAsync(path, async (stream, token) =>
         {
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            var lengthBytes = new byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(lengthBytes, header.Length);
+            await stream.WriteAsync(lengthBytes, token).ConfigureAwait(false);
+            await stream.WriteAsync(header, token).ConfigureAwait(false);
+            foreach (var tensor in _tensors.Values)
             {
-                var header = BuildHeader();
-                var lengthBytes = new byte[8];
-                BinaryPrimitives.WriteInt64LittleEndian(lengthBytes, header.Length);
-                await stream.WriteAsync(lengthBytes, cancellationToken).ConfigureAwait(false);
-                await stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-                foreach (var tensor in _tensors.Values)
-                {
-                    await stream.WriteAsync(tensor.Data, cancellationToken).ConfigureAwait(false);
-                }
-
-                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-                stream.Flush(flushToDisk: true);
+                await stream.WriteAsync(tensor.Data, token).ConfigureAwait(false);
             }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     private byte[] BuildHeader()

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using LlmAdapt.Formats;
 using Microsoft.Extensions.AI;
 
 namespace LlmAdapt.Preference;
@@ -46,57 +47,39 @@ public static class PreferenceDataWriter
     private static async Task<int> WriteAtomicAsync<T>(string path, IEnumerable<T> items, Action<Utf8JsonWriter, T> write, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+        var gzipped = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
         var count = 0;
-        try
+        await AtomicFile.WriteAsync(path, async (file, token) =>
         {
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            var gzip = gzipped ? new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true) : null;
+            Stream stream = (Stream?)gzip ?? file;
+            try
             {
-                var gzip = full.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true) : null;
-                Stream stream = (Stream?)gzip ?? file;
-                try
+                using var buffer = new MemoryStream();
+                var newline = "\n"u8.ToArray();
+                foreach (var item in items)
                 {
-                    using var buffer = new MemoryStream();
-                    var newline = "\n"u8.ToArray();
-                    foreach (var item in items)
+                    token.ThrowIfCancellationRequested();
+                    buffer.SetLength(0);
+                    using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        buffer.SetLength(0);
-                        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-                        {
-                            write(json, item);
-                        }
-
-                        buffer.Write(newline);
-                        await stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken).ConfigureAwait(false);
-                        count++;
+                        write(json, item);
                     }
-                }
-                finally
-                {
-                    if (gzip is not null)
-                    {
-                        await gzip.DisposeAsync().ConfigureAwait(false);
-                    }
-                }
 
-                await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-                file.Flush(flushToDisk: true);
+                    buffer.Write(newline);
+                    await stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), token).ConfigureAwait(false);
+                    count++;
+                }
             }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            File.Move(temp, full, overwrite: true);
-            return count;
-        }
-        finally
-        {
-            if (File.Exists(temp))
+            finally
             {
-                File.Delete(temp);
+                if (gzip is not null)
+                {
+                    await gzip.DisposeAsync().ConfigureAwait(false);
+                }
             }
-        }
+        }, cancellationToken).ConfigureAwait(false);
+        return count;
     }
 
     private static void WritePair(Utf8JsonWriter json, PreferencePair pair, PreferenceFormat format)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using LlmAdapt.Formats;
 using LlmAdapt.Retrieval.Indexes;
 
 namespace LlmAdapt.Retrieval.Persistence;
@@ -80,10 +81,6 @@ public static class DocumentIndexFile
     {
         ArgumentNullException.ThrowIfNull(index);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-
         byte[] payload;
         using (var buffer = new MemoryStream())
         {
@@ -96,49 +93,20 @@ public static class DocumentIndexFile
         }
 
         var hash = SHA256.HashData(payload);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        await AtomicFile.WriteAsync(path, async (file, token) =>
         {
-            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            await using (file.ConfigureAwait(false))
+            var stream = wrap is null ? file : wrap(file);
+            await stream.WriteAsync(s_magic, token).ConfigureAwait(false);
+            await stream.WriteAsync(BitConverter.GetBytes(FormatVersion), token).ConfigureAwait(false);
+            await stream.WriteAsync(BitConverter.GetBytes((long)payload.Length), token).ConfigureAwait(false);
+            for (var offset = 0; offset < payload.Length; offset += 1 << 20)
             {
-                var stream = wrap is null ? file : wrap(file);
-                await stream.WriteAsync(s_magic, cancellationToken).ConfigureAwait(false);
-                await stream.WriteAsync(BitConverter.GetBytes(FormatVersion), cancellationToken).ConfigureAwait(false);
-                await stream.WriteAsync(BitConverter.GetBytes((long)payload.Length), cancellationToken).ConfigureAwait(false);
-                for (var offset = 0; offset < payload.Length; offset += 1 << 20)
-                {
-                    await stream.WriteAsync(payload.AsMemory(offset, Math.Min(1 << 20, payload.Length - offset)), cancellationToken).ConfigureAwait(false);
-                }
-
-                await stream.WriteAsync(hash, cancellationToken).ConfigureAwait(false);
-                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-                file.Flush(flushToDisk: true);
+                await stream.WriteAsync(payload.AsMemory(offset, Math.Min(1 << 20, payload.Length - offset)), token).ConfigureAwait(false);
             }
 
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // The temporary file is named so that it never shadows the index; a leftover is harmless.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // As above.
-        }
+            await stream.WriteAsync(hash, token).ConfigureAwait(false);
+            await stream.FlushAsync(token).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     private static void Write(DocumentIndex index, BinaryWriter writer)
