@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -22,6 +24,9 @@ namespace LlmAdapt.Training.Kernels;
 /// from L2.</item>
 /// <item>Tiles on the edges (rows or columns short of MR or NR) are computed in full on the zero padding and only
 /// their valid part is added to C.</item>
+/// <item>Narrow products, where padding would waste most lanes (LoRA's rank-r shapes), skip packing on AVX-512:
+/// at most 16 rows (or, through Cᵀ, 16 columns with A transposed) go to <see cref="FewRows{T}"/>, which reads B's rows
+/// in place; at most 8 columns with A row-major go to <see cref="DotRows{T}"/>, dot products along the depth.</item>
 /// </list>
 /// </summary>
 internal static unsafe class MatMul
@@ -105,6 +110,52 @@ internal static unsafe class MatMul
             return;
         }
 
+        if (kernel == Kernel.Avx512 && m <= FewRowsMax && n >= m && !transB)
+        {
+            FewRows(a, transA ? 1 : lda, transA ? lda : 1, b, ldb, c, ldc, 1, m, k, n, accumulate, threads);
+            return;
+        }
+
+        if (kernel == Kernel.Avx512 && n <= FewRowsMax && m > n && transA)
+        {
+            // Cᵀ = op(B)ᵀ · Aᵀ with A stored [k, m] read by rows: op(B)ᵀ[j, p] = op(B)[p, j]; Cᵀ's (j, i) is C's (i, j).
+            FewRows(b, transB ? ldb : 1, transB ? 1 : ldb, a, lda, c, 1, ldc, n, k, m, accumulate, threads);
+            return;
+        }
+
+        if (kernel == Kernel.Avx512 && n <= DotColumnsMax && m > n && !transA && k >= Vector512<T>.Count)
+        {
+            if (transB)
+            {
+                DotRows(a, lda, b, ldb, c, ldc, m, k, n, accumulate, threads);
+                return;
+            }
+
+            // B stored [k, n]: its n columns become rows of a small scratch copy first (n · k values).
+            var rowsOfB = ArrayPool<T>.Shared.Rent(n * k);
+            try
+            {
+                fixed (T* bt = rowsOfB)
+                {
+                    for (var p = 0; p < k; p++)
+                    {
+                        for (var j = 0; j < n; j++)
+                        {
+                            bt[((long)j * k) + p] = b[(p * (long)ldb) + j];
+                        }
+                    }
+
+                    DotRows(a, lda, bt, k, c, ldc, m, k, n, accumulate, threads);
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(rowsOfB);
+            }
+
+            return;
+        }
+
         // Few rows and more columns: compute Cᵀ = op(B)ᵀ · op(A)ᵀ instead, so the short side lies along the vectors of
         // a (narrow) B panel rather than along MR rows that would mostly be padding; the tiles are stored transposed.
         var width = kernel == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count;
@@ -122,6 +173,288 @@ internal static unsafe class MatMul
         }
 
         Parallelism.For(plan.Threads, plan.Tasks, plan.Run);
+    }
+
+    /// <summary>Gets the most rows (after the Cᵀ swap) that <see cref="FewRows{T}"/> takes.</summary>
+    private const int FewRowsMax = 16;
+
+    /// <summary>
+    /// Few-row products on AVX-512 (LoRA's rank-r weight gradients: dA = dhᵀ·x with m = r, and dB = doutᵀ·h as its
+    /// transpose): C[m, n] (+)= op(A)[m, k] · B[k, n], m ≤ <see cref="FewRowsMax"/>, with op(A)[i, p] at a[i·ai + p·ap],
+    /// B's rows <paramref name="ldb"/> apart and C's element (i, j) at c[i·ci + j·cj]. Nothing is packed: per four rows
+    /// and four vectors of columns (16 accumulators), each depth step loads four vectors straight from B's row p and
+    /// broadcasts four values of A, so no lane holds padding (the packed kernel would run 12 rows for r = 4, or put the
+    /// 4 columns of Cᵀ in 16 lanes). Columns past the last whole vector run one at a time.
+    /// </summary>
+    private static void FewRows<T>(T* a, nint ai, nint ap, T* b, nint ldb, T* c, nint ci, nint cj, int m, int k, int n, bool accumulate, int threads)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var block = 4 * Vector512<T>.Count;
+        var blocks = (n + block - 1) / block;
+        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+        void Run(int jb)
+        {
+            var j0 = jb * block;
+            FewRowsBlock((T*)pa, ai, ap, (T*)pb, ldb, (T*)pc, ci, cj, m, k, j0, Math.Min(block, n - j0), accumulate);
+        }
+
+        if ((long)m * k * n < 1 << 16 || blocks == 1 || Parallelism.Resolve(threads) == 1)
+        {
+            for (var jb = 0; jb < blocks; jb++)
+            {
+                Run(jb);
+            }
+
+            return;
+        }
+
+        Parallelism.For(threads, blocks, Run);
+    }
+
+    /// <summary>Columns j0 … j0 + cols of <see cref="FewRows{T}"/>, four rows at a time (rows past m repeat row m − 1 and are dropped).</summary>
+    private static void FewRowsBlock<T>(T* a, nint ai, nint ap, T* b, nint ldb, T* c, nint ci, nint cj, int m, int k, int j0, int cols, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var w = Vector512<T>.Count;
+        var tile = stackalloc T[4 * 4 * Vector512<T>.Count];
+        for (var i0 = 0; i0 < m; i0 += 4)
+        {
+            var rows = Math.Min(4, m - i0);
+            T* r0 = a + (i0 * ai), r1 = a + (Math.Min(i0 + 1, m - 1) * ai), r2 = a + (Math.Min(i0 + 2, m - 1) * ai), r3 = a + (Math.Min(i0 + 3, m - 1) * ai);
+            var j = 0;
+            if (cols == 4 * w)
+            {
+                Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
+                Vector512<T> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
+                var bp = b + j0;
+                nint q = 0;
+                for (var p = 0; p < k; p++, q += ap, bp += ldb)
+                {
+                    var b0 = Vector512.Load(bp);
+                    var b1 = Vector512.Load(bp + w);
+                    var b2 = Vector512.Load(bp + (2 * w));
+                    var b3 = Vector512.Load(bp + (3 * w));
+                    var x = Vector512.Create(r0[q]);
+                    c00 = Simd.Fma(x, b0, c00);
+                    c01 = Simd.Fma(x, b1, c01);
+                    c02 = Simd.Fma(x, b2, c02);
+                    c03 = Simd.Fma(x, b3, c03);
+                    x = Vector512.Create(r1[q]);
+                    c10 = Simd.Fma(x, b0, c10);
+                    c11 = Simd.Fma(x, b1, c11);
+                    c12 = Simd.Fma(x, b2, c12);
+                    c13 = Simd.Fma(x, b3, c13);
+                    x = Vector512.Create(r2[q]);
+                    c20 = Simd.Fma(x, b0, c20);
+                    c21 = Simd.Fma(x, b1, c21);
+                    c22 = Simd.Fma(x, b2, c22);
+                    c23 = Simd.Fma(x, b3, c23);
+                    x = Vector512.Create(r3[q]);
+                    c30 = Simd.Fma(x, b0, c30);
+                    c31 = Simd.Fma(x, b1, c31);
+                    c32 = Simd.Fma(x, b2, c32);
+                    c33 = Simd.Fma(x, b3, c33);
+                }
+
+                var ld = 4 * w;
+                c00.Store(tile);
+                c01.Store(tile + w);
+                c02.Store(tile + (2 * w));
+                c03.Store(tile + (3 * w));
+                c10.Store(tile + ld);
+                c11.Store(tile + ld + w);
+                c12.Store(tile + ld + (2 * w));
+                c13.Store(tile + ld + (3 * w));
+                c20.Store(tile + (2 * ld));
+                c21.Store(tile + (2 * ld) + w);
+                c22.Store(tile + (2 * ld) + (2 * w));
+                c23.Store(tile + (2 * ld) + (3 * w));
+                c30.Store(tile + (3 * ld));
+                c31.Store(tile + (3 * ld) + w);
+                c32.Store(tile + (3 * ld) + (2 * w));
+                c33.Store(tile + (3 * ld) + (3 * w));
+                j = cols;
+            }
+            else
+            {
+                // A ragged last block: one column at a time.
+                for (; j < cols; j++)
+                {
+                    T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero;
+                    var bp = b + j0 + j;
+                    nint q = 0;
+                    for (var p = 0; p < k; p++, q += ap, bp += ldb)
+                    {
+                        var bv = *bp;
+                        s0 += r0[q] * bv;
+                        s1 += r1[q] * bv;
+                        s2 += r2[q] * bv;
+                        s3 += r3[q] * bv;
+                    }
+
+                    (tile[j], tile[(4 * w) + j], tile[(8 * w) + j], tile[(12 * w) + j]) = (s0, s1, s2, s3);
+                }
+            }
+
+            for (var r = 0; r < rows; r++)
+            {
+                var dst = c + ((i0 + r) * ci) + (j0 * cj);
+                var src = tile + (r * 4 * w);
+                if (cj == 1)
+                {
+                    var row = new Span<T>(dst, cols);
+                    var values = new ReadOnlySpan<T>(src, cols);
+                    if (accumulate)
+                    {
+                        TensorPrimitives.Add(row, values, row);
+                    }
+                    else
+                    {
+                        values.CopyTo(row);
+                    }
+
+                    continue;
+                }
+
+                for (var jj = 0; jj < cols; jj++)
+                {
+                    ref var at = ref dst[jj * cj];
+                    at = accumulate ? at + src[jj] : src[jj];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gets the most columns <see cref="DotRows{T}"/> takes: up to 8 it beats a 16-lane panel holding 8 or fewer
+    /// columns; at 16 the packed kernel's full panel wins (measured: rank-16 x·Aᵀ 64 GFLOP/s packed, 28 as dot products).
+    /// </summary>
+    private const int DotColumnsMax = 8;
+
+    /// <summary>
+    /// Products with few columns on AVX-512 (LoRA's h = x·Aᵀ and dh = dout·B with n = r ≤ 8): C[m, n] (+)= A[m, k] · Bᵀ, with A's
+    /// rows <paramref name="lda"/> apart and B stored [n, k] (rows <paramref name="ldb"/> apart), C's rows
+    /// <paramref name="ldc"/> apart, n ≤ <see cref="DotColumnsMax"/>. Each element is a dot product along the depth, where
+    /// both operands are contiguous: per four rows × four columns, 16 accumulators each take one vector of A's row
+    /// times one vector of B's row per step, and are summed across their lanes at the end, so no lane is padding (the
+    /// packed kernel would put r = 4 columns in a 16-lane panel).
+    /// </summary>
+    private static void DotRows<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ldc, int m, int k, int n, bool accumulate, int threads)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int RowsPerTask = 64;
+        var tasks = (m + RowsPerTask - 1) / RowsPerTask;
+        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+        void Run(int task)
+        {
+            var first = task * RowsPerTask;
+            var rows = Math.Min(RowsPerTask, m - first);
+            for (var i0 = 0; i0 < rows; i0 += 4)
+            {
+                for (var j0 = 0; j0 < n; j0 += 4)
+                {
+                    DotTile((T*)pa + ((first + i0) * lda), lda, Math.Min(4, rows - i0), (T*)pb + (j0 * ldb), ldb, Math.Min(4, n - j0), k, (T*)pc + ((first + i0) * ldc) + j0, ldc, accumulate);
+                }
+            }
+        }
+
+        if ((long)m * k * n < 1 << 16 || tasks == 1 || Parallelism.Resolve(threads) == 1)
+        {
+            for (var task = 0; task < tasks; task++)
+            {
+                Run(task);
+            }
+
+            return;
+        }
+
+        Parallelism.For(threads, tasks, Run);
+    }
+
+    /// <summary>Up to 4 × 4 dot products of <see cref="DotRows{T}"/> (missing rows or columns repeat the last and are dropped).</summary>
+    private static void DotTile<T>(T* a, nint lda, int rows, T* b, nint ldb, int cols, int k, T* c, nint ldc, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var w = Vector512<T>.Count;
+        T* a0 = a, a1 = a + (Math.Min(1, rows - 1) * lda), a2 = a + (Math.Min(2, rows - 1) * lda), a3 = a + (Math.Min(3, rows - 1) * lda);
+        T* b0 = b, b1 = b + (Math.Min(1, cols - 1) * ldb), b2 = b + (Math.Min(2, cols - 1) * ldb), b3 = b + (Math.Min(3, cols - 1) * ldb);
+        Vector512<T> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
+        Vector512<T> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
+        var p = 0;
+        for (; p <= k - w; p += w)
+        {
+            var x0 = Vector512.Load(a0 + p);
+            var x1 = Vector512.Load(a1 + p);
+            var x2 = Vector512.Load(a2 + p);
+            var x3 = Vector512.Load(a3 + p);
+            var y = Vector512.Load(b0 + p);
+            s00 = Simd.Fma(x0, y, s00);
+            s10 = Simd.Fma(x1, y, s10);
+            s20 = Simd.Fma(x2, y, s20);
+            s30 = Simd.Fma(x3, y, s30);
+            y = Vector512.Load(b1 + p);
+            s01 = Simd.Fma(x0, y, s01);
+            s11 = Simd.Fma(x1, y, s11);
+            s21 = Simd.Fma(x2, y, s21);
+            s31 = Simd.Fma(x3, y, s31);
+            y = Vector512.Load(b2 + p);
+            s02 = Simd.Fma(x0, y, s02);
+            s12 = Simd.Fma(x1, y, s12);
+            s22 = Simd.Fma(x2, y, s22);
+            s32 = Simd.Fma(x3, y, s32);
+            y = Vector512.Load(b3 + p);
+            s03 = Simd.Fma(x0, y, s03);
+            s13 = Simd.Fma(x1, y, s13);
+            s23 = Simd.Fma(x2, y, s23);
+            s33 = Simd.Fma(x3, y, s33);
+        }
+
+        var sums = stackalloc T[16];
+        sums[0] = Vector512.Sum(s00);
+        sums[1] = Vector512.Sum(s01);
+        sums[2] = Vector512.Sum(s02);
+        sums[3] = Vector512.Sum(s03);
+        sums[4] = Vector512.Sum(s10);
+        sums[5] = Vector512.Sum(s11);
+        sums[6] = Vector512.Sum(s12);
+        sums[7] = Vector512.Sum(s13);
+        sums[8] = Vector512.Sum(s20);
+        sums[9] = Vector512.Sum(s21);
+        sums[10] = Vector512.Sum(s22);
+        sums[11] = Vector512.Sum(s23);
+        sums[12] = Vector512.Sum(s30);
+        sums[13] = Vector512.Sum(s31);
+        sums[14] = Vector512.Sum(s32);
+        sums[15] = Vector512.Sum(s33);
+        for (; p < k; p++)
+        {
+            T x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p], y0 = b0[p], y1 = b1[p], y2 = b2[p], y3 = b3[p];
+            sums[0] += x0 * y0;
+            sums[1] += x0 * y1;
+            sums[2] += x0 * y2;
+            sums[3] += x0 * y3;
+            sums[4] += x1 * y0;
+            sums[5] += x1 * y1;
+            sums[6] += x1 * y2;
+            sums[7] += x1 * y3;
+            sums[8] += x2 * y0;
+            sums[9] += x2 * y1;
+            sums[10] += x2 * y2;
+            sums[11] += x2 * y3;
+            sums[12] += x3 * y0;
+            sums[13] += x3 * y1;
+            sums[14] += x3 * y2;
+            sums[15] += x3 * y3;
+        }
+
+        for (var r = 0; r < rows; r++)
+        {
+            for (var j = 0; j < cols; j++)
+            {
+                ref var at = ref c[(r * ldc) + j];
+                at = accumulate ? at + sums[(r * 4) + j] : sums[(r * 4) + j];
+            }
+        }
     }
 
     /// <summary>dst[cols, rows] = src[rows, cols]ᵀ, in 32 × 32 blocks.</summary>

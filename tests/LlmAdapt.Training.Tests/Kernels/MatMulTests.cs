@@ -16,6 +16,15 @@ public sealed unsafe class MatMulTests
         { 97, 541, 67, false, true },
         { 37, 700, 11, true, false },
         { 5, 2, 600, false, false },
+        { 4, 1024, 128, true, false },
+        { 384, 200, 4, true, false },
+        { 16, 70, 129, true, false },
+        { 3, 33, 70, false, false },
+        { 6, 45, 257, false, false },
+        { 1024, 128, 4, false, true },
+        { 301, 384, 16, false, false },
+        { 45, 70, 7, false, true },
+        { 50, 37, 5, false, false },
     };
 
     [Theory]
