@@ -49,6 +49,11 @@ internal static class RetrievalCommands
         return option;
     }
 
+    private static Option<string?> TokenizerOption(string fallback) => new("--tokenizer")
+    {
+        Description = $"Whose tokenizer measures chunks and packed context: a model folder with tokenizer.json, or a model or encoding name (gpt-4o, gpt-4, gpt2, o200k_base, cl100k_base). Default: {fallback}.",
+    };
+
     private static Command CreateIndexBuild(CliContext context)
     {
         var docs = new Option<DirectoryInfo>("--docs") { Description = "Folder of Markdown (.md) and text (.txt) files, read recursively.", Required = true };
@@ -59,11 +64,13 @@ internal static class RetrievalCommands
         var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens per chunk.", DefaultValueFactory = _ => 200 };
         var overlap = new Option<int>("--overlap") { Description = "Tokens repeated between consecutive chunks.", DefaultValueFactory = _ => 24 };
         var allow = new Option<string[]>("--allow") { Description = "Principal or group allowed to see every document (repeatable); without it, access lists are not recorded.", AllowMultipleArgumentsPerToken = false };
+        var tokenizer = TokenizerOption($"{TokenCounter.DefaultModel} (o200k), for chunks packed into an OpenAI-family model's prompt");
         var json = CliContext.JsonOption();
-        var command = new Command("build", "Chunk a folder of documents, embed them and save a BM25 + vector index to one file.") { docs, output, postgres, table, embeddings, maxTokens, overlap, allow, json };
+        var command = new Command("build", "Chunk a folder of documents, embed them and save a BM25 + vector index to one file.") { docs, output, postgres, table, embeddings, maxTokens, overlap, allow, tokenizer, json };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            var options = new FolderIndexOptions { MaxTokens = parse.GetValue(maxTokens), OverlapTokens = parse.GetValue(overlap), AllowedPrincipals = parse.GetValue(allow) };
+            var counter = TokenCounter.ForModelOrFolder(parse.GetValue(tokenizer) ?? TokenCounter.DefaultModel);
+            var options = new FolderIndexOptions { MaxTokens = parse.GetValue(maxTokens), OverlapTokens = parse.GetValue(overlap), AllowedPrincipals = parse.GetValue(allow), TokenCounter = counter };
             var connection = PostgresCli.ConnectionString(parse, postgres);
             if ((connection is null) == (parse.GetValue(output) is null))
             {
@@ -84,7 +91,7 @@ internal static class RetrievalCommands
                 await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"indexed {read.Chunks.Count} chunks from {read.Files} files ({read.Skipped.Count} skipped) into {PostgresCli.Describe(tableName)} ({total} chunks in all) in {watch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
                 if (parse.GetValue(json))
                 {
-                    context.WriteJson(new { table = tableName, chunks = read.Chunks.Count, files = read.Files, skipped = read.Skipped.Count, dimensions = store.Dimensions, seconds = watch.Elapsed.TotalSeconds });
+                    context.WriteJson(new { table = tableName, chunks = read.Chunks.Count, files = read.Files, skipped = read.Skipped.Count, dimensions = store.Dimensions, tokenizer = counter.Name, seconds = watch.Elapsed.TotalSeconds });
                 }
 
                 return CliApp.Success;
@@ -99,7 +106,7 @@ internal static class RetrievalCommands
                 await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"indexed {index.Count} chunks from {built.Files} files ({built.Skipped.Count} skipped) into {path} in {watch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
                 if (parse.GetValue(json))
                 {
-                    context.WriteJson(new { index = path, chunks = index.Count, files = built.Files, skipped = built.Skipped.Count, dimensions = index.Dimensions, seconds = watch.Elapsed.TotalSeconds });
+                    context.WriteJson(new { index = path, chunks = index.Count, files = built.Files, skipped = built.Skipped.Count, dimensions = index.Dimensions, tokenizer = counter.Name, seconds = watch.Elapsed.TotalSeconds });
                 }
             }
 
@@ -119,12 +126,13 @@ internal static class RetrievalCommands
         var groups = new Option<string[]>("--group") { Description = "A group the principal belongs to (repeatable)." };
         var endpoint = new Option<Uri?>("--endpoint") { Description = "OpenAI-compatible chat endpoint (for example http://localhost:11434/v1); with it, print a cited answer. Key from LLMADAPT_API_KEY or OPENAI_API_KEY." };
         var model = new Option<string?>("--model") { Description = "Chat model name at the endpoint." };
+        var tokenizer = TokenizerOption($"--model's when one is known for it, otherwise {TokenCounter.DefaultModel} (o200k)");
         var postgres = PostgresCli.ConnectionOption();
         var table = PostgresCli.TableOption("llmadapt_chunks");
         var json = CliContext.JsonOption();
         var command = new Command("ask", "Answer a question from documents: the top passages with citations, or with --endpoint a cited answer.")
         {
-            question, indexFile, docs, postgres, table, embeddings, k, principal, groups, endpoint, model, json,
+            question, indexFile, docs, postgres, table, embeddings, k, principal, groups, endpoint, model, tokenizer, json,
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
@@ -149,12 +157,13 @@ internal static class RetrievalCommands
 
             var who = parse.GetValue(principal) is { } id ? new Principal(id, parse.GetValue(groups) ?? []) : null;
             var text = parse.GetRequiredValue(question);
+            var counter = await ResolveTokenizerAsync(context, parse.GetValue(tokenizer), parse.GetValue(model)).ConfigureAwait(false);
             if (connection is not null)
             {
                 using var queryModel = CreateGenerator(parse.GetRequiredValue(embeddings));
                 await using var store = await PostgresCli.OpenAsync(connection, parse.GetRequiredValue(table), queryModel, exact: false, cancellationToken).ConfigureAwait(false);
                 var fromPostgres = PostgresRetrievalServiceCollectionExtensions.CreateRetriever(store, null, queryModel);
-                return await ShowAsync(context, fromPostgres, text, who, topK, parse.GetValue(endpoint), parse.GetValue(model), parse.GetValue(json), keywordOnly: queryModel is null, cancellationToken).ConfigureAwait(false);
+                return await ShowAsync(context, fromPostgres, text, who, topK, parse.GetValue(endpoint), parse.GetValue(model), counter, parse.GetValue(json), keywordOnly: queryModel is null, cancellationToken).ConfigureAwait(false);
             }
 
             DocumentIndex index;
@@ -168,7 +177,7 @@ internal static class RetrievalCommands
             {
                 generator = CreateGenerator(parse.GetRequiredValue(embeddings));
                 var cache = Path.Combine(folder!.FullName, FolderIndexer.DefaultCacheFolderName);
-                var loaded = await ProgressBar.RunAsync(context, generator is null ? "indexing" : "embedding and indexing", progress => FolderIndexer.LoadOrBuildAsync(folder.FullName, generator, cacheDirectory: cache, progress: progress, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                var loaded = await ProgressBar.RunAsync(context, generator is null ? "indexing" : "embedding and indexing", progress => FolderIndexer.LoadOrBuildAsync(folder.FullName, generator, new FolderIndexOptions { TokenCounter = counter }, cache, progress: progress, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 index = loaded.Index;
                 if (!loaded.FromCache)
                 {
@@ -181,18 +190,18 @@ internal static class RetrievalCommands
             using (generator)
             {
                 var retriever = RetrieverFactory.Create(index, null, generator);
-                return await ShowAsync(context, retriever, text, who, topK, parse.GetValue(endpoint), parse.GetValue(model), parse.GetValue(json), keywordOnly: generator is null, cancellationToken).ConfigureAwait(false);
+                return await ShowAsync(context, retriever, text, who, topK, parse.GetValue(endpoint), parse.GetValue(model), counter, parse.GetValue(json), keywordOnly: generator is null, cancellationToken).ConfigureAwait(false);
             }
         }));
         return command;
     }
 
     // Prints the top passages, or with an endpoint a cited answer.
-    private static async Task<int> ShowAsync(CliContext context, IRetriever retriever, string text, Principal? who, int topK, Uri? endpoint, string? model, bool json, bool keywordOnly, CancellationToken cancellationToken)
+    private static async Task<int> ShowAsync(CliContext context, IRetriever retriever, string text, Principal? who, int topK, Uri? endpoint, string? model, TokenCounter counter, bool json, bool keywordOnly, CancellationToken cancellationToken)
     {
         if (endpoint is not null)
         {
-            return await AnswerAsync(context, retriever, text, who, topK, endpoint, model!, json, cancellationToken).ConfigureAwait(false);
+            return await AnswerAsync(context, retriever, text, who, topK, endpoint, model!, counter, json, cancellationToken).ConfigureAwait(false);
         }
 
         var results = await retriever.RetrieveAsync(new RetrievalRequest { Query = text, TopK = topK, Principal = who }, cancellationToken).ConfigureAwait(false);
@@ -332,11 +341,11 @@ internal static class RetrievalCommands
         return command;
     }
 
-    private static async Task<int> AnswerAsync(CliContext context, IRetriever retriever, string question, Principal? principal, int topK, Uri endpoint, string model, bool json, CancellationToken cancellationToken)
+    private static async Task<int> AnswerAsync(CliContext context, IRetriever retriever, string question, Principal? principal, int topK, Uri endpoint, string model, TokenCounter counter, bool json, CancellationToken cancellationToken)
     {
         var key = Environment.GetEnvironmentVariable("LLMADAPT_API_KEY") ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY") ?? "unused";
         using var chat = new OpenAI.Chat.ChatClient(model, new System.ClientModel.ApiKeyCredential(key), new OpenAI.OpenAIClientOptions { Endpoint = endpoint }).AsIChatClient();
-        var strategy = new RetrievalAugmentedPromptStrategy(retriever, new ContextPacker(TokenCounter.ForModel("gpt-4o")), new RetrievalAugmentedOptions { TopK = topK });
+        var strategy = new RetrievalAugmentedPromptStrategy(retriever, new ContextPacker(counter), new RetrievalAugmentedOptions { TopK = topK });
         var inputs = new Dictionary<string, object?> { [RetrievalAugmentedPromptStrategy.PrincipalKey] = principal };
         var result = await strategy.ExecuteAsync(chat, new PromptRequest { Task = question, Inputs = inputs }, cancellationToken).ConfigureAwait(false);
         var cited = (IReadOnlyList<PackedPassage>)result.AdditionalProperties![RetrievalAugmentedPromptStrategy.CitationsKey]!;
@@ -373,6 +382,28 @@ internal static class RetrievalCommands
     // --embeddings: 'default' is the built-in model, 'none' keyword search only.
     private static OnnxEmbeddingGenerator? CreateGenerator(string embeddings) =>
         embeddings == "none" ? null : OnnxEmbeddingGenerator.CreateDefault();
+
+    // --tokenizer when given; else the chat model's tokenizer when one is known for its name; else the documented default.
+    private static async Task<TokenCounter> ResolveTokenizerAsync(CliContext context, string? tokenizer, string? model)
+    {
+        if (tokenizer is not null)
+        {
+            return TokenCounter.ForModelOrFolder(tokenizer);
+        }
+
+        if (model is null)
+        {
+            return TokenCounter.ForModel(TokenCounter.DefaultModel);
+        }
+
+        if (TokenCounter.TryForModel(model, out var counter))
+        {
+            return counter;
+        }
+
+        await context.Error.WriteLineAsync($"note: no tokenizer is known for --model '{model}'; counting tokens with {TokenCounter.DefaultModel}'s (o200k). Give --tokenizer FOLDER (the model's tokenizer.json) to count exactly.").ConfigureAwait(false);
+        return TokenCounter.ForModel(TokenCounter.DefaultModel);
+    }
 
     private static async Task WarnSkippedAsync(CliContext context, IReadOnlyList<(string Path, string Reason)> skipped)
     {

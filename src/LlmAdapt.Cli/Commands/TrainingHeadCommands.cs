@@ -79,9 +79,9 @@ internal static class TrainingHeadCommands
         }
 
         /// <summary>Opens the encoder; <paramref name="trainedModel"/> (for eval) supplies the features it was trained on where the options are not given.</summary>
-        public HeadCliSupport.Encoder Open(ParseResult parse, string? trainedModel = null)
+        public async Task<HeadCliSupport.Encoder> OpenAsync(ParseResult parse, string? trainedModel = null, CancellationToken cancellationToken = default)
         {
-            var trained = trainedModel is null ? (Layers: 1, Pooling: null, Normalize: null) : HeadCliSupport.FeaturesOf(trainedModel);
+            var trained = trainedModel is null ? (Layers: 1, Pooling: null, Normalize: null) : await HeadCliSupport.FeaturesOfAsync(trainedModel, cancellationToken).ConfigureAwait(false);
             var layers = parse.GetValue(Layers) ?? trained.Layers;
             var pooling = parse.GetValue(Pooling) is { } name ? OnnxEmbeddingOptions.ParsePooling(name) : trained.Pooling;
             var normalize = parse.GetValue(Normalize) is { } flag ? flag == "true" : trained.Normalize;
@@ -184,7 +184,7 @@ internal static class TrainingHeadCommands
             }
 
             IReadOnlyList<TrainingExample>? devSet = parse.GetValue(devFile) is { } dev ? await table.ReadAsync(parse, Existing(dev), cancellationToken).ConfigureAwait(false) : null;
-            using var enc = encoder.Open(parse);
+            using var enc = await encoder.OpenAsync(parse).ConfigureAwait(false);
             var trainer = new TaskHeadTrainer(enc.Generator, options);
             var outputPath = parse.GetRequiredValue(output);
             var artifact = await HeadCliSupport.WithProgressAsync(context, options.MaxEpochs, (embedProgress, trainProgress) => trainer.FineTuneAsync(
@@ -235,7 +235,7 @@ internal static class TrainingHeadCommands
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var examples = await table.ReadAsync(parse, Existing(parse.GetRequiredValue(testFile)), cancellationToken).ConfigureAwait(false);
-            using var enc = encoder.Open(parse, parse.GetRequiredValue(model));
+            using var enc = await encoder.OpenAsync(parse, parse.GetRequiredValue(model), cancellationToken).ConfigureAwait(false);
             var classifier = await TextClassifier.LoadAsync(parse.GetRequiredValue(model), enc.Generator, cancellationToken: cancellationToken).ConfigureAwait(false);
             var metrics = await HeadCliSupport.WithProgressAsync(context, 0, (embedProgress, _) => classifier.EvaluateAsync(examples, embedProgress, cancellationToken)).ConfigureAwait(false);
 
@@ -357,7 +357,7 @@ internal static class TrainingHeadCommands
             IReadOnlyList<PreferencePair>? validation = parse.GetValue(validationFile) is { } v
                 ? await PreferenceDataReader.ReadPairsAsync(Existing(v), ParseFormat(parse.GetRequiredValue(pairOptions.Format)), new PreferenceLimits { AllowEmptyResponses = true }, cancellationToken).ConfigureAwait(false)
                 : null;
-            using var enc = encoder.Open(parse);
+            using var enc = await encoder.OpenAsync(parse).ConfigureAwait(false);
             var trainer = new RewardModelTrainer(enc.Generator, options);
             var artifact = await HeadCliSupport.WithProgressAsync(context, options.MaxEpochs, (embedProgress, trainProgress) => trainer.TrainAsync(
                 new PreferenceTrainingRequest { TrainingPairs = pairs, ValidationPairs = validation, OutputPath = parse.GetRequiredValue(output), Seed = parse.GetValue(seed) },
@@ -404,7 +404,7 @@ internal static class TrainingHeadCommands
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var pairs = await pairOptions.ReadAsync(parse, Existing(parse.GetRequiredValue(pairsFile)), cancellationToken).ConfigureAwait(false);
-            using var enc = encoder.Open(parse, parse.GetRequiredValue(model));
+            using var enc = await encoder.OpenAsync(parse, parse.GetRequiredValue(model), cancellationToken).ConfigureAwait(false);
             var reward = await RewardModel.LoadAsync(parse.GetRequiredValue(model), enc.Generator, cancellationToken: cancellationToken).ConfigureAwait(false);
             var metrics = await HeadCliSupport.WithProgressAsync(context, 0, (embedProgress, _) => reward.EvaluateAsync(pairs, embedProgress, cancellationToken)).ConfigureAwait(false);
             var shorter = PairwiseMetrics.LengthRule(pairs, shorterWins: true);

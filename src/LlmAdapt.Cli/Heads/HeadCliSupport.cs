@@ -2,6 +2,7 @@ using LlmAdapt.Embeddings;
 using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.Training;
 using LlmAdapt.Training.Embeddings;
+using LlmAdapt.Training.Heads;
 using Microsoft.Extensions.AI;
 using Spectre.Console;
 
@@ -35,32 +36,18 @@ internal static class HeadCliSupport
 
     /// <summary>
     /// The embedding features a head folder was trained on, read from the <c>embedding_model</c> in its manifest (see
-    /// <see cref="OnnxEmbeddingOptions.TryApplyFeaturesOf"/>); (1, <see langword="null"/>, <see langword="null"/>) when it
-    /// records none or cannot be read (loading the head then reports what is wrong).
+    /// <see cref="OnnxEmbeddingOptions.TryApplyFeaturesOf"/>) by <see cref="SavedHead.ReadEmbeddingModelAsync"/>; (1,
+    /// <see langword="null"/>, <see langword="null"/>) when the folder has no manifest (loading the head then says so).
     /// </summary>
-    public static (int Layers, EmbeddingPooling? Pooling, bool? Normalize) FeaturesOf(string headFolder)
+    public static async Task<(int Layers, EmbeddingPooling? Pooling, bool? Normalize)> FeaturesOfAsync(string headFolder, CancellationToken cancellationToken)
     {
-        try
+        var options = new OnnxEmbeddingOptions();
+        if (await SavedHead.ReadEmbeddingModelAsync(headFolder, cancellationToken).ConfigureAwait(false) is { } model)
         {
-            var manifest = Path.Combine(headFolder, "manifest.json");
-            if (!File.Exists(manifest))
-            {
-                return (1, null, null);
-            }
-
-            using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(manifest));
-            var options = new OnnxEmbeddingOptions();
-            if (document.RootElement.TryGetProperty("embedding_model", out var value) && value.GetString() is { } model)
-            {
-                options.TryApplyFeaturesOf(model);
-            }
-
-            return (options.PooledLayers, options.Pooling, options.Normalize);
+            options.TryApplyFeaturesOf(model);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException)
-        {
-            return (1, null, null);
-        }
+
+        return (options.PooledLayers, options.Pooling, options.Normalize);
     }
 
     /// <summary>Runs <paramref name="work"/> under a progress display on standard error: one bar for embedding, one for epochs.</summary>

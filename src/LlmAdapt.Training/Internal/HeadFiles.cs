@@ -37,6 +37,14 @@ internal static class HeadFiles
         return manifest;
     }
 
+    /// <summary>Reads a head folder's manifest alone, or <see langword="null"/> when the folder has none.</summary>
+    public static async Task<HeadManifest?> TryReadManifestAsync(string folder, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        var manifestPath = Path.Combine(Path.GetFullPath(folder), ManifestFileName);
+        return File.Exists(manifestPath) ? await ReadManifestAsync(manifestPath, cancellationToken).ConfigureAwait(false) : null;
+    }
+
     public static async Task<(HeadNetwork Network, HeadManifest Manifest)> LoadAsync(string folder, string expectedFormat, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
@@ -47,18 +55,7 @@ internal static class HeadFiles
             throw new ModelLoadException(folder, $"no {ManifestFileName}: not a saved head folder.", null);
         }
 
-        HeadManifest manifest;
-        try
-        {
-            await using var stream = File.OpenRead(manifestPath);
-            manifest = await JsonSerializer.DeserializeAsync<HeadManifest>(stream, s_json, cancellationToken).ConfigureAwait(false)
-                ?? throw new ModelLoadException(manifestPath, "the manifest is empty.", null);
-        }
-        catch (JsonException ex)
-        {
-            throw new ModelLoadException(manifestPath, $"the manifest is not valid: {ex.Message}", ex);
-        }
-
+        var manifest = await ReadManifestAsync(manifestPath, cancellationToken).ConfigureAwait(false);
         if (!string.Equals(manifest.Format, expectedFormat, StringComparison.Ordinal))
         {
             throw new ModelLoadException(manifestPath, $"this is a '{manifest.Format}', not a '{expectedFormat}'.", null);
@@ -104,5 +101,19 @@ internal static class HeadFiles
     {
         await using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static async Task<HeadManifest> ReadManifestAsync(string manifestPath, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = File.OpenRead(manifestPath);
+            return await JsonSerializer.DeserializeAsync<HeadManifest>(stream, s_json, cancellationToken).ConfigureAwait(false)
+                ?? throw new ModelLoadException(manifestPath, "the manifest is empty.", null);
+        }
+        catch (JsonException ex)
+        {
+            throw new ModelLoadException(manifestPath, $"the manifest is not valid: {ex.Message}", ex);
+        }
     }
 }

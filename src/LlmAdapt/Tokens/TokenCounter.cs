@@ -21,6 +21,9 @@ public sealed class TokenCounter
         Overhead = overhead;
     }
 
+    /// <summary>The model whose tokenizer counts where none is named: <c>gpt-4o</c> (o200k).</summary>
+    public const string DefaultModel = "gpt-4o";
+
     /// <summary>Gets the underlying tokenizer.</summary>
     public Tokenizer Tokenizer { get; }
 
@@ -44,6 +47,45 @@ public sealed class TokenCounter
         ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
         var tokenizer = s_tiktoken.GetOrAdd(modelName, static name => new Lazy<Tokenizer>(() => LoadTiktoken(name))).Value;
         return new TokenCounter(tokenizer, modelName, overhead ?? ChatTokenOverhead.OpenAI);
+    }
+
+    /// <summary>
+    /// Creates a counter for a model folder's own tokenizer (<c>tokenizer.json</c>, read by <see cref="HuggingFaceTokenizer"/>)
+    /// when <paramref name="modelOrFolder"/> names an existing folder, and otherwise as <see cref="ForModel"/> does.
+    /// </summary>
+    /// <param name="modelOrFolder">A model folder, or a model or encoding name.</param>
+    /// <returns>The counter; a folder's has no chat overhead (it depends on the model's chat template).</returns>
+    /// <exception cref="ArgumentException">The name is unknown; the message lists the names that work.</exception>
+    /// <exception cref="ModelLoadException">The folder has no tokenizer this library can run; the message names the file.</exception>
+    public static TokenCounter ForModelOrFolder(string modelOrFolder)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelOrFolder);
+        if (!Directory.Exists(modelOrFolder))
+        {
+            return ForModel(modelOrFolder);
+        }
+
+        var folder = Path.GetFullPath(modelOrFolder);
+        return Create(HuggingFaceTokenizer.Load(folder).Tokenizer!, folder);
+    }
+
+    /// <summary>Returns whether <see cref="ForModel"/> knows a tokenizer for <paramref name="modelName"/>, and the counter when it does.</summary>
+    /// <param name="modelName">A model or encoding name.</param>
+    /// <param name="counter">The counter, or <see langword="null"/>.</param>
+    /// <returns><see langword="true"/> when the name is known.</returns>
+    public static bool TryForModel(string modelName, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TokenCounter? counter)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        try
+        {
+            counter = ForModel(modelName);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            counter = null;
+            return false;
+        }
     }
 
     /// <summary>Creates a counter for a tiktoken encoding: <c>o200k_base</c> or <c>cl100k_base</c> (GPT-2's is <see cref="ForModel"/> with <c>gpt2</c>).</summary>

@@ -75,6 +75,32 @@ public sealed class RetrievalCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Tokenizer_IsTheNamedModelFoldersOrTheDocumentedDefault()
+    {
+        // Chunks measured with the tiny GPT-2 model folder's own tokenizer.json, or by default with gpt-4o's.
+        var folder = TestData.ModelPath("onnxruntime-genai/tiny-random-gpt2-fp32");
+        var byFolder = Path.Combine(_dir, "gpt2.llmidx");
+        var (code, output, error) = await CliRunner.RunAsync("index", "build", "--docs", Docs, "--out", byFolder, "--embeddings", "none", "--max-tokens", "8", "--overlap", "0", "--tokenizer", folder, "--json");
+        Assert.True(code == 0, error);
+        using (var json = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
+        {
+            Assert.Equal(Path.GetFullPath(folder), json.RootElement.GetProperty("tokenizer").GetString());
+        }
+
+        (code, output, _) = await CliRunner.RunAsync("index", "build", "--docs", Docs, "--out", Path.Combine(_dir, "o200k.llmidx"), "--embeddings", "none", "--max-tokens", "8", "--overlap", "0", "--json");
+        Assert.Equal(0, code);
+        using (var json = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
+        {
+            Assert.Equal("gpt-4o", json.RootElement.GetProperty("tokenizer").GetString());
+        }
+
+        // A chat model with no tokenizer known here: the default is used and said so.
+        (code, _, error) = await CliRunner.RunAsync("ask", "proxy", "--index", byFolder, "--model", "llama3.2");
+        Assert.Equal(0, code);
+        Assert.Contains("no tokenizer is known for --model 'llama3.2'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ask_WithPrincipal_SeesOnlyWhatTheAccessListAllows()
     {
         var index = Path.Combine(_dir, "hr.llmidx");

@@ -17,12 +17,9 @@ public sealed class FolderIndexOptions : IValidatableObject
     /// <summary>Gets or sets principals or groups allowed to see every document, or <see langword="null"/> (empty) to record no access lists.</summary>
     public IReadOnlyList<string>? AllowedPrincipals { get; set; }
 
-    /// <summary>The model whose tokenizer measures chunks when <see cref="TokenCounter"/> is not set: <c>gpt-4o</c> (o200k).</summary>
-    public const string DefaultTokenizerModel = "gpt-4o";
-
     /// <summary>
     /// Gets or sets the tokenizer chunk sizes are measured with: that of the model the chunks will be packed into a
-    /// prompt for; <see langword="null"/> for <see cref="DefaultTokenizerModel"/>'s when no model is named.
+    /// prompt for; <see langword="null"/> for <see cref="Tokens.TokenCounter.DefaultModel"/>'s (o200k) when no model is named.
     /// </summary>
     public TokenCounter? TokenCounter { get; set; }
 

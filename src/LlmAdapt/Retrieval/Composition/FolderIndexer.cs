@@ -34,7 +34,7 @@ public static class FolderIndexer
         options ??= new FolderIndexOptions();
         OptionsValidator.ThrowIfInvalid(options);
         var chunking = new ChunkerOptions { MaxTokens = options.MaxTokens, OverlapTokens = options.OverlapTokens };
-        var counter = options.TokenCounter ?? TokenCounter.ForModel(FolderIndexOptions.DefaultTokenizerModel);
+        var counter = options.TokenCounter ?? TokenCounter.ForModel(TokenCounter.DefaultModel);
         IChunker markdown = new MarkdownChunker(counter, chunking);
         IChunker plain = new RecursiveChunker(counter, chunking);
         var (documents, skipped) = await DocumentFolder.ReadAsync(folder, cancellationToken).ConfigureAwait(false);
@@ -119,7 +119,7 @@ public static class FolderIndexer
     private static string Fingerprint(string folder, IEmbeddingGenerator<string, Embedding<float>>? generator, FolderIndexOptions options)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"v{DocumentIndexFile.FormatVersion}|{(generator is null ? "none" : ModelIdOf(generator) ?? "unnamed")}|{options.MaxTokens}|{options.OverlapTokens}|{options.TokenCounter?.Name ?? FolderIndexOptions.DefaultTokenizerModel}|{string.Join(',', options.AllowedPrincipals ?? [])}\n");
+        text.Append(CultureInfo.InvariantCulture, $"v{DocumentIndexFile.FormatVersion}|{(generator is null ? "none" : ModelIdOf(generator) ?? "unnamed")}|{options.MaxTokens}|{options.OverlapTokens}|{options.TokenCounter?.Name ?? TokenCounter.DefaultModel}|{string.Join(',', options.AllowedPrincipals ?? [])}\n");
         foreach (var file in DocumentFolder.ListFiles(folder))
         {
             var info = new FileInfo(file);
