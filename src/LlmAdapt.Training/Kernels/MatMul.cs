@@ -191,24 +191,21 @@ internal static unsafe class MatMul
     {
         var block = 4 * Vector512<T>.Count;
         var blocks = (n + block - 1) / block;
-        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-        void Run(int jb)
-        {
-            var j0 = jb * block;
-            FewRowsBlock((T*)pa, ai, ap, (T*)pb, ldb, (T*)pc, ci, cj, m, k, j0, Math.Min(block, n - j0), accumulate);
-        }
-
         if ((long)m * k * n < 1 << 16 || blocks == 1 || Parallelism.Resolve(threads) == 1)
         {
-            for (var jb = 0; jb < blocks; jb++)
+            for (var j0 = 0; j0 < n; j0 += block)
             {
-                Run(jb);
+                FewRowsBlock(a, ai, ap, b, ldb, c, ci, cj, m, k, j0, Math.Min(block, n - j0), accumulate);
             }
 
             return;
         }
 
-        Parallelism.For(threads, blocks, Run);
+        // In its own method so that the one-thread path above allocates no closure.
+        static void Parallel(nint pa, nint ai, nint ap, nint pb, nint ldb, nint pc, nint ci, nint cj, int m, int k, int n, int block, int blocks, bool accumulate, int threads)
+            => Parallelism.For(threads, blocks, jb => FewRowsBlock((T*)pa, ai, ap, (T*)pb, ldb, (T*)pc, ci, cj, m, k, jb * block, Math.Min(block, n - (jb * block)), accumulate));
+
+        Parallel((nint)a, ai, ap, (nint)b, ldb, (nint)c, ci, cj, m, k, n, block, blocks, accumulate, threads);
     }
 
     /// <summary>Columns j0 … j0 + cols of <see cref="FewRows{T}"/>, four rows at a time (rows past m repeat row m − 1 and are dropped).</summary>
@@ -344,31 +341,34 @@ internal static unsafe class MatMul
     {
         const int RowsPerTask = 64;
         var tasks = (m + RowsPerTask - 1) / RowsPerTask;
-        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-        void Run(int task)
-        {
-            var first = task * RowsPerTask;
-            var rows = Math.Min(RowsPerTask, m - first);
-            for (var i0 = 0; i0 < rows; i0 += 4)
-            {
-                for (var j0 = 0; j0 < n; j0 += 4)
-                {
-                    DotTile((T*)pa + ((first + i0) * lda), lda, Math.Min(4, rows - i0), (T*)pb + (j0 * ldb), ldb, Math.Min(4, n - j0), k, (T*)pc + ((first + i0) * ldc) + j0, ldc, accumulate);
-                }
-            }
-        }
-
         if ((long)m * k * n < 1 << 16 || tasks == 1 || Parallelism.Resolve(threads) == 1)
         {
-            for (var task = 0; task < tasks; task++)
+            for (var first = 0; first < m; first += RowsPerTask)
             {
-                Run(task);
+                DotRowsTask(a, lda, b, ldb, c, ldc, first, Math.Min(RowsPerTask, m - first), k, n, accumulate);
             }
 
             return;
         }
 
-        Parallelism.For(threads, tasks, Run);
+        // In its own method so that the one-thread path above allocates no closure.
+        static void Parallel(nint pa, nint lda, nint pb, nint ldb, nint pc, nint ldc, int m, int k, int n, int tasks, bool accumulate, int threads)
+            => Parallelism.For(threads, tasks, task => DotRowsTask((T*)pa, lda, (T*)pb, ldb, (T*)pc, ldc, task * RowsPerTask, Math.Min(RowsPerTask, m - (task * RowsPerTask)), k, n, accumulate));
+
+        Parallel((nint)a, lda, (nint)b, ldb, (nint)c, ldc, m, k, n, tasks, accumulate, threads);
+    }
+
+    /// <summary>Rows first … first + rows of <see cref="DotRows{T}"/>, in 4 × 4 tiles.</summary>
+    private static void DotRowsTask<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ldc, int first, int rows, int k, int n, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (var i0 = 0; i0 < rows; i0 += 4)
+        {
+            for (var j0 = 0; j0 < n; j0 += 4)
+            {
+                DotTile(a + ((first + i0) * lda), lda, Math.Min(4, rows - i0), b + (j0 * ldb), ldb, Math.Min(4, n - j0), k, c + ((first + i0) * ldc) + j0, ldc, accumulate);
+            }
+        }
     }
 
     /// <summary>Up to 4 × 4 dot products of <see cref="DotRows{T}"/> (missing rows or columns repeat the last and are dropped).</summary>
@@ -483,7 +483,7 @@ internal static unsafe class MatMul
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     /// <summary>One multiply cut into tasks; <see cref="Run"/> computes one task's tile of C.</summary>
-    private sealed class Plan<T>
+    private readonly struct Plan<T>
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly nint _a;

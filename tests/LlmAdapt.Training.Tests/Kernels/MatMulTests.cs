@@ -142,6 +142,38 @@ public sealed unsafe class MatMulTests
     }
 
     [Fact]
+    public void OnOneThread_MultipliesAndAttentionHeads_AllocateNothing_AfterTheFirstCall()
+    {
+        // A training step makes thousands of these calls (attention alone: six per block of rows per head), so none may
+        // allocate: the packed path, both narrow paths (one with its scratch copy of B), and one attention head.
+        const int t = 100, hd = 16;
+        var x = GradientCheck.Random(t * 3 * 64, 31).Select(v => (float)v).ToArray();
+        var y = GradientCheck.Random(t * 3 * 64, 32).Select(v => (float)v).ToArray();
+        var output = new float[t * t];
+        var dx = new float[x.Length];
+        fixed (float* px = x, py = y, po = output, pd = dx)
+        {
+            var (a, b, c, d) = ((nint)px, (nint)py, (nint)po, (nint)pd);
+            void Calls()
+            {
+                MatMul.Gemm((float*)a, false, (float*)b, true, (float*)c, 50, 70, 60, accumulate: false, threads: 1);
+                MatMul.Gemm((float*)a, true, (float*)b, false, (float*)c, 4, 100, 128, accumulate: true, threads: 1);
+                MatMul.Gemm((float*)a, true, (float*)b, false, (float*)c, 100, 50, 4, accumulate: true, threads: 1);
+                MatMul.Gemm((float*)a, false, (float*)b, true, (float*)c, 100, 64, 4, accumulate: false, threads: 1);
+                MatMul.Gemm((float*)a, false, (float*)b, false, (float*)c, 100, 64, 4, accumulate: false, threads: 1);
+                Layers.HeadForward((float*)a, 3 * 64, (float*)a + 64, (float*)a + 128, 3 * 64, (float*)d, 64, (float*)c, t, hd);
+                Layers.HeadBackward((float*)d, (float*)a, 3 * 64, (float*)d + 64, (float*)d + 128, (float*)a + 64, (float*)a + 128, 3 * 64, (float*)b, 64, (float*)c, t, hd);
+            }
+
+            Calls();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Calls();
+            Calls();
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+    }
+
+    [Fact]
     public void Gemm_WithZeroDepth_ClearsOrKeepsTheOutput()
     {
         var c = new float[] { 1, 2, 3, 4, 5, 6 };
