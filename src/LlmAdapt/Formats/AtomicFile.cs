@@ -3,7 +3,7 @@ using System.Text;
 namespace LlmAdapt.Formats;
 
 /// <summary>Writes files a user keeps the safe way: to a temporary file beside the target, flushed, then renamed over it.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="contents"/> (UTF-8, no BOM) to <paramref name="path"/> atomically.</summary>
     /// <param name="path">The target file; its folder is created if needed.</param>

@@ -9,7 +9,7 @@ namespace LlmAdapt.Formats;
 /// Reads JSON Lines: one JSON object per line, blank lines skipped, a <c>.gz</c> file decompressed on the fly. A line
 /// that is not JSON, or not an object, is an <see cref="InvalidDataFileException"/> naming the file and line.
 /// </summary>
-public static class JsonLines
+internal static class JsonLines
 {
     /// <summary>Yields each non-blank line's object with its 1-based line number; the caller disposes each document.</summary>
     /// <param name="path">The JSONL (or JSONL.gz) file.</param>

@@ -4,7 +4,7 @@ namespace LlmAdapt.Retrieval.Indexes;
 /// An in-memory Okapi BM25 inverted index over integer keys (small, dense, non-negative: slot numbers).
 /// Supports add, update and delete while other threads search; searches run in parallel with each other.
 /// </summary>
-public sealed class Bm25Index : IDisposable
+internal sealed class Bm25Index : IDisposable
 {
     [ThreadStatic]
     private static float[]? t_scores;

@@ -6,7 +6,7 @@ namespace LlmAdapt.Retrieval.Indexes;
 /// Exact vector search: vectors live in one contiguous float32 array and a query is a SIMD dot product against every
 /// row, with the best k kept in a heap. The default for indexes up to a few hundred thousand vectors.
 /// </summary>
-public sealed class FlatVectorIndex : IVectorIndex
+internal sealed class FlatVectorIndex : IVectorIndex
 {
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private float[] _data = [];

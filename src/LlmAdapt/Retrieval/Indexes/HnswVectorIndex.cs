@@ -9,7 +9,7 @@ namespace LlmAdapt.Retrieval.Indexes;
 /// rejected nodes are walked through but never enter the results, and when the graph walk finds fewer than k
 /// accepted vectors the search falls back to an exact scan over them.
 /// </summary>
-public sealed class HnswVectorIndex : IVectorIndex
+internal sealed class HnswVectorIndex : IVectorIndex
 {
     [ThreadStatic]
     private static int[]? t_visited;

@@ -4,7 +4,7 @@ namespace LlmAdapt.Retrieval.Indexes;
 /// A vector index over integer keys, scored by dot product (cosine similarity for unit vectors). Implementations
 /// allow add, update and delete while other threads search.
 /// </summary>
-public interface IVectorIndex : IDisposable
+internal interface IVectorIndex : IDisposable
 {
     /// <summary>Gets the number of dimensions every vector has.</summary>
     int Dimensions { get; }
