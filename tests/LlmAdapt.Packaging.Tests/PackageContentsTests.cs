@@ -48,7 +48,8 @@ public sealed partial class PackageContentsTests(PackedSolution packed, ITestOut
         Assert.Matches(CommitId(), commit);
 
         // Every assembly of the package has its portable PDB in the symbols package, mapping its sources to the
-        // repository at that commit.
+        // repository at the commit it was built from (in a fresh clone the nuspec's; after an incremental build an
+        // assembly whose sources did not change keeps the commit it was compiled at).
         var assemblies = package.Entries.Where(e => e.FullName.EndsWith($"/{id}.dll", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(assemblies);
         using var symbols = ZipFile.OpenRead(snupkg);
@@ -58,14 +59,15 @@ public sealed partial class PackageContentsTests(PackedSolution packed, ITestOut
             var pdb = symbols.GetEntry(pdbName);
             Assert.True(pdb is not null, $"{pdbName} is not in {Path.GetFileName(snupkg)}");
             var mappings = SourceLinkDocuments(pdb!);
-            var expected = RepositoryUrl(PackedSolution.RepositoryUrl, commit);
-            Assert.Contains(mappings.Values, url => url.StartsWith(expected, StringComparison.Ordinal));
+            var expected = RawFiles(PackedSolution.RepositoryUrl);
+            Assert.Contains(mappings.Values, url => url.StartsWith(expected, StringComparison.Ordinal)
+                && CommitId().IsMatch(url[expected.Length..].Split('/')[0]) && url.EndsWith("/*", StringComparison.Ordinal));
         }
     }
 
-    /// <summary>The raw-file URL prefix SourceLink maps a GitHub repository's files to.</summary>
-    private static string RepositoryUrl(string repository, string commit)
-        => repository.Replace("https://github.com/", "https://raw.githubusercontent.com/", StringComparison.Ordinal).TrimEnd('/') + "/" + commit + "/";
+    /// <summary>The raw-file URL prefix SourceLink maps a GitHub repository's files to (the commit follows).</summary>
+    private static string RawFiles(string repository)
+        => repository.Replace("https://github.com/", "https://raw.githubusercontent.com/", StringComparison.Ordinal).TrimEnd('/') + "/";
 
     private static Dictionary<string, string> SourceLinkDocuments(ZipArchiveEntry pdb)
     {
