@@ -9,6 +9,7 @@ internal static class Comparisons
         ["embeddings"] = Embeddings.EmbeddingComparison.RunAsync,
         ["templates"] = Prompting.TemplateRenderingComparison.RunAsync,
         ["generation"] = Generation.GenerationComparison.RunAsync,
+        ["serving"] = Generation.ServingComparison.RunAsync,
         ["retrieval"] = Retrieval.RetrievalComparison.RunAsync,
         ["postgres"] = Retrieval.PostgresComparison.RunAsync,
         ["heads"] = Heads.HeadComparison.RunAsync,

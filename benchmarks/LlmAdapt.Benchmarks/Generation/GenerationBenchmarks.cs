@@ -72,16 +72,20 @@ public class GenerationBenchmarks
     }
 
     [Benchmark(Baseline = true)]
-    public int[] OrtGenAI_Generator()
+    public int[] OrtGenAI_Generator() => RunPeer(_peer, _prompt, NewTokens);
+
+    /// <summary>Greedy decoding of one prompt by a GenAI <c>Generator</c>; <paramref name="onToken"/> runs after each id.</summary>
+    public static int[] RunPeer(OrtGenAI.Model model, int[] prompt, int newTokens, Action? onToken = null)
     {
-        using var parameters = new OrtGenAI.GeneratorParams(_peer);
-        parameters.SetSearchOption("max_length", _prompt.Length + NewTokens);
+        using var parameters = new OrtGenAI.GeneratorParams(model);
+        parameters.SetSearchOption("max_length", prompt.Length + newTokens);
         parameters.SetSearchOption("do_sample", false);
-        using var generator = new OrtGenAI.Generator(_peer, parameters);
-        generator.AppendTokens(_prompt);
+        using var generator = new OrtGenAI.Generator(model, parameters);
+        generator.AppendTokens(prompt);
         while (!generator.IsDone())
         {
             generator.GenerateNextToken();
+            onToken?.Invoke();
         }
 
         return generator.GetSequence(0).ToArray();
