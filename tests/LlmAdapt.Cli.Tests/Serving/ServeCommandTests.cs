@@ -89,7 +89,7 @@ public sealed class ServeCommandTests
     }
 
     /// <summary>Standard error that completes <see cref="Seen"/> once <c>text</c> has been written.</summary>
-    private sealed class SignalingWriter(string text) : StringWriter
+    internal sealed class SignalingWriter(string text) : StringWriter
     {
         private readonly TaskCompletionSource _seen = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
