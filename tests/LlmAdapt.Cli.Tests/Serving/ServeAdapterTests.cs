@@ -1,6 +1,5 @@
 using System.ClientModel;
 using LlmAdapt.Cli.Tests.Prompting;
-using LlmAdapt.Onnx.Export;
 using LlmAdapt.Onnx.Generation;
 using LlmAdapt.Onnx.Tests.Export;
 using Microsoft.Extensions.AI;
@@ -21,10 +20,7 @@ public sealed class ServeAdapterTests(LlamaExportFixture fixture) : IClassFixtur
         var dir = TinyGpt2.NewDirectory("serve-adapters");
         try
         {
-            var second = new TinyLlama(LlamaExportFixture.Vocab, LlamaExportFixture.Context, LlamaExportFixture.Layers, LlamaExportFixture.Heads, LlamaExportFixture.KvHeads, LlamaExportFixture.Channels, LlamaExportFixture.Intermediate, seed: 17);
-            second.AddLora(rank: 2, alpha: 3, seed: 99, ["self_attn.q_proj", "mlp.down_proj"]);
-            var secondFile = Path.Combine(dir, "second.onnx_adapter");
-            await OnnxDecoderExporter.ExportAdapterAsync(await second.SaveAdapterAsync(Path.Combine(dir, "adapter"), fixture.Checkpoint, alpha: 3), fixture.ExportedSeparate, secondFile);
+            var (secondFile, _) = await fixture.ExportSecondAdapterAsync(dir);
             var sftFile = fixture.SeparateResult!.AdapterPath!;
 
             // The answers each served name must give: the unbatched model in process, with the same adapter files.

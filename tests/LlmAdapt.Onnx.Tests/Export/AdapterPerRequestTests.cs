@@ -24,10 +24,7 @@ public sealed class AdapterPerRequestTests(LlamaExportFixture fixture) : IClassF
             var expectedSft = merged.Generate(s_prompt, options).TokenIds;
             var expectedBase = plain.Generate(s_prompt, options).TokenIds;
 
-            var second = new TinyLlama(LlamaExportFixture.Vocab, LlamaExportFixture.Context, LlamaExportFixture.Layers, LlamaExportFixture.Heads, LlamaExportFixture.KvHeads, LlamaExportFixture.Channels, LlamaExportFixture.Intermediate, seed: 17);
-            second.AddLora(rank: 2, alpha: 3, seed: 99, ["self_attn.q_proj", "mlp.down_proj"]);
-            var secondFile = Path.Combine(dir, "second.onnx_adapter");
-            await OnnxDecoderExporter.ExportAdapterAsync(await second.SaveAdapterAsync(Path.Combine(dir, "adapter"), fixture.Checkpoint, alpha: 3), fixture.ExportedSeparate, secondFile);
+            var (secondFile, _) = await fixture.ExportSecondAdapterAsync(dir);
 
             using var model = OnnxDecoderModel.Load(fixture.ExportedSeparate);
             model.LoadAdapter("sft", fixture.SeparateResult!.AdapterPath!);

@@ -1,3 +1,4 @@
+using LlmAdapt.Onnx.Export;
 using LlmAdapt.Onnx.Tests.Generation;
 
 namespace LlmAdapt.Onnx.Tests.Export;
@@ -22,6 +23,20 @@ public sealed class LlamaExportFixture() : DecoderExportFixture("llama")
     public static readonly string[] TokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
 
     internal TinyLlama Model { get; } = new(Vocab, Context, Layers, Heads, KvHeads, Channels, Intermediate, seed: 17, ropeTheta: 10000);
+
+    /// <summary>
+    /// Exports a second adapter over the same base weights (same seed; rank 2, alpha 3, only q_proj and down_proj) for
+    /// the separate-LoRA graph, into <paramref name="directory"/>.
+    /// </summary>
+    /// <returns>The <c>.onnx_adapter</c> file and how many modules it holds.</returns>
+    public async Task<(string File, int Modules)> ExportSecondAdapterAsync(string directory)
+    {
+        var second = new TinyLlama(Vocab, Context, Layers, Heads, KvHeads, Channels, Intermediate, seed: 17);
+        second.AddLora(rank: 2, alpha: 3, seed: 99, ["self_attn.q_proj", "mlp.down_proj"]);
+        var adapterFolder = await second.SaveAdapterAsync(Path.Combine(directory, "adapter"), Checkpoint, alpha: 3);
+        var file = Path.Combine(directory, "second.onnx_adapter");
+        return (file, await OnnxDecoderExporter.ExportAdapterAsync(adapterFolder, ExportedSeparate, file));
+    }
 
     protected override async Task WriteCheckpointAndAdapterAsync()
     {
