@@ -272,36 +272,42 @@ internal static unsafe class Layers
 
     // ---- GELU (tanh approximation, Hugging Face's gelu_new) ----
 
-    /// <summary>out = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), vectorised (the tanh through TensorPrimitives).</summary>
-    public static void GeluForward<T>(T* output, T* inp, int n)
+    /// <summary>
+    /// out = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), vectorised (the tanh through TensorPrimitives), in chunks of
+    /// <see cref="ElementwiseChunk"/> shared out to up to <paramref name="threads"/> threads (0: every core).
+    /// </summary>
+    public static void GeluForward<T>(T* output, T* inp, int n, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var x = new ReadOnlySpan<T>(inp, n);
-        var o = new Span<T>(output, n);
-        GeluTanh(x, o);
-        TensorPrimitives.Add(o, T.One, o);
-        TensorPrimitives.Multiply(o, x, o);
-        TensorPrimitives.Multiply(o, T.CreateChecked(0.5), o);
+        nint po = (nint)output, pi = (nint)inp;
+        Elementwise(threads, n, (start, count) =>
+        {
+            var x = new ReadOnlySpan<T>((T*)pi + start, count);
+            var o = new Span<T>((T*)po + start, count);
+            GeluTanh(x, o);
+            TensorPrimitives.Add(o, T.One, o);
+            TensorPrimitives.Multiply(o, x, o);
+            TensorPrimitives.Multiply(o, T.CreateChecked(0.5), o);
+        });
     }
 
-    /// <summary>dinp += gelu′(x)·dout, with gelu′ = ½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), t the tanh above.</summary>
-    public static void GeluBackward<T>(T* dinp, T* inp, T* dout, int n)
+    /// <summary>dinp += gelu′(x)·dout, with gelu′ = ½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), t the tanh above; chunked as the forward.</summary>
+    public static void GeluBackward<T>(T* dinp, T* inp, T* dout, int n, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var s = T.CreateChecked(0.7978845608028654);
         var k3 = T.CreateChecked(3 * 0.044715);
         var half = T.CreateChecked(0.5);
-        var rented = ArrayPool<T>.Shared.Rent(Math.Min(n, 1 << 16));
-        try
+        nint pdi = (nint)dinp, pi = (nint)inp, pd = (nint)dout;
+        Elementwise(threads, n, (start, count) =>
         {
-            for (var start = 0; start < n; start += rented.Length)
+            var rented = ArrayPool<T>.Shared.Rent(count);
+            try
             {
-                var count = Math.Min(rented.Length, n - start);
-                var x = new ReadOnlySpan<T>(inp + start, count);
+                var x = new ReadOnlySpan<T>((T*)pi + start, count);
                 var th = rented.AsSpan(0, count);
                 GeluTanh(x, th);
-                var d = dout + start;
-                var di = dinp + start;
+                T* d = (T*)pd + start, di = (T*)pdi + start;
                 for (var i = 0; i < count; i++)
                 {
                     var xi = x[i];
@@ -310,11 +316,34 @@ internal static unsafe class Layers
                     di[i] += grad * d[i];
                 }
             }
-        }
-        finally
+            finally
+            {
+                ArrayPool<T>.Shared.Return(rented);
+            }
+        });
+    }
+
+    /// <summary>Values per piece of an element-wise op (128 KiB of floats): enough to amortise handing a piece to a thread.</summary>
+    internal const int ElementwiseChunk = 1 << 15;
+
+    /// <summary>
+    /// Calls <paramref name="body"/>(start, count) over 0 … n − 1 in pieces of <see cref="ElementwiseChunk"/> on up to
+    /// <paramref name="threads"/> threads; pieces are independent, so the result does not depend on the thread count.
+    /// </summary>
+    internal static void Elementwise(int threads, int n, Action<int, int> body)
+    {
+        var chunks = (n + ElementwiseChunk - 1) / ElementwiseChunk;
+        if (chunks <= 1)
         {
-            ArrayPool<T>.Shared.Return(rented);
+            body(0, n);
+            return;
         }
+
+        Parallelism.For(threads, chunks, chunk =>
+        {
+            var start = chunk * ElementwiseChunk;
+            body(start, Math.Min(ElementwiseChunk, n - start));
+        });
     }
 
     /// <summary>t = tanh(√(2/π)·(x + 0.044715·x³)) into <paramref name="t"/>.</summary>

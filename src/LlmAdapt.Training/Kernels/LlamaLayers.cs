@@ -128,43 +128,48 @@ internal static unsafe class LlamaLayers
 
     // ---- SwiGLU: h = silu(gate) · up ----
 
-    /// <summary>out = g·σ(g)·up, vectorised (σ through TensorPrimitives).</summary>
-    public static void SwiGluForward<T>(T* output, T* gate, T* up, int n)
+    /// <summary>out = g·σ(g)·up, vectorised (σ through TensorPrimitives), in pieces on up to <paramref name="threads"/> threads.</summary>
+    public static void SwiGluForward<T>(T* output, T* gate, T* up, int n, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var g = new ReadOnlySpan<T>(gate, n);
-        var o = new Span<T>(output, n);
-        TensorPrimitives.Sigmoid(g, o);
-        TensorPrimitives.Multiply(o, g, o);
-        TensorPrimitives.Multiply(o, new ReadOnlySpan<T>(up, n), o);
+        nint po = (nint)output, pg = (nint)gate, pu = (nint)up;
+        Layers.Elementwise(threads, n, (start, count) =>
+        {
+            var g = new ReadOnlySpan<T>((T*)pg + start, count);
+            var o = new Span<T>((T*)po + start, count);
+            TensorPrimitives.Sigmoid(g, o);
+            TensorPrimitives.Multiply(o, g, o);
+            TensorPrimitives.Multiply(o, new ReadOnlySpan<T>((T*)pu + start, count), o);
+        });
     }
 
-    /// <summary>dup += dout·g·σ(g); dgate += dout·up·σ(g)·(1 + g·(1 − σ(g))).</summary>
-    public static void SwiGluBackward<T>(T* dgate, T* dup, T* dout, T* gate, T* up, int n)
+    /// <summary>dup += dout·g·σ(g); dgate += dout·up·σ(g)·(1 + g·(1 − σ(g))); in pieces as the forward.</summary>
+    public static void SwiGluBackward<T>(T* dgate, T* dup, T* dout, T* gate, T* up, int n, int threads = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var rented = ArrayPool<T>.Shared.Rent(Math.Min(n, 1 << 16));
-        try
+        nint pdg = (nint)dgate, pdu = (nint)dup, pd = (nint)dout, pg = (nint)gate, pu = (nint)up;
+        Layers.Elementwise(threads, n, (start, count) =>
         {
-            for (var start = 0; start < n; start += rented.Length)
+            var rented = ArrayPool<T>.Shared.Rent(count);
+            try
             {
-                var count = Math.Min(rented.Length, n - start);
                 var sigmoid = rented.AsSpan(0, count);
-                TensorPrimitives.Sigmoid(new ReadOnlySpan<T>(gate + start, count), sigmoid);
+                TensorPrimitives.Sigmoid(new ReadOnlySpan<T>((T*)pg + start, count), sigmoid);
                 for (var i = 0; i < count; i++)
                 {
                     var at = start + i;
-                    var g = gate[at];
+                    var g = ((T*)pg)[at];
                     var sig = sigmoid[i];
-                    dup[at] += dout[at] * g * sig;
-                    dgate[at] += dout[at] * up[at] * sig * (T.One + (g * (T.One - sig)));
+                    var d = ((T*)pd)[at];
+                    ((T*)pdu)[at] += d * g * sig;
+                    ((T*)pdg)[at] += d * ((T*)pu)[at] * sig * (T.One + (g * (T.One - sig)));
                 }
             }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(rented);
-        }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(rented);
+            }
+        });
     }
 
     // ---- causal attention with grouped key/value heads ----

@@ -144,4 +144,36 @@ public sealed unsafe class LlamaLayersGradientTests
         Assert.InRange(GradientCheck.MaxRelativeError(k, 0, k.Length, Loss, i => dk[i], samples: 200), 0, Tolerance);
         Assert.InRange(GradientCheck.MaxRelativeError(v, 0, v.Length, Loss, i => dv[i], samples: 200), 0, Tolerance);
     }
+
+    [Fact]
+    public void GeluAndSwiGlu_OverSeveralPieces_GiveTheSameValuesOnOneAndTwoThreads()
+    {
+        // 2.5 pieces of the element-wise chunk, so the parallel path and a short last piece both run.
+        var n = (5 * Layers.ElementwiseChunk / 2) + 3;
+        var x = GradientCheck.Random(n, 41, 4).Select(v => (float)v).ToArray();
+        var u = GradientCheck.Random(n, 42, 2).Select(v => (float)v).ToArray();
+        var d = GradientCheck.Random(n, 43).Select(v => (float)v).ToArray();
+        float[][] Run(int threads)
+        {
+            float[] gelu = new float[n], dgelu = new float[n], swiglu = new float[n], dgate = new float[n], dup = new float[n];
+            fixed (float* px = x, pu = u, pd = d, pg = gelu, pdg = dgelu, ps = swiglu, pga = dgate, pup = dup)
+            {
+                Layers.GeluForward(pg, px, n, threads);
+                Layers.GeluBackward(pdg, px, pd, n, threads);
+                LlamaLayers.SwiGluForward(ps, px, pu, n, threads);
+                LlamaLayers.SwiGluBackward(pga, pup, pd, px, pu, n, threads);
+            }
+
+            return [gelu, dgelu, swiglu, dgate, dup];
+        }
+
+        var one = Run(1);
+        var two = Run(2);
+        for (var i = 0; i < one.Length; i++)
+        {
+            Assert.Equal(one[i], two[i]);
+        }
+
+        Assert.Equal(0.5f * x[^1] * (1 + MathF.Tanh(0.7978845608f * (x[^1] + (0.044715f * x[^1] * x[^1] * x[^1])))), one[0][^1], 4);
+    }
 }

@@ -104,7 +104,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
             Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttProj.Pointer, n * c);
             Layers.LayerNormForward(la.Ln2.Pointer, la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, la.Residual2.Pointer, P(h + "ln_2.weight"), P(h + "ln_2.bias"), n, c, _eps);
             Linear(l, SiteFc, la.Fch.Pointer, la.Ln2.Pointer, n);
-            Layers.GeluForward(la.FchGelu.Pointer, la.Fch.Pointer, n * 4 * c);
+            Layers.GeluForward(la.FchGelu.Pointer, la.Fch.Pointer, n * 4 * c, Threads);
             Linear(l, SiteMlpProj, la.FcProj.Pointer, la.FchGelu.Pointer, n);
             Layers.ResidualForward(la.Residual3.Pointer, la.Residual2.Pointer, la.FcProj.Pointer, n * c);
             residual = la.Residual3.Pointer;
@@ -145,7 +145,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
             Layers.ResidualForward(x, x, s.Proj.Pointer, c);
             Layers.LayerNormForward(s.Ln.Pointer, s.Mean.Pointer, s.Rstd.Pointer, x, P(h + "ln_2.weight"), P(h + "ln_2.bias"), 1, c, _eps);
             Linear(l, SiteFc, s.Fch.Pointer, s.Ln.Pointer, 1);
-            Layers.GeluForward(s.FchGelu.Pointer, s.Fch.Pointer, 4 * c);
+            Layers.GeluForward(s.FchGelu.Pointer, s.Fch.Pointer, 4 * c, Threads);
             Linear(l, SiteMlpProj, s.Proj.Pointer, s.FchGelu.Pointer, 1);
             Layers.ResidualForward(x, x, s.Proj.Pointer, c);
         }
@@ -183,7 +183,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
             a.DFchGelu.Clear();
             LinearBackward(l, SiteMlpProj, a.DFchGelu.Pointer, dres, la.FchGelu.Pointer, n);
             a.DFch.Clear();
-            Layers.GeluBackward(a.DFch.Pointer, la.Fch.Pointer, a.DFchGelu.Pointer, n * 4 * c);
+            Layers.GeluBackward(a.DFch.Pointer, la.Fch.Pointer, a.DFchGelu.Pointer, n * 4 * c, Threads);
             a.DLn.Clear();
             LinearBackward(l, SiteFc, a.DLn.Pointer, a.DFch.Pointer, la.Ln2.Pointer, n);
             Layers.LayerNormBackward(dres, G(h + "ln_2.weight"), G(h + "ln_2.bias"), a.DLn.Pointer, la.Residual2.Pointer, P(h + "ln_2.weight"), la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, n, c);

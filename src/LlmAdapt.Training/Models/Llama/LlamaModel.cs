@@ -104,7 +104,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             LlamaLayers.RmsNormForward(la.Norm2.Pointer, la.Rstd2.Pointer, la.Residual2.Pointer, P(p + "post_attention_layernorm.weight"), n, c, _eps);
             Linear(l, SiteGate, la.Gate.Pointer, la.Norm2.Pointer, n);
             Linear(l, SiteUp, la.Up.Pointer, la.Norm2.Pointer, n);
-            LlamaLayers.SwiGluForward(la.Hidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im);
+            LlamaLayers.SwiGluForward(la.Hidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im, Threads);
             Linear(l, SiteDown, la.Down.Pointer, la.Hidden.Pointer, n);
             Layers.ResidualForward(la.Residual3.Pointer, la.Residual2.Pointer, la.Down.Pointer, n * c);
             residual = la.Residual3.Pointer;
@@ -143,7 +143,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             LlamaLayers.RmsNormForward(s.Norm.Pointer, s.Rstd.Pointer, x, P(p + "post_attention_layernorm.weight"), 1, c, _eps);
             Linear(l, SiteGate, s.Gate.Pointer, s.Norm.Pointer, 1);
             Linear(l, SiteUp, s.Up.Pointer, s.Norm.Pointer, 1);
-            LlamaLayers.SwiGluForward(s.Hidden.Pointer, s.Gate.Pointer, s.Up.Pointer, im);
+            LlamaLayers.SwiGluForward(s.Hidden.Pointer, s.Gate.Pointer, s.Up.Pointer, im, Threads);
             Linear(l, SiteDown, s.Out.Pointer, s.Hidden.Pointer, 1);
             Layers.ResidualForward(x, x, s.Out.Pointer, c);
         }
@@ -174,7 +174,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             LinearBackward(l, SiteDown, a.DHidden.Pointer, dres, la.Hidden.Pointer, n);
             a.DGate.Clear();
             a.DUp.Clear();
-            LlamaLayers.SwiGluBackward(a.DGate.Pointer, a.DUp.Pointer, a.DHidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im);
+            LlamaLayers.SwiGluBackward(a.DGate.Pointer, a.DUp.Pointer, a.DHidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im, Threads);
             a.DNorm.Clear();
             LinearBackward(l, SiteGate, a.DNorm.Pointer, a.DGate.Pointer, la.Norm2.Pointer, n);
             LinearBackward(l, SiteUp, a.DNorm.Pointer, a.DUp.Pointer, la.Norm2.Pointer, n);
