@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using LlmAdapt.Diagnostics;
 using LlmAdapt.Preference.Feedback;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -19,6 +20,9 @@ namespace LlmAdapt.Preference;
 /// </summary>
 public sealed partial class BestOfNChatClient : DelegatingChatClient
 {
+    private const string CandidatesTag = "llmadapt.best_of_n.candidates";
+    private const string IndexTag = "llmadapt.best_of_n.index";
+    private const string ScoreTag = "llmadapt.best_of_n.score";
     private readonly IResponseScorer _scorer;
     private readonly BestOfNOptions _options;
     private readonly ILogger _logger;
@@ -57,6 +61,10 @@ public sealed partial class BestOfNChatClient : DelegatingChatClient
         var candidateOptions = options?.Clone() ?? new ChatOptions();
         candidateOptions.Temperature ??= _options.Temperature;
 
+        // One span for the choice, a child per candidate (each the parent of the inner client's span) and one for scoring.
+        using var span = LlmAdaptTelemetry.ActivitySource.StartActivity("best_of_n");
+        span?.SetTag(CandidatesTag, _options.N);
+
         var candidates = new ChatResponse[_options.N];
         using (var gate = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency))
         {
@@ -70,6 +78,8 @@ public sealed partial class BestOfNChatClient : DelegatingChatClient
                         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                         try
                         {
+                            using var candidate = LlmAdaptTelemetry.ActivitySource.StartActivity("best_of_n.candidate");
+                            candidate?.SetTag(IndexTag, index);
                             candidates[index] = await base.GetResponseAsync(conversation, OptionsFor(candidateOptions, index), cancellationToken).ConfigureAwait(false);
                         }
                         finally
@@ -84,7 +94,12 @@ public sealed partial class BestOfNChatClient : DelegatingChatClient
         }
 
         var texts = candidates.Select(c => c.Text).ToArray();
-        var scores = await _scorer.ScoreAsync(conversation, texts, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<double> scores;
+        using (LlmAdaptTelemetry.ActivitySource.StartActivity("best_of_n.score"))
+        {
+            scores = await _scorer.ScoreAsync(conversation, texts, cancellationToken).ConfigureAwait(false);
+        }
+
         if (scores.Count != texts.Length)
         {
             throw new LlmAdaptException($"The scorer returned {scores.Count} scores for {texts.Length} candidates.");
@@ -100,6 +115,8 @@ public sealed partial class BestOfNChatClient : DelegatingChatClient
         }
 
         LogChosen(_logger, best, _options.N, scores[best]);
+        span?.SetTag(IndexTag, best);
+        span?.SetTag(ScoreTag, scores[best]);
         if (_logger.IsEnabled(LogLevel.Trace))
         {
             LogCandidates(_logger, string.Join(" | ", texts.Select((t, i) => $"[{i}] {scores[i]:G4}: {t}")));

@@ -48,7 +48,7 @@ public sealed partial class ChainPromptStrategy : IPromptStrategy
         CheckInputs(variables.Keys);
 
         var limit = PromptBudget.Limit(request, _options.MaxPromptTokens);
-        var ledger = _core.Ledger(chatClient, maxCalls: _steps.Length);
+        using var ledger = _core.Ledger(chatClient, maxCalls: _steps.Length);
         var outputs = new Dictionary<string, string>(StringComparer.Ordinal);
         IReadOnlyList<ChatMessage> lastMessages = [];
         ChatResponse? lastResponse = null;

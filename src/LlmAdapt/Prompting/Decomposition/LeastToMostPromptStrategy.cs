@@ -63,7 +63,8 @@ public sealed class LeastToMostPromptStrategy : IPromptStrategy
     public async Task<PromptResult> ExecuteAsync(IChatClient chatClient, PromptRequest request, CancellationToken cancellationToken = default)
     {
         var task = StrategyCore.RequireTask(chatClient, request);
-        var run = new Run(this, _core.Ledger(chatClient, _options.MaxModelCalls), request, cancellationToken);
+        using var ledger = _core.Ledger(chatClient, _options.MaxModelCalls);
+        var run = new Run(this, ledger, request, cancellationToken);
         var (answer, subs) = await run.SolveAsync(task, [], depth: 1, budget: _options.MaxModelCalls).ConfigureAwait(false);
         return run.Ledger.Result(answer, run.LastMessages, run.LastResponse, new()
         {

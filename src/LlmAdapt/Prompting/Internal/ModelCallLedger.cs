@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using LlmAdapt.Diagnostics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -6,9 +7,10 @@ namespace LlmAdapt.Prompting.Internal;
 
 /// <summary>
 /// Makes the model calls of one strategy run: counts them against an optional bound, sums the usage the client
-/// reports, and logs message content only at Trace (prompts are user data). Thread-safe.
+/// reports, and logs message content only at Trace (prompts are user data). Thread-safe. A multi-call run's ledger
+/// also holds the run's span (<see cref="WithSpan"/>), the parent of every call's span, ended by <see cref="Dispose"/>.
 /// </summary>
-internal sealed class ModelCallLedger(IChatClient client, ILogger logger, string strategyName, int maxCalls = int.MaxValue)
+internal sealed class ModelCallLedger(IChatClient client, ILogger logger, string strategyName, int maxCalls = int.MaxValue) : IDisposable
 {
     /// <summary>The tag naming the prompt strategy on its spans.</summary>
     public const string StrategyTag = "llmadapt.prompt.strategy";
@@ -17,6 +19,7 @@ internal sealed class ModelCallLedger(IChatClient client, ILogger logger, string
     public const string CallsTag = "llmadapt.prompt.model_calls";
 
     private readonly Lock _gate = new();
+    private Activity? _span;
     private int _calls;
     private int _reserved;
     private UsageDetails? _usage;
@@ -52,6 +55,39 @@ internal sealed class ModelCallLedger(IChatClient client, ILogger logger, string
                 return _usage;
             }
         }
+    }
+
+    /// <summary>
+    /// Starts the run's span, <c>prompt_strategy {name}</c>, as the current activity of the caller (call this from the
+    /// run's own method, not from an async helper, so the calls made after it are its children).
+    /// </summary>
+    public ModelCallLedger WithSpan()
+    {
+        _span = LlmAdaptTelemetry.ActivitySource.StartActivity("prompt_strategy " + strategyName);
+        _span?.SetTag(StrategyTag, strategyName);
+        return this;
+    }
+
+    /// <summary>Ends the run's span, if any, with the calls made and the tokens they used.</summary>
+    public void Dispose()
+    {
+        if (_span is not { } span)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            span.SetTag(CallsTag, _calls);
+            if (_usage is { } usage)
+            {
+                span.SetTag("gen_ai.usage.input_tokens", usage.InputTokenCount);
+                span.SetTag("gen_ai.usage.output_tokens", usage.OutputTokenCount);
+            }
+        }
+
+        span.Dispose();
+        _span = null;
     }
 
     public async Task<ChatResponse> CallAsync(IReadOnlyList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)

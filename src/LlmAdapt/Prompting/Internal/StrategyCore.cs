@@ -49,13 +49,17 @@ internal sealed class StrategyCore
     public IReadOnlyList<ChatMessage> Fit(IReadOnlyList<ChatMessage> messages, PromptRequest request, int? optionsLimit, TokenBudgetOverflow overflow)
         => PromptBudget.Fit(Counter, messages, PromptBudget.Limit(request, optionsLimit), overflow);
 
-    /// <summary>A ledger for one run, logging under this strategy's name.</summary>
-    public ModelCallLedger Ledger(IChatClient chatClient, int maxCalls = int.MaxValue) => new(chatClient, Logger, Name, maxCalls);
+    /// <summary>
+    /// A ledger for one multi-call run, logging under this strategy's name, with the run's span started (the parent of
+    /// every call's span); dispose it when the run ends.
+    /// </summary>
+    public ModelCallLedger Ledger(IChatClient chatClient, int maxCalls = int.MaxValue) => new ModelCallLedger(chatClient, Logger, Name, maxCalls).WithSpan();
 
     /// <summary>Makes the one call of a single-call run; the ledger gives the result its call count and usage.</summary>
     public async Task<(ChatResponse Response, ModelCallLedger Ledger)> CallOnceAsync(IChatClient chatClient, IReadOnlyList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
     {
-        var ledger = Ledger(chatClient);
+        // One call: its own span is the strategy's, no parent span around it.
+        var ledger = new ModelCallLedger(chatClient, Logger, Name);
         var response = await ledger.CallAsync(messages, options, cancellationToken).ConfigureAwait(false);
         return (response, ledger);
     }

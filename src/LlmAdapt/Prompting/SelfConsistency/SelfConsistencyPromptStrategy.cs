@@ -42,7 +42,7 @@ public sealed class SelfConsistencyPromptStrategy : IPromptStrategy
         StrategyCore.CheckArguments(chatClient, request);
         var fitted = ReasoningPrompt.BuildFitted(_core, request, _options.SystemPrompt, _options.Template, _options.AnswerInstruction, _options.Cue, _options.MaxPromptTokens);
         var n = _options.Samples;
-        var ledger = _core.Ledger(chatClient, maxCalls: n);
+        using var ledger = _core.Ledger(chatClient, maxCalls: n);
         var responses = new ChatResponse[n];
         using (var gate = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency))
         {
