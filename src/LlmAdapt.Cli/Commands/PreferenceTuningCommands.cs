@@ -9,7 +9,10 @@ using LlmAdapt.Training.Lora;
 
 namespace LlmAdapt.Cli.Commands;
 
-/// <summary><c>llmadapt dpo</c> and <c>llmadapt eval preferences</c>: tune a decoder on preference pairs, and measure it against its reference.</summary>
+/// <summary>
+/// <c>llmadapt dpo</c>, <c>llmadapt eval preferences</c> and <c>llmadapt eval generations</c>: tune a decoder on
+/// preference pairs, measure it against its reference on pairs, and measure what it generates with a reward.
+/// </summary>
 internal static class PreferenceTuningCommands
 {
     /// <summary>TRL's metric names, in the order they are printed.</summary>
@@ -19,7 +22,9 @@ internal static class PreferenceTuningCommands
     public static void AddTo(Command root, CliContext context)
     {
         root.Subcommands.Add(CreateDpo(context));
-        TrainingHeadCommands.Group(root, "eval", "Evaluate adapted models and pipelines on test sets.").Subcommands.Add(CreateEvaluate(context));
+        var eval = TrainingHeadCommands.Group(root, "eval", "Evaluate adapted models and pipelines on test sets.");
+        eval.Subcommands.Add(CreateEvaluate(context));
+        eval.Subcommands.Add(CreateEvaluateGenerations(context));
     }
 
     private static Command CreateDpo(CliContext context)
@@ -219,6 +224,123 @@ internal static class PreferenceTuningCommands
         return command;
     }
 
+    private static Command CreateEvaluateGenerations(CliContext context)
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "A checkpoint, or a LoRA adapter folder (its KL is measured against its base with the adapter off).", Required = true };
+        var promptsFile = new Option<FileInfo>("--prompts") { Description = "Prompts, one per line (blank lines skipped), continued as plain text.", Required = true };
+        var prefixWords = new Option<string?>("--prefix-words") { Description = "K or MIN-MAX: keep only the first K words of each line (K drawn per line with --seed); lines with no more words are skipped." };
+        var take = new Option<int?>("--take") { Description = "Use at most this many prompts (after --prefix-words)." };
+        var classifier = new Option<string?>("--classifier") { Description = "A classifier folder ('train classifier'): the reward is the probability of --label for the prompt followed by the completion." };
+        var label = new Option<string?>("--label") { Description = "The classifier label whose probability is the reward." };
+        var rewardModel = new Option<string?>("--reward-model") { Description = "A reward model folder ('train reward') instead of --classifier: the reward is its score of the completion as a reply to the prompt." };
+        var samples = new Option<int>("--samples") { Description = "Completions sampled per prompt (best-of-n picks among them).", DefaultValueFactory = _ => 4 };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Most tokens per completion (an end-of-text token counts).", DefaultValueFactory = _ => 32 };
+        var reference = new Option<DirectoryInfo?>("--reference") { Description = "The reference checkpoint for the KL (default: an adapter's base with the adapter off; a checkpoint alone gets no KL)." };
+        var seed = new Option<int>("--seed") { Description = "Sampling seed (and the seed of --prefix-words).", DefaultValueFactory = _ => 42 };
+        var rankings = new Option<string?>("--rankings") { Description = "Also write each prompt's completions ranked by reward as rankings JSONL (for 'pairs from-rankings')." };
+        var json = CliContext.JsonOption();
+        var encoder = new TrainingHeadCommands.EncoderOptions();
+        var command = new Command("generations", "Sample completions from a model and score them with a classifier or reward model: mean reward of one sample, best-of-n reward, KL to the reference, distinct-2.")
+        {
+            model, promptsFile, prefixWords, take, classifier, label, rewardModel, samples, maxNewTokens, reference, seed, rankings, json,
+        };
+        encoder.AddTo(command);
+        command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
+        {
+            var classifierPath = parse.GetValue(classifier);
+            var rewardPath = parse.GetValue(rewardModel);
+            if ((classifierPath is null) == (rewardPath is null))
+            {
+                throw new CliUsageException("Give exactly one of --classifier (with --label) and --reward-model.");
+            }
+
+            if (classifierPath is not null && parse.GetValue(label) is null)
+            {
+                throw new CliUsageException("--classifier needs --label: the label whose probability is the reward.");
+            }
+
+            var seedValue = parse.GetValue(seed);
+            var lines = (await File.ReadAllLinesAsync(TrainingHeadCommands.Existing(parse.GetRequiredValue(promptsFile)), cancellationToken).ConfigureAwait(false))
+                .Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
+            IReadOnlyList<string> prompts = lines;
+            if (parse.GetValue(prefixWords) is { } words)
+            {
+                var (min, max) = ParseRange(words);
+                prompts = GenerationRewardEvaluator.Prefixes(lines, min, max, seedValue);
+            }
+
+            if (parse.GetValue(take) is int n)
+            {
+                prompts = prompts.Take(n).ToArray();
+            }
+
+            if (prompts.Count == 0)
+            {
+                throw new CliUsageException($"{parse.GetRequiredValue(promptsFile).FullName} gives no prompts{(parse.GetValue(prefixWords) is null ? string.Empty : " longer than --prefix-words")}.");
+            }
+
+            var options = new GenerationRewardOptions { SamplesPerPrompt = parse.GetValue(samples), MaxNewTokens = parse.GetValue(maxNewTokens), Seed = seedValue };
+            try
+            {
+                options.Validate();
+            }
+            catch (InvalidOptionsException ex)
+            {
+                throw new CliUsageException(ex.Message, ex);
+            }
+
+            using var enc = encoder.Open(parse, classifierPath ?? rewardPath);
+            var scorer = classifierPath is not null
+                ? (await LlmAdapt.Training.Heads.TextClassifier.LoadAsync(classifierPath, enc.Generator, cancellationToken: cancellationToken).ConfigureAwait(false)).AsScorer(parse.GetValue(label)!)
+                : (IResponseScorer)await LlmAdapt.Training.Reward.RewardModel.LoadAsync(rewardPath!, enc.Generator, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var report = await GenerationRewardEvaluator.EvaluateAsync(parse.GetRequiredValue(model).FullName, prompts, scorer, options, parse.GetValue(reference)?.FullName, new SamplingProgress(context), cancellationToken).ConfigureAwait(false);
+            var kl = report.KL is { } k ? Invariant($"KL {k:F3} ± {report.KLStandardError:F3} nats against the {(report.Reference == GenerationRewardEvaluator.AdapterOffReference ? report.Reference : "reference " + report.Reference)}") : "no KL (no reference)";
+            await context.Out.WriteLineAsync(Invariant($"{report.Prompts} prompts × {report.SamplesPerPrompt} samples: reward {report.MeanReward:F4} ± {report.MeanRewardStandardError:F4}, best-of-{report.SamplesPerPrompt} {report.BestOfNReward:F4}; {kl}; distinct-2 {report.Distinct2:F4}; {report.MeanTokens:F1} tokens per completion, {report.EndOfSequenceRate:P0} ended by end-of-text, {report.EmptyCompletions} empty")).ConfigureAwait(false);
+            if (parse.GetValue(rankings) is { } rankingsPath)
+            {
+                var written = await PreferenceDataWriter.WriteRankingsAsync(rankingsPath, report.Rankings, cancellationToken).ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"{written} rankings written to {Path.GetFullPath(rankingsPath)}").ConfigureAwait(false);
+            }
+
+            if (parse.GetValue(json))
+            {
+                context.WriteJson(new
+                {
+                    prompts = report.Prompts,
+                    samples_per_prompt = report.SamplesPerPrompt,
+                    mean_reward = report.MeanReward,
+                    mean_reward_se = report.MeanRewardStandardError,
+                    best_of_n_reward = report.BestOfNReward,
+                    kl = report.KL,
+                    kl_se = report.KLStandardError,
+                    distinct_2 = report.Distinct2,
+                    mean_tokens = report.MeanTokens,
+                    end_of_sequence_rate = report.EndOfSequenceRate,
+                    empty_completions = report.EmptyCompletions,
+                    reference = report.Reference,
+                    rankings = report.Rankings.Count,
+                });
+            }
+
+            return CliApp.Success;
+        }));
+        return command;
+
+        static (int Min, int Max) ParseRange(string text)
+        {
+            var parts = text.Split('-', StringSplitOptions.TrimEntries);
+            if (parts.Length is 1 or 2
+                && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var min)
+                && int.TryParse(parts[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var max)
+                && min >= 1 && max >= min)
+            {
+                return (min, max);
+            }
+
+            throw new CliUsageException($"--prefix-words '{text}': give K or MIN-MAX with 1 ≤ MIN ≤ MAX.");
+        }
+    }
+
     /// <summary>
     /// Holds the selected pairs to DPO's limits (a response to learn from, chosen ≠ rejected): the first bad pair stops
     /// the command naming its file and line, or with <paramref name="drop"/> every bad pair is listed and left out.
@@ -267,6 +389,22 @@ internal static class PreferenceTuningCommands
             {
                 _shown = tenth;
                 context.Error.WriteLine($"{what}: {value.Completed}/{value.Total} pairs");
+            }
+        }
+    }
+
+    /// <summary>Writes sampling progress to standard error about every tenth of the way.</summary>
+    private sealed class SamplingProgress(CliContext context) : IProgress<GenerationProgress>
+    {
+        private int _shown = -1;
+
+        public void Report(GenerationProgress value)
+        {
+            var tenth = value.Completed * 10 / Math.Max(1, value.Total);
+            if (tenth != _shown)
+            {
+                _shown = tenth;
+                context.Error.WriteLine($"sampling: {value.Completed}/{value.Total} prompts");
             }
         }
     }

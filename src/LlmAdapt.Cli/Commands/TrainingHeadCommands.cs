@@ -45,7 +45,7 @@ internal static class TrainingHeadCommands
         return group;
     }
 
-    private sealed class EncoderOptions
+    internal sealed class EncoderOptions
     {
         public Option<string?> ModelDirectory { get; } = new("--embedding-model") { Description = "An ONNX sentence-transformer folder; default: the built-in all-MiniLM-L6-v2." };
 

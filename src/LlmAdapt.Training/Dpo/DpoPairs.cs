@@ -100,21 +100,71 @@ internal sealed class DpoPairs
         Array.Fill(targets, -1);
         for (var j = 0; j < pairs.Count; j++)
         {
-            Fill(pairs[j].Prompt, pairs[j].Chosen, j);
-            Fill(pairs[j].Prompt, pairs[j].Rejected, batch + j);
+            FillRow(inputs, targets, pairs[j].Prompt, pairs[j].Chosen, j, t);
+            FillRow(inputs, targets, pairs[j].Prompt, pairs[j].Rejected, batch + j, t);
         }
 
         return (inputs, targets);
+    }
 
-        void Fill(int[] prompt, int[] response, int row)
+    /// <summary>
+    /// Writes one sequence into row <paramref name="row"/> of T positions: the prompt and the response less its last
+    /// token as inputs, the response's tokens as the targets (−1 elsewhere is the caller's). A prompt of p tokens and a
+    /// response of r need p + r − 1 ≤ T positions.
+    /// </summary>
+    public static void FillRow(int[] inputs, int[] targets, int[] prompt, int[] response, int row, int t)
+    {
+        var offset = row * t;
+        prompt.CopyTo(inputs, offset);
+        response.AsSpan(0, response.Length - 1).CopyTo(inputs.AsSpan(offset + prompt.Length));
+
+        // Position i predicts token i + 1: the response's tokens are the targets of positions p − 1 … p + r − 2.
+        response.CopyTo(targets, offset + prompt.Length - 1);
+    }
+
+    /// <summary>
+    /// Returns each sequence's summed log-probability of its response tokens under <paramref name="model"/> as it is
+    /// (adapters on or off as the caller set them), scoring <paramref name="batch"/> sequences per forward in T =
+    /// the longest prompt + response − 1 positions. The scoring rule of DPO's log-probabilities, for any sequences.
+    /// </summary>
+    public static double[] ScoreSequences(Models.DecoderModel<float> model, IReadOnlyList<(int[] Prompt, int[] Response)> sequences, int batch, CancellationToken cancellationToken)
+    {
+        var result = new double[sequences.Count];
+        if (sequences.Count == 0)
         {
-            var offset = row * t;
-            prompt.CopyTo(inputs, offset);
-            response.AsSpan(0, response.Length - 1).CopyTo(inputs.AsSpan(offset + prompt.Length));
-
-            // Position i predicts token i + 1: the response's tokens are the targets of positions p − 1 … p + r − 2.
-            response.CopyTo(targets, offset + prompt.Length - 1);
+            return result;
         }
+
+        var t = sequences.Max(s => s.Prompt.Length + s.Response.Length - 1);
+        var training = model.Training;
+        model.Training = false;
+        try
+        {
+            var sums = new double[batch];
+            var inputs = new int[batch * t];
+            var targets = new int[batch * t];
+            for (var start = 0; start < sequences.Count; start += batch)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var count = Math.Min(batch, sequences.Count - start);
+                Array.Clear(inputs);
+                Array.Fill(targets, -1);
+                for (var j = 0; j < count; j++)
+                {
+                    FillRow(inputs, targets, sequences[start + j].Prompt, sequences[start + j].Response, j, t);
+                }
+
+                model.Forward(inputs, targets, batch, t);
+                model.SumTargetLogProbs(sums);
+                sums.AsSpan(0, count).CopyTo(result.AsSpan(start));
+            }
+        }
+        finally
+        {
+            model.Training = training;
+        }
+
+        return result;
     }
 
     /// <summary>Returns a digest of the pairs' tokens, which names the reference log-probabilities computed for them.</summary>

@@ -1,3 +1,4 @@
+using LlmAdapt.Preference;
 using LlmAdapt.Training.Embeddings;
 using LlmAdapt.Training.Internal;
 using Microsoft.Extensions.AI;
@@ -118,6 +119,27 @@ public sealed class TextClassifier
         return ClassificationMetrics.Compute(Labels, truth, probabilities);
     }
 
+    /// <summary>
+    /// Returns this classifier as a reward: a candidate's score is the probability of <paramref name="label"/> for the
+    /// last user message's text followed directly by the candidate (a continuation, as in controlled generation), or
+    /// for the candidate alone. Best-of-n and <c>GenerationRewardEvaluator</c> take it like a reward model.
+    /// </summary>
+    /// <param name="label">The label whose probability is the reward (one of <see cref="Labels"/>).</param>
+    /// <param name="includePrompt">Whether the prompt's text comes before the candidate.</param>
+    /// <returns>The scorer.</returns>
+    /// <exception cref="ArgumentException">The classifier has no such label (its labels are listed).</exception>
+    public IResponseScorer AsScorer(string label, bool includePrompt = true)
+    {
+        ArgumentNullException.ThrowIfNull(label);
+        var index = IndexOf(label);
+        if (index < 0)
+        {
+            throw new ArgumentException($"The classifier has no label '{label}' (labels: {string.Join(", ", Labels)}).", nameof(label));
+        }
+
+        return new LabelProbabilityScorer(this, label, includePrompt);
+    }
+
     internal static void CheckEncoder(string path, HeadManifest manifest, IEmbeddingGenerator embeddings, string? embeddingModelId)
     {
         var reported = EmbeddingIdentity.ModelIdOf(embeddings);
@@ -187,5 +209,18 @@ public sealed class TextClassifier
         }
 
         return new ClassificationResult { Label = Labels[best], Probability = p[best], Probabilities = map };
+    }
+}
+
+/// <summary>A classifier's probability of one label as an <see cref="IResponseScorer"/>.</summary>
+internal sealed class LabelProbabilityScorer(TextClassifier classifier, string label, bool includePrompt) : IResponseScorer
+{
+    public async Task<IReadOnlyList<double>> ScoreAsync(IReadOnlyList<ChatMessage> conversation, IReadOnlyList<string> candidates, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(conversation);
+        ArgumentNullException.ThrowIfNull(candidates);
+        var prompt = includePrompt ? conversation.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? string.Empty : string.Empty;
+        var results = await classifier.ClassifyAsync(candidates.Select(c => prompt + c).ToArray(), null, cancellationToken).ConfigureAwait(false);
+        return results.Select(r => r.Probabilities[label]).ToArray();
     }
 }
