@@ -125,4 +125,74 @@ public sealed class PreferenceTuningCommandsTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>
+    /// The controlled-generation loop in miniature: a tiny GPT-2 pre-trained one step on SST-2 sentences (train.tsv lines
+    /// 2–301), a linear classifier on train.tsv lines 2–121, prompts = 2–4-word prefixes (seed 42) of dev.tsv lines
+    /// 2–41; sample and score, rank, pair, DPO, and measure the adapter against its base.
+    /// </summary>
+    [Fact]
+    public async Task EvalGenerations_ScoresSamples_WritesRankings_AndMeasuresAnAdaptersKl()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "llmadapt-cli-gen", Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string PathOf(string name) => Path.Combine(dir, name);
+            var sst = CliRunner.SharedData("classification/sst2/train.tsv");
+            await File.WriteAllTextAsync(PathOf("corpus.txt"), string.Join("<|endoftext|>", File.ReadLines(sst).Skip(1).Take(300).Select(l => l.Split('\t')[0])));
+            await File.WriteAllLinesAsync(PathOf("train.tsv"), File.ReadLines(sst).Take(121));
+            await File.WriteAllLinesAsync(PathOf("prompts.txt"), File.ReadLines(CliRunner.SharedData("classification/sst2/dev.tsv")).Skip(1).Take(40).Select(l => l.Split('\t')[0]));
+            var model = PathOf("model");
+            var (code, output, error) = await CliRunner.RunAsync("pretrain", "--layers", "1", "--heads", "2", "--dim", "16", "--context", "32", "--batch", "2", "--steps", "1", "--warmup", "1", "--eval-every", "1", "--eval-batches", "1", "--data", PathOf("corpus.txt"), "--out", model);
+            Assert.True(code == 0, error);
+            var classifier = PathOf("clf");
+            (code, _, error) = await CliRunner.RunAsync("train", "classifier", "--train", PathOf("train.tsv"), "--epochs", "3", "--out", classifier, "--cache-dir", PathOf("cache"));
+            Assert.True(code == 0, error);
+
+            string[] common = ["--prompts", PathOf("prompts.txt"), "--prefix-words", "2-4", "--take", "4", "--classifier", classifier, "--label", "1", "--samples", "3", "--max-new-tokens", "5", "--cache-dir", PathOf("cache"), "--json"];
+            (code, output, error) = await CliRunner.RunAsync(["eval", "generations", "--model", model, "--rankings", PathOf("rankings.jsonl"), .. common]);
+            Assert.True(code == 0, error);
+            Assert.Contains("4 prompts × 3 samples", output, StringComparison.Ordinal);
+            int rankings;
+            using (var report = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
+            {
+                var root = report.RootElement;
+                Assert.Equal(4, root.GetProperty("prompts").GetInt32());
+                var mean = root.GetProperty("mean_reward").GetDouble();
+                Assert.InRange(mean, 0, 1);
+                Assert.InRange(root.GetProperty("best_of_n_reward").GetDouble(), mean, 1);
+                Assert.False(root.TryGetProperty("kl", out _)); // no reference, no KL
+                Assert.InRange(root.GetProperty("distinct_2").GetDouble(), 0, 1);
+                rankings = root.GetProperty("rankings").GetInt32();
+            }
+
+            Assert.Equal(rankings, File.ReadAllLines(PathOf("rankings.jsonl")).Length);
+            (code, _, error) = await CliRunner.RunAsync("pairs", "from-rankings", "--in", PathOf("rankings.jsonl"), "--out", PathOf("pairs.jsonl"));
+            Assert.True(code == 0, error);
+            var adapter = PathOf("dpo");
+            (code, _, error) = await CliRunner.RunAsync("dpo", "--base", model, "--pairs", PathOf("pairs.jsonl"), "--hold-out", "1", "--lora-rank", "2", "--steps", "2", "--batch", "2", "--lr", "0.05", "--warmup", "1", "--max-prompt-tokens", "8", "--max-response-tokens", "8", "--threads", "2", "--out", adapter);
+            Assert.True(code == 0, error);
+
+            (code, output, error) = await CliRunner.RunAsync(["eval", "generations", "--model", adapter, .. common]);
+            Assert.True(code == 0, error);
+            using (var report = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
+            {
+                Assert.Equal("base without adapter", report.RootElement.GetProperty("reference").GetString());
+                Assert.Equal(JsonValueKind.Number, report.RootElement.GetProperty("kl").ValueKind);
+                Assert.True(report.RootElement.GetProperty("kl_se").GetDouble() >= 0);
+            }
+
+            (code, _, error) = await CliRunner.RunAsync("eval", "generations", "--model", model, "--prompts", PathOf("prompts.txt"), "--samples", "2");
+            Assert.Equal(2, code);
+            Assert.Contains("--classifier", error, StringComparison.Ordinal);
+            (code, _, error) = await CliRunner.RunAsync("eval", "generations", "--model", model, "--prompts", PathOf("prompts.txt"), "--prefix-words", "4-2", "--reward-model", classifier);
+            Assert.Equal(2, code);
+            Assert.Contains("--prefix-words '4-2'", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
