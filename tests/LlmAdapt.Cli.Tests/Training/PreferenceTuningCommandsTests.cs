@@ -139,10 +139,10 @@ public sealed class PreferenceTuningCommandsTests
         try
         {
             string PathOf(string name) => Path.Combine(dir, name);
-            var sst = CliRunner.SharedData("classification/sst2/train.tsv");
+            var sst = TestData.PathOf("classification/sst2/train.tsv");
             await File.WriteAllTextAsync(PathOf("corpus.txt"), string.Join("<|endoftext|>", File.ReadLines(sst).Skip(1).Take(300).Select(l => l.Split('\t')[0])));
             await File.WriteAllLinesAsync(PathOf("train.tsv"), File.ReadLines(sst).Take(121));
-            await File.WriteAllLinesAsync(PathOf("prompts.txt"), File.ReadLines(CliRunner.SharedData("classification/sst2/dev.tsv")).Skip(1).Take(40).Select(l => l.Split('\t')[0]));
+            await File.WriteAllLinesAsync(PathOf("prompts.txt"), File.ReadLines(TestData.PathOf("classification/sst2/dev.tsv")).Skip(1).Take(40).Select(l => l.Split('\t')[0]));
             var model = PathOf("model");
             var (code, output, error) = await CliRunner.RunAsync("pretrain", "--layers", "1", "--heads", "2", "--dim", "16", "--context", "32", "--batch", "2", "--steps", "1", "--warmup", "1", "--eval-every", "1", "--eval-batches", "1", "--data", PathOf("corpus.txt"), "--out", model);
             Assert.True(code == 0, error);
