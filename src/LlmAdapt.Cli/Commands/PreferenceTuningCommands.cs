@@ -226,7 +226,7 @@ internal static class PreferenceTuningCommands
 
     private static Command CreateEvaluateGenerations(CliContext context)
     {
-        var model = new Option<DirectoryInfo>("--model") { Description = "A checkpoint, or a LoRA adapter folder (its KL is measured against its base with the adapter off).", Required = true };
+        var model = new Option<DirectoryInfo[]>("--model") { Description = "A checkpoint, or a LoRA adapter folder (its KL is measured against its base with the adapter off); repeat to compare several on the same prompts and seed.", Required = true };
         var promptsFile = new Option<FileInfo>("--prompts") { Description = "Prompts, one per line (blank lines skipped), continued as plain text.", Required = true };
         var prefixWords = new Option<string?>("--prefix-words") { Description = "K or MIN-MAX: keep only the first K words of each line (K drawn per line with --seed); lines with no more words are skipped." };
         var take = new Option<int?>("--take") { Description = "Use at most this many prompts (after --prefix-words)." };
@@ -237,12 +237,13 @@ internal static class PreferenceTuningCommands
         var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Most tokens per completion (an end-of-text token counts).", DefaultValueFactory = _ => 32 };
         var reference = new Option<DirectoryInfo?>("--reference") { Description = "The reference checkpoint for the KL (default: an adapter's base with the adapter off; a checkpoint alone gets no KL)." };
         var seed = new Option<int>("--seed") { Description = "Sampling seed (and the seed of --prefix-words).", DefaultValueFactory = _ => 42 };
-        var rankings = new Option<string?>("--rankings") { Description = "Also write each prompt's completions ranked by reward as rankings JSONL (for 'pairs from-rankings')." };
+        var rankings = new Option<string?>("--rankings") { Description = "Also write each prompt's completions ranked by reward as rankings JSONL (for 'pairs from-rankings'); one --model only." };
+        var plot = new Option<string?>("--plot") { Description = "Write mean reward against KL for every --model as a PNG, with the first model's best-of-n reward as a line (a model without a reference sits at KL 0)." };
         var json = CliContext.JsonOption();
         var encoder = new TrainingHeadCommands.EncoderOptions();
         var command = new Command("generations", "Sample completions from a model and score them with a classifier or reward model: mean reward of one sample, best-of-n reward, KL to the reference, distinct-2.")
         {
-            model, promptsFile, prefixWords, take, classifier, label, rewardModel, samples, maxNewTokens, reference, seed, rankings, json,
+            model, promptsFile, prefixWords, take, classifier, label, rewardModel, samples, maxNewTokens, reference, seed, rankings, plot, json,
         };
         encoder.AddTo(command);
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
@@ -257,6 +258,12 @@ internal static class PreferenceTuningCommands
             if (classifierPath is not null && parse.GetValue(label) is null)
             {
                 throw new CliUsageException("--classifier needs --label: the label whose probability is the reward.");
+            }
+
+            var models = parse.GetRequiredValue(model);
+            if (models.Length > 1 && parse.GetValue(rankings) is not null)
+            {
+                throw new CliUsageException("--rankings writes one model's completions: give one --model.");
             }
 
             var seedValue = parse.GetValue(seed);
@@ -289,40 +296,61 @@ internal static class PreferenceTuningCommands
                 throw new CliUsageException(ex.Message, ex);
             }
 
-            using var enc = encoder.Open(parse, classifierPath ?? rewardPath);
+            using var enc = await encoder.OpenAsync(parse, classifierPath ?? rewardPath, cancellationToken).ConfigureAwait(false);
             var scorer = classifierPath is not null
                 ? (await LlmAdapt.Training.Heads.TextClassifier.LoadAsync(classifierPath, enc.Generator, cancellationToken: cancellationToken).ConfigureAwait(false)).AsScorer(parse.GetValue(label)!)
                 : (IResponseScorer)await LlmAdapt.Training.Reward.RewardModel.LoadAsync(rewardPath!, enc.Generator, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var report = await GenerationRewardEvaluator.EvaluateAsync(parse.GetRequiredValue(model).FullName, prompts, scorer, options, parse.GetValue(reference)?.FullName, new SamplingProgress(context), cancellationToken).ConfigureAwait(false);
-            var kl = report.KL is { } k ? Invariant($"KL {k:F3} ± {report.KLStandardError:F3} nats against the {(report.Reference == GenerationRewardEvaluator.AdapterOffReference ? report.Reference : "reference " + report.Reference)}") : "no KL (no reference)";
-            await context.Out.WriteLineAsync(Invariant($"{report.Prompts} prompts × {report.SamplesPerPrompt} samples: reward {report.MeanReward:F4} ± {report.MeanRewardStandardError:F4}, best-of-{report.SamplesPerPrompt} {report.BestOfNReward:F4}; {kl}; distinct-2 {report.Distinct2:F4}; {report.MeanTokens:F1} tokens per completion, {report.EndOfSequenceRate:P0} ended by end-of-text, {report.EmptyCompletions} empty")).ConfigureAwait(false);
-            if (parse.GetValue(rankings) is { } rankingsPath)
+            var measured = new List<(string Name, GenerationRewardReport Report)>();
+            foreach (var folder in models)
             {
-                var written = await PreferenceDataWriter.WriteRankingsAsync(rankingsPath, report.Rankings, cancellationToken).ConfigureAwait(false);
-                await context.Out.WriteLineAsync($"{written} rankings written to {Path.GetFullPath(rankingsPath)}").ConfigureAwait(false);
+                var report = await GenerationRewardEvaluator.EvaluateAsync(folder.FullName, prompts, scorer, options, parse.GetValue(reference)?.FullName, new SamplingProgress(context), cancellationToken).ConfigureAwait(false);
+                measured.Add((folder.Name, report));
+                await WriteAsync(folder, report).ConfigureAwait(false);
             }
 
-            if (parse.GetValue(json))
+            if (parse.GetValue(plot) is { } png)
             {
-                context.WriteJson(new
-                {
-                    prompts = report.Prompts,
-                    samples_per_prompt = report.SamplesPerPrompt,
-                    mean_reward = report.MeanReward,
-                    mean_reward_se = report.MeanRewardStandardError,
-                    best_of_n_reward = report.BestOfNReward,
-                    kl = report.KL,
-                    kl_se = report.KLStandardError,
-                    distinct_2 = report.Distinct2,
-                    mean_tokens = report.MeanTokens,
-                    end_of_sequence_rate = report.EndOfSequenceRate,
-                    empty_completions = report.EmptyCompletions,
-                    reference = report.Reference,
-                    rankings = report.Rankings.Count,
-                });
+                var first = measured[0];
+                await TrainingConsole.WriteRewardKlPlotAsync(
+                    png,
+                    measured.Select(m => (m.Name, m.Report.KL ?? 0, m.Report.MeanReward)).ToArray(),
+                    (Invariant($"best-of-{first.Report.SamplesPerPrompt}, {first.Name}"), first.Report.BestOfNReward)).ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"reward against KL written to {Path.GetFullPath(png)}").ConfigureAwait(false);
             }
 
             return CliApp.Success;
+
+            async Task WriteAsync(DirectoryInfo folder, GenerationRewardReport report)
+            {
+                var kl = report.KL is { } k ? Invariant($"KL {k:F3} ± {report.KLStandardError:F3} nats against the {(report.Reference == GenerationRewardEvaluator.AdapterOffReference ? report.Reference : "reference " + report.Reference)}") : "no KL (no reference)";
+                await context.Out.WriteLineAsync(Invariant($"{folder.Name}: {report.Prompts} prompts × {report.SamplesPerPrompt} samples: reward {report.MeanReward:F4} ± {report.MeanRewardStandardError:F4}, best-of-{report.SamplesPerPrompt} {report.BestOfNReward:F4}; {kl}; distinct-2 {report.Distinct2:F4}; {report.MeanTokens:F1} tokens per completion, {report.EndOfSequenceRate:P0} ended by end-of-text, {report.EmptyCompletions} empty")).ConfigureAwait(false);
+                if (parse.GetValue(rankings) is { } rankingsPath)
+                {
+                    var written = await PreferenceDataWriter.WriteRankingsAsync(rankingsPath, report.Rankings, cancellationToken).ConfigureAwait(false);
+                    await context.Out.WriteLineAsync($"{written} rankings written to {Path.GetFullPath(rankingsPath)}").ConfigureAwait(false);
+                }
+
+                if (parse.GetValue(json))
+                {
+                    context.WriteJson(new
+                    {
+                        model = folder.FullName,
+                        prompts = report.Prompts,
+                        samples_per_prompt = report.SamplesPerPrompt,
+                        mean_reward = report.MeanReward,
+                        mean_reward_se = report.MeanRewardStandardError,
+                        best_of_n_reward = report.BestOfNReward,
+                        kl = report.KL,
+                        kl_se = report.KLStandardError,
+                        distinct_2 = report.Distinct2,
+                        mean_tokens = report.MeanTokens,
+                        end_of_sequence_rate = report.EndOfSequenceRate,
+                        empty_completions = report.EmptyCompletions,
+                        reference = report.Reference,
+                        rankings = report.Rankings.Count,
+                    });
+                }
+            }
         }));
         return command;
 

@@ -77,6 +77,31 @@ internal static class TrainingConsole
         await AtomicFile.WriteAllBytesAsync(path, bytes, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Writes mean reward against KL, one labelled point per model, with a dashed horizontal line at
+    /// <paramref name="line"/>'s reward (best-of-n of a model), as a PNG (atomically): the DPO paper's reward–KL picture.
+    /// </summary>
+    public static async Task WriteRewardKlPlotAsync(string path, IReadOnlyList<(string Label, double KL, double Reward)> points, (string Label, double Reward) line)
+    {
+        var plot = new ScottPlot.Plot();
+        foreach (var (label, kl, reward) in points)
+        {
+            var point = plot.Add.Scatter(new[] { kl }, new[] { reward });
+            point.MarkerSize = 9;
+            point.LegendText = label;
+        }
+
+        var best = plot.Add.HorizontalLine(line.Reward);
+        best.LinePattern = ScottPlot.LinePattern.Dashed;
+        best.LegendText = line.Label;
+        plot.Title("mean reward of one sample against KL(π‖π_ref)");
+        plot.XLabel("sequence-level KL to the reference (nats), estimated from the samples");
+        plot.YLabel("mean reward");
+        plot.ShowLegend();
+        var bytes = plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png);
+        await AtomicFile.WriteAllBytesAsync(path, bytes).ConfigureAwait(false);
+    }
+
     private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => report(value);

@@ -174,10 +174,15 @@ public sealed class PreferenceTuningCommandsTests
             (code, _, error) = await CliRunner.RunAsync("dpo", "--base", model, "--pairs", PathOf("pairs.jsonl"), "--hold-out", "1", "--lora-rank", "2", "--steps", "2", "--batch", "2", "--lr", "0.05", "--warmup", "1", "--max-prompt-tokens", "8", "--max-response-tokens", "8", "--threads", "2", "--out", adapter);
             Assert.True(code == 0, error);
 
-            (code, output, error) = await CliRunner.RunAsync(["eval", "generations", "--model", adapter, .. common]);
+            // Both models on the same prompts and seed, one JSON line each, and the reward–KL picture.
+            (code, output, error) = await CliRunner.RunAsync(["eval", "generations", "--model", model, "--model", adapter, "--plot", PathOf("frontier.png"), .. common]);
             Assert.True(code == 0, error);
-            using (var report = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(PathOf("frontier.png"))[..4]);
+            var lines = output.TrimEnd().Split('\n').Where(l => l.StartsWith('{')).ToArray();
+            Assert.Equal(2, lines.Length);
+            using (var report = JsonDocument.Parse(lines[1]))
             {
+                Assert.Equal(Path.GetFullPath(adapter), report.RootElement.GetProperty("model").GetString());
                 Assert.Equal("base without adapter", report.RootElement.GetProperty("reference").GetString());
                 Assert.Equal(JsonValueKind.Number, report.RootElement.GetProperty("kl").ValueKind);
                 Assert.True(report.RootElement.GetProperty("kl_se").GetDouble() >= 0);
@@ -189,6 +194,9 @@ public sealed class PreferenceTuningCommandsTests
             (code, _, error) = await CliRunner.RunAsync("eval", "generations", "--model", model, "--prompts", PathOf("prompts.txt"), "--prefix-words", "4-2", "--reward-model", classifier);
             Assert.Equal(2, code);
             Assert.Contains("--prefix-words '4-2'", error, StringComparison.Ordinal);
+            (code, _, error) = await CliRunner.RunAsync(["eval", "generations", "--model", model, "--model", adapter, "--rankings", PathOf("r2.jsonl"), .. common]);
+            Assert.Equal(2, code);
+            Assert.Contains("one --model", error, StringComparison.Ordinal);
         }
         finally
         {
