@@ -130,7 +130,7 @@ internal static class PreferenceTuningCommands
                 OutputPath = parse.GetRequiredValue(output).FullName,
                 Seed = parse.GetValue(seed),
             };
-            var scoring = new ScoringProgress(context, "reference log-probabilities");
+            var scoring = new TenthsProgress<ReferenceScoringProgress>(context, "reference log-probabilities", "pairs", p => (p.Completed, p.Total));
             var artifact = await TrainingConsole.RunAsync(context, "dpo", stepCount, progress => trainer.TrainAsync(request, progress, scoring, cancellationToken)).ConfigureAwait(false);
             var report = artifact.Report;
             var m = report.Metrics;
@@ -193,7 +193,7 @@ internal static class PreferenceTuningCommands
             DpoEvaluation result;
             try
             {
-                result = await DpoTrainer.EvaluateAsync(path, pairs, parse.GetValue(reference)?.FullName, options, new ScoringProgress(context, "scoring pairs"), cancellationToken).ConfigureAwait(false);
+                result = await DpoTrainer.EvaluateAsync(path, pairs, parse.GetValue(reference)?.FullName, options, new TenthsProgress<ReferenceScoringProgress>(context, "scoring pairs", "pairs", p => (p.Completed, p.Total)), cancellationToken).ConfigureAwait(false);
             }
             catch (ArgumentException ex) when (ex.ParamName == "reference")
             {
@@ -303,7 +303,7 @@ internal static class PreferenceTuningCommands
             var measured = new List<(string Name, GenerationRewardReport Report)>();
             foreach (var folder in models)
             {
-                var report = await GenerationRewardEvaluator.EvaluateAsync(folder.FullName, prompts, scorer, options, parse.GetValue(reference)?.FullName, new SamplingProgress(context), cancellationToken).ConfigureAwait(false);
+                var report = await GenerationRewardEvaluator.EvaluateAsync(folder.FullName, prompts, scorer, options, parse.GetValue(reference)?.FullName, new TenthsProgress<GenerationProgress>(context, "sampling", "prompts", p => (p.Completed, p.Total)), cancellationToken).ConfigureAwait(false);
                 measured.Add((folder.Name, report));
                 await WriteAsync(folder, report).ConfigureAwait(false);
             }
@@ -405,34 +405,19 @@ internal static class PreferenceTuningCommands
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>Writes scoring progress to standard error about every tenth of the way.</summary>
-    private sealed class ScoringProgress(CliContext context, string what) : IProgress<ReferenceScoringProgress>
+    /// <summary>Writes "what: done/total unit" to standard error about every tenth of the way (reference scoring, sampling).</summary>
+    private sealed class TenthsProgress<T>(CliContext context, string what, string unit, Func<T, (int Completed, int Total)> read) : IProgress<T>
     {
         private int _shown = -1;
 
-        public void Report(ReferenceScoringProgress value)
+        public void Report(T value)
         {
-            var tenth = value.Completed * 10 / Math.Max(1, value.Total);
+            var (completed, total) = read(value);
+            var tenth = completed * 10 / Math.Max(1, total);
             if (tenth != _shown)
             {
                 _shown = tenth;
-                context.Error.WriteLine($"{what}: {value.Completed}/{value.Total} pairs");
-            }
-        }
-    }
-
-    /// <summary>Writes sampling progress to standard error about every tenth of the way.</summary>
-    private sealed class SamplingProgress(CliContext context) : IProgress<GenerationProgress>
-    {
-        private int _shown = -1;
-
-        public void Report(GenerationProgress value)
-        {
-            var tenth = value.Completed * 10 / Math.Max(1, value.Total);
-            if (tenth != _shown)
-            {
-                _shown = tenth;
-                context.Error.WriteLine($"sampling: {value.Completed}/{value.Total} prompts");
+                context.Error.WriteLine($"{what}: {completed}/{total} {unit}");
             }
         }
     }
