@@ -7,16 +7,26 @@ using LlmAdapt.Onnx.Embeddings;
 namespace LlmAdapt.Benchmarks.Embeddings;
 
 /// <summary>
-/// `compare embeddings`: texts per second of <see cref="OnnxEmbeddingGenerator"/> against the peer encoder and a plain
-/// ONNX Runtime loop, the int8 speed-up on the abstracts, and the lowest cosine between int8 and fp32 embeddings.
+/// `compare embeddings [--int8]`: texts per second of <see cref="OnnxEmbeddingGenerator"/> against the peer encoder and
+/// a plain ONNX Runtime loop, the int8 speed-up on the abstracts, and the lowest cosine between int8 and fp32
+/// embeddings. With <c>--int8</c> only the side-by-side int8 measurement runs (minutes instead of the BenchmarkDotNet
+/// part's 25), still on the full abstracts and with the machine's MatMul peak beside the ratios.
 /// </summary>
 internal static class EmbeddingComparison
 {
+    /// <summary>The option that skips BenchmarkDotNet and runs only the side-by-side int8 measurement.</summary>
+    public const string Int8Only = "--int8";
+
     public static async Task<int> RunAsync(string[] args)
     {
         // Each operation embeds a whole corpus (up to a minute for the peer on the abstracts), so one warm-up and three
         // measured operations per method are enough and keep the run to minutes. In process: all sides share it anyway.
         var iterations = int.TryParse(Environment.GetEnvironmentVariable("LLMADAPT_BENCH_ITERATIONS"), out var n) && n > 0 ? n : 3;
+        if (args.Contains(Int8Only, StringComparer.Ordinal))
+        {
+            return await RunInt8OnlyAsync(iterations).ConfigureAwait(false);
+        }
+
         var job = Job.Default.WithId("embeddings").WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(iterations)
             .WithInvocationCount(1).WithUnrollFactor(1).WithToolchain(new InProcessEmitToolchain(TimeSpan.FromHours(2), logOutput: true));
         var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
@@ -34,26 +44,49 @@ internal static class EmbeddingComparison
         var ratioAbstracts = Mean(peer, "abstracts") / Mean(fp32, "abstracts");
         var ratioPlain = Math.Min(Mean(plain, "short") / Mean(fp32, "short"), Mean(plain, "abstracts") / Mean(fp32, "abstracts"));
         var int8SpeedupPhases = Mean(fp32, "abstracts") / Mean(int8, "abstracts");
-        var (int8Speedup, int8SpeedupCpu) = await Int8SpeedupSideBySideAsync(iterations).ConfigureAwait(false);
-
+        var sideBySide = await Int8SpeedupSideBySideAsync(iterations).ConfigureAwait(false);
         var minCosine = await Int8MinCosineAsync().ConfigureAwait(false);
+        var peak = PrintMachine();
         if (EmbeddingCorpora.AbstractsLimit is int limit)
         {
             Console.WriteLine($"note: abstracts limited to the first {limit} by LLMADAPT_BENCH_ABSTRACTS; {iterations} measured operations a method");
         }
 
         Console.WriteLine(FormattableString.Invariant(
-            $"ratio_vs_peer_short={ratioShort:F2} ratio_vs_peer_abstracts={ratioAbstracts:F2} ratio_vs_plain_ort={ratioPlain:F2} int8_speedup={int8Speedup:F2} int8_speedup_cpu={int8SpeedupCpu:F2} int8_speedup_phases={int8SpeedupPhases:F2} int8_min_cosine={minCosine:F4}"));
+            $"ratio_vs_peer_short={ratioShort:F2} ratio_vs_peer_abstracts={ratioAbstracts:F2} ratio_vs_plain_ort={ratioPlain:F2} int8_speedup={sideBySide.Wall:F2} int8_speedup_cpu={sideBySide.Cpu:F2} int8_speedup_phases={int8SpeedupPhases:F2} int8_min_cosine={minCosine:F4} peak_gflops={peak:F1}"));
         return 0;
+    }
+
+    /// <summary>`compare embeddings --int8`: the side-by-side int8 measurement and the cosine check, without BenchmarkDotNet.</summary>
+    private static async Task<int> RunInt8OnlyAsync(int pairs)
+    {
+        var sideBySide = await Int8SpeedupSideBySideAsync(pairs).ConfigureAwait(false);
+        var minCosine = await Int8MinCosineAsync().ConfigureAwait(false);
+        var peak = PrintMachine();
+        var abstracts = EmbeddingCorpora.AbstractsLimit is int limit ? $"the first {limit} abstracts (LLMADAPT_BENCH_ABSTRACTS)" : "all abstracts";
+        Console.WriteLine(FormattableString.Invariant($"note: side by side only ({Int8Only}), {abstracts}, {pairs} pairs"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"int8_speedup={sideBySide.Wall:F2} int8_speedup_cpu={sideBySide.Cpu:F2} int8_min_cosine={minCosine:F4} fp32_s={sideBySide.Fp32Seconds:F2} int8_s={sideBySide.Int8Seconds:F2} peak_gflops={peak:F1}"));
+        return 0;
+    }
+
+    /// <summary>Prints the machine's fp32 MatMul peak at one thread (what each lane of the default layout has) and the load; returns the peak.</summary>
+    private static double PrintMachine()
+    {
+        var peak = Measurements.MatMulPeak(threads: 1);
+        Console.WriteLine(FormattableString.Invariant(
+            $"peak MatMul {peak:F1} GFLOP/s (ONNX Runtime fp32, 1 thread: one lane of the default {Environment.ProcessorCount} lanes × 1 thread); load average {Measurements.LoadAverage()}"));
+        return peak;
     }
 
     /// <summary>
     /// The int8 speed-up on the abstracts measured side by side: after one warm-up each, fp32 and int8 embed the corpus
     /// in alternating order (fp32 then int8, int8 then fp32, …), so load that comes and goes and whichever side runs
     /// first weigh on both alike (BenchmarkDotNet runs all of one side's operations, then the other's, minutes apart).
-    /// Returns the median of the per-pair wall-time ratios and the ratio of the process CPU time each side used.
+    /// Prints each pair; returns the median of the per-pair wall-time ratios, the ratio of the process CPU time each side
+    /// used, and each side's median wall time.
     /// </summary>
-    private static async Task<(double Wall, double Cpu)> Int8SpeedupSideBySideAsync(int pairs)
+    private static async Task<SideBySide> Int8SpeedupSideBySideAsync(int pairs)
     {
         using var fp32 = OnnxEmbeddingGenerator.CreateDefault();
         using var int8 = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { Precision = EmbeddingPrecision.Int8 });
@@ -62,6 +95,7 @@ internal static class EmbeddingComparison
         _ = await TimeAsync(int8, texts).ConfigureAwait(false);
         var ratios = new List<double>(pairs);
         var (fp32Cpu, int8Cpu) = (0.0, 0.0);
+        var (fp32Walls, int8Walls) = (new List<double>(pairs), new List<double>(pairs));
         for (var pair = 0; pair < pairs; pair++)
         {
             (double Wall, double Cpu) a, b;
@@ -79,11 +113,13 @@ internal static class EmbeddingComparison
             ratios.Add(a.Wall / b.Wall);
             fp32Cpu += a.Cpu;
             int8Cpu += b.Cpu;
+            fp32Walls.Add(a.Wall);
+            int8Walls.Add(b.Wall);
+            Console.WriteLine(FormattableString.Invariant(
+                $"pair {pair + 1} ({(pair % 2 == 0 ? "fp32 first" : "int8 first")}): fp32 {a.Wall:F2} s wall / {a.Cpu:F2} s CPU, int8 {b.Wall:F2} s / {b.Cpu:F2} s, ratio {a.Wall / b.Wall:F3}; load average {Measurements.LoadAverage()}"));
         }
 
-        ratios.Sort();
-        var median = ratios.Count % 2 == 1 ? ratios[ratios.Count / 2] : (ratios[(ratios.Count / 2) - 1] + ratios[ratios.Count / 2]) / 2;
-        return (median, fp32Cpu / int8Cpu);
+        return new SideBySide(Measurements.Median(ratios), fp32Cpu / int8Cpu, Measurements.Median(fp32Walls), Measurements.Median(int8Walls));
     }
 
     private static async Task<(double Wall, double Cpu)> TimeAsync(OnnxEmbeddingGenerator generator, string[] texts)
@@ -116,4 +152,7 @@ internal static class EmbeddingComparison
 
         return min;
     }
+
+    /// <summary>The side-by-side result: median wall ratio, CPU-time ratio, and each side's median seconds per corpus.</summary>
+    private sealed record SideBySide(double Wall, double Cpu, double Fp32Seconds, double Int8Seconds);
 }

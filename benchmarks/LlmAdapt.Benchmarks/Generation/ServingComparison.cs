@@ -57,8 +57,8 @@ internal static class ServingComparison
             throw new InvalidOperationException($"gpt2small: the two generators disagree or stop early ({alone.TokenIds.Count} of {tokens} tokens).");
         }
 
-        var peak = MatMulPeak(threads);
-        Console.WriteLine(string.Create(inv, $"gpt2small serving: {clients} requests × {tokens} new tokens, prompts of {PromptLength} ids, {threads} ONNX Runtime threads on {Environment.ProcessorCount} cores, load average {LoadAverage()}"));
+        var peak = Measurements.MatMulPeak(threads);
+        Console.WriteLine(string.Create(inv, $"gpt2small serving: {clients} requests × {tokens} new tokens, prompts of {PromptLength} ids, {threads} ONNX Runtime threads on {Environment.ProcessorCount} cores, load average {Measurements.LoadAverage()}"));
 
         // The stagger between arrivals: two single-client token times, so arrivals spread over the first steps.
         var single = new List<Scenario>();
@@ -72,7 +72,7 @@ internal static class ServingComparison
             batched.Add(await BatchedClientsAsync(ours, prompts, tokens, stagger).ConfigureAwait(false));
             generators.Add(await PeerGeneratorsAsync(peer, prompts, tokens, stagger).ConfigureAwait(false));
             staticBatch.Add(PeerStaticBatch(peer, prompts, tokens));
-            Console.WriteLine(string.Create(inv, $"round {round + 1}: stagger {stagger.TotalMilliseconds:F0} ms; peak batch {ours.BatchingStatistics!.PeakActiveSequences}; load average {LoadAverage()}"));
+            Console.WriteLine(string.Create(inv, $"round {round + 1}: stagger {stagger.TotalMilliseconds:F0} ms; peak batch {ours.BatchingStatistics!.PeakActiveSequences}; load average {Measurements.LoadAverage()}"));
         }
 
         Scenario Median(List<Scenario> runs) => runs.OrderBy(s => s.TokensPerSecond).ElementAt(runs.Count / 2);
@@ -85,7 +85,7 @@ internal static class ServingComparison
 
         var stats = ours.BatchingStatistics!;
         Console.WriteLine(string.Create(inv, $"continuous batch: {stats.Admitted} admitted, {stats.Completed} completed, {stats.Cancelled} cancelled, {stats.ActiveSequences} active after, {stats.Steps} steps for {stats.GeneratedTokens} ids"));
-        Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s (ONNX Runtime, {threads} threads); load average {LoadAverage()}"));
+        Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s (ONNX Runtime, {threads} threads); load average {Measurements.LoadAverage()}"));
         // On a loaded machine wall time counts time spent waiting for a core; CPU time per token does not.
         Console.WriteLine(string.Create(inv, $"cpu_time: concurrency_speedup={one.CpuMsPerToken / many.CpuMsPerToken:F3} ratio_vs_ortgenai_generators={naive.CpuMsPerToken / many.CpuMsPerToken:F3} ratio_vs_ortgenai_static_batch={best.CpuMsPerToken / many.CpuMsPerToken:F3}"));
         Console.WriteLine(string.Create(inv, $"concurrency_speedup={many.TokensPerSecond / one.TokensPerSecond:F3} ratio_vs_ortgenai_generators={many.TokensPerSecond / naive.TokensPerSecond:F3} ratio_vs_ortgenai_static_batch={many.TokensPerSecond / best.TokensPerSecond:F3} tokens_per_s={many.TokensPerSecond:F1} ttft_p95_ms={many.FirstToken(0.95) * 1e3:F0} tpot_p95_ms={many.TimePerToken(0.95) * 1e3:F1} peak_gflops={peak:F1}"));
@@ -171,32 +171,6 @@ internal static class ServingComparison
         scenario.Stop();
         return scenario;
     }
-
-    /// <summary>ONNX Runtime's best GFLOP/s over the transformer MatMul shapes of the training comparison, with these threads.</summary>
-    private static double MatMulPeak(int threads)
-    {
-        var best = 0.0;
-        foreach (var shape in MatMulShape.Transformer.Where(s => s.ConstantB && s.Name is "mlp_up" or "head" or "qkv"))
-        {
-            using var pair = new MatMulBenchmarks.Pair(shape, threads);
-            pair.RunOnnxRuntime();
-            var reps = Math.Max(1, (int)(3e8 / shape.Flops));
-            for (var r = 0; r < 3; r++)
-            {
-                var start = Stopwatch.GetTimestamp();
-                for (var i = 0; i < reps; i++)
-                {
-                    pair.RunOnnxRuntime();
-                }
-
-                best = Math.Max(best, shape.Flops * reps / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9);
-            }
-        }
-
-        return best;
-    }
-
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     /// <summary>The timings of one scenario: arrivals and the time of every id of every request.</summary>
     private sealed class Scenario(string name)

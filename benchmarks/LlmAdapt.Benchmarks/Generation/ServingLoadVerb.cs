@@ -46,7 +46,7 @@ internal static class ServingLoadVerb
                 options.MaxOutputTokens = DisconnectTokens;
             }).ConfigureAwait(false);
         using var http = server.HttpClient(null);
-        Console.WriteLine(string.Create(inv, $"load: {clients} streaming clients for {seconds} s on {server.BaseAddress}, model {modelName} (continuous batch of {maxBatch}), {disconnects} disconnects mid-stream; load average {LoadAverage()}"));
+        Console.WriteLine(string.Create(inv, $"load: {clients} streaming clients for {seconds} s on {server.BaseAddress}, model {modelName} (continuous batch of {maxBatch}), {disconnects} disconnects mid-stream; load average {Measurements.LoadAverage()}"));
 
         // Memory every second: the warm-up ends after a sixth of the run; from then on it should stay flat.
         using var process = Process.GetCurrentProcess();
@@ -87,12 +87,10 @@ internal static class ServingLoadVerb
         var managedEnd = GC.GetTotalMemory(forceFullCollection: true);
         Console.WriteLine(report);
         Console.WriteLine(string.Create(inv, $"continuous batch: {stats.Admitted} admitted, {stats.Completed} completed, {stats.Cancelled} cancelled, {stats.Failed} failed, {stats.ActiveSequences} active and {stats.WaitingRequests} waiting after, peak {stats.PeakActiveSequences}, {stats.Steps} steps for {stats.GeneratedTokens} ids ({stats.GeneratedTokens / elapsed:F0} ids/s)"));
-        Console.WriteLine(string.Create(inv, $"memory after warm-up (from {seconds / 6.0:F0} s): RSS {rssWarm:F0} MB -> {rssEnd:F0} MB (max {rssMax:F0}), managed heap after a full collection {Mb(managedWarm):F0} MB -> {Mb(managedEnd):F0} MB; load average {LoadAverage()}"));
+        Console.WriteLine(string.Create(inv, $"memory after warm-up (from {seconds / 6.0:F0} s): RSS {rssWarm:F0} MB -> {rssEnd:F0} MB (max {rssMax:F0}), managed heap after a full collection {Mb(managedWarm):F0} MB -> {Mb(managedEnd):F0} MB; load average {Measurements.LoadAverage()}"));
         var leakedSlots = server.BusySlots;
         var leakedKv = stats.ActiveSequences;
         Console.WriteLine(string.Create(inv, $"status_5xx={report.Status5xx} leaked_request_slots={leakedSlots} leaked_kv_slots={leakedKv} disconnects={report.Disconnected} cancelled={stats.Cancelled} requests={report.Requests} rss_growth_mb={rssEnd - rssWarm:F0} managed_growth_mb={Mb(managedEnd - managedWarm):F0} ids_per_s={stats.GeneratedTokens / elapsed:F0}"));
         return report.Status5xx == 0 && report.TransportErrors == 0 && leakedSlots == 0 && leakedKv == 0 ? 0 : 1;
     }
-
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

@@ -42,7 +42,7 @@ internal static unsafe class TrainingComparison
         }
 
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(inv, $"{Environment.ProcessorCount} cores, {threads} threads, kernel {MatMul.Best}, load average {LoadAverage()}, {rounds} rounds (medians of {(s_cpuTime ? "thread CPU time" : "wall-clock time")})"));
+        Console.WriteLine(string.Create(inv, $"{Environment.ProcessorCount} cores, {threads} threads, kernel {MatMul.Best}, load average {Measurements.LoadAverage()}, {rounds} rounds (medians of {(s_cpuTime ? "thread CPU time" : "wall-clock time")})"));
 
         var gpt2 = new TrainingStep(new Gpt2Model<float>(TrainingStep.Gpt2), TrainingStep.Gpt2.Channels, 8, 128, 0, threads);
         var gpt2Lora = new TrainingStep(new Gpt2Model<float>(TrainingStep.Gpt2), TrainingStep.Gpt2.Channels, 8, 128, 8, threads);
@@ -91,7 +91,7 @@ internal static unsafe class TrainingComparison
                 }
             }
 
-            double e = Median(engine), o = Median(peer);
+            double e = Measurements.Median(engine), o = Measurements.Median(peer);
             ratios.Add(e / o);
             peak = Math.Max(peak, Math.Max(e, o));
             Console.WriteLine(string.Create(inv, $"{shape.Name,-14} {$"{shape.M} × {shape.K} × {shape.N}",-22} {shape.Op,-7} {e,14:F1}  {o,19:F1}  {e / o,5:F3}  {difference:E1}"));
@@ -110,7 +110,7 @@ internal static unsafe class TrainingComparison
         Console.WriteLine(string.Create(inv, $"gpt2 rank-8 LoRA step: {gpt2LoraSeconds * 1e3:F0} ms = {gpt2LoraSeconds / gpt2Seconds:F2} × the full step"));
         Console.WriteLine(string.Create(inv, $"llama 4×128 step: {llamaSeconds * 1e3:F0} ms, {tokens / llamaSeconds:F0} tokens/s at {llamaFlops / 1e6:F1} MFLOP/token, mfu {llamaMfu:F3}"));
         Console.WriteLine(string.Create(inv, $"smollm2-135m rank-16 LoRA step (T 256): {smolSeconds:F2} s, {smol.TokensPerStep / smolSeconds:F0} tokens/s at {smol.FlopsPerToken / 1e6:F1} MFLOP/token, mfu {smolMfu:F3}, peak RSS {smolRss:F2} GB"));
-        Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s on {threads} of {Environment.ProcessorCount} cores; load average {LoadAverage()}"));
+        Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s on {threads} of {Environment.ProcessorCount} cores; load average {Measurements.LoadAverage()}"));
         Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={ratios.Min():F3} (min of {ratios.Count}; geomean {Math.Exp(ratios.Average(Math.Log)):F3}) mfu={gpt2Mfu:F3} llama_mfu={llamaMfu:F3} tokens_per_s={gpt2Tokens:F0} lora_step_cost={gpt2LoraSeconds / gpt2Seconds:F2} smollm2_lora_mfu={smolMfu:F3} smollm2_tokens_per_s={smol.TokensPerStep / smolSeconds:F0} rss_gb={gpt2Rss:F2} smollm2_rss_gb={smolRss:F2} peak_gflops={peak:F1}"));
         return Task.FromResult(0);
     }
@@ -136,7 +136,7 @@ internal static unsafe class TrainingComparison
             }
         }
 
-        return (Median(a), Median(b));
+        return (Measurements.Median(a), Measurements.Median(b));
     }
 
     private static double Time(TrainingStep step, int warmup, int rounds)
@@ -154,7 +154,7 @@ internal static unsafe class TrainingComparison
             times.Add(Now() - start);
         }
 
-        return Median(times);
+        return Measurements.Median(times);
     }
 
     private static bool s_cpuTime;
@@ -174,12 +174,6 @@ internal static unsafe class TrainingComparison
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
     private static extern int ClockGetTime(int clock, long* spec);
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
     private static double PeakRssGb()
     {
         using var process = Process.GetCurrentProcess();
@@ -187,5 +181,4 @@ internal static unsafe class TrainingComparison
         return process.PeakWorkingSet64 / 1e9;
     }
 
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }
