@@ -89,7 +89,7 @@ public unsafe class MatMulBenchmarks
     internal sealed class Pair : IDisposable
     {
         private readonly MatMulShape _shape;
-        private readonly int _threads;
+        private readonly Workers _workers;
         private readonly float[] _a;
         private readonly float[] _b;
         private readonly float[] _c;
@@ -103,7 +103,7 @@ public unsafe class MatMulBenchmarks
         public Pair(MatMulShape shape, int threads)
         {
             _shape = shape;
-            _threads = threads;
+            _workers = new Workers(threads);
             var random = new Random(1);
             _a = Enumerable.Range(0, shape.M * shape.K).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
             _b = Enumerable.Range(0, shape.K * shape.N).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
@@ -132,7 +132,7 @@ public unsafe class MatMulBenchmarks
         {
             fixed (float* a = _a, b = _b, c = _c)
             {
-                MatMul.Gemm(a, _shape.TransA, b, _shape.TransB, c, _shape.M, _shape.K, _shape.N, accumulate: false, _threads);
+                MatMul.Gemm(a, _shape.TransA, b, _shape.TransB, c, _shape.M, _shape.K, _shape.N, accumulate: false, _workers);
             }
         }
 
@@ -151,6 +151,7 @@ public unsafe class MatMulBenchmarks
 
         public void Dispose()
         {
+            _workers.Dispose();
             _session.Dispose();
             _inputA.Dispose();
             _inputB.Dispose();

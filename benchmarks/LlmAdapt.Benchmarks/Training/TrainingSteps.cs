@@ -28,7 +28,7 @@ internal sealed class TrainingStep
             _model.AttachLora(new LoraOptions { Rank = loraRank, Alpha = 2 * loraRank }, seed: 3);
         }
 
-        _optimizer = new AdamW<float>(_model.Trainable, weightDecay: 0.1) { Threads = threads };
+        _optimizer = new AdamW<float>(_model.Trainable, weightDecay: 0.1) { Workers = _model.Workers };
         Batch = batch;
         Sequence = sequence;
         var random = new Random(2);

@@ -23,7 +23,7 @@ internal sealed class DecoderTrainer
         _model = model;
         _options = options;
         _seed = seed;
-        Optimizer = new AdamW<float>(model.Trainable, options.Beta1, options.Beta2, 1e-8, options.WeightDecay) { Threads = options.Threads };
+        Optimizer = new AdamW<float>(model.Trainable, options.Beta1, options.Beta2, 1e-8, options.WeightDecay);
     }
 
     public AdamW<float> Optimizer { get; }
@@ -77,6 +77,7 @@ internal sealed class DecoderTrainer
     public async Task<TrainingReport> RunAsync(ITrainingObjective objective, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         _model.Threads = _options.Threads;
+        Optimizer.Workers = _model.Workers;
         var schedule = new LearningRateSchedule(_options.LearningRate, _options.LearningRate * _options.MinLearningRateRatio, _options.WarmupSteps, _options.Steps);
         var history = new List<TrainingProgress>();
         var clock = Stopwatch.StartNew();

@@ -46,118 +46,199 @@ internal static unsafe class Layers
 
     // ---- LayerNorm ----
 
-    /// <summary>out (N, C) = (inp − mean) · rstd · weight + bias; keeps mean and rstd (N) for backward.</summary>
-    public static void LayerNormForward<T>(T* output, T* mean, T* rstd, T* inp, T* weight, T* bias, int n, int c, T eps)
+    /// <summary>Rows per piece of the row-wise ops (norms, bias): a piece's rows stay in L1/L2 and cost far more than handing it to a thread.</summary>
+    internal const int RowsPerPiece = 64;
+
+    /// <summary>
+    /// out (N, C) = (inp − mean) · rstd · weight + bias; keeps mean and rstd (N) for backward. Per row: the mean, the
+    /// centred row (written to out), its mean square, then the scale and shift, each one vectorised pass over a row
+    /// held in L1; rows in pieces of <see cref="RowsPerPiece"/> on <paramref name="workers"/>.
+    /// </summary>
+    public static void LayerNormForward<T>(T* output, T* mean, T* rstd, T* inp, T* weight, T* bias, int n, int c, T eps, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var count = T.CreateChecked(c);
-        for (var i = 0; i < n; i++)
+        nint po = (nint)output, pm = (nint)mean, pr = (nint)rstd, pi = (nint)inp, pw = (nint)weight, pb = (nint)bias;
+        Rows(workers, n, (first, rows) =>
         {
-            var x = inp + ((long)i * c);
-            var m = T.Zero;
-            for (var j = 0; j < c; j++)
+            var count = T.CreateChecked(c);
+            var w = new ReadOnlySpan<T>((T*)pw, c);
+            var bs = new ReadOnlySpan<T>((T*)pb, c);
+            for (var i = first; i < first + rows; i++)
             {
-                m += x[j];
+                var x = new ReadOnlySpan<T>((T*)pi + ((long)i * c), c);
+                var o = new Span<T>((T*)po + ((long)i * c), c);
+                var m = TensorPrimitives.Sum(x) / count;
+                TensorPrimitives.Subtract(x, m, o);
+                var s = T.One / T.Sqrt((TensorPrimitives.SumOfSquares<T>(o) / count) + eps);
+                TensorPrimitives.Multiply(o, s, o);
+                TensorPrimitives.MultiplyAdd(o, w, bs, o);
+                ((T*)pm)[i] = m;
+                ((T*)pr)[i] = s;
             }
-
-            m /= count;
-            var v = T.Zero;
-            for (var j = 0; j < c; j++)
-            {
-                var d = x[j] - m;
-                v += d * d;
-            }
-
-            v /= count;
-            var s = T.One / T.Sqrt(v + eps);
-            var o = output + ((long)i * c);
-            for (var j = 0; j < c; j++)
-            {
-                o[j] = ((x[j] - m) * s * weight[j]) + bias[j];
-            }
-
-            mean[i] = m;
-            rstd[i] = s;
-        }
+        });
     }
 
-    public static void LayerNormBackward<T>(T* dinp, T* dweight, T* dbias, T* dout, T* inp, T* weight, T* mean, T* rstd, int n, int c)
+    /// <summary>
+    /// dinp += (dnorm − mean(dnorm) − norm · mean(dnorm · norm)) · rstd with norm = (inp − mean) · rstd and dnorm = weight ·
+    /// dout; dweight += Σ norm · dout and dbias += Σ dout over rows (skipped when dbias is null: frozen). Vectorised per row;
+    /// rows in pieces on <paramref name="workers"/>, each piece summing its own dweight/dbias, added up in piece order
+    /// (so the result does not depend on the thread count).
+    /// </summary>
+    public static void LayerNormBackward<T>(T* dinp, T* dweight, T* dbias, T* dout, T* inp, T* weight, T* mean, T* rstd, int n, int c, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var count = T.CreateChecked(c);
-        for (var i = 0; i < n; i++)
+        nint pdi = (nint)dinp, pd = (nint)dout, pi = (nint)inp, pw = (nint)weight, pm = (nint)mean, pr = (nint)rstd;
+        var train = dbias != null;
+        RowsSummed(workers, n, train ? c : 0, dweight, dbias, (first, rows, partial) =>
         {
-            var d = dout + ((long)i * c);
-            var x = inp + ((long)i * c);
-            var di = dinp + ((long)i * c);
-            var m = mean[i];
-            var s = rstd[i];
-            var dnormMean = T.Zero;
-            var dnormNormMean = T.Zero;
-            for (var j = 0; j < c; j++)
+            var count = T.CreateChecked(c);
+            var scratch = ArrayPool<T>.Shared.Rent(2 * c);
+            try
             {
-                var norm = (x[j] - m) * s;
-                var dnorm = weight[j] * d[j];
-                dnormMean += dnorm;
-                dnormNormMean += dnorm * norm;
-            }
-
-            dnormMean /= count;
-            dnormNormMean /= count;
-            for (var j = 0; j < c; j++)
-            {
-                var norm = (x[j] - m) * s;
-                var dnorm = weight[j] * d[j];
-                if (dbias != null)
+                var norm = scratch.AsSpan(0, c);
+                var dnorm = scratch.AsSpan(c, c);
+                var w = new ReadOnlySpan<T>((T*)pw, c);
+                for (var i = first; i < first + rows; i++)
                 {
-                    dbias[j] += d[j];
-                    dweight[j] += norm * d[j];
+                    var d = new ReadOnlySpan<T>((T*)pd + ((long)i * c), c);
+                    var di = new Span<T>((T*)pdi + ((long)i * c), c);
+                    var s = ((T*)pr)[i];
+                    TensorPrimitives.Subtract(new ReadOnlySpan<T>((T*)pi + ((long)i * c), c), ((T*)pm)[i], norm);
+                    TensorPrimitives.Multiply(norm, s, norm);
+                    TensorPrimitives.Multiply(w, d, dnorm);
+                    var dnormMean = TensorPrimitives.Sum<T>(dnorm) / count;
+                    var dnormNormMean = TensorPrimitives.Dot<T>(dnorm, norm) / count;
+                    if (train)
+                    {
+                        var dw = new Span<T>((T*)partial, c);
+                        var db = new Span<T>((T*)partial + c, c);
+                        TensorPrimitives.MultiplyAdd(norm, d, dw, dw);
+                        TensorPrimitives.Add(db, d, db);
+                    }
+
+                    // dinp += ((dnorm − dnormMean) − norm · dnormNormMean) · s
+                    TensorPrimitives.MultiplyAdd(norm, -dnormNormMean, dnorm, dnorm);
+                    TensorPrimitives.Subtract(dnorm, dnormMean, dnorm);
+                    TensorPrimitives.MultiplyAdd(dnorm, s, di, di);
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(scratch);
+            }
+        });
+    }
+
+    /// <summary>Calls <paramref name="body"/>(first, rows) over 0 … n − 1 in pieces of <see cref="RowsPerPiece"/> rows on <paramref name="workers"/>.</summary>
+    internal static void Rows(Workers? workers, int n, Action<int, int> body)
+    {
+        var pieces = (n + RowsPerPiece - 1) / RowsPerPiece;
+        if (pieces <= 1)
+        {
+            body(0, n);
+            return;
+        }
+
+        Workers.Run(workers, pieces, piece => body(piece * RowsPerPiece, Math.Min(RowsPerPiece, n - (piece * RowsPerPiece))));
+    }
+
+    /// <summary>
+    /// As <see cref="Rows"/> for ops that also sum over rows: each piece's body gets its own zeroed partial (two rows of
+    /// <paramref name="width"/>: [first | second]); the partials are added, in piece order, into <paramref name="first"/>
+    /// and <paramref name="second"/> (either may be null, and width 0 skips the sums).
+    /// </summary>
+    internal static void RowsSummed<T>(Workers? workers, int n, int width, T* first, T* second, Action<int, int, nint> body)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var pieces = (n + RowsPerPiece - 1) / RowsPerPiece;
+        var length = pieces * 2 * width;
+        var partials = ArrayPool<T>.Shared.Rent(Math.Max(1, length));
+        try
+        {
+            fixed (T* pp = partials)
+            {
+                new Span<T>(pp, length).Clear();
+                var at = (nint)pp;
+                if (pieces <= 1)
+                {
+                    body(0, n, at);
+                }
+                else
+                {
+                    Workers.Run(workers, pieces, piece => body(piece * RowsPerPiece, Math.Min(RowsPerPiece, n - (piece * RowsPerPiece)), at + (piece * 2 * width * sizeof(T))));
                 }
 
-                di[j] += (dnorm - dnormMean - (norm * dnormNormMean)) * s;
+                for (var piece = 0; width > 0 && piece < pieces; piece++)
+                {
+                    var partial = pp + ((long)piece * 2 * width);
+                    if (first != null)
+                    {
+                        TensorPrimitives.Add(new Span<T>(first, width), new ReadOnlySpan<T>(partial, width), new Span<T>(first, width));
+                    }
+
+                    if (second != null)
+                    {
+                        TensorPrimitives.Add(new Span<T>(second, width), new ReadOnlySpan<T>(partial + width, width), new Span<T>(second, width));
+                    }
+                }
             }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(partials);
         }
     }
 
     // ---- linear (HF Conv1D layout: weight [IC, OC]) ----
 
-    /// <summary>out (N, OC) = inp (N, IC) · weight (IC, OC) + bias (OC).</summary>
-    public static void LinearForward<T>(T* output, T* inp, T* weight, T* bias, int n, int ic, int oc, int threads = 0)
+    /// <summary>out (N, OC) = inp (N, IC) · weight (IC, OC) + bias (OC); the bias rows in pieces on <paramref name="workers"/>.</summary>
+    public static void LinearForward<T>(T* output, T* inp, T* weight, T* bias, int n, int ic, int oc, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        MatMul.Gemm(inp, weight, output, n, ic, oc, accumulate: false, threads);
+        MatMul.Gemm(inp, weight, output, n, ic, oc, accumulate: false, workers);
         if (bias != null)
         {
-            var bs = new ReadOnlySpan<T>(bias, oc);
-            for (var i = 0; i < n; i++)
+            nint po = (nint)output, pb = (nint)bias;
+            Rows(workers, n, (first, rows) =>
             {
-                var row = new Span<T>(output + ((long)i * oc), oc);
-                TensorPrimitives.Add(row, bs, row);
-            }
+                var bs = new ReadOnlySpan<T>((T*)pb, oc);
+                for (var i = first; i < first + rows; i++)
+                {
+                    var row = new Span<T>((T*)po + ((long)i * oc), oc);
+                    TensorPrimitives.Add(row, bs, row);
+                }
+            });
         }
     }
 
-    /// <summary>dinp += dout · weightᵀ; dweight += inpᵀ · dout; dbias += Σ rows of dout. Null gradients are skipped (frozen).</summary>
-    public static void LinearBackward<T>(T* dinp, T* dweight, T* dbias, T* dout, T* inp, T* weight, int n, int ic, int oc, int threads = 0)
+    /// <summary>
+    /// dinp += dout · weightᵀ; dweight += inpᵀ · dout; dbias += Σ rows of dout (in row pieces on <paramref name="workers"/>,
+    /// summed in piece order). Null gradients are skipped (frozen).
+    /// </summary>
+    public static void LinearBackward<T>(T* dinp, T* dweight, T* dbias, T* dout, T* inp, T* weight, int n, int ic, int oc, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (dinp != null)
         {
-            MatMul.Gemm(dout, false, weight, true, dinp, n, oc, ic, accumulate: true, threads);
+            MatMul.Gemm(dout, false, weight, true, dinp, n, oc, ic, accumulate: true, workers);
         }
 
         if (dweight != null)
         {
-            MatMul.Gemm(inp, true, dout, false, dweight, ic, n, oc, accumulate: true, threads);
+            MatMul.Gemm(inp, true, dout, false, dweight, ic, n, oc, accumulate: true, workers);
         }
 
         if (dbias != null)
         {
-            var db = new Span<T>(dbias, oc);
-            for (var i = 0; i < n; i++)
+            var pd = (nint)dout;
+            RowsSummed<T>(workers, n, oc, dbias, null, (first, rows, partial) =>
             {
-                TensorPrimitives.Add(db, new ReadOnlySpan<T>(dout + ((long)i * oc), oc), db);
-            }
+                var db = new Span<T>((T*)partial, oc);
+                for (var i = first; i < first + rows; i++)
+                {
+                    TensorPrimitives.Add(db, new ReadOnlySpan<T>((T*)pd + ((long)i * oc), oc), db);
+                }
+            });
         }
     }
 
@@ -167,12 +248,12 @@ internal static unsafe class Layers
     /// qkv (B, T, 3C) holds queries, keys and values side by side; att (B, NH, T, T) keeps the softmax for backward;
     /// out (B, T, C) = softmax(q·kᵀ/√hs, causal) · v per head, one (batch, head) per task (<see cref="HeadForward{T}"/>).
     /// </summary>
-    public static void AttentionForward<T>(T* output, T* att, T* qkv, int b, int t, int c, int nh, int threads = 0)
+    public static void AttentionForward<T>(T* output, T* att, T* qkv, int b, int t, int c, int nh, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var hs = c / nh;
         nint po = (nint)output, pa = (nint)att, pq = (nint)qkv;
-        Parallelism.For(threads, b * nh, bh =>
+        Workers.Run(workers, b * nh, bh =>
         {
             int bi = bh / nh, h = bh % nh;
             var qkvB = (T*)pq + ((long)bi * t * 3 * c) + (h * hs);
@@ -180,12 +261,12 @@ internal static unsafe class Layers
         });
     }
 
-    public static void AttentionBackward<T>(T* dqkv, T* dout, T* qkv, T* att, int b, int t, int c, int nh, int threads = 0)
+    public static void AttentionBackward<T>(T* dqkv, T* dout, T* qkv, T* att, int b, int t, int c, int nh, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var hs = c / nh;
         nint pd = (nint)dqkv, po = (nint)dout, pa = (nint)att, pq = (nint)qkv;
-        Parallelism.For(threads, b * nh, bh =>
+        Workers.Run(workers, b * nh, bh =>
         {
             int bi = bh / nh, h = bh % nh;
             var offset = ((long)bi * t * 3 * c) + (h * hs);
@@ -212,7 +293,7 @@ internal static unsafe class Layers
         {
             var r1 = Math.Min(t, r0 + AttentionRows);
             var block = att + ((long)r0 * t);
-            MatMul.Gemm(q + ((long)r0 * ldq), false, ldq, k, true, ldkv, block, t, r1 - r0, hd, r1, accumulate: false, threads: 1);
+            MatMul.Gemm(q + ((long)r0 * ldq), false, ldq, k, true, ldkv, block, t, r1 - r0, hd, r1, accumulate: false);
             for (var i = r0; i < r1; i++)
             {
                 var row = att + ((long)i * t);
@@ -223,7 +304,7 @@ internal static unsafe class Layers
                 new Span<T>(row + i + 1, t - i - 1).Clear();
             }
 
-            MatMul.Gemm(block, false, t, v, false, ldkv, output + ((long)r0 * ldo), ldo, r1 - r0, r1, hd, accumulate: false, threads: 1);
+            MatMul.Gemm(block, false, t, v, false, ldkv, output + ((long)r0 * ldo), ldo, r1 - r0, r1, hd, accumulate: false);
         }
     }
 
@@ -247,7 +328,7 @@ internal static unsafe class Layers
                     int r1 = Math.Min(t, r0 + AttentionRows), rows = r1 - r0;
                     var d = dout + ((long)r0 * ldo);
                     var p = att + ((long)r0 * t);
-                    MatMul.Gemm(d, false, ldo, v, true, ldkv, scratch, r1, rows, hd, r1, accumulate: false, threads: 1);
+                    MatMul.Gemm(d, false, ldo, v, true, ldkv, scratch, r1, rows, hd, r1, accumulate: false);
                     for (var i = 0; i < rows; i++)
                     {
                         var pi = p + ((long)i * t);
@@ -258,9 +339,9 @@ internal static unsafe class Layers
                         TensorPrimitives.Multiply(ds, scale, ds);
                     }
 
-                    MatMul.Gemm(scratch, false, r1, k, false, ldkv, dq + ((long)r0 * ldq), ldq, rows, r1, hd, accumulate: true, threads: 1);
-                    MatMul.Gemm(scratch, true, r1, q + ((long)r0 * ldq), false, ldq, dk, ldkv, r1, rows, hd, accumulate: true, threads: 1);
-                    MatMul.Gemm(p, true, t, d, false, ldo, dv, ldkv, r1, rows, hd, accumulate: true, threads: 1);
+                    MatMul.Gemm(scratch, false, r1, k, false, ldkv, dq + ((long)r0 * ldq), ldq, rows, r1, hd, accumulate: true);
+                    MatMul.Gemm(scratch, true, r1, q + ((long)r0 * ldq), false, ldq, dk, ldkv, r1, rows, hd, accumulate: true);
+                    MatMul.Gemm(p, true, t, d, false, ldo, dv, ldkv, r1, rows, hd, accumulate: true);
                 }
             }
             finally
@@ -274,13 +355,13 @@ internal static unsafe class Layers
 
     /// <summary>
     /// out = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), vectorised (the tanh through TensorPrimitives), in chunks of
-    /// <see cref="ElementwiseChunk"/> shared out to up to <paramref name="threads"/> threads (0: every core).
+    /// <see cref="ElementwiseChunk"/> shared out to up to <paramref name="workers"/>.
     /// </summary>
-    public static void GeluForward<T>(T* output, T* inp, int n, int threads = 0)
+    public static void GeluForward<T>(T* output, T* inp, int n, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint po = (nint)output, pi = (nint)inp;
-        Elementwise(threads, n, (start, count) =>
+        Elementwise(workers, n, (start, count) =>
         {
             var x = new ReadOnlySpan<T>((T*)pi + start, count);
             var o = new Span<T>((T*)po + start, count);
@@ -292,14 +373,14 @@ internal static unsafe class Layers
     }
 
     /// <summary>dinp += gelu′(x)·dout, with gelu′ = ½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), t the tanh above; chunked as the forward.</summary>
-    public static void GeluBackward<T>(T* dinp, T* inp, T* dout, int n, int threads = 0)
+    public static void GeluBackward<T>(T* dinp, T* inp, T* dout, int n, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var s = T.CreateChecked(0.7978845608028654);
         var k3 = T.CreateChecked(3 * 0.044715);
         var half = T.CreateChecked(0.5);
         nint pdi = (nint)dinp, pi = (nint)inp, pd = (nint)dout;
-        Elementwise(threads, n, (start, count) =>
+        Elementwise(workers, n, (start, count) =>
         {
             var rented = ArrayPool<T>.Shared.Rent(count);
             try
@@ -328,9 +409,9 @@ internal static unsafe class Layers
 
     /// <summary>
     /// Calls <paramref name="body"/>(start, count) over 0 … n − 1 in pieces of <see cref="ElementwiseChunk"/> on up to
-    /// <paramref name="threads"/> threads; pieces are independent, so the result does not depend on the thread count.
+    /// <paramref name="workers"/>; pieces are independent, so the result does not depend on the thread count.
     /// </summary>
-    internal static void Elementwise(int threads, int n, Action<int, int> body)
+    internal static void Elementwise(Workers? workers, int n, Action<int, int> body)
     {
         var chunks = (n + ElementwiseChunk - 1) / ElementwiseChunk;
         if (chunks <= 1)
@@ -339,7 +420,7 @@ internal static unsafe class Layers
             return;
         }
 
-        Parallelism.For(threads, chunks, chunk =>
+        Workers.Run(workers, chunks, chunk =>
         {
             var start = chunk * ElementwiseChunk;
             body(start, Math.Min(ElementwiseChunk, n - start));
@@ -360,16 +441,25 @@ internal static unsafe class Layers
 
     // ---- residual ----
 
-    public static void ResidualForward<T>(T* output, T* a, T* b, int n)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => TensorPrimitives.Add(new ReadOnlySpan<T>(a, n), new ReadOnlySpan<T>(b, n), new Span<T>(output, n));
-
-    public static void ResidualBackward<T>(T* da, T* db, T* dout, int n)
+    /// <summary>out = a + b over n values, in element-wise pieces on <paramref name="workers"/>.</summary>
+    public static void ResidualForward<T>(T* output, T* a, T* b, int n, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var d = new ReadOnlySpan<T>(dout, n);
-        TensorPrimitives.Add(new Span<T>(da, n), d, new Span<T>(da, n));
-        TensorPrimitives.Add(new Span<T>(db, n), d, new Span<T>(db, n));
+        nint po = (nint)output, pa = (nint)a, pb = (nint)b;
+        Elementwise(workers, n, (start, count) => TensorPrimitives.Add(new ReadOnlySpan<T>((T*)pa + start, count), new ReadOnlySpan<T>((T*)pb + start, count), new Span<T>((T*)po + start, count)));
+    }
+
+    /// <summary>da += dout and db += dout over n values, in element-wise pieces on <paramref name="workers"/>.</summary>
+    public static void ResidualBackward<T>(T* da, T* db, T* dout, int n, Workers? workers = null)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        nint pa = (nint)da, pb = (nint)db, pd = (nint)dout;
+        Elementwise(workers, n, (start, count) =>
+        {
+            var d = new ReadOnlySpan<T>((T*)pd + start, count);
+            TensorPrimitives.Add(new Span<T>((T*)pa + start, count), d, new Span<T>((T*)pa + start, count));
+            TensorPrimitives.Add(new Span<T>((T*)pb + start, count), d, new Span<T>((T*)pb + start, count));
+        });
     }
 
     // ---- softmax + cross-entropy, with ignored positions, fused with the output head's backward ----
@@ -382,11 +472,11 @@ internal static unsafe class Layers
     /// by the sum; the row (200 KB for GPT-2's vocabulary) stays in L2 after the first. The loss is log Σ + max − x[target],
     /// without taking the log of a probability.
     /// </summary>
-    public static double SoftmaxCrossEntropyForward<T>(T* logits, T* losses, int[]? targets, float[]? weights, int n, int v, int threads = 0)
+    public static double SoftmaxCrossEntropyForward<T>(T* logits, T* losses, int[]? targets, float[]? weights, int n, int v, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint pl = (nint)logits, ploss = (nint)losses;
-        Parallelism.For(threads, n, i =>
+        Workers.Run(workers, n, i =>
         {
             var start = (T*)pl + ((long)i * v);
             var row = new Span<T>(start, v);
@@ -415,7 +505,7 @@ internal static unsafe class Layers
     /// dW (V, C) += Pᵀ · (s ⊙ x) − scatter of s ⊙ x onto the target rows (skipped when <paramref name="dw"/> is null).
     /// This saves the read and write of the N × V probabilities that forming dlogits costs; the probabilities stay intact.
     /// </summary>
-    public static void CrossEntropyHeadBackward<T>(T* dx, T* dw, T* probs, T* x, T* w, int[] targets, float[]? weights, T scale, int n, int c, int v, int threads = 0)
+    public static void CrossEntropyHeadBackward<T>(T* dx, T* dw, T* probs, T* x, T* w, int[] targets, float[]? weights, T scale, int n, int c, int v, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var rowScale = ArrayPool<T>.Shared.Rent(n);
@@ -427,7 +517,7 @@ internal static unsafe class Layers
                 rowScale[i] = targets[i] < 0 ? T.Zero : weights is null ? scale : scale * T.CreateChecked(weights[i]);
             }
 
-            MatMul.Gemm(probs, w, dx, n, v, c, accumulate: false, threads);
+            MatMul.Gemm(probs, w, dx, n, v, c, accumulate: false, workers);
             for (var i = 0; i < n; i++)
             {
                 var row = new Span<T>(dx + ((long)i * c), c);
@@ -450,7 +540,7 @@ internal static unsafe class Layers
                     TensorPrimitives.Multiply(new ReadOnlySpan<T>(x + ((long)i * c), c), rowScale[i], new Span<T>(ps + ((long)i * c), c));
                 }
 
-                MatMul.Gemm(probs, true, ps, false, dw, v, n, c, accumulate: true, threads);
+                MatMul.Gemm(probs, true, ps, false, dw, v, n, c, accumulate: true, workers);
                 for (var i = 0; i < n; i++)
                 {
                     if (targets[i] >= 0)

@@ -13,57 +13,70 @@ internal static unsafe class LlamaLayers
 {
     // ---- RMSNorm: out = x / rms(x) · weight ----
 
-    public static void RmsNormForward<T>(T* output, T* rstd, T* inp, T* weight, int n, int c, T eps)
+    /// <summary>out (N, C) = x · rstd · weight with rstd = (mean x² + eps)^−½ kept (N) for backward; vectorised per row, rows in pieces on <paramref name="workers"/>.</summary>
+    public static void RmsNormForward<T>(T* output, T* rstd, T* inp, T* weight, int n, int c, T eps, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var count = T.CreateChecked(c);
-        for (var i = 0; i < n; i++)
+        nint po = (nint)output, pr = (nint)rstd, pi = (nint)inp, pw = (nint)weight;
+        Layers.Rows(workers, n, (first, rows) =>
         {
-            var x = inp + ((long)i * c);
-            var ss = T.Zero;
-            for (var j = 0; j < c; j++)
+            var count = T.CreateChecked(c);
+            var w = new ReadOnlySpan<T>((T*)pw, c);
+            for (var i = first; i < first + rows; i++)
             {
-                ss += x[j] * x[j];
+                var x = new ReadOnlySpan<T>((T*)pi + ((long)i * c), c);
+                var o = new Span<T>((T*)po + ((long)i * c), c);
+                var s = T.One / T.Sqrt((TensorPrimitives.SumOfSquares(x) / count) + eps);
+                ((T*)pr)[i] = s;
+                TensorPrimitives.Multiply(x, s, o);
+                TensorPrimitives.Multiply(o, w, o);
             }
-
-            var s = T.One / T.Sqrt((ss / count) + eps);
-            rstd[i] = s;
-            var o = output + ((long)i * c);
-            for (var j = 0; j < c; j++)
-            {
-                o[j] = x[j] * s * weight[j];
-            }
-        }
+        });
     }
 
-    public static void RmsNormBackward<T>(T* dinp, T* dweight, T* dout, T* inp, T* weight, T* rstd, int n, int c)
+    /// <summary>
+    /// y = x·s·w with s = (mean x² + eps)^−½: dinp += s·(w·d) − x·s³·mean(w·d·x), dweight += Σ x·s·d over rows (skipped
+    /// when null: frozen). Vectorised per row; rows in pieces on <paramref name="workers"/>, dweight summed per piece and
+    /// added up in piece order.
+    /// </summary>
+    public static void RmsNormBackward<T>(T* dinp, T* dweight, T* dout, T* inp, T* weight, T* rstd, int n, int c, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var count = T.CreateChecked(c);
-        for (var i = 0; i < n; i++)
+        nint pdi = (nint)dinp, pd = (nint)dout, pi = (nint)inp, pw = (nint)weight, pr = (nint)rstd;
+        var train = dweight != null;
+        Layers.RowsSummed<T>(workers, n, train ? c : 0, dweight, null, (first, rows, partial) =>
         {
-            var x = inp + ((long)i * c);
-            var d = dout + ((long)i * c);
-            var di = dinp + ((long)i * c);
-            var s = rstd[i];
-
-            // y = x·s·w with s = (mean x² + eps)^-½: dx = s·(w·d) − x·s³·mean(w·d·x).
-            var dot = T.Zero;
-            for (var j = 0; j < c; j++)
+            var count = T.CreateChecked(c);
+            var scratch = ArrayPool<T>.Shared.Rent(c);
+            try
             {
-                dot += weight[j] * d[j] * x[j];
-                if (dweight != null)
+                var wd = scratch.AsSpan(0, c);
+                var w = new ReadOnlySpan<T>((T*)pw, c);
+                for (var i = first; i < first + rows; i++)
                 {
-                    dweight[j] += x[j] * s * d[j];
+                    var x = new ReadOnlySpan<T>((T*)pi + ((long)i * c), c);
+                    var d = new ReadOnlySpan<T>((T*)pd + ((long)i * c), c);
+                    var di = new Span<T>((T*)pdi + ((long)i * c), c);
+                    var s = ((T*)pr)[i];
+                    if (train)
+                    {
+                        // dweight += (x·d)·s, with wd as scratch for x·d first.
+                        var dw = new Span<T>((T*)partial, c);
+                        TensorPrimitives.Multiply(x, d, wd);
+                        TensorPrimitives.MultiplyAdd(wd, s, dw, dw);
+                    }
+
+                    TensorPrimitives.Multiply(w, d, wd);
+                    var k = TensorPrimitives.Dot<T>(wd, x) / count * s * s * s;
+                    TensorPrimitives.MultiplyAdd(wd, s, di, di);
+                    TensorPrimitives.MultiplyAdd(x, -k, di, di);
                 }
             }
-
-            var k = dot / count * s * s * s;
-            for (var j = 0; j < c; j++)
+            finally
             {
-                di[j] += (s * weight[j] * d[j]) - (x[j] * k);
+                ArrayPool<T>.Shared.Return(scratch);
             }
-        }
+        });
     }
 
     // ---- rotary position embedding, in place ----
@@ -128,12 +141,12 @@ internal static unsafe class LlamaLayers
 
     // ---- SwiGLU: h = silu(gate) · up ----
 
-    /// <summary>out = g·σ(g)·up, vectorised (σ through TensorPrimitives), in pieces on up to <paramref name="threads"/> threads.</summary>
-    public static void SwiGluForward<T>(T* output, T* gate, T* up, int n, int threads = 0)
+    /// <summary>out = g·σ(g)·up, vectorised (σ through TensorPrimitives), in pieces on up to <paramref name="workers"/>.</summary>
+    public static void SwiGluForward<T>(T* output, T* gate, T* up, int n, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint po = (nint)output, pg = (nint)gate, pu = (nint)up;
-        Layers.Elementwise(threads, n, (start, count) =>
+        Layers.Elementwise(workers, n, (start, count) =>
         {
             var g = new ReadOnlySpan<T>((T*)pg + start, count);
             var o = new Span<T>((T*)po + start, count);
@@ -144,11 +157,11 @@ internal static unsafe class LlamaLayers
     }
 
     /// <summary>dup += dout·g·σ(g); dgate += dout·up·σ(g)·(1 + g·(1 − σ(g))); in pieces as the forward.</summary>
-    public static void SwiGluBackward<T>(T* dgate, T* dup, T* dout, T* gate, T* up, int n, int threads = 0)
+    public static void SwiGluBackward<T>(T* dgate, T* dup, T* dout, T* gate, T* up, int n, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint pdg = (nint)dgate, pdu = (nint)dup, pd = (nint)dout, pg = (nint)gate, pu = (nint)up;
-        Layers.Elementwise(threads, n, (start, count) =>
+        Layers.Elementwise(workers, n, (start, count) =>
         {
             var rented = ArrayPool<T>.Shared.Rent(count);
             try
@@ -178,12 +191,12 @@ internal static unsafe class LlamaLayers
     /// q (N, NH·HD), k and v (N, NKV·HD); query head h reads key/value head h / (NH / NKV). att (B, NH, T, T). One
     /// (batch, query head) per task, each through <see cref="Layers.HeadForward{T}"/>'s GEMMs.
     /// </summary>
-    public static void AttentionForward<T>(T* output, T* att, T* q, T* k, T* v, int b, int t, int nh, int nkv, int hd, int threads = 0)
+    public static void AttentionForward<T>(T* output, T* att, T* q, T* k, T* v, int b, int t, int nh, int nkv, int hd, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var group = nh / nkv;
         nint po = (nint)output, pa = (nint)att, pq = (nint)q, pk = (nint)k, pv = (nint)v;
-        Parallelism.For(threads, b * nh, bh =>
+        Workers.Run(workers, b * nh, bh =>
         {
             int bi = bh / nh, h = bh % nh, kvh = h / group;
             var kv = ((long)bi * t * nkv * hd) + (kvh * hd);
@@ -192,14 +205,14 @@ internal static unsafe class LlamaLayers
         });
     }
 
-    public static void AttentionBackward<T>(T* dq, T* dk, T* dv, T* dout, T* q, T* k, T* v, T* att, int b, int t, int nh, int nkv, int hd, int threads = 0)
+    public static void AttentionBackward<T>(T* dq, T* dk, T* dv, T* dout, T* q, T* k, T* v, T* att, int b, int t, int nh, int nkv, int hd, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var group = nh / nkv;
         nint pdq = (nint)dq, pdk = (nint)dk, pdv = (nint)dv, pd = (nint)dout, pq = (nint)q, pk = (nint)k, pv = (nint)v, pa = (nint)att;
 
         // Query heads of one group write the same dk/dv rows, so a task owns a whole (batch, kv head) group.
-        Parallelism.For(threads, b * nkv, bk =>
+        Workers.Run(workers, b * nkv, bk =>
         {
             int bi = bk / nkv, kvh = bk % nkv;
             var kv = ((long)bi * t * nkv * hd) + (kvh * hd);

@@ -55,23 +55,23 @@ internal static unsafe class MatMul
 
     /// <summary>
     /// C[m, n] (+)= op(A)[m, k] · op(B)[k, n]; A is stored [k, m] when transposed, B is stored [n, k];
-    /// <paramref name="threads"/> is the most threads to use, 0 meaning every core.
+    /// <paramref name="workers"/> share the work out (null: the calling thread alone).
     /// </summary>
-    public static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, int threads = 0)
+    public static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Gemm(a, transA, b, transB, c, m, k, n, accumulate, threads, Best);
+        => Gemm(a, transA, b, transB, c, m, k, n, accumulate, workers, Best);
 
-    /// <summary>C[m, n] (+)= A[m, k] · B[k, n]; <paramref name="threads"/> is the most threads to use, 0 meaning every core.</summary>
-    public static void Gemm<T>(T* a, T* b, T* c, int m, int k, int n, bool accumulate, int threads = 0)
+    /// <summary>C[m, n] (+)= A[m, k] · B[k, n]; <paramref name="workers"/> share the work out (null: the calling thread alone).</summary>
+    public static void Gemm<T>(T* a, T* b, T* c, int m, int k, int n, bool accumulate, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Gemm(a, false, b, false, c, m, k, n, accumulate, threads, Best);
+        => Gemm(a, false, b, false, c, m, k, n, accumulate, workers, Best);
 
     /// <summary>
-    /// As <see cref="Gemm{T}(T*, bool, T*, bool, T*, int, int, int, bool, int)"/> on sub-matrices of larger row-major
+    /// As <see cref="Gemm{T}(T*, bool, T*, bool, T*, int, int, int, bool, Workers)"/> on sub-matrices of larger row-major
     /// arrays: consecutive stored rows of A, B and C lie <paramref name="lda"/>, <paramref name="ldb"/> and
     /// <paramref name="ldc"/> elements apart (attention reads one head's columns out of rows holding every head).
     /// </summary>
-    public static void Gemm<T>(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, int threads = 0)
+    public static void Gemm<T>(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, Workers? workers = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (lda < (transA ? m : k) || ldb < (transB ? k : n) || ldc < n)
@@ -79,15 +79,15 @@ internal static unsafe class MatMul
             throw new ArgumentOutOfRangeException(nameof(lda), $"Row strides {lda}, {ldb}, {ldc} are shorter than the rows of {m} × {k} × {n}.");
         }
 
-        Gemm(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, threads, Best);
+        Gemm(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, workers, Best);
     }
 
     /// <summary>As the public overloads, on a chosen micro-kernel (tests force the AVX2 one on AVX-512 machines).</summary>
-    internal static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, int threads, Kernel kernel)
+    internal static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, Workers? workers, Kernel kernel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Gemm(a, transA, transA ? m : k, b, transB, transB ? k : n, c, n, m, k, n, accumulate, threads, kernel);
+        => Gemm(a, transA, transA ? m : k, b, transB, transB ? k : n, c, n, m, k, n, accumulate, workers, kernel);
 
-    private static void Gemm<T>(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, int threads, Kernel kernel)
+    private static void Gemm<T>(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, Workers? workers, Kernel kernel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (m < 0 || n < 0 || k < 0)
@@ -112,14 +112,14 @@ internal static unsafe class MatMul
 
         if (kernel == Kernel.Avx512 && m <= FewRowsMax && n >= m && !transB)
         {
-            FewRows(a, transA ? 1 : lda, transA ? lda : 1, b, ldb, c, ldc, 1, m, k, n, accumulate, threads);
+            FewRows(a, transA ? 1 : lda, transA ? lda : 1, b, ldb, c, ldc, 1, m, k, n, accumulate, workers);
             return;
         }
 
         if (kernel == Kernel.Avx512 && n <= FewRowsMax && m > n && transA)
         {
             // Cᵀ = op(B)ᵀ · Aᵀ with A stored [k, m] read by rows: op(B)ᵀ[j, p] = op(B)[p, j]; Cᵀ's (j, i) is C's (i, j).
-            FewRows(b, transB ? ldb : 1, transB ? 1 : ldb, a, lda, c, 1, ldc, n, k, m, accumulate, threads);
+            FewRows(b, transB ? ldb : 1, transB ? 1 : ldb, a, lda, c, 1, ldc, n, k, m, accumulate, workers);
             return;
         }
 
@@ -127,7 +127,7 @@ internal static unsafe class MatMul
         {
             if (transB)
             {
-                DotRows(a, lda, b, ldb, c, ldc, m, k, n, accumulate, threads);
+                DotRows(a, lda, b, ldb, c, ldc, m, k, n, accumulate, workers);
                 return;
             }
 
@@ -145,7 +145,7 @@ internal static unsafe class MatMul
                         }
                     }
 
-                    DotRows(a, lda, bt, k, c, ldc, m, k, n, accumulate, threads);
+                    DotRows(a, lda, bt, k, c, ldc, m, k, n, accumulate, workers);
                 }
             }
             finally
@@ -159,10 +159,11 @@ internal static unsafe class MatMul
         // Few rows and more columns: compute Cᵀ = op(B)ᵀ · op(A)ᵀ instead, so the short side lies along the vectors of
         // a (narrow) B panel rather than along MR rows that would mostly be padding; the tiles are stored transposed.
         var width = kernel == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count;
+        var threads = ThreadsFor(workers, m, k, n);
         var plan = m <= width && n > m
-            ? new Plan<T>(b, !transB, ldb, a, !transA, lda, c, ldc, n, k, m, accumulate, kernel, Parallelism.Resolve(threads), transposeC: true)
-            : new Plan<T>(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, kernel, Parallelism.Resolve(threads), transposeC: false);
-        if (plan.Tasks == 1 || plan.Threads == 1)
+            ? new Plan<T>(b, !transB, ldb, a, !transA, lda, c, ldc, n, k, m, accumulate, kernel, threads, transposeC: true)
+            : new Plan<T>(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, kernel, threads, transposeC: false);
+        if (plan.Tasks == 1 || threads == 1)
         {
             for (var task = 0; task < plan.Tasks; task++)
             {
@@ -172,8 +173,12 @@ internal static unsafe class MatMul
             return;
         }
 
-        Parallelism.For(plan.Threads, plan.Tasks, plan.Run);
+        workers!.For(plan.Tasks, ref plan);
     }
+
+    /// <summary>Gets the threads a product of m·k·n multiply-adds uses: 1 below <see cref="Workers.MinParallelWork"/>, else all of <paramref name="workers"/>.</summary>
+    private static int ThreadsFor(Workers? workers, int m, int k, int n)
+        => workers is null || (long)m * k * n < workers.MinParallelWork ? 1 : workers.Count;
 
     /// <summary>Gets the most rows (after the Cᵀ swap) that <see cref="FewRows{T}"/> takes.</summary>
     private const int FewRowsMax = 16;
@@ -186,26 +191,31 @@ internal static unsafe class MatMul
     /// broadcasts four values of A, so no lane holds padding (the packed kernel would run 12 rows for r = 4, or put the
     /// 4 columns of Cᵀ in 16 lanes). Columns past the last whole vector run one at a time.
     /// </summary>
-    private static void FewRows<T>(T* a, nint ai, nint ap, T* b, nint ldb, T* c, nint ci, nint cj, int m, int k, int n, bool accumulate, int threads)
+    private static void FewRows<T>(T* a, nint ai, nint ap, T* b, nint ldb, T* c, nint ci, nint cj, int m, int k, int n, bool accumulate, Workers? workers)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var block = 4 * Vector512<T>.Count;
-        var blocks = (n + block - 1) / block;
-        if ((long)m * k * n < 1 << 16 || blocks == 1 || Parallelism.Resolve(threads) == 1)
+        var item = new FewRowsItem<T>(a, ai, ap, b, ldb, c, ci, cj, m, k, n, accumulate);
+        var blocks = (n + FewRowsItem<T>.Block - 1) / FewRowsItem<T>.Block;
+        if (blocks == 1 || ThreadsFor(workers, m, k, n) == 1)
         {
-            for (var j0 = 0; j0 < n; j0 += block)
+            for (var jb = 0; jb < blocks; jb++)
             {
-                FewRowsBlock(a, ai, ap, b, ldb, c, ci, cj, m, k, j0, Math.Min(block, n - j0), accumulate);
+                item.Run(jb);
             }
 
             return;
         }
 
-        // In its own method so that the one-thread path above allocates no closure.
-        static void Parallel(nint pa, nint ai, nint ap, nint pb, nint ldb, nint pc, nint ci, nint cj, int m, int k, int n, int block, int blocks, bool accumulate, int threads)
-            => Parallelism.For(threads, blocks, jb => FewRowsBlock((T*)pa, ai, ap, (T*)pb, ldb, (T*)pc, ci, cj, m, k, jb * block, Math.Min(block, n - (jb * block)), accumulate));
+        workers!.For(blocks, ref item);
+    }
 
-        Parallel((nint)a, ai, ap, (nint)b, ldb, (nint)c, ci, cj, m, k, n, block, blocks, accumulate, threads);
+    /// <summary>One block of 4 vectors of columns of <see cref="FewRows{T}"/> per piece.</summary>
+    private readonly struct FewRowsItem<T>(T* a, nint ai, nint ap, T* b, nint ldb, T* c, nint ci, nint cj, int m, int k, int n, bool accumulate) : IWorkItem
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static int Block => 4 * Vector512<T>.Count;
+
+        public void Run(int index) => FewRowsBlock(a, ai, ap, b, ldb, c, ci, cj, m, k, index * Block, Math.Min(Block, n - (index * Block)), accumulate);
     }
 
     /// <summary>Columns j0 … j0 + cols of <see cref="FewRows{T}"/>, four rows at a time (rows past m repeat row m − 1 and are dropped).</summary>
@@ -336,26 +346,31 @@ internal static unsafe class MatMul
     /// times one vector of B's row per step, and are summed across their lanes at the end, so no lane is padding (the
     /// packed kernel would put r = 4 columns in a 16-lane panel).
     /// </summary>
-    private static void DotRows<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ldc, int m, int k, int n, bool accumulate, int threads)
+    private static void DotRows<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ldc, int m, int k, int n, bool accumulate, Workers? workers)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        const int RowsPerTask = 64;
-        var tasks = (m + RowsPerTask - 1) / RowsPerTask;
-        if ((long)m * k * n < 1 << 16 || tasks == 1 || Parallelism.Resolve(threads) == 1)
+        var item = new DotRowsItem<T>(a, lda, b, ldb, c, ldc, m, k, n, accumulate);
+        var tasks = (m + DotRowsItem<T>.Rows - 1) / DotRowsItem<T>.Rows;
+        if (tasks == 1 || ThreadsFor(workers, m, k, n) == 1)
         {
-            for (var first = 0; first < m; first += RowsPerTask)
+            for (var task = 0; task < tasks; task++)
             {
-                DotRowsTask(a, lda, b, ldb, c, ldc, first, Math.Min(RowsPerTask, m - first), k, n, accumulate);
+                item.Run(task);
             }
 
             return;
         }
 
-        // In its own method so that the one-thread path above allocates no closure.
-        static void Parallel(nint pa, nint lda, nint pb, nint ldb, nint pc, nint ldc, int m, int k, int n, int tasks, bool accumulate, int threads)
-            => Parallelism.For(threads, tasks, task => DotRowsTask((T*)pa, lda, (T*)pb, ldb, (T*)pc, ldc, task * RowsPerTask, Math.Min(RowsPerTask, m - (task * RowsPerTask)), k, n, accumulate));
+        workers!.For(tasks, ref item);
+    }
 
-        Parallel((nint)a, lda, (nint)b, ldb, (nint)c, ldc, m, k, n, tasks, accumulate, threads);
+    /// <summary>One block of 64 rows of <see cref="DotRows{T}"/> per piece.</summary>
+    private readonly struct DotRowsItem<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ldc, int m, int k, int n, bool accumulate) : IWorkItem
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public const int Rows = 64;
+
+        public void Run(int index) => DotRowsTask(a, lda, b, ldb, c, ldc, index * Rows, Math.Min(Rows, m - (index * Rows)), k, n, accumulate);
     }
 
     /// <summary>Rows first … first + rows of <see cref="DotRows{T}"/>, in 4 × 4 tiles.</summary>
@@ -483,7 +498,7 @@ internal static unsafe class MatMul
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     /// <summary>One multiply cut into tasks; <see cref="Run"/> computes one task's tile of C.</summary>
-    private readonly struct Plan<T>
+    private readonly struct Plan<T> : IWorkItem
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         private readonly nint _a;
@@ -523,26 +538,28 @@ internal static unsafe class MatMul
             var depthBlocks = (k + DepthBlock - 1) / DepthBlock;
             _kc = (k + depthBlocks - 1) / depthBlocks;
 
-            // Tasks as large as MC × NC, cut further (along the dimension with more micro-tiles per task) until every
-            // thread has about two; the cut changes which thread writes a tile, never the order of one element's sums.
-            var chunksM = Count(m, RowBlock);
-            var chunksN = Count(n, ColumnBlock);
-            var want = threads == 1 || (long)m * n * k < 1 << 16 ? 1 : 2 * threads;
-            while (chunksM * chunksN < want)
+            // Tasks as large as MC × NC. When that leaves fewer than two per thread, the cut into at most two per
+            // thread that gives the busiest thread the fewest micro-tiles (the last task of a row or column is
+            // ragged); on a tie, the one repeating less memory traffic: each extra row chunk packs the same B again
+            // (k·n values), each extra column chunk reads all of A again (m·k). The cut changes which thread writes a
+            // tile, never the order of one element's sums, so results do not depend on the thread count.
+            var (chunksM, chunksN) = (Count(m, RowBlock), Count(n, ColumnBlock));
+            if (threads > 1 && chunksM * chunksN < 2 * threads)
             {
-                var tilesPerM = Count(Count(m, chunksM), _mr);
-                var tilesPerN = Count(Count(n, chunksN), _nr);
-                if (tilesPerN >= tilesPerM && tilesPerN > 1)
+                var (bestCost, bestTraffic, baseM, baseN) = (long.MaxValue, long.MaxValue, chunksM, chunksN);
+                for (var cm = baseM; cm <= 2 * threads; cm++)
                 {
-                    chunksN++;
-                }
-                else if (tilesPerM > 1)
-                {
-                    chunksM++;
-                }
-                else
-                {
-                    break;
+                    for (var cn = baseN; cm * cn <= 2 * threads; cn++)
+                    {
+                        int mc = RoundUp(Count(m, cm), _mr), nc = RoundUp(Count(n, cn), _nr);
+                        int tasksM = Count(m, mc), tasksN = Count(n, nc);
+                        var cost = (long)Count(tasksM * tasksN, threads) * Count(mc, _mr) * Count(nc, _nr);
+                        var traffic = ((long)(tasksM - 1) * n) + ((long)(tasksN - 1) * m);
+                        if (cost < bestCost || (cost == bestCost && traffic < bestTraffic))
+                        {
+                            (bestCost, bestTraffic, chunksM, chunksN) = (cost, traffic, cm, cn);
+                        }
+                    }
                 }
             }
 
@@ -550,12 +567,9 @@ internal static unsafe class MatMul
             _nc = RoundUp(Count(n, chunksN), _nr);
             _tilesN = Count(n, _nc);
             Tasks = Count(m, _mc) * _tilesN;
-            Threads = Math.Min(threads, Tasks);
         }
 
         public int Tasks { get; }
-
-        public int Threads { get; }
 
         /// <summary>
         /// Computes the tile of task <paramref name="task"/> over the whole depth: per depth block, packs its B slice

@@ -11,10 +11,11 @@ namespace LlmAdapt.Training.Models;
 /// its gradients, the projections LoRA can adapt (with their forward, backward and merge), input checks, and the
 /// trainable view the optimiser sees. A family adds its layout, its forward and backward, and its config mapping.
 /// </summary>
-internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
+internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Dictionary<string, ParameterTensor> _byName;
+    private Workers? _workers;
     private IReadOnlyList<TrainableSlice<T>>? _trainable;
     private (int B, int T) _loraShape;
     private T* _lastLosses;
@@ -60,6 +61,16 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
 
     /// <summary>Gets or sets the most threads this model's kernels use; 0 (the default) means every core.</summary>
     public int Threads { get; set; }
+
+    /// <summary>Gets the threads this model's kernels share their work with, following <see cref="Threads"/> (this model's own).</summary>
+    public Workers Workers => Workers.Follow(ref _workers, Threads);
+
+    /// <summary>Ends this model's helper threads (a later forward starts them again).</summary>
+    public void Dispose()
+    {
+        _workers?.Dispose();
+        _workers = null;
+    }
 
     /// <summary>
     /// Gets or sets whether attached adapters are switched off: forward then runs the bare base weights (DPO's reference
@@ -275,7 +286,7 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
     /// <summary>Cross-entropy over the logits (turned into probabilities in place); the weighted mean over targets ≥ 0.</summary>
     protected double Loss(T* logits, T* losses, int[]? targets, float[]? weights, int n)
     {
-        var total = Layers.SoftmaxCrossEntropyForward(logits, losses, targets, weights, n, VocabSize, Threads);
+        var total = Layers.SoftmaxCrossEntropyForward(logits, losses, targets, weights, n, VocabSize, Workers);
         _lastLosses = losses;
         _lastCount = n;
         CountedTargets = 0;
@@ -344,10 +355,10 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
 
         // h (N, r) = scale · x · Aᵀ; out += h · Bᵀ.
         var hidden = m.Hidden!;
-        MatMul.Gemm(x, false, lora.Parameters.Pointer + m.OffsetA, true, hidden.Pointer, n, inF, r, accumulate: false, Threads);
+        MatMul.Gemm(x, false, lora.Parameters.Pointer + m.OffsetA, true, hidden.Pointer, n, inF, r, accumulate: false, Workers);
         var hs = hidden.Span[..(n * r)];
         TensorPrimitives.Multiply(hs, lora.Scaling, hs);
-        MatMul.Gemm(hidden.Pointer, false, lora.Parameters.Pointer + m.OffsetB, true, output, n, r, outF, accumulate: true, Threads);
+        MatMul.Gemm(hidden.Pointer, false, lora.Parameters.Pointer + m.OffsetB, true, output, n, r, outF, accumulate: true, Workers);
     }
 
     /// <summary>Backward of the adapter's term: dB, dA, and its share of dx.</summary>
@@ -373,19 +384,19 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>
         var x = m.DroppedInput is not null ? m.DroppedInput.Pointer : input;
 
         // dB (out, r) += doutᵀ · h;  dh (N, r) = scale · dout · B;  dA (r, in) += dhᵀ · x;  dx += (dh · A) ⊙ mask.
-        MatMul.Gemm(doutput, true, m.Hidden!.Pointer, false, gb, outF, n, r, accumulate: true, Threads);
+        MatMul.Gemm(doutput, true, m.Hidden!.Pointer, false, gb, outF, n, r, accumulate: true, Workers);
         var dh = m.HiddenGradient!;
-        MatMul.Gemm(doutput, pb, dh.Pointer, n, outF, r, accumulate: false, Threads);
+        MatMul.Gemm(doutput, pb, dh.Pointer, n, outF, r, accumulate: false, Workers);
         TensorPrimitives.Multiply(dh.Span[..(n * r)], lora.Scaling, dh.Span[..(n * r)]);
-        MatMul.Gemm(dh.Pointer, true, x, false, ga, r, n, inF, accumulate: true, Threads);
+        MatMul.Gemm(dh.Pointer, true, x, false, ga, r, n, inF, accumulate: true, Workers);
         if (m.Mask is null)
         {
-            MatMul.Gemm(dh.Pointer, pa, dinput, n, r, inF, accumulate: true, Threads);
+            MatMul.Gemm(dh.Pointer, pa, dinput, n, r, inF, accumulate: true, Workers);
         }
         else
         {
             var dx = m.InputGradient!;
-            MatMul.Gemm(dh.Pointer, pa, dx.Pointer, n, r, inF, accumulate: false, Threads);
+            MatMul.Gemm(dh.Pointer, pa, dx.Pointer, n, r, inF, accumulate: false, Workers);
             var mask = m.Mask.Span;
             for (var i = 0; i < n * inF; i++)
             {

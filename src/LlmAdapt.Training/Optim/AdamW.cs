@@ -60,8 +60,8 @@ internal sealed class AdamW<T>
 
     public double WeightDecay { get; }
 
-    /// <summary>Gets or sets the most threads a step uses; 0 (the default) means every core.</summary>
-    public int Threads { get; set; }
+    /// <summary>Gets or sets the threads a step shares its chunks with (the trainer passes its model's); null: the calling thread alone.</summary>
+    public Workers? Workers { get; set; }
 
     /// <summary>Gets the number of updates applied.</summary>
     public int StepCount { get; private set; }
@@ -98,7 +98,7 @@ internal sealed class AdamW<T>
         var c2 = 1 - Math.Pow(Beta2, StepCount);
         var update = new Update((float)Beta1, (float)Beta2, (float)learningRate, (float)Epsilon, (float)(1 / c1), (float)(1 / c2), (float)_pendingScale, (float)WeightDecay);
         _pendingScale = 1.0;
-        Parallelism.For(Threads, _chunks.Length, i =>
+        Workers.Run(Workers, _chunks.Length, i =>
         {
             var (k, first, length) = _chunks[i];
             var s = _slices[k];

@@ -156,12 +156,13 @@ public sealed unsafe class LlamaLayersGradientTests
         float[][] Run(int threads)
         {
             float[] gelu = new float[n], dgelu = new float[n], swiglu = new float[n], dgate = new float[n], dup = new float[n];
+            using var workers = new Workers(threads);
             fixed (float* px = x, pu = u, pd = d, pg = gelu, pdg = dgelu, ps = swiglu, pga = dgate, pup = dup)
             {
-                Layers.GeluForward(pg, px, n, threads);
-                Layers.GeluBackward(pdg, px, pd, n, threads);
-                LlamaLayers.SwiGluForward(ps, px, pu, n, threads);
-                LlamaLayers.SwiGluBackward(pga, pup, pd, px, pu, n, threads);
+                Layers.GeluForward(pg, px, n, workers);
+                Layers.GeluBackward(pdg, px, pd, n, workers);
+                LlamaLayers.SwiGluForward(ps, px, pu, n, workers);
+                LlamaLayers.SwiGluBackward(pga, pup, pd, px, pu, n, workers);
             }
 
             return [gelu, dgelu, swiglu, dgate, dup];

@@ -2,8 +2,13 @@ using LlmAdapt.Training.Kernels;
 
 namespace LlmAdapt.Training.Tests.Kernels;
 
-public sealed unsafe class MatMulTests
+public sealed unsafe class MatMulTests : IDisposable
 {
+    // Two threads with no size threshold, so even the tiny shapes below take the threaded path.
+    private readonly Workers _two = new(2) { MinParallelWork = 0 };
+
+    public void Dispose() => _two.Dispose();
+
     public static TheoryData<int, int, int, bool, bool> Shapes => new()
     {
         { 1, 1, 1, false, false },
@@ -39,7 +44,7 @@ public sealed unsafe class MatMulTests
                 var output = (float[])c.Clone();
                 fixed (float* pa = a, pb = b, pc = output)
                 {
-                    MatMul.Gemm(pa, transA, pb, transB, pc, m, k, n, accumulate, threads: 2, kernel);
+                    MatMul.Gemm(pa, transA, pb, transB, pc, m, k, n, accumulate, _two, kernel);
                 }
 
                 for (var i = 0; i < m * n; i++)
@@ -62,7 +67,7 @@ public sealed unsafe class MatMulTests
             var c = new double[m * n];
             fixed (double* pa = a, pb = b, pc = c)
             {
-                MatMul.Gemm(pa, true, pb, false, pc, m, k, n, accumulate: false, threads: 2, kernel);
+                MatMul.Gemm(pa, true, pb, false, pc, m, k, n, accumulate: false, _two, kernel);
             }
 
             for (var i = 0; i < m; i++)
@@ -89,9 +94,10 @@ public sealed unsafe class MatMulTests
         var results = new[] { 1, 2, 3, 8 }.Select(threads =>
         {
             var c = new float[m * n];
+            using var workers = new Workers(threads) { MinParallelWork = 0 };
             fixed (float* pa = a, pb = b, pc = c)
             {
-                MatMul.Gemm(pa, false, pb, true, pc, m, k, n, accumulate: false, threads);
+                MatMul.Gemm(pa, false, pb, true, pc, m, k, n, accumulate: false, workers);
             }
 
             return c;
@@ -121,7 +127,7 @@ public sealed unsafe class MatMulTests
         var untouched = (float[])wideC.Clone();
         fixed (float* pa = wideA, pb = wideB, pc = wideC)
         {
-            MatMul.Gemm(pa, transA, lda, pb, transB, ldb, pc, ldc, m, k, n, accumulate: true, threads: 2);
+            MatMul.Gemm(pa, transA, lda, pb, transB, ldb, pc, ldc, m, k, n, accumulate: true, _two);
         }
 
         for (var i = 0; i < m; i++)
@@ -156,13 +162,40 @@ public sealed unsafe class MatMulTests
             var (a, b, c, d) = ((nint)px, (nint)py, (nint)po, (nint)pd);
             void Calls()
             {
-                MatMul.Gemm((float*)a, false, (float*)b, true, (float*)c, 50, 70, 60, accumulate: false, threads: 1);
-                MatMul.Gemm((float*)a, true, (float*)b, false, (float*)c, 4, 100, 128, accumulate: true, threads: 1);
-                MatMul.Gemm((float*)a, true, (float*)b, false, (float*)c, 100, 50, 4, accumulate: true, threads: 1);
-                MatMul.Gemm((float*)a, false, (float*)b, true, (float*)c, 100, 64, 4, accumulate: false, threads: 1);
-                MatMul.Gemm((float*)a, false, (float*)b, false, (float*)c, 100, 64, 4, accumulate: false, threads: 1);
+                MatMul.Gemm((float*)a, false, (float*)b, true, (float*)c, 50, 70, 60, accumulate: false);
+                MatMul.Gemm((float*)a, true, (float*)b, false, (float*)c, 4, 100, 128, accumulate: true);
+                MatMul.Gemm((float*)a, true, (float*)b, false, (float*)c, 100, 50, 4, accumulate: true);
+                MatMul.Gemm((float*)a, false, (float*)b, true, (float*)c, 100, 64, 4, accumulate: false);
+                MatMul.Gemm((float*)a, false, (float*)b, false, (float*)c, 100, 64, 4, accumulate: false);
                 Layers.HeadForward((float*)a, 3 * 64, (float*)a + 64, (float*)a + 128, 3 * 64, (float*)d, 64, (float*)c, t, hd);
                 Layers.HeadBackward((float*)d, (float*)a, 3 * 64, (float*)d + 64, (float*)d + 128, (float*)a + 64, (float*)a + 128, 3 * 64, (float*)b, 64, (float*)c, t, hd);
+            }
+
+            Calls();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Calls();
+            Calls();
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+    }
+
+    [Fact]
+    public void OnTwoThreads_EveryMultiplyRoute_AllocatesNothing_OnTheCallingThread_AfterTheFirstCall()
+    {
+        // The threaded path hands its pieces over through a pointer to a struct on the caller's stack: no closure, no
+        // job object, no delegate per call (the helpers run the same pieces as the caller does alone).
+        var x = GradientCheck.Random(400 * 128, 33).Select(v => (float)v).ToArray();
+        var y = GradientCheck.Random(400 * 128, 34).Select(v => (float)v).ToArray();
+        var output = new float[400 * 128];
+        fixed (float* px = x, py = y, po = output)
+        {
+            var (a, b, c) = ((nint)px, (nint)py, (nint)po);
+            void Calls()
+            {
+                MatMul.Gemm((float*)a, false, (float*)b, true, (float*)c, 150, 128, 200, accumulate: false, _two);
+                MatMul.Gemm((float*)a, true, (float*)b, false, (float*)c, 4, 300, 128, accumulate: true, _two);
+                MatMul.Gemm((float*)a, true, (float*)b, false, (float*)c, 384, 100, 4, accumulate: true, _two);
+                MatMul.Gemm((float*)a, false, (float*)b, true, (float*)c, 300, 64, 4, accumulate: false, _two);
             }
 
             Calls();

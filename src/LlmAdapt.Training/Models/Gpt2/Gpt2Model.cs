@@ -97,23 +97,23 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         {
             var h = $"transformer.h.{l}.";
             var la = a.Blocks[l];
-            Layers.LayerNormForward(la.Ln1.Pointer, la.Ln1Mean.Pointer, la.Ln1Rstd.Pointer, residual, P(h + "ln_1.weight"), P(h + "ln_1.bias"), n, c, _eps);
+            Layers.LayerNormForward(la.Ln1.Pointer, la.Ln1Mean.Pointer, la.Ln1Rstd.Pointer, residual, P(h + "ln_1.weight"), P(h + "ln_1.bias"), n, c, _eps, Workers);
             Linear(l, SiteAttn, la.Qkv.Pointer, la.Ln1.Pointer, n);
-            Layers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Qkv.Pointer, b, t, c, nh, Threads);
+            Layers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Qkv.Pointer, b, t, c, nh, Workers);
             Linear(l, SiteAttnProj, la.AttProj.Pointer, la.AttY.Pointer, n);
-            Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttProj.Pointer, n * c);
-            Layers.LayerNormForward(la.Ln2.Pointer, la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, la.Residual2.Pointer, P(h + "ln_2.weight"), P(h + "ln_2.bias"), n, c, _eps);
+            Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttProj.Pointer, n * c, Workers);
+            Layers.LayerNormForward(la.Ln2.Pointer, la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, la.Residual2.Pointer, P(h + "ln_2.weight"), P(h + "ln_2.bias"), n, c, _eps, Workers);
             Linear(l, SiteFc, la.Fch.Pointer, la.Ln2.Pointer, n);
-            Layers.GeluForward(la.FchGelu.Pointer, la.Fch.Pointer, n * 4 * c, Threads);
+            Layers.GeluForward(la.FchGelu.Pointer, la.Fch.Pointer, n * 4 * c, Workers);
             Linear(l, SiteMlpProj, la.FcProj.Pointer, la.FchGelu.Pointer, n);
-            Layers.ResidualForward(la.Residual3.Pointer, la.Residual2.Pointer, la.FcProj.Pointer, n * c);
+            Layers.ResidualForward(la.Residual3.Pointer, la.Residual2.Pointer, la.FcProj.Pointer, n * c, Workers);
             residual = la.Residual3.Pointer;
         }
 
-        Layers.LayerNormForward(a.LnF.Pointer, a.LnFMean.Pointer, a.LnFRstd.Pointer, residual, P("transformer.ln_f.weight"), P("transformer.ln_f.bias"), n, c, _eps);
+        Layers.LayerNormForward(a.LnF.Pointer, a.LnFMean.Pointer, a.LnFRstd.Pointer, residual, P("transformer.ln_f.weight"), P("transformer.ln_f.bias"), n, c, _eps, Workers);
 
         // Tied head: logits (N, V) = lnf (N, C) · wteᵀ.
-        MatMul.Gemm(a.LnF.Pointer, false, P("transformer.wte.weight"), true, a.Logits.Pointer, n, c, v, accumulate: false, Threads);
+        MatMul.Gemm(a.LnF.Pointer, false, P("transformer.wte.weight"), true, a.Logits.Pointer, n, c, v, accumulate: false, Workers);
         return Loss(a.Logits.Pointer, a.Losses.Pointer, targets, weights, n);
     }
 
@@ -145,13 +145,13 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
             Layers.ResidualForward(x, x, s.Proj.Pointer, c);
             Layers.LayerNormForward(s.Ln.Pointer, s.Mean.Pointer, s.Rstd.Pointer, x, P(h + "ln_2.weight"), P(h + "ln_2.bias"), 1, c, _eps);
             Linear(l, SiteFc, s.Fch.Pointer, s.Ln.Pointer, 1);
-            Layers.GeluForward(s.FchGelu.Pointer, s.Fch.Pointer, 4 * c, Threads);
+            Layers.GeluForward(s.FchGelu.Pointer, s.Fch.Pointer, 4 * c, Workers);
             Linear(l, SiteMlpProj, s.Proj.Pointer, s.FchGelu.Pointer, 1);
             Layers.ResidualForward(x, x, s.Proj.Pointer, c);
         }
 
         Layers.LayerNormForward(s.Ln.Pointer, s.Mean.Pointer, s.Rstd.Pointer, x, P("transformer.ln_f.weight"), P("transformer.ln_f.bias"), 1, c, _eps);
-        MatMul.Gemm(s.Ln.Pointer, false, wte, true, s.Logits.Pointer, 1, c, v, accumulate: false, Threads);
+        MatMul.Gemm(s.Ln.Pointer, false, wte, true, s.Logits.Pointer, 1, c, v, accumulate: false, Workers);
         return s.Logits.Span;
     }
 
@@ -167,11 +167,11 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         var scale = LossScale(lossScale);
 
         // Through the loss and the tied head in one step (dlogits is never formed); the embedding gradient is null when frozen.
-        Layers.CrossEntropyHeadBackward(a.DLnF.Pointer, G("transformer.wte.weight"), a.Logits.Pointer, a.LnF.Pointer, a.Wte(this), targets, LastWeights, scale, n, c, v, Threads);
+        Layers.CrossEntropyHeadBackward(a.DLnF.Pointer, G("transformer.wte.weight"), a.Logits.Pointer, a.LnF.Pointer, a.Wte(this), targets, LastWeights, scale, n, c, v, Workers);
 
         var last = Config.Layers == 0 ? a.Encoded.Pointer : a.Blocks[^1].Residual3.Pointer;
         a.DResidual.Clear();
-        Layers.LayerNormBackward(a.DResidual.Pointer, G("transformer.ln_f.weight"), G("transformer.ln_f.bias"), a.DLnF.Pointer, last, P("transformer.ln_f.weight"), a.LnFMean.Pointer, a.LnFRstd.Pointer, n, c);
+        Layers.LayerNormBackward(a.DResidual.Pointer, G("transformer.ln_f.weight"), G("transformer.ln_f.bias"), a.DLnF.Pointer, last, P("transformer.ln_f.weight"), a.LnFMean.Pointer, a.LnFRstd.Pointer, n, c, Workers);
         var dres = a.DResidual.Pointer;
         for (var l = Config.Layers - 1; l >= 0; l--)
         {
@@ -183,19 +183,19 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
             a.DFchGelu.Clear();
             LinearBackward(l, SiteMlpProj, a.DFchGelu.Pointer, dres, la.FchGelu.Pointer, n);
             a.DFch.Clear();
-            Layers.GeluBackward(a.DFch.Pointer, la.Fch.Pointer, a.DFchGelu.Pointer, n * 4 * c, Threads);
+            Layers.GeluBackward(a.DFch.Pointer, la.Fch.Pointer, a.DFchGelu.Pointer, n * 4 * c, Workers);
             a.DLn.Clear();
             LinearBackward(l, SiteFc, a.DLn.Pointer, a.DFch.Pointer, la.Ln2.Pointer, n);
-            Layers.LayerNormBackward(dres, G(h + "ln_2.weight"), G(h + "ln_2.bias"), a.DLn.Pointer, la.Residual2.Pointer, P(h + "ln_2.weight"), la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, n, c);
+            Layers.LayerNormBackward(dres, G(h + "ln_2.weight"), G(h + "ln_2.bias"), a.DLn.Pointer, la.Residual2.Pointer, P(h + "ln_2.weight"), la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, n, c, Workers);
 
             // residual2 = residualIn + attproj.
             a.DAttY.Clear();
             LinearBackward(l, SiteAttnProj, a.DAttY.Pointer, dres, la.AttY.Pointer, n);
             a.DQkv.Clear();
-            Layers.AttentionBackward(a.DQkv.Pointer, a.DAttY.Pointer, la.Qkv.Pointer, la.Att.Pointer, b, t, c, nh, Threads);
+            Layers.AttentionBackward(a.DQkv.Pointer, a.DAttY.Pointer, la.Qkv.Pointer, la.Att.Pointer, b, t, c, nh, Workers);
             a.DLn.Clear();
             LinearBackward(l, SiteAttn, a.DLn.Pointer, a.DQkv.Pointer, la.Ln1.Pointer, n);
-            Layers.LayerNormBackward(dres, G(h + "ln_1.weight"), G(h + "ln_1.bias"), a.DLn.Pointer, residualIn, P(h + "ln_1.weight"), la.Ln1Mean.Pointer, la.Ln1Rstd.Pointer, n, c);
+            Layers.LayerNormBackward(dres, G(h + "ln_1.weight"), G(h + "ln_1.bias"), a.DLn.Pointer, residualIn, P(h + "ln_1.weight"), la.Ln1Mean.Pointer, la.Ln1Rstd.Pointer, n, c, Workers);
         }
 
         if (!frozen)
@@ -210,7 +210,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
     {
         var (name, inF, outF) = Sites[site];
         var prefix = LayerPrefix(layer) + name + ".";
-        Layers.LinearForward(output, input, P(prefix + "weight"), P(prefix + "bias"), n, inF, outF, Threads);
+        Layers.LinearForward(output, input, P(prefix + "weight"), P(prefix + "bias"), n, inF, outF, Workers);
         LoraForward(layer, site, output, input, n);
     }
 
@@ -218,7 +218,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
     {
         var (name, inF, outF) = Sites[site];
         var prefix = LayerPrefix(layer) + name + ".";
-        Layers.LinearBackward(dinput, G(prefix + "weight"), G(prefix + "bias"), doutput, input, P(prefix + "weight"), n, inF, outF, Threads);
+        Layers.LinearBackward(dinput, G(prefix + "weight"), G(prefix + "bias"), doutput, input, P(prefix + "weight"), n, inF, outF, Workers);
         LoraBackward(layer, site, dinput, doutput, input, n);
     }
 

@@ -92,26 +92,26 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         {
             var p = $"model.layers.{l}.";
             var la = a.Blocks[l];
-            LlamaLayers.RmsNormForward(la.Norm1.Pointer, la.Rstd1.Pointer, residual, P(p + "input_layernorm.weight"), n, c, _eps);
+            LlamaLayers.RmsNormForward(la.Norm1.Pointer, la.Rstd1.Pointer, residual, P(p + "input_layernorm.weight"), n, c, _eps, Workers);
             Linear(l, SiteQ, la.Q.Pointer, la.Norm1.Pointer, n);
             Linear(l, SiteK, la.K.Pointer, la.Norm1.Pointer, n);
             Linear(l, SiteV, la.V.Pointer, la.Norm1.Pointer, n);
             LlamaLayers.Rope(la.Q.Pointer, b, t, nh, hd, Rotations, Config.ContextLength, inverse: false);
             LlamaLayers.Rope(la.K.Pointer, b, t, nkv, hd, Rotations, Config.ContextLength, inverse: false);
-            LlamaLayers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, b, t, nh, nkv, hd, Threads);
+            LlamaLayers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, b, t, nh, nkv, hd, Workers);
             Linear(l, SiteO, la.AttOut.Pointer, la.AttY.Pointer, n);
-            Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttOut.Pointer, n * c);
-            LlamaLayers.RmsNormForward(la.Norm2.Pointer, la.Rstd2.Pointer, la.Residual2.Pointer, P(p + "post_attention_layernorm.weight"), n, c, _eps);
+            Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttOut.Pointer, n * c, Workers);
+            LlamaLayers.RmsNormForward(la.Norm2.Pointer, la.Rstd2.Pointer, la.Residual2.Pointer, P(p + "post_attention_layernorm.weight"), n, c, _eps, Workers);
             Linear(l, SiteGate, la.Gate.Pointer, la.Norm2.Pointer, n);
             Linear(l, SiteUp, la.Up.Pointer, la.Norm2.Pointer, n);
-            LlamaLayers.SwiGluForward(la.Hidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im, Threads);
+            LlamaLayers.SwiGluForward(la.Hidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im, Workers);
             Linear(l, SiteDown, la.Down.Pointer, la.Hidden.Pointer, n);
-            Layers.ResidualForward(la.Residual3.Pointer, la.Residual2.Pointer, la.Down.Pointer, n * c);
+            Layers.ResidualForward(la.Residual3.Pointer, la.Residual2.Pointer, la.Down.Pointer, n * c, Workers);
             residual = la.Residual3.Pointer;
         }
 
-        LlamaLayers.RmsNormForward(a.NormF.Pointer, a.RstdF.Pointer, residual, P("model.norm.weight"), n, c, _eps);
-        MatMul.Gemm(a.NormF.Pointer, false, P(Head), true, a.Logits.Pointer, n, c, v, accumulate: false, Threads);
+        LlamaLayers.RmsNormForward(a.NormF.Pointer, a.RstdF.Pointer, residual, P("model.norm.weight"), n, c, _eps, Workers);
+        MatMul.Gemm(a.NormF.Pointer, false, P(Head), true, a.Logits.Pointer, n, c, v, accumulate: false, Workers);
         return Loss(a.Logits.Pointer, a.Losses.Pointer, targets, weights, n);
     }
 
@@ -143,13 +143,13 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             LlamaLayers.RmsNormForward(s.Norm.Pointer, s.Rstd.Pointer, x, P(p + "post_attention_layernorm.weight"), 1, c, _eps);
             Linear(l, SiteGate, s.Gate.Pointer, s.Norm.Pointer, 1);
             Linear(l, SiteUp, s.Up.Pointer, s.Norm.Pointer, 1);
-            LlamaLayers.SwiGluForward(s.Hidden.Pointer, s.Gate.Pointer, s.Up.Pointer, im, Threads);
+            LlamaLayers.SwiGluForward(s.Hidden.Pointer, s.Gate.Pointer, s.Up.Pointer, im, Workers);
             Linear(l, SiteDown, s.Out.Pointer, s.Hidden.Pointer, 1);
             Layers.ResidualForward(x, x, s.Out.Pointer, c);
         }
 
         LlamaLayers.RmsNormForward(s.Norm.Pointer, s.Rstd.Pointer, x, P("model.norm.weight"), 1, c, _eps);
-        MatMul.Gemm(s.Norm.Pointer, false, P(Head), true, s.Logits.Pointer, 1, c, v, accumulate: false, Threads);
+        MatMul.Gemm(s.Norm.Pointer, false, P(Head), true, s.Logits.Pointer, 1, c, v, accumulate: false, Workers);
         return s.Logits.Span;
     }
 
@@ -159,11 +159,11 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         var targets = LastTargets ?? throw new InvalidOperationException("Backward needs the targets of the last Forward.");
         int b = a.B, t = a.T, c = Config.Channels, v = Config.VocabSize, n = b * t, hd = Config.HeadSize, nh = Config.Heads, nkv = Config.KeyValueHeads, im = Config.IntermediateSize;
         var scale = LossScale(lossScale);
-        Layers.CrossEntropyHeadBackward(a.DNorm.Pointer, G(Head), a.Logits.Pointer, a.NormF.Pointer, P(Head), targets, LastWeights, scale, n, c, v, Threads);
+        Layers.CrossEntropyHeadBackward(a.DNorm.Pointer, G(Head), a.Logits.Pointer, a.NormF.Pointer, P(Head), targets, LastWeights, scale, n, c, v, Workers);
         var last = Config.Layers == 0 ? a.Embedded.Pointer : a.Blocks[^1].Residual3.Pointer;
         a.DResidual.Clear();
         var dres = a.DResidual.Pointer;
-        LlamaLayers.RmsNormBackward(dres, G("model.norm.weight"), a.DNorm.Pointer, last, P("model.norm.weight"), a.RstdF.Pointer, n, c);
+        LlamaLayers.RmsNormBackward(dres, G("model.norm.weight"), a.DNorm.Pointer, last, P("model.norm.weight"), a.RstdF.Pointer, n, c, Workers);
         for (var l = Config.Layers - 1; l >= 0; l--)
         {
             var p = $"model.layers.{l}.";
@@ -174,18 +174,18 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             LinearBackward(l, SiteDown, a.DHidden.Pointer, dres, la.Hidden.Pointer, n);
             a.DGate.Clear();
             a.DUp.Clear();
-            LlamaLayers.SwiGluBackward(a.DGate.Pointer, a.DUp.Pointer, a.DHidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im, Threads);
+            LlamaLayers.SwiGluBackward(a.DGate.Pointer, a.DUp.Pointer, a.DHidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im, Workers);
             a.DNorm.Clear();
             LinearBackward(l, SiteGate, a.DNorm.Pointer, a.DGate.Pointer, la.Norm2.Pointer, n);
             LinearBackward(l, SiteUp, a.DNorm.Pointer, a.DUp.Pointer, la.Norm2.Pointer, n);
-            LlamaLayers.RmsNormBackward(dres, G(p + "post_attention_layernorm.weight"), a.DNorm.Pointer, la.Residual2.Pointer, P(p + "post_attention_layernorm.weight"), la.Rstd2.Pointer, n, c);
+            LlamaLayers.RmsNormBackward(dres, G(p + "post_attention_layernorm.weight"), a.DNorm.Pointer, la.Residual2.Pointer, P(p + "post_attention_layernorm.weight"), la.Rstd2.Pointer, n, c, Workers);
 
             a.DAttY.Clear();
             LinearBackward(l, SiteO, a.DAttY.Pointer, dres, la.AttY.Pointer, n);
             a.DQ.Clear();
             a.DK.Clear();
             a.DV.Clear();
-            LlamaLayers.AttentionBackward(a.DQ.Pointer, a.DK.Pointer, a.DV.Pointer, a.DAttY.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, la.Att.Pointer, b, t, nh, nkv, hd, Threads);
+            LlamaLayers.AttentionBackward(a.DQ.Pointer, a.DK.Pointer, a.DV.Pointer, a.DAttY.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, la.Att.Pointer, b, t, nh, nkv, hd, Workers);
 
             // The rotation is orthogonal: its backward rotates the gradients back.
             LlamaLayers.Rope(a.DQ.Pointer, b, t, nh, hd, Rotations, Config.ContextLength, inverse: true);
@@ -194,7 +194,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             LinearBackward(l, SiteQ, a.DNorm.Pointer, a.DQ.Pointer, la.Norm1.Pointer, n);
             LinearBackward(l, SiteK, a.DNorm.Pointer, a.DK.Pointer, la.Norm1.Pointer, n);
             LinearBackward(l, SiteV, a.DNorm.Pointer, a.DV.Pointer, la.Norm1.Pointer, n);
-            LlamaLayers.RmsNormBackward(dres, G(p + "input_layernorm.weight"), a.DNorm.Pointer, residualIn, P(p + "input_layernorm.weight"), la.Rstd1.Pointer, n, c);
+            LlamaLayers.RmsNormBackward(dres, G(p + "input_layernorm.weight"), a.DNorm.Pointer, residualIn, P(p + "input_layernorm.weight"), la.Rstd1.Pointer, n, c, Workers);
         }
 
         var dembed = G("model.embed_tokens.weight");
@@ -208,7 +208,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
     private void Linear(int layer, int site, T* y, T* x, int n)
     {
         var (name, inF, outF) = Sites[site];
-        MatMul.Gemm(x, false, P(LayerPrefix(layer) + name + ".weight"), true, y, n, inF, outF, accumulate: false, Threads);
+        MatMul.Gemm(x, false, P(LayerPrefix(layer) + name + ".weight"), true, y, n, inF, outF, accumulate: false, Workers);
         LoraForward(layer, site, y, x, n);
     }
 
@@ -223,10 +223,10 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
     /// <summary>dx += dy · W; dW += dyᵀ · x (skipped when frozen).</summary>
     private void HeadBackward(T* dx, T* dw, T* dy, T* x, T* w, int n, int inF, int outF)
     {
-        MatMul.Gemm(dy, w, dx, n, outF, inF, accumulate: true, Threads);
+        MatMul.Gemm(dy, w, dx, n, outF, inF, accumulate: true, Workers);
         if (dw != null)
         {
-            MatMul.Gemm(dy, true, x, false, dw, outF, n, inF, accumulate: true, Threads);
+            MatMul.Gemm(dy, true, x, false, dw, outF, n, inF, accumulate: true, Workers);
         }
     }
 

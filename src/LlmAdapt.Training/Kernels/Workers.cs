@@ -1,0 +1,304 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+
+namespace LlmAdapt.Training.Kernels;
+
+/// <summary>One index's work of a <see cref="Workers.For{TBody}(int, ref TBody)"/> call.</summary>
+internal interface IWorkItem
+{
+    /// <summary>Does the work of piece <paramref name="index"/>.</summary>
+    void Run(int index);
+}
+
+/// <summary>
+/// The threads one model's kernels share out their pieces to (MLAS's way, not the .NET thread pool's): up to
+/// <see cref="Count"/> − 1 dedicated helper threads that, after each job, spin for <see cref="SpinTicks"/> watching for
+/// the next one before they block, so a multiply of a few hundred microseconds finds its helper awake instead of paying
+/// a wake-up per call. Each model (and each optimiser) owns its own instance; there is no process-wide setting, so two
+/// trainers in one process do not change each other's threads.
+/// <para>The calling thread works too and claims pieces from the same counter as the helpers; it waits only for pieces
+/// already claimed, never for a helper that has not started, so on a busy machine a call slows to one core's speed
+/// rather than stalling. Helpers start on the first parallel call, end after <see cref="IdleTimeout"/> without work
+/// (the next call starts them again) and on <see cref="Dispose"/>. A call allocates nothing: the body is a struct on
+/// the caller's stack, reached through a pointer for the duration of the call. Calls on one instance are not meant to
+/// overlap (a model runs one forward or backward at a time): one that comes while another is in progress, or from inside a
+/// body, runs on its calling thread alone.</para>
+/// </summary>
+internal sealed unsafe class Workers : IDisposable
+{
+    /// <summary>How long a helper spins for the next job after finishing one before it blocks (about 200 µs).</summary>
+    internal static readonly long SpinTicks = Stopwatch.Frequency / 5000;
+
+    /// <summary>How long a blocked helper waits for work before its thread ends.</summary>
+    internal static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly object _gate = new();
+
+    // Job state: the high 32 bits count jobs (odd while one is open for claims), the low 32 the next unclaimed piece.
+    private long _state;
+    private int _pieces;
+    private int _done;
+    private void* _body;
+    private delegate*<void*, int, void> _invoke;
+    private ExceptionDispatchInfo? _error;
+    private int _live;
+    private int _busy;
+    private int _sleeping;
+    private bool _disposed;
+
+    [ThreadStatic]
+    private static Workers? t_running;
+
+    /// <summary>Initializes a new instance for up to <paramref name="threads"/> threads (0 or less: every core), the caller included.</summary>
+    public Workers(int threads) => Count = threads > 0 ? threads : Environment.ProcessorCount;
+
+    /// <summary>Gets the most threads a call uses, the caller included.</summary>
+    public int Count { get; }
+
+    /// <summary>
+    /// Returns <paramref name="current"/> when it runs <paramref name="threads"/> threads (0 or less: every core),
+    /// else disposes it and stores a new instance in it: how an owner (a model, an optimiser) follows its thread setting.
+    /// </summary>
+    public static Workers Follow(ref Workers? current, int threads)
+    {
+        var count = threads > 0 ? threads : Environment.ProcessorCount;
+        if (current is { } existing && existing.Count == count && !existing._disposed)
+        {
+            return existing;
+        }
+
+        current?.Dispose();
+        return current = new Workers(count);
+    }
+
+    /// <summary>
+    /// Gets the fewest multiply-adds a matrix product must have to be shared out (2¹⁹ by default, measured: below it a
+    /// helper's hand-over costs more than half the product saves); tests set 0 to send tiny products down the threaded path.
+    /// </summary>
+    public long MinParallelWork { get; init; } = 1 << 19;
+
+    /// <summary>Gets the helper threads alive now (0 after <see cref="Dispose"/>).</summary>
+    public int LiveHelpers => Volatile.Read(ref _live);
+
+    /// <summary>Gets how many helper threads this instance has started in all (they end when idle and start again).</summary>
+    public int HelpersStarted { get; private set; }
+
+    /// <summary>Calls <paramref name="body"/>.Run(i) for i in 0 … <paramref name="count"/> − 1, on up to <see cref="Count"/> threads.</summary>
+    public void For<TBody>(int count, ref TBody body)
+        where TBody : struct, IWorkItem
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        if (count == 1 || Count == 1 || t_running is not null || Interlocked.Exchange(ref _busy, 1) != 0)
+        {
+            // One piece, one thread, a call from inside a body, or another thread's call in progress: run here.
+            for (var i = 0; i < count; i++)
+            {
+                body.Run(i);
+            }
+
+            return;
+        }
+
+        if (Volatile.Read(ref _disposed))
+        {
+            Volatile.Write(ref _busy, 0);
+            throw new ObjectDisposedException(nameof(Workers));
+        }
+
+        if (Volatile.Read(ref _live) < Count - 1)
+        {
+            StartHelpers();
+        }
+
+        _pieces = count;
+        _done = 0;
+        _error = null;
+        _body = Unsafe.AsPointer(ref body);
+        _invoke = &Invoke<TBody>;
+        var job = (Volatile.Read(ref _state) >> 32) + 1;
+        Interlocked.Exchange(ref _state, job << 32);
+        if (Volatile.Read(ref _sleeping) > 0)
+        {
+            lock (_gate)
+            {
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        t_running = this;
+        try
+        {
+            Work(job);
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref _done) < count)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+        finally
+        {
+            t_running = null;
+
+            // Closed (even): a helper that read the old state can no longer claim a piece of this job.
+            Interlocked.Exchange(ref _state, (job + 1) << 32);
+            _body = null;
+            Volatile.Write(ref _busy, 0);
+        }
+
+        _error?.Throw();
+    }
+
+    /// <summary>
+    /// Calls <paramref name="body"/>(i) for i in 0 … <paramref name="count"/> − 1 on <paramref name="workers"/>, or on
+    /// the calling thread when that is null (bodies that capture state; the delegate is the caller's allocation).
+    /// </summary>
+    public static void Run(Workers? workers, int count, Action<int> body)
+    {
+        var item = new ActionItem(body);
+        if (workers is null)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                item.Run(i);
+            }
+
+            return;
+        }
+
+        workers.For(count, ref item);
+    }
+
+    /// <summary>Stops the helpers (each finishes the piece it is on) and waits for their threads to end.</summary>
+    public void Dispose()
+    {
+        Thread[] helpers;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            helpers = [.. _threads];
+            _threads.Clear();
+            Monitor.PulseAll(_gate);
+        }
+
+        foreach (var helper in helpers)
+        {
+            if (helper != Thread.CurrentThread)
+            {
+                helper.Join();
+            }
+        }
+    }
+
+    private readonly List<Thread> _threads = [];
+
+    private static void Invoke<TBody>(void* body, int index)
+        where TBody : struct, IWorkItem
+        => Unsafe.AsRef<TBody>(body).Run(index);
+
+    private void StartHelpers()
+    {
+        lock (_gate)
+        {
+            _threads.RemoveAll(t => !t.IsAlive);
+            while (!_disposed && _live < Count - 1)
+            {
+                _live++;
+                HelpersStarted++;
+                var thread = new Thread(Help) { IsBackground = true, Name = "LlmAdapt kernel helper" };
+                _threads.Add(thread);
+                thread.UnsafeStart();
+            }
+        }
+    }
+
+    /// <summary>Claims and runs pieces of job <paramref name="job"/> (odd) until none is left or the job has moved on.</summary>
+    private void Work(long job)
+    {
+        while (true)
+        {
+            var state = Volatile.Read(ref _state);
+            if (state >> 32 != job || (int)state >= Volatile.Read(ref _pieces))
+            {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref _state, state + 1, state) != state)
+            {
+                continue;
+            }
+
+            // Claimed: the job cannot finish before this piece does, so its body and count stay as read.
+            try
+            {
+                _invoke(_body, (int)state);
+            }
+            catch (Exception ex)
+            {
+                lock (_gate)
+                {
+                    _error ??= ExceptionDispatchInfo.Capture(ex);
+                }
+            }
+            finally
+            {
+                Interlocked.Increment(ref _done);
+            }
+        }
+    }
+
+    /// <summary>A helper's life: run each open job's pieces, spin briefly for the next, block, end when idle or disposed.</summary>
+    private void Help()
+    {
+        t_running = this;
+        long seen = 0;
+        while (true)
+        {
+            var start = Stopwatch.GetTimestamp();
+            long job;
+            while (((job = Volatile.Read(ref _state) >> 32) == seen || (job & 1) == 0) && Stopwatch.GetTimestamp() - start < SpinTicks && !Volatile.Read(ref _disposed))
+            {
+                Thread.SpinWait(20);
+            }
+
+            if (job == seen || (job & 1) == 0)
+            {
+                // Block: announce first, then look again, so a job opened in between is either seen here or pulsed.
+                lock (_gate)
+                {
+                    Interlocked.Increment(ref _sleeping);
+                    var woken = true;
+                    while (!_disposed && ((job = Volatile.Read(ref _state) >> 32) == seen || (job & 1) == 0) && woken)
+                    {
+                        woken = Monitor.Wait(_gate, IdleTimeout);
+                    }
+
+                    Interlocked.Decrement(ref _sleeping);
+                    if (_disposed || job == seen || (job & 1) == 0)
+                    {
+                        // Disposed, or idle for the whole timeout: the next parallel call starts a new helper.
+                        _live--;
+                        return;
+                    }
+                }
+            }
+
+            seen = job;
+            Work(job);
+        }
+    }
+
+    private readonly struct ActionItem(Action<int> body) : IWorkItem
+    {
+        public void Run(int index) => body(index);
+    }
+}
