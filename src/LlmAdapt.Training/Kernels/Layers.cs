@@ -518,15 +518,19 @@ internal static unsafe class Layers
             }
 
             MatMul.Gemm(probs, w, dx, n, v, c, accumulate: false, workers);
-            for (var i = 0; i < n; i++)
+            nint pdx = (nint)dx, pw = (nint)w;
+            Rows(workers, n, (first, rows) =>
             {
-                var row = new Span<T>(dx + ((long)i * c), c);
-                TensorPrimitives.Multiply(row, rowScale[i], row);
-                if (targets[i] >= 0)
+                for (var i = first; i < first + rows; i++)
                 {
-                    Simd.Axpy(-rowScale[i], w + ((long)targets[i] * c), dx + ((long)i * c), c);
+                    var row = new Span<T>((T*)pdx + ((long)i * c), c);
+                    TensorPrimitives.Multiply(row, rowScale[i], row);
+                    if (targets[i] >= 0)
+                    {
+                        Simd.Axpy(-rowScale[i], (T*)pw + ((long)targets[i] * c), (T*)pdx + ((long)i * c), c);
+                    }
                 }
-            }
+            });
 
             if (dw is null)
             {
@@ -535,10 +539,14 @@ internal static unsafe class Layers
 
             fixed (T* ps = scaled)
             {
-                for (var i = 0; i < n; i++)
+                nint px = (nint)x, pps = (nint)ps;
+                Rows(workers, n, (first, rows) =>
                 {
-                    TensorPrimitives.Multiply(new ReadOnlySpan<T>(x + ((long)i * c), c), rowScale[i], new Span<T>(ps + ((long)i * c), c));
-                }
+                    for (var i = first; i < first + rows; i++)
+                    {
+                        TensorPrimitives.Multiply(new ReadOnlySpan<T>((T*)px + ((long)i * c), c), rowScale[i], new Span<T>((T*)pps + ((long)i * c), c));
+                    }
+                });
 
                 MatMul.Gemm(probs, true, ps, false, dw, v, n, c, accumulate: true, workers);
                 for (var i = 0; i < n; i++)
