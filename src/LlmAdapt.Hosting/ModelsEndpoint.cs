@@ -1,5 +1,4 @@
 using LlmAdapt.Hosting.Protocol;
-using Microsoft.AspNetCore.Http;
 
 namespace LlmAdapt.Hosting;
 

@@ -1,6 +1,5 @@
 using LlmAdapt.DependencyInjection;
 using LlmAdapt.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

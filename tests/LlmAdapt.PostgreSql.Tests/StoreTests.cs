@@ -33,9 +33,7 @@ public sealed class StoreTests(PgliteFixture fixture)
         var generator = new HashingEmbeddingGenerator(64);
         await using var store = await PostgresDocumentStore.OpenAsync(fixture.Server.ConnectionString, Options("roundtrip", o => o.BatchSize = 40), generator);
         var reported = new List<int>();
-        var watch = System.Diagnostics.Stopwatch.StartNew();
         await store.AddAsync(chunks, generator, new Progress<int>(reported.Add));
-        Console.WriteLine($"ingest {chunks.Count} chunks: {watch.Elapsed}");
         Assert.Equal(chunks.Count, await store.CountAsync());
         Assert.Equal(64, store.Dimensions);
 

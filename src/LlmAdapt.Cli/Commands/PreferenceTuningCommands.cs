@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using LlmAdapt.Cli.Training;
 using LlmAdapt.Preference;
-using LlmAdapt.Training;
 using LlmAdapt.Training.Dpo;
 using LlmAdapt.Training.FineTuning;
 using LlmAdapt.Training.Lora;

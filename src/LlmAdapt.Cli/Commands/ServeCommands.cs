@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using LlmAdapt.Hosting;
 using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.Onnx.Generation;
 using Microsoft.AspNetCore.Builder;

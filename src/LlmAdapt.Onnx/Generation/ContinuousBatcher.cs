@@ -75,8 +75,8 @@ internal sealed unsafe class ContinuousBatcher : IDisposable
     /// <summary>Gets or sets a callback run on the decode loop before each round of steps, with the rounds run so far (tests stage arrivals with it).</summary>
     internal Action<long>? BeforeRound { get; set; }
 
-    /// <summary>Gets whether <see cref="Dispose"/> has asked the loop to stop.</summary>
-    internal bool IsStopping => Volatile.Read(ref _disposed) != 0 && _stop.IsCancellationRequested;
+    /// <summary>Gets a token <see cref="Dispose"/> cancels (after marking the batcher disposed) to ask the loop to stop; valid while the loop runs.</summary>
+    internal CancellationToken Stopping => _stop.Token;
 
     public ContinuousBatchingStatistics Statistics => new(
         Interlocked.Read(ref _admitted),

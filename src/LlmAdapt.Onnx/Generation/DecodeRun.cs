@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using LlmAdapt.Generation;
 using Microsoft.ML.OnnxRuntime;

@@ -1,7 +1,6 @@
 using LlmAdapt.DependencyInjection;
 using LlmAdapt.Onnx.Generation;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -5,7 +5,6 @@ using LlmAdapt.Training.Dpo;
 using LlmAdapt.Training.Heads;
 using LlmAdapt.Training.Reward;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using LlmAdapt.Training.Internal;
 
 namespace LlmAdapt.Training.Heads;
 
 /// <summary>Settings of <see cref="TaskHeadTrainer"/>; validated when the trainer is created.</summary>
-public sealed class TaskHeadOptions
+public sealed class TaskHeadOptions : IEpochSettings
 {
     /// <summary>Gets or sets the head's shape. Default: <see cref="HeadKind.Linear"/>.</summary>
     [EnumDataType(typeof(HeadKind))]

@@ -134,12 +134,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         {
             Network = network,
             TrainCount = train.Count,
-            BatchSize = Options.BatchSize,
-            MaxEpochs = Options.MaxEpochs,
-            Patience = Options.Patience,
-            LearningRate = Options.LearningRate,
-            WeightDecay = Options.WeightDecay,
-            MaxGradientNorm = Options.MaxGradientNorm,
+            Settings = Options,
             PlateauDecay = Options.PlateauDecay,
             TrainBatch = (order, start, count, rng) =>
             {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using LlmAdapt.Training.Models;
 using LlmAdapt.Training.Optim;
 
 namespace LlmAdapt.Training.Internal;
@@ -14,17 +13,20 @@ internal sealed class EpochLoop
 
     public required int TrainCount { get; init; }
 
-    public required int BatchSize { get; init; }
+    /// <summary>The optimiser and stopping settings (a head trainer's options).</summary>
+    public required IEpochSettings Settings { get; init; }
 
-    public required int MaxEpochs { get; init; }
+    private int BatchSize => Settings.BatchSize;
 
-    public required int Patience { get; init; }
+    private int MaxEpochs => Settings.MaxEpochs;
 
-    public required double LearningRate { get; init; }
+    private int Patience => Settings.Patience;
 
-    public required double WeightDecay { get; init; }
+    private double LearningRate => Settings.LearningRate;
 
-    public required double MaxGradientNorm { get; init; }
+    private double WeightDecay => Settings.WeightDecay;
+
+    private double MaxGradientNorm => Settings.MaxGradientNorm;
 
     /// <summary>Multiplies the learning rate after an epoch that does not improve the validation loss (1 = constant).</summary>
     public double PlateauDecay { get; init; } = 1.0;
@@ -125,4 +127,20 @@ internal sealed class EpochLoop
             StoppedEarly = stoppedEarly,
         }, bestEpoch == 0 ? history.Count : bestEpoch);
     }
+}
+
+/// <summary>The settings of <see cref="EpochLoop"/> that every head trainer's options carry.</summary>
+internal interface IEpochSettings
+{
+    int BatchSize { get; }
+
+    int MaxEpochs { get; }
+
+    int Patience { get; }
+
+    double LearningRate { get; }
+
+    double WeightDecay { get; }
+
+    double MaxGradientNorm { get; }
 }

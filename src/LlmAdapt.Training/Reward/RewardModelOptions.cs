@@ -1,10 +1,11 @@
 using System.ComponentModel.DataAnnotations;
+using LlmAdapt.Training.Internal;
 using LlmAdapt.Training.Heads;
 
 namespace LlmAdapt.Training.Reward;
 
 /// <summary>Settings of <see cref="RewardModelTrainer"/>; validated when the trainer is created.</summary>
-public sealed class RewardModelOptions : IValidatableObject
+public sealed class RewardModelOptions : IValidatableObject, IEpochSettings
 {
     /// <summary>Gets or sets the head's shape. Default: <see cref="HeadKind.Mlp"/>.</summary>
     [EnumDataType(typeof(HeadKind))]

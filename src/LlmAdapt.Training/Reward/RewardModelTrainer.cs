@@ -117,12 +117,7 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
         {
             Network = network,
             TrainCount = trainCount,
-            BatchSize = Options.BatchSize,
-            MaxEpochs = Options.MaxEpochs,
-            Patience = Options.Patience,
-            LearningRate = Options.LearningRate,
-            WeightDecay = Options.WeightDecay,
-            MaxGradientNorm = Options.MaxGradientNorm,
+            Settings = Options,
             TrainBatch = (order, start, count, rng) =>
             {
                 // Rows [0, count) are the chosen responses, [count, 2·count) the rejected ones.

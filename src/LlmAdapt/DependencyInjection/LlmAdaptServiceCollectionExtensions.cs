@@ -1,4 +1,3 @@
-using LlmAdapt;
 using LlmAdapt.DependencyInjection;
 using LlmAdapt.Tokens;
 using Microsoft.Extensions.Configuration;

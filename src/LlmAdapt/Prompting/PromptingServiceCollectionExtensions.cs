@@ -8,7 +8,6 @@ using LlmAdapt.Prompting.Reasoning;
 using LlmAdapt.Prompting.SelfConsistency;
 using LlmAdapt.Prompting.Templates;
 using LlmAdapt.Tokens;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.DependencyInjection.Extensions;

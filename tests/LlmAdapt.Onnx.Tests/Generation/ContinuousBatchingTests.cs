@@ -136,7 +136,7 @@ public sealed class ContinuousBatchingTests
                 _ = Task.Run(model.Dispose);
 
                 // Hold this round until the disposal has asked the loop to stop, so the long request cannot finish first.
-                Assert.True(SpinWait.SpinUntil(() => model.Batcher.IsStopping, TimeSpan.FromMinutes(1)));
+                Assert.True(model.Batcher.Stopping.WaitHandle.WaitOne(TimeSpan.FromMinutes(1)), "Dispose did not stop the loop");
             }
         };
 

@@ -9,7 +9,7 @@ namespace LlmAdapt.Tests.Resilience;
 
 public sealed class ResilientChatClientTests
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly PipelineClock _time = new();
 
     private readonly List<ModelRetry> _retries = [];
 
@@ -37,23 +37,70 @@ public sealed class ResilientChatClientTests
     }
 
     /// <summary>
-    /// Advances fake time in 100 ms steps until the task completes. Between steps it gives continuations that run on
-    /// the thread pool up to 2 ms of real time to settle; the delays under test are all in fake time.
+    /// Runs the call to its end in fake time, deterministically: whenever the pipeline waits (it registered a backoff
+    /// delay, or an attempt hangs on the model), fake time advances in 100 ms steps until the next timer fires (the
+    /// delay, an attempt timeout or the total timeout); then the driver waits for the pipeline to wait again, since
+    /// what a timer wakes can continue on the thread pool. Time never moves while the pipeline is working, and no
+    /// real time is measured: the one real-time bound is a guard against a hang.
     /// </summary>
-    private async Task<T> Drive<T>(Task<T> task, TimeSpan? step = null, int maxSteps = 100_000)
+    private async Task<T> Drive<T>(Task<T> task)
     {
-        var s = step ?? TimeSpan.FromMilliseconds(100);
-        for (var i = 0; i < maxSteps && !task.IsCompleted; i++)
+        while (true)
         {
-            await Task.Yield();
-            SpinWait.SpinUntil(() => task.IsCompleted, TimeSpan.FromMilliseconds(2));
-            if (!task.IsCompleted)
+            var waiting = _time.PipelineWaits.WaitAsync(TimeSpan.FromMinutes(1));
+            if (await Task.WhenAny(task, waiting) == task)
             {
-                _time.Advance(s);
+                return await task;
             }
+
+            Assert.True(await waiting, "the call neither finished nor waited on a timer");
+            _time.AdvanceUntilATimerFires(TimeSpan.FromMilliseconds(100));
+        }
+    }
+
+    /// <summary>A step that hangs until the attempt is cancelled, after telling the driver the pipeline now waits.</summary>
+    private Func<CancellationToken, Task<ChatResponse>> Hang() => ct =>
+    {
+        _time.PipelineWaits.Release();
+        return ScriptedChatClient.Hang()(ct);
+    };
+
+    /// <summary>
+    /// A fake clock that tells when the pipeline waits on it: each delay it creates (a timer that does not belong to a
+    /// <see cref="CancellationTokenSource"/>: timeouts are those) releases <see cref="PipelineWaits"/>.
+    /// </summary>
+    private sealed class PipelineClock() : FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero))
+    {
+        private int _fired;
+
+        public SemaphoreSlim PipelineWaits { get; } = new(0);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(s =>
+            {
+                Interlocked.Increment(ref _fired);
+                callback(s);
+            }, state, dueTime, period);
+            if (callback.Method.DeclaringType != typeof(CancellationTokenSource))
+            {
+                PipelineWaits.Release();
+            }
+
+            return timer;
         }
 
-        return await task;
+        /// <summary>Advances in steps until a timer has fired (its callback runs inside <see cref="FakeTimeProvider.Advance"/>).</summary>
+        public void AdvanceUntilATimerFires(TimeSpan step)
+        {
+            var fired = Volatile.Read(ref _fired);
+            for (var i = 0; i < 100_000 && Volatile.Read(ref _fired) == fired; i++)
+            {
+                Advance(step);
+            }
+
+            Assert.True(Volatile.Read(ref _fired) != fired, "no timer fired in 10,000 s of fake time");
+        }
     }
 
     [Theory]
@@ -146,7 +193,7 @@ public sealed class ResilientChatClientTests
     [Fact]
     public async Task AttemptTimeout_IsRetried_ThenSucceeds()
     {
-        var inner = new ScriptedChatClient(_time, ScriptedChatClient.Hang(), ScriptedChatClient.Ok("second try"));
+        var inner = new ScriptedChatClient(_time, Hang(), ScriptedChatClient.Ok("second try"));
         using var client = new ResilientChatClient(inner, Options(o => o.AttemptTimeout = TimeSpan.FromSeconds(3)), _time);
 
         var response = await Drive(client.GetResponseAsync("hi"));
@@ -162,7 +209,7 @@ public sealed class ResilientChatClientTests
     [Fact]
     public async Task TotalTimeout_StopsRetrying_AndIsReportedAsTimeout()
     {
-        var inner = new ScriptedChatClient(_time, ScriptedChatClient.Hang());
+        var inner = new ScriptedChatClient(_time, Hang());
         using var client = new ResilientChatClient(inner, Options(o => { o.AttemptTimeout = TimeSpan.FromSeconds(5); o.TotalTimeout = TimeSpan.FromSeconds(8); o.MaxRetryAttempts = 10; }), _time);
 
         var start = _time.GetUtcNow();
@@ -176,7 +223,7 @@ public sealed class ResilientChatClientTests
     [Fact]
     public async Task CallerCancellation_WinsAtOnce_IsNotRetried_AndIsNotATimeout()
     {
-        var inner = new ScriptedChatClient(_time, ScriptedChatClient.Hang(), ScriptedChatClient.Ok());
+        var inner = new ScriptedChatClient(_time, Hang(), ScriptedChatClient.Ok());
         using var client = new ResilientChatClient(inner, Options(), _time);
         using var cts = new CancellationTokenSource();
 

@@ -8,9 +8,16 @@ namespace LlmAdapt.Prompting.Reasoning;
 /// <summary>Builds the messages of a reasoning call: [system], then the task with the answer instruction and the cue appended.</summary>
 internal static class ReasoningPrompt
 {
-    /// <summary>Builds the messages and fits them to the budget; a reasoning prompt over its limit is refused, never cut.</summary>
-    public static IReadOnlyList<ChatMessage> BuildFitted(StrategyCore core, PromptRequest request, string? systemPrompt, PromptTemplate? template, string? answerInstruction, string cue, int? maxPromptTokens)
-        => core.Fit(Build(request, systemPrompt, template, answerInstruction, cue), request, maxPromptTokens, TokenBudgetOverflow.Throw);
+    /// <summary>
+    /// Checks a run's arguments, builds the messages and fits them to the budget; a reasoning prompt over its limit is
+    /// refused, never cut.
+    /// </summary>
+    public static IReadOnlyList<ChatMessage> BuildFitted(StrategyCore core, IChatClient chatClient, PromptRequest request, ReasoningPromptOptions options)
+    {
+        StrategyCore.CheckArguments(chatClient, request);
+        var messages = Build(request, options.SystemPrompt, options.Template, options.AnswerInstruction, options.Cue);
+        return core.Fit(messages, request, options.MaxPromptTokens, TokenBudgetOverflow.Throw);
+    }
 
     public static List<ChatMessage> Build(PromptRequest request, string? systemPrompt, PromptTemplate? template, string? answerInstruction, string cue)
     {

@@ -41,8 +41,7 @@ public sealed class StepByStepPromptStrategy : IPromptStrategy
     /// <inheritdoc />
     public async Task<PromptResult> ExecuteAsync(IChatClient chatClient, PromptRequest request, CancellationToken cancellationToken = default)
     {
-        StrategyCore.CheckArguments(chatClient, request);
-        var fitted = ReasoningPrompt.BuildFitted(_core, request, _options.SystemPrompt, _options.Template, _options.AnswerInstruction, _options.Cue, _options.MaxPromptTokens);
+        var fitted = ReasoningPrompt.BuildFitted(_core, chatClient, request, _options);
         var (response, ledger) = await _core.CallOnceAsync(chatClient, fitted, request.ChatOptions, cancellationToken).ConfigureAwait(false);
         var reply = response.Text ?? string.Empty;
         var found = _options.Extractor.TryExtract(reply, out var answer);

@@ -39,8 +39,7 @@ public sealed class SelfConsistencyPromptStrategy : IPromptStrategy
     /// <inheritdoc />
     public async Task<PromptResult> ExecuteAsync(IChatClient chatClient, PromptRequest request, CancellationToken cancellationToken = default)
     {
-        StrategyCore.CheckArguments(chatClient, request);
-        var fitted = ReasoningPrompt.BuildFitted(_core, request, _options.SystemPrompt, _options.Template, _options.AnswerInstruction, _options.Cue, _options.MaxPromptTokens);
+        var fitted = ReasoningPrompt.BuildFitted(_core, chatClient, request, _options);
         var n = _options.Samples;
         using var ledger = _core.Ledger(chatClient, maxCalls: n);
         var responses = new ChatResponse[n];

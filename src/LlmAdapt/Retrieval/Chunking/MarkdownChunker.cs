@@ -20,12 +20,7 @@ public sealed partial class MarkdownChunker : IChunker
     /// <param name="counter">Counts tokens.</param>
     /// <param name="options">Size limits; validated here.</param>
     public MarkdownChunker(TokenCounter counter, ChunkerOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(counter);
-        options ??= new ChunkerOptions();
-        options.Validate();
-        _splitter = new SpanSplitter(counter, options);
-    }
+        => _splitter = SpanSplitter.Create(counter, options);
 
     /// <inheritdoc/>
     public IReadOnlyList<DocumentChunk> Chunk(Document document)

@@ -15,12 +15,7 @@ public sealed class RecursiveChunker : IChunker
     /// <param name="counter">Counts tokens (use the embedding model's or the chat model's tokenizer).</param>
     /// <param name="options">Size limits; validated here.</param>
     public RecursiveChunker(TokenCounter counter, ChunkerOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(counter);
-        options ??= new ChunkerOptions();
-        options.Validate();
-        _splitter = new SpanSplitter(counter, options);
-    }
+        => _splitter = SpanSplitter.Create(counter, options);
 
     /// <inheritdoc/>
     public IReadOnlyList<DocumentChunk> Chunk(Document document)

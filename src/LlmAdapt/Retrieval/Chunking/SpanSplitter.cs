@@ -16,6 +16,15 @@ internal sealed partial class SpanSplitter(TokenCounter counter, ChunkerOptions 
 
     public ChunkerOptions Options { get; } = options;
 
+    /// <summary>A chunker constructor's one check: a counter, and the options (the defaults when none) validated.</summary>
+    public static SpanSplitter Create(TokenCounter counter, ChunkerOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(counter);
+        options ??= new ChunkerOptions();
+        options.Validate();
+        return new SpanSplitter(counter, options);
+    }
+
     public int Count(string text, int start, int end) => Counter.CountTokens(text.AsSpan(start, end - start));
 
     /// <summary>Cuts [start, end) into pieces of at most MaxTokens each, covering the span without gaps.</summary>

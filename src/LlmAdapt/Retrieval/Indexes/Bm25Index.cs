@@ -12,7 +12,7 @@ internal sealed class Bm25Index : IDisposable
     [ThreadStatic]
     private static int[]? t_touched;
 
-    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly IndexLock _lock = new();
     private readonly Dictionary<string, int> _termIds = new(StringComparer.Ordinal);
     private readonly List<Postings> _postings = [];
     private DocEntry?[] _docs = [];
@@ -46,14 +46,9 @@ internal sealed class Bm25Index : IDisposable
     {
         get
         {
-            _lock.EnterReadLock();
-            try
+            using (_lock.Read())
             {
                 return _count;
-            }
-            finally
-            {
-                _lock.ExitReadLock();
             }
         }
     }
@@ -83,8 +78,7 @@ internal sealed class Bm25Index : IDisposable
             counts[term] = counts.GetValueOrDefault(term) + 1;
         }
 
-        _lock.EnterWriteLock();
-        try
+        using (_lock.Write())
         {
             RemoveCore(key);
             EnsureCapacity(key + 1);
@@ -110,10 +104,6 @@ internal sealed class Bm25Index : IDisposable
             _totalLength += terms.Count;
             _count++;
         }
-        finally
-        {
-            _lock.ExitWriteLock();
-        }
     }
 
     /// <summary>Removes <paramref name="key"/>.</summary>
@@ -121,14 +111,9 @@ internal sealed class Bm25Index : IDisposable
     /// <returns>Whether the key was indexed.</returns>
     public bool Remove(int key)
     {
-        _lock.EnterWriteLock();
-        try
+        using (_lock.Write())
         {
             return RemoveCore(key);
-        }
-        finally
-        {
-            _lock.ExitWriteLock();
         }
     }
 
@@ -156,14 +141,9 @@ internal sealed class Bm25Index : IDisposable
             return [];
         }
 
-        _lock.EnterReadLock();
-        try
+        using (_lock.Read())
         {
             return SearchCore(terms, topK, accept);
-        }
-        finally
-        {
-            _lock.ExitReadLock();
         }
     }
 
@@ -172,8 +152,7 @@ internal sealed class Bm25Index : IDisposable
 
     internal void Write(BinaryWriter writer)
     {
-        _lock.EnterReadLock();
-        try
+        using (_lock.Read())
         {
             writer.Write(K1);
             writer.Write(B);
@@ -194,10 +173,6 @@ internal sealed class Bm25Index : IDisposable
                     writer.Write(postings.Freqs[i]);
                 }
             }
-        }
-        finally
-        {
-            _lock.ExitReadLock();
         }
     }
 

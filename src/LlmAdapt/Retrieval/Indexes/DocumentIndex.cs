@@ -12,7 +12,7 @@ public sealed class DocumentIndex : IDisposable
     /// <summary>The metadata key under which chunkers record a chunk's heading path.</summary>
     public const string HeadingPathKey = Chunking.MarkdownChunker.HeadingPathKey;
 
-    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly IndexLock _lock = new();
     private readonly Dictionary<string, int> _slotOfChunk = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<int>> _slotsOfDocument = new(StringComparer.Ordinal);
     private readonly Stack<int> _freeSlots = new();
@@ -43,14 +43,9 @@ public sealed class DocumentIndex : IDisposable
     {
         get
         {
-            _lock.EnterReadLock();
-            try
+            using (_lock.Read())
             {
                 return _slotOfChunk.Count;
-            }
-            finally
-            {
-                _lock.ExitReadLock();
             }
         }
     }
@@ -88,8 +83,7 @@ public sealed class DocumentIndex : IDisposable
         }
 
         var terms = Keyword.Analyzer.Analyze(KeywordText(chunk));
-        _lock.EnterWriteLock();
-        try
+        using (_lock.Write())
         {
             if (!_slotOfChunk.TryGetValue(chunk.Id, out var slot))
             {
@@ -126,10 +120,6 @@ public sealed class DocumentIndex : IDisposable
                 Vectors?.Remove(slot);
             }
         }
-        finally
-        {
-            _lock.ExitWriteLock();
-        }
     }
 
     /// <summary>Removes the chunk with id <paramref name="chunkId"/>.</summary>
@@ -138,14 +128,9 @@ public sealed class DocumentIndex : IDisposable
     public bool Remove(string chunkId)
     {
         ArgumentNullException.ThrowIfNull(chunkId);
-        _lock.EnterWriteLock();
-        try
+        using (_lock.Write())
         {
             return RemoveCore(chunkId);
-        }
-        finally
-        {
-            _lock.ExitWriteLock();
         }
     }
 
@@ -155,8 +140,7 @@ public sealed class DocumentIndex : IDisposable
     public int RemoveDocument(string documentId)
     {
         ArgumentNullException.ThrowIfNull(documentId);
-        _lock.EnterWriteLock();
-        try
+        using (_lock.Write())
         {
             if (!_slotsOfDocument.TryGetValue(documentId, out var slots))
             {
@@ -171,10 +155,6 @@ public sealed class DocumentIndex : IDisposable
 
             return ids.Count;
         }
-        finally
-        {
-            _lock.ExitWriteLock();
-        }
     }
 
     /// <summary>Returns the chunk with id <paramref name="chunkId"/>, or <see langword="null"/>.</summary>
@@ -182,14 +162,9 @@ public sealed class DocumentIndex : IDisposable
     /// <returns>The chunk.</returns>
     public DocumentChunk? Find(string chunkId)
     {
-        _lock.EnterReadLock();
-        try
+        using (_lock.Read())
         {
             return _slotOfChunk.TryGetValue(chunkId, out var slot) ? _chunks[slot] : null;
-        }
-        finally
-        {
-            _lock.ExitReadLock();
         }
     }
 
@@ -197,14 +172,9 @@ public sealed class DocumentIndex : IDisposable
     /// <returns>The chunks, in slot order.</returns>
     public IReadOnlyList<DocumentChunk> GetChunks()
     {
-        _lock.EnterReadLock();
-        try
+        using (_lock.Read())
         {
             return [.. _chunks.Take(_slotCount).OfType<DocumentChunk>()];
-        }
-        finally
-        {
-            _lock.ExitReadLock();
         }
     }
 
@@ -213,8 +183,7 @@ public sealed class DocumentIndex : IDisposable
     /// <returns>The embedding, or <see langword="null"/> when the chunk has none.</returns>
     public float[]? GetEmbedding(string chunkId)
     {
-        _lock.EnterReadLock();
-        try
+        using (_lock.Read())
         {
             if (Vectors is null || !_slotOfChunk.TryGetValue(chunkId, out var slot))
             {
@@ -223,10 +192,6 @@ public sealed class DocumentIndex : IDisposable
 
             var vector = new float[Vectors.Dimensions];
             return Vectors.TryGetVector(slot, vector) ? vector : null;
-        }
-        finally
-        {
-            _lock.ExitReadLock();
         }
     }
 
@@ -242,14 +207,15 @@ public sealed class DocumentIndex : IDisposable
         ArgumentNullException.ThrowIfNull(query);
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
         var gate = RetrievalTelemetry.CountRejections(Gate(filter, principal), out var rejected);
-        _lock.EnterReadLock();
         try
         {
-            return ToResults(Keyword.Search(query, topK, gate), gate);
+            using (_lock.Read())
+            {
+                return ToResults(Keyword.Search(query, topK, gate), gate);
+            }
         }
         finally
         {
-            _lock.ExitReadLock();
             rejected?.Record();
         }
     }
@@ -266,26 +232,27 @@ public sealed class DocumentIndex : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
         var gate = RetrievalTelemetry.CountRejections(Gate(filter, principal), out var rejected);
-        _lock.EnterReadLock();
         try
         {
-            if (Vectors is null)
+            using (_lock.Read())
             {
-                return [];
-            }
+                if (Vectors is null)
+                {
+                    return [];
+                }
 
-            Span<float> normalized = query.Length <= 1024 ? stackalloc float[query.Length] : new float[query.Length];
-            query.CopyTo(normalized);
-            if (Options.NormalizeVectors)
-            {
-                VectorChecks.Normalize(normalized);
-            }
+                Span<float> normalized = query.Length <= 1024 ? stackalloc float[query.Length] : new float[query.Length];
+                query.CopyTo(normalized);
+                if (Options.NormalizeVectors)
+                {
+                    VectorChecks.Normalize(normalized);
+                }
 
-            return ToResults(Vectors.Search(normalized, topK, gate), gate);
+                return ToResults(Vectors.Search(normalized, topK, gate), gate);
+            }
         }
         finally
         {
-            _lock.ExitReadLock();
             rejected?.Record();
         }
     }
@@ -326,9 +293,8 @@ public sealed class DocumentIndex : IDisposable
         }
     }
 
-    internal void EnterRead() => _lock.EnterReadLock();
-
-    internal void ExitRead() => _lock.ExitReadLock();
+    // Holds the index still while it is saved (DocumentIndexFile).
+    internal IndexLock.Scope ReadLock() => _lock.Read();
 
     // The text BM25 indexes: with titles, the text the chunk is embedded from (title and heading path first, by the one
     // rule in DocumentIndexer.TextForEmbedding); the PostgreSQL store's full text uses it too.

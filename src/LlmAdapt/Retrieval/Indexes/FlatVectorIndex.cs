@@ -8,7 +8,7 @@ namespace LlmAdapt.Retrieval.Indexes;
 /// </summary>
 internal sealed class FlatVectorIndex : IVectorIndex
 {
-    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly IndexLock _lock = new();
     private float[] _data = [];
     private bool[] _alive = [];
     private int _count;
@@ -33,8 +33,7 @@ internal sealed class FlatVectorIndex : IVectorIndex
     {
         ArgumentOutOfRangeException.ThrowIfNegative(key);
         VectorChecks.CheckLength(vector, Dimensions, nameof(vector));
-        _lock.EnterWriteLock();
-        try
+        using (_lock.Write())
         {
             if (key >= _alive.Length)
             {
@@ -52,17 +51,12 @@ internal sealed class FlatVectorIndex : IVectorIndex
 
             _highWater = Math.Max(_highWater, key + 1);
         }
-        finally
-        {
-            _lock.ExitWriteLock();
-        }
     }
 
     /// <inheritdoc/>
     public bool Remove(int key)
     {
-        _lock.EnterWriteLock();
-        try
+        using (_lock.Write())
         {
             if ((uint)key >= (uint)_alive.Length || !_alive[key])
             {
@@ -73,10 +67,6 @@ internal sealed class FlatVectorIndex : IVectorIndex
             _count--;
             return true;
         }
-        finally
-        {
-            _lock.ExitWriteLock();
-        }
     }
 
     /// <inheritdoc/>
@@ -84,8 +74,7 @@ internal sealed class FlatVectorIndex : IVectorIndex
     {
         VectorChecks.CheckLength(query, Dimensions, nameof(query));
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
-        _lock.EnterReadLock();
-        try
+        using (_lock.Read())
         {
             var top = new TopK(topK);
             var dims = Dimensions;
@@ -107,18 +96,13 @@ internal sealed class FlatVectorIndex : IVectorIndex
 
             return top.ToSortedArray();
         }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
     }
 
     /// <inheritdoc/>
     public bool TryGetVector(int key, Span<float> destination)
     {
         VectorChecks.CheckLength(destination, Dimensions, nameof(destination));
-        _lock.EnterReadLock();
-        try
+        using (_lock.Read())
         {
             if ((uint)key >= (uint)_alive.Length || !_alive[key])
             {
@@ -127,10 +111,6 @@ internal sealed class FlatVectorIndex : IVectorIndex
 
             _data.AsSpan(key * Dimensions, Dimensions).CopyTo(destination);
             return true;
-        }
-        finally
-        {
-            _lock.ExitReadLock();
         }
     }
 

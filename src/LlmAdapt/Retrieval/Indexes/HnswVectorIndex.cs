@@ -23,7 +23,7 @@ internal sealed class HnswVectorIndex : IVectorIndex
     [ThreadStatic]
     private static NodeHeap? t_results;
 
-    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly IndexLock _lock = new();
     private readonly Dictionary<int, int> _nodeOfKey = [];
     private readonly Random _random;
     private readonly double _levelFactor;
@@ -79,14 +79,9 @@ internal sealed class HnswVectorIndex : IVectorIndex
     {
         get
         {
-            _lock.EnterReadLock();
-            try
+            using (_lock.Read())
             {
                 return _nodeOfKey.Count;
-            }
-            finally
-            {
-                _lock.ExitReadLock();
             }
         }
     }
@@ -96,8 +91,7 @@ internal sealed class HnswVectorIndex : IVectorIndex
     {
         ArgumentOutOfRangeException.ThrowIfNegative(key);
         VectorChecks.CheckLength(vector, Dimensions, nameof(vector));
-        _lock.EnterWriteLock();
-        try
+        using (_lock.Write())
         {
             if (_nodeOfKey.TryGetValue(key, out var old))
             {
@@ -108,17 +102,12 @@ internal sealed class HnswVectorIndex : IVectorIndex
             _nodeOfKey[key] = node;
             Link(node);
         }
-        finally
-        {
-            _lock.ExitWriteLock();
-        }
     }
 
     /// <inheritdoc/>
     public bool Remove(int key)
     {
-        _lock.EnterWriteLock();
-        try
+        using (_lock.Write())
         {
             if (!_nodeOfKey.Remove(key, out var node))
             {
@@ -128,10 +117,6 @@ internal sealed class HnswVectorIndex : IVectorIndex
             _keyOfNode[node] = -1;
             return true;
         }
-        finally
-        {
-            _lock.ExitWriteLock();
-        }
     }
 
     /// <inheritdoc/>
@@ -139,8 +124,7 @@ internal sealed class HnswVectorIndex : IVectorIndex
     {
         VectorChecks.CheckLength(query, Dimensions, nameof(query));
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
-        _lock.EnterReadLock();
-        try
+        using (_lock.Read())
         {
             if (_entry < 0 || _nodeOfKey.Count == 0)
             {
@@ -176,18 +160,13 @@ internal sealed class HnswVectorIndex : IVectorIndex
 
             return top.ToSortedArray();
         }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
     }
 
     /// <inheritdoc/>
     public bool TryGetVector(int key, Span<float> destination)
     {
         VectorChecks.CheckLength(destination, Dimensions, nameof(destination));
-        _lock.EnterReadLock();
-        try
+        using (_lock.Read())
         {
             if (!_nodeOfKey.TryGetValue(key, out var node))
             {
@@ -197,10 +176,6 @@ internal sealed class HnswVectorIndex : IVectorIndex
             VectorOf(node).CopyTo(destination);
             return true;
         }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
     }
 
     /// <inheritdoc/>
@@ -208,8 +183,7 @@ internal sealed class HnswVectorIndex : IVectorIndex
 
     internal void Write(BinaryWriter writer)
     {
-        _lock.EnterReadLock();
-        try
+        using (_lock.Read())
         {
             writer.Write(M);
             writer.Write(EfConstruction);
@@ -237,10 +211,6 @@ internal sealed class HnswVectorIndex : IVectorIndex
                     }
                 }
             }
-        }
-        finally
-        {
-            _lock.ExitReadLock();
         }
     }
 

@@ -111,8 +111,7 @@ public static class DocumentIndexFile
 
     private static void Write(DocumentIndex index, BinaryWriter writer)
     {
-        index.EnterRead();
-        try
+        using (index.ReadLock())
         {
             var options = index.Options;
             writer.Write((int)options.VectorIndex);
@@ -159,10 +158,6 @@ public static class DocumentIndexFile
 
                     break;
             }
-        }
-        finally
-        {
-            index.ExitRead();
         }
     }
 
