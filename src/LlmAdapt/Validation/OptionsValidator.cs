@@ -9,7 +9,7 @@ namespace LlmAdapt;
 /// rules, which run even when an attribute failed. Components call <see cref="ThrowIfInvalid"/> when built; DI
 /// registrations reach the same rules through <c>LlmAdaptBuilder.BindOptions</c> at start-up.
 /// </summary>
-public static class OptionsValidator
+internal static class OptionsValidator
 {
     /// <summary>Finds every problem of <paramref name="options"/>.</summary>
     /// <param name="options">The options.</param>

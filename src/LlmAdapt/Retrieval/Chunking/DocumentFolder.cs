@@ -15,7 +15,7 @@ public static class DocumentFolder
     /// <summary>Returns whether <paramref name="path"/> is a Markdown file by its extension.</summary>
     /// <param name="path">The path.</param>
     /// <returns><see langword="true"/> for <c>.md</c> and <c>.markdown</c>.</returns>
-    public static bool IsMarkdown(string path) =>
+    internal static bool IsMarkdown(string path) =>
         path.EndsWith(".md", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".markdown", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Lists the files <see cref="ReadAsync"/> would read, sorted by relative path.</summary>
@@ -116,7 +116,7 @@ public static class DocumentFolder
     /// <param name="bytes">The file's contents.</param>
     /// <param name="problem">Why the bytes are not text (<c>binary or not UTF-8</c>, <c>binary (contains NUL characters)</c>), or <see langword="null"/>.</param>
     /// <returns>The text, or <see langword="null"/> when the bytes are not text.</returns>
-    public static string? DecodeText(ReadOnlySpan<byte> bytes, out string? problem)
+    internal static string? DecodeText(ReadOnlySpan<byte> bytes, out string? problem)
     {
         string text;
         try

@@ -44,7 +44,7 @@ public static class RetrieverFactory
     /// <param name="name">A retriever name.</param>
     /// <returns>One of <see cref="Names"/>.</returns>
     /// <exception cref="ArgumentException">The name is unknown; the message lists the valid ones.</exception>
-    public static string Normalize(string name)
+    internal static string Normalize(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!IsKnown(name))
