@@ -263,11 +263,14 @@ internal sealed unsafe class Workers : IDisposable
         long seen = 0;
         while (true)
         {
+            // Spin, yielding the core after the first few rounds: on a busy machine this thread may share the caller's
+            // core, and a pure spin would then take half of it from the work it is waiting for.
             var start = Stopwatch.GetTimestamp();
+            var spinner = default(SpinWait);
             long job;
             while (((job = Volatile.Read(ref _state) >> 32) == seen || (job & 1) == 0) && Stopwatch.GetTimestamp() - start < SpinTicks && !Volatile.Read(ref _disposed))
             {
-                Thread.SpinWait(20);
+                spinner.SpinOnce(sleep1Threshold: -1);
             }
 
             if (job == seen || (job & 1) == 0)
