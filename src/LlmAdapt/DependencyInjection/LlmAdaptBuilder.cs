@@ -30,7 +30,8 @@ public sealed class LlmAdaptBuilder
     /// <summary>
     /// Registers <typeparamref name="TOptions"/> (named <paramref name="name"/>, or the default instance), bound from
     /// the <c>LlmAdapt:<paramref name="sectionName"/></c> section when the builder has configuration and validated at
-    /// start-up (<c>ValidateOnStart</c>) by <see cref="OptionsValidator"/>: the failure lists every problem, each
+    /// start-up (<c>ValidateOnStart</c>) against its DataAnnotations attributes and
+    /// <see cref="System.ComponentModel.DataAnnotations.IValidatableObject"/> rules: the failure lists every problem, each
     /// prefixed with the configuration path. The binding and the validation are registered once however often this is
     /// called; chain <c>Configure</c> on the result for the caller's own changes.
     /// </summary>

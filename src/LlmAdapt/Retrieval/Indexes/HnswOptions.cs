@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace LlmAdapt.Retrieval.Indexes;
 
-/// <summary>Parameters of a <see cref="HnswVectorIndex"/>.</summary>
+/// <summary>Parameters of the HNSW graph a <see cref="DocumentIndex"/> keeps with <see cref="VectorIndexKind.Hnsw"/>.</summary>
 public sealed class HnswOptions
 {
     /// <summary>Gets or sets the links each node keeps per upper layer (twice as many on layer 0); 16 by default.</summary>
