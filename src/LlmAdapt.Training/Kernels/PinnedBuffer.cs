@@ -31,6 +31,10 @@ internal sealed unsafe class PinnedBuffer<T>
     /// <summary>Gets the elements as a span.</summary>
     public Span<T> Span => Array.AsSpan(0, Length);
 
-    /// <summary>Sets every element to zero.</summary>
-    public void Clear() => Span.Clear();
+    /// <summary>Sets every element to zero, in element-wise pieces on <paramref name="workers"/> (null: the calling thread).</summary>
+    public void Clear(Workers? workers = null)
+    {
+        var array = Array;
+        Layers.Elementwise(workers, Length, (start, count) => array.AsSpan(start, count).Clear());
+    }
 }

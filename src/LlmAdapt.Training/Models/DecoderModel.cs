@@ -170,8 +170,8 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
 
     public void ZeroGrad()
     {
-        Gradients?.Clear();
-        Lora?.Gradients.Clear();
+        Gradients?.Clear(Workers);
+        Lora?.Gradients.Clear(Workers);
     }
 
     /// <summary>Attaches LoRA adapters to the projections <paramref name="options"/> targets; the base is then frozen.</summary>

@@ -11,7 +11,7 @@ namespace LlmAdapt.Training.Optim;
 /// <summary>
 /// Adam with decoupled weight decay (Loshchilov and Hutter), the one optimiser of the engine (decoders, LoRA adapters,
 /// task heads): moments per trainable value, bias-corrected, decay applied to slices marked for it (matrices).
-/// <see cref="ClipGradients"/> measures the global norm; the clip scale it decides is applied inside the next
+/// <see cref="ClipGradients"/> measures the global norm (per chunk on the threads, summed in chunk order); the clip scale it decides is applied inside the next
 /// <see cref="Step"/>, which updates every parameter in one fused pass (gradient scale, both moments, decay and the
 /// update per element), cut into equal chunks across the slices for the threads. State saves to and loads from
 /// safetensors (<c>m.NAME</c>, <c>v.NAME</c>) for resuming.
@@ -27,6 +27,7 @@ internal sealed class AdamW<T>
     private readonly float[] _m;
     private readonly float[] _v;
     private readonly (int Slice, int First, int Length)[] _chunks;
+    private readonly double[] _chunkSums;
     private double _pendingScale = 1.0;
 
     public AdamW(IReadOnlyList<TrainableSlice<T>> slices, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0)
@@ -46,6 +47,7 @@ internal sealed class AdamW<T>
         _m = new float[checked((int)_starts[^1])];
         _v = new float[_m.Length];
         _chunks = [.. chunks];
+        _chunkSums = new double[_chunks.Length];
         Beta1 = beta1;
         Beta2 = beta2;
         Epsilon = epsilon;
@@ -72,13 +74,20 @@ internal sealed class AdamW<T>
     /// </summary>
     public double ClipGradients(double maxNorm)
     {
-        var sum = 0.0;
-        foreach (var s in _slices)
+        // Per chunk on the threads, then the chunks' sums in order: the same norm for any thread count.
+        var sums = _chunkSums;
+        Workers.Run(Workers, _chunks.Length, i =>
         {
-            var g = s.Gradients.AsSpan(s.Offset, s.Length);
-            sum += typeof(T) == typeof(float)
+            var (k, first, length) = _chunks[i];
+            var g = _slices[k].Gradients.AsSpan(_slices[k].Offset + first, length);
+            sums[i] = typeof(T) == typeof(float)
                 ? SumOfSquares(MemoryMarshal.Cast<T, float>(g))
                 : double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(g));
+        });
+        var sum = 0.0;
+        foreach (var chunk in sums)
+        {
+            sum += chunk;
         }
 
         var norm = Math.Sqrt(sum) * _pendingScale;

@@ -1,3 +1,5 @@
+using LlmAdapt.Training.Kernels;
+using LlmAdapt.Training.Models;
 using LlmAdapt.Training.Models.Gpt2;
 using LlmAdapt.Training.Optim;
 using LlmAdapt.Training.Tests.Models;
@@ -83,5 +85,29 @@ public sealed class OptimizerTests
         }
 
         Assert.True(last < first / 5, $"loss {first:F3} -> {last:F3}");
+    }
+
+    [Fact]
+    public void ClipGradients_OverSeveralChunks_GivesTheSameNormOnOneAndThreeThreads_AsAFloat64Sum()
+    {
+        // 200,003 gradients in two slices: four 64K chunks, one short, shared out to the threads and summed in order.
+        var random = new Random(9);
+        float[] first = [.. Enumerable.Range(0, 150_001).Select(_ => (float)(random.NextDouble() - 0.5))];
+        float[] second = [.. Enumerable.Range(0, 50_002).Select(_ => (float)(random.NextDouble() - 0.5))];
+        var expected = Math.Sqrt(first.Concat(second).Sum(g => (double)g * g));
+        double Norm(int threads)
+        {
+            using var workers = new Workers(threads);
+            var slices = new[]
+            {
+                new TrainableSlice<float>("a", new float[first.Length], first, 0, first.Length, true),
+                new TrainableSlice<float>("b", new float[second.Length], second, 0, second.Length, false),
+            };
+            return new AdamW<float>(slices) { Workers = workers }.ClipGradients(0);
+        }
+
+        var one = Norm(1);
+        Assert.Equal(expected, one, 6);
+        Assert.Equal(one, Norm(3));
     }
 }

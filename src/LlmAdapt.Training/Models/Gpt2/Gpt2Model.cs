@@ -170,7 +170,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         Layers.CrossEntropyHeadBackward(a.DLnF.Pointer, G("transformer.wte.weight"), a.Logits.Pointer, a.LnF.Pointer, a.Wte(this), targets, LastWeights, scale, n, c, v, Workers);
 
         var last = Config.Layers == 0 ? a.Encoded.Pointer : a.Blocks[^1].Residual3.Pointer;
-        a.DResidual.Clear();
+        a.DResidual.Clear(Workers);
         Layers.LayerNormBackward(a.DResidual.Pointer, G("transformer.ln_f.weight"), G("transformer.ln_f.bias"), a.DLnF.Pointer, last, P("transformer.ln_f.weight"), a.LnFMean.Pointer, a.LnFRstd.Pointer, n, c, Workers);
         var dres = a.DResidual.Pointer;
         for (var l = Config.Layers - 1; l >= 0; l--)

@@ -161,7 +161,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         var scale = LossScale(lossScale);
         Layers.CrossEntropyHeadBackward(a.DNorm.Pointer, G(Head), a.Logits.Pointer, a.NormF.Pointer, P(Head), targets, LastWeights, scale, n, c, v, Workers);
         var last = Config.Layers == 0 ? a.Embedded.Pointer : a.Blocks[^1].Residual3.Pointer;
-        a.DResidual.Clear();
+        a.DResidual.Clear(Workers);
         var dres = a.DResidual.Pointer;
         LlamaLayers.RmsNormBackward(dres, G("model.norm.weight"), a.DNorm.Pointer, last, P("model.norm.weight"), a.RstdF.Pointer, n, c, Workers);
         for (var l = Config.Layers - 1; l >= 0; l--)
