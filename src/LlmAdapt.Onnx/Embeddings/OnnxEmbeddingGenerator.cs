@@ -61,7 +61,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
         _pooling = pooling;
         _normalize = normalize;
         _maxBatchSize = options.MaxBatchSize;
-        _maxBatchTokens = options.MaxBatchTokens;
+        _maxBatchTokens = options.ResolveMaxBatchTokens();
         _lanes = options.ResolveParallelism().Lanes;
         ModelId = LayerPooling.ModelId(modelId, encoder.Layers, pooling, normalize);
         MaxSequenceLength = maxSequenceLength;

@@ -62,12 +62,17 @@ public sealed class OnnxEmbeddingOptions
 
     /// <summary>
     /// Gets or sets the most tokens, padding included (texts × longest text), in one model call; from 64 to 1,048,576.
-    /// A single text longer than this still runs, alone. Default: 512 — a batch that small keeps its activations in the
-    /// core's cache (on the built-in model 300 Cranfield abstracts took 12% less time than with 8,192, and short
-    /// sentences the same time).
+    /// A single text longer than this still runs, alone. Default (<see langword="null"/>): 512 for
+    /// <see cref="EmbeddingPrecision.Float32"/>, 256 for <see cref="EmbeddingPrecision.Int8"/> — a batch that small keeps
+    /// its activations in the core's cache (on the built-in model 300 Cranfield abstracts took 12% less time than with
+    /// 8,192, and short sentences the same time); int8, whose products are cheaper and whose element-wise passes weigh
+    /// more, gains from halving it again where fp32 does not (see <c>docs/embeddings.md</c>).
     /// </summary>
     [Range(64, 1_048_576)]
-    public int MaxBatchTokens { get; set; } = 512;
+    public int? MaxBatchTokens { get; set; }
+
+    /// <summary>Resolves <see cref="MaxBatchTokens"/> for <see cref="Precision"/>.</summary>
+    internal int ResolveMaxBatchTokens() => MaxBatchTokens ?? (Precision == EmbeddingPrecision.Int8 ? 256 : 512);
 
     /// <summary>
     /// Gets or sets ONNX Runtime's intra-op threads per model call; 0 means the cores divided among

@@ -17,9 +17,10 @@ internal enum Int8ActivationQuantization
     PerRow,
 
     /// <summary>
-    /// <see cref="PerTensor"/> for inputs that come straight out of a layer normalization (each token already
-    /// normalized, so the ranges of tokens differ little once outlier channels are smoothed), <see cref="PerRow"/> for
-    /// the rest (attention context, GELU output), where one token can span many times the range of another.
+    /// <see cref="PerRow"/> for the GELU output (with calibration: an input almost never negative, which is also shifted
+    /// to use all 256 steps), where one token can span many times the range of another; <see cref="PerTensor"/> for the
+    /// rest (layer normalization outputs, whose outlier channels are smoothed, and the attention context). Without
+    /// calibration, every input that is not a layer normalization's output is quantized per row.
     /// </summary>
     Mixed,
 }

@@ -19,7 +19,7 @@ namespace LlmAdapt.Onnx.Graph;
 internal static class Int8WeightQuantizer
 {
     /// <summary>Changes whenever the rewrite changes, so cached models made by an older rule are rebuilt.</summary>
-    public const string Version = "2";
+    public const string Version = "3";
 
     /// <summary>Matrices smaller than this stay float: their integer kernels would save less than the quantization of X costs.</summary>
     public const int DefaultMinimumElements = 16 * 1024;
@@ -87,10 +87,13 @@ internal static class Int8WeightQuantizer
             : [];
         if (activations == Int8ActivationQuantization.Mixed)
         {
-            // Smoothing costs a pass over the input; per row it pays only where the input is also shifted (GELU).
+            // Smoothing costs a pass over the input. It pays for a layer norm's output (whose few outlier channels would
+            // otherwise set the one step of the whole tensor) and where the input is shifted (GELU); the attention
+            // context, quantized per tensor without it, lost nothing measurable (min cosine to fp32 on 300 Cranfield
+            // abstracts 0.9982 either way) and ran 5–6% faster.
             foreach (var (input, factors) in smoothingFactors.ToList())
             {
-                if (factors.Shift is null && SchemeOf(input, activations, producers, initializers) == Int8ActivationQuantization.PerRow)
+                if (factors.Shift is null && !IsLayerNormOutput(input, producers, initializers))
                 {
                     smoothingFactors.Remove(input);
                 }
@@ -154,7 +157,7 @@ internal static class Int8WeightQuantizer
             }
 
             var nodeName = node.Name.Length > 0 ? node.Name : baseName;
-            var scheme = SchemeOf(node.Input[0], activations, producers, initializers);
+            var scheme = SchemeOf(node.Input[0], activations, producers, initializers, calibration is not null, smoothingFactors.GetValueOrDefault(node.Input[0])?.Shift is not null);
             usedPerTensor |= scheme == Int8ActivationQuantization.PerTensor;
             usedPerRow |= scheme == Int8ActivationQuantization.PerRow;
             if (scheme == Int8ActivationQuantization.PerTensor)
@@ -262,10 +265,16 @@ internal static class Int8WeightQuantizer
         return model.Graph.Node.Where(n => IsQuantizable(n, initializers, minimumElements, null, out _)).Select(n => n.Input[0]).Distinct(StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>The activation scheme of one input: <paramref name="activations"/>, resolved for <see cref="Int8ActivationQuantization.Mixed"/>.</summary>
-    private static Int8ActivationQuantization SchemeOf(string input, Int8ActivationQuantization activations, Dictionary<string, NodeProto> producers, Dictionary<string, TensorProto> initializers) =>
+    /// <summary>
+    /// The activation scheme of one input: <paramref name="activations"/>, resolved for
+    /// <see cref="Int8ActivationQuantization.Mixed"/>: per row for a shifted input (calibration found it almost never
+    /// negative: GELU's output) and, without calibration, for any input that is not a layer normalization's output;
+    /// per tensor for the rest.
+    /// </summary>
+    private static Int8ActivationQuantization SchemeOf(string input, Int8ActivationQuantization activations, Dictionary<string, NodeProto> producers, Dictionary<string, TensorProto> initializers, bool calibrated, bool shifted) =>
         activations != Int8ActivationQuantization.Mixed ? activations
-        : IsLayerNormOutput(input, producers, initializers) ? Int8ActivationQuantization.PerTensor
+        : shifted ? Int8ActivationQuantization.PerRow
+        : calibrated || IsLayerNormOutput(input, producers, initializers) ? Int8ActivationQuantization.PerTensor
         : Int8ActivationQuantization.PerRow;
 
     /// <summary>

@@ -37,6 +37,37 @@ public sealed class Int8EmbeddingTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Int8_StaysCloseToFloat32_OnSampledCranfieldAbstracts()
+    {
+        // 24 of the 1,400 Cranfield abstracts (title + text, as the benchmark embeds them), drawn with seed 20261203:
+        // the corpus compare embeddings times, where the attention context is now quantized per tensor.
+        var corpus = File.ReadLines(EmbeddingTestData.PathOf("data/retrieval/cranfield/beir/corpus.jsonl"))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Select(e => $"{e.GetProperty("title").GetString()} {e.GetProperty("text").GetString()}")
+            .ToList();
+        var random = new Random(20261203);
+        var texts = Enumerable.Range(0, 24).Select(_ => corpus[random.Next(corpus.Count)]).ToArray();
+        using var fp32 = OnnxEmbeddingGenerator.CreateDefault();
+        using var int8 = OnnxEmbeddingGenerator.CreateDefault(new OnnxEmbeddingOptions { Precision = EmbeddingPrecision.Int8, CacheDirectory = _cache });
+
+        var a = await fp32.GenerateAsync(texts);
+        var b = await int8.GenerateAsync(texts);
+
+        var cosines = Enumerable.Range(0, texts.Length).Select(i => EmbeddingTestData.Cosine(a[i].Vector.Span, b[i].Vector.Span)).ToArray();
+        output.WriteLine($"int8 vs fp32 on {texts.Length} Cranfield abstracts: min {cosines.Min():F4}, mean {cosines.Average():F4}");
+        Assert.True(cosines.Min() >= 0.99, $"min {cosines.Min():F4}");
+        Assert.True(cosines.Average() > 0.997, $"mean {cosines.Average():F4}");
+    }
+
+    [Fact]
+    public void Int8_DefaultsToSmallerBatchesThanFloat32_UnlessSet()
+    {
+        Assert.Equal(512, new OnnxEmbeddingOptions().ResolveMaxBatchTokens());
+        Assert.Equal(256, new OnnxEmbeddingOptions { Precision = EmbeddingPrecision.Int8 }.ResolveMaxBatchTokens());
+        Assert.Equal(1024, new OnnxEmbeddingOptions { Precision = EmbeddingPrecision.Int8, MaxBatchTokens = 1024 }.ResolveMaxBatchTokens());
+    }
+
+    [Fact]
     public async Task Int8_ATextBarelyDependsOnItsBatchMates()
     {
         // Per-tensor quantization let one long or unusual text coarsen every other text of its batch (cosine 0.991

@@ -57,6 +57,27 @@ public sealed class Int8WeightQuantizerTests
     }
 
     [Fact]
+    public void Quantize_Calibrated_KeepsPerRowOnlyForTheGeluOutputAndStillLoads()
+    {
+        var model = ModelProto.Parser.ParseFrom(ReadDefaultModel());
+        var calibration = LlmAdapt.Onnx.Embeddings.Int8Calibration.Measure(model, LlmAdapt.Onnx.Embeddings.DefaultEmbeddingModel.Tokenizer, 256);
+
+        var report = Int8WeightQuantizer.Quantize(model, calibration: calibration);
+
+        // Query, key, value, attention output and intermediate: fused per-tensor nodes (the attention context without
+        // smoothing); the feed-forward output reads the shifted GELU output per row.
+        Assert.Equal(36, report.QuantizedMatMuls);
+        Assert.Equal(30, model.Graph.Node.Count(n => n.OpType == "DynamicQuantizeMatMul" && n.Domain == OnnxModels.MicrosoftDomain));
+        Assert.Equal(6, model.Graph.Node.Count(n => n.OpType == "MatMulInteger"));
+        Assert.Equal(6, model.Graph.Node.Count(n => n.OpType == "QuantizeLinear"));
+        // Smoothing passes: the two layer-norm outputs and the GELU output of each layer, none on the attention context.
+        Assert.Equal(18, model.Graph.Node.Count(n => n.OpType == "Mul" && n.Output[0].Contains("_smoothed", StringComparison.Ordinal)));
+
+        using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(model));
+        Assert.Contains("last_hidden_state", session.OutputMetadata.Keys);
+    }
+
+    [Fact]
     public void Quantize_PerRow_MatchesFloatOnOneProductAndDoesNotMixRows()
     {
         // One product X (2 × 3 × 64) · W (64 × 256) + b; row 0 of the first text has values 100× the others.
