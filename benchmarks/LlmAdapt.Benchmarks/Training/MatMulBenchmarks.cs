@@ -116,6 +116,9 @@ public unsafe class MatMulBenchmarks
             _output = OrtValue.CreateTensorValueFromMemory(_peer, [shape.M, shape.N]);
         }
 
+        /// <summary>Gets the threads each library runs the product on.</summary>
+        public int Threads => _workers.Count;
+
         public void RunOnnxRuntime()
         {
             if (_shape.ConstantB)

@@ -97,6 +97,9 @@ internal static unsafe class TrainingComparison
         return Task.FromResult(0);
     }
 
+    /// <summary>The pause between turns on more than one thread (see <see cref="TimePair"/>).</summary>
+    private static readonly TimeSpan TurnPause = TimeSpan.FromMilliseconds(150);
+
     /// <summary>Median GFLOP/s of the engine and of ONNX Runtime on one shape, timed alternately (who goes first swaps each round).</summary>
     private static (double Engine, double Peer) TimePair(MatMulBenchmarks.Pair pair, MatMulShape shape, int rounds)
     {
@@ -109,6 +112,15 @@ internal static unsafe class TrainingComparison
         {
             for (var turn = 0; turn < 2; turn++)
             {
+                // With more than one thread, a pause between turns: ONNX Runtime's pool threads spin for tens of
+                // milliseconds after a run (measured here: a whole core for 20 ms, 15–50 ms of CPU in the 100 ms
+                // after), and a turn of the other library inside that window would share a core with them. Each
+                // turn starts with both libraries' helpers idle, as after other work in a program.
+                if (pair.Threads > 1)
+                {
+                    Thread.Sleep(TurnPause);
+                }
+
                 var engineTurn = (turn + r) % 2 == 0;
                 var start = Now();
                 var fastest = double.MaxValue;
