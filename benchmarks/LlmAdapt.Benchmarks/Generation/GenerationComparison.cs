@@ -18,9 +18,12 @@ internal static class GenerationComparison
         // Made (once, cached) before BenchmarkDotNet starts, so no measured stage pays for writing and exporting 124M weights.
         _ = Gpt2SmallFixture.ExportedDirectory;
         // In process: both generators run in this process (as the peer comparison asks), and no project is rebuilt,
-        // which on a loaded 2-core machine can exceed BenchmarkDotNet's two-minute build timeout.
+        // which on a loaded 2-core machine can exceed BenchmarkDotNet's two-minute build timeout. The in-process
+        // toolchain's own default limit (5 minutes a benchmark) is too short for gpt2small's 20 iterations on a busy
+        // machine (it stopped the whole comparison there once), hence one hour.
+        var toolchain = new InProcessEmitToolchain(TimeSpan.FromHours(1), logOutput: true);
         var config = DefaultConfig.Instance
-            .AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(5).WithIterationCount(15).WithToolchain(InProcessEmitToolchain.Instance).WithId("inprocess"))
+            .AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(5).WithIterationCount(15).WithToolchain(toolchain).WithId("inprocess"))
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);
         var summary = BenchmarkRunner.Run<GenerationBenchmarks>(config, args);
         var ratios = new List<string>();
