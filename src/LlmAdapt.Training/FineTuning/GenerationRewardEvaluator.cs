@@ -98,7 +98,7 @@ public sealed record GenerationProgress(int Completed, int Total);
 
 /// <summary>
 /// Samples n completions per prompt from a checkpoint or a LoRA adapter on its base (the engine's KV-cached sampler and
-/// the shared <see cref="TokenSampler"/>, at temperature 1 over the whole vocabulary, so the samples come from the
+/// the engine's shared token sampler, at temperature 1 over the whole vocabulary, so the samples come from the
 /// model's own distribution), scores them with an <see cref="IResponseScorer"/> (a classifier or a reward model), and
 /// measures what the DPO paper's controlled-generation experiment reports: the mean reward of one sample, best-of-n
 /// reward, the sequence-level KL against a reference model estimated from the samples, and distinct-2. The reference
