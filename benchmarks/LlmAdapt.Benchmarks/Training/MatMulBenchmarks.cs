@@ -26,6 +26,16 @@ public sealed record MatMulShape(string Name, int M, int K, int N, bool TransA, 
     /// </summary>
     public static IReadOnlyList<MatMulShape> Transformer { get; } = Build();
 
+    /// <summary>
+    /// Gets the logits of one decode step of the same GPT-2 (x·Wᵀ over the 50,257-token vocabulary) for one sequence and
+    /// for four side by side: the multiply that dominates sampling (<c>eval generations</c>).
+    /// </summary>
+    public static IReadOnlyList<MatMulShape> Decode { get; } =
+    [
+        new("head_decode", 1, 128, 50257, false, true, true),
+        new("head_decode4", 4, 128, 50257, false, true, true),
+    ];
+
     public override string ToString() => Name;
 
     private static List<MatMulShape> Build()
@@ -59,7 +69,7 @@ public sealed record MatMulShape(string Name, int M, int K, int N, bool TransA, 
 
 /// <summary>
 /// The engine's matrix multiply against ONNX Runtime's (a one-node MatMul, or Gemm with transA/transB, MLAS inside)
-/// on every shape of <see cref="MatMulShape.Transformer"/>, both on every core; weights are initializers where the
+/// on every shape of <see cref="MatMulShape.Transformer"/> and <see cref="MatMulShape.Decode"/>, both on every core; weights are initializers where the
 /// shape multiplies by one, so the peer may pre-pack them.
 /// </summary>
 [MemoryDiagnoser]
@@ -67,7 +77,7 @@ public unsafe class MatMulBenchmarks
 {
     private Pair? _pair;
 
-    public static IEnumerable<MatMulShape> Shapes => MatMulShape.Transformer;
+    public static IEnumerable<MatMulShape> Shapes => MatMulShape.Transformer.Concat(MatMulShape.Decode);
 
     /// <summary>Gets or sets the shape.</summary>
     [ParamsSource(nameof(Shapes))]

@@ -238,11 +238,12 @@ internal static class PreferenceTuningCommands
         var seed = new Option<int>("--seed") { Description = "Sampling seed (and the seed of --prefix-words).", DefaultValueFactory = _ => 42 };
         var rankings = new Option<string?>("--rankings") { Description = "Also write each prompt's completions ranked by reward as rankings JSONL (for 'pairs from-rankings'); one --model only." };
         var plot = new Option<string?>("--plot") { Description = "Write mean reward against KL for every --model as a PNG, with the first model's best-of-n reward as a line (a model without a reference sits at KL 0)." };
+        var threads = new Option<int>("--threads") { Description = "Threads for the decoder's kernels and the classifier's encoder.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var json = CliContext.JsonOption();
         var encoder = new TrainingHeadCommands.EncoderOptions();
         var command = new Command("generations", "Sample completions from a model and score them with a classifier or reward model: mean reward of one sample, best-of-n reward, KL to the reference, distinct-2.")
         {
-            model, promptsFile, prefixWords, take, classifier, label, rewardModel, samples, maxNewTokens, reference, seed, rankings, plot, json,
+            model, promptsFile, prefixWords, take, classifier, label, rewardModel, samples, maxNewTokens, reference, seed, rankings, plot, threads, json,
         };
         encoder.AddTo(command);
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
@@ -285,7 +286,7 @@ internal static class PreferenceTuningCommands
                 throw new CliUsageException($"{parse.GetRequiredValue(promptsFile).FullName} gives no prompts{(parse.GetValue(prefixWords) is null ? string.Empty : " longer than --prefix-words")}.");
             }
 
-            var options = new GenerationRewardOptions { SamplesPerPrompt = parse.GetValue(samples), MaxNewTokens = parse.GetValue(maxNewTokens), Seed = seedValue };
+            var options = new GenerationRewardOptions { SamplesPerPrompt = parse.GetValue(samples), MaxNewTokens = parse.GetValue(maxNewTokens), Seed = seedValue, Threads = parse.GetValue(threads) };
             try
             {
                 options.Validate();
@@ -295,7 +296,7 @@ internal static class PreferenceTuningCommands
                 throw new CliUsageException(ex.Message, ex);
             }
 
-            using var enc = await encoder.OpenAsync(parse, classifierPath ?? rewardPath, cancellationToken).ConfigureAwait(false);
+            using var enc = await encoder.OpenAsync(parse, classifierPath ?? rewardPath, options.Threads, cancellationToken).ConfigureAwait(false);
             var scorer = classifierPath is not null
                 ? (await LlmAdapt.Training.Heads.TextClassifier.LoadAsync(classifierPath, enc.Generator, cancellationToken: cancellationToken).ConfigureAwait(false)).AsScorer(parse.GetValue(label)!)
                 : (IResponseScorer)await LlmAdapt.Training.Reward.RewardModel.LoadAsync(rewardPath!, enc.Generator, cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -79,13 +79,17 @@ internal static class TrainingHeadCommands
         }
 
         /// <summary>Opens the encoder; <paramref name="trainedModel"/> (for eval) supplies the features it was trained on where the options are not given.</summary>
-        public async Task<HeadCliSupport.Encoder> OpenAsync(ParseResult parse, string? trainedModel = null, CancellationToken cancellationToken = default)
+        public Task<HeadCliSupport.Encoder> OpenAsync(ParseResult parse, string? trainedModel = null, CancellationToken cancellationToken = default)
+            => OpenAsync(parse, trainedModel, 0, cancellationToken);
+
+        /// <summary>As <see cref="OpenAsync(ParseResult, string?, CancellationToken)"/>, on at most <paramref name="threads"/> threads (0: ONNX Runtime's embedding defaults).</summary>
+        public async Task<HeadCliSupport.Encoder> OpenAsync(ParseResult parse, string? trainedModel, int threads, CancellationToken cancellationToken)
         {
             var trained = trainedModel is null ? (Layers: 1, Pooling: null, Normalize: null) : await HeadCliSupport.FeaturesOfAsync(trainedModel, cancellationToken).ConfigureAwait(false);
             var layers = parse.GetValue(Layers) ?? trained.Layers;
             var pooling = parse.GetValue(Pooling) is { } name ? OnnxEmbeddingOptions.ParsePooling(name) : trained.Pooling;
             var normalize = parse.GetValue(Normalize) is { } flag ? flag == "true" : trained.Normalize;
-            return HeadCliSupport.OpenEncoder(parse.GetValue(ModelDirectory), parse.GetValue(CacheDirectory), parse.GetValue(NoCache), layers, pooling, normalize);
+            return HeadCliSupport.OpenEncoder(parse.GetValue(ModelDirectory), parse.GetValue(CacheDirectory), parse.GetValue(NoCache), layers, pooling, normalize, threads);
         }
     }
 

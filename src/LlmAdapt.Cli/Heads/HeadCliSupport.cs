@@ -21,9 +21,10 @@ internal static class HeadCliSupport
     /// <paramref name="pooling"/> and <paramref name="normalize"/> (<see langword="null"/>: the model's own), behind the
     /// on-disk embedding cache unless it is off.
     /// </summary>
-    public static Encoder OpenEncoder(string? modelDirectory, string? cacheDirectory, bool noCache, int layers = 1, EmbeddingPooling? pooling = null, bool? normalize = null)
+    public static Encoder OpenEncoder(string? modelDirectory, string? cacheDirectory, bool noCache, int layers = 1, EmbeddingPooling? pooling = null, bool? normalize = null, int threads = 0)
     {
-        var options = new OnnxEmbeddingOptions { PooledLayers = layers, Pooling = pooling, Normalize = normalize };
+        // threads > 0: that many batches side by side, one ONNX Runtime thread each (the embedding defaults' shape, capped).
+        var options = new OnnxEmbeddingOptions { PooledLayers = layers, Pooling = pooling, Normalize = normalize, IntraOpThreads = threads > 0 ? 1 : 0, ConcurrentBatches = threads };
         var onnx = modelDirectory is null ? OnnxEmbeddingGenerator.CreateDefault(options) : OnnxEmbeddingGenerator.Create(modelDirectory, options);
         if (noCache)
         {

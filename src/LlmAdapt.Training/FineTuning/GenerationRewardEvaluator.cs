@@ -24,6 +24,10 @@ public sealed class GenerationRewardOptions
     [Range(1, 1024)]
     public int ScoringBatchSize { get; set; } = 16;
 
+    /// <summary>Gets or sets the most threads the model's kernels use; 0 (the default) means every core. 0 to 1,024.</summary>
+    [Range(0, 1024)]
+    public int Threads { get; set; }
+
     /// <summary>Throws when an option is out of range, listing every problem.</summary>
     /// <exception cref="InvalidOptionsException">The options are invalid.</exception>
     public void Validate() => OptionsValidator.ThrowIfInvalid(this);
@@ -138,6 +142,7 @@ public static class GenerationRewardEvaluator
 
         var session = await DecoderSession.OpenAsync(model, null, 0, cancellationToken).ConfigureAwait(false);
         var policy = session.Model;
+        policy.Threads = options.Threads;
         var tokenizer = session.Tokenizer;
         var encoded = new int[prompts.Count][];
         for (var i = 0; i < prompts.Count; i++)
@@ -164,6 +169,11 @@ public static class GenerationRewardEvaluator
         var referenceModel = reference is not null
             ? (await DecoderSession.OpenAsync(reference, null, 0, cancellationToken).ConfigureAwait(false)).Model
             : policy.Lora is not null ? policy : null;
+        if (referenceModel is not null)
+        {
+            referenceModel.Threads = options.Threads;
+        }
+
         var stops = new HashSet<int>(session.Config?.EosTokenIds ?? []) { tokenizer.EndOfText };
         var sampler = new TokenSampler(1.0, 0, 1.0, 1.0, options.Seed, policy.VocabSize);
         var n = options.SamplesPerPrompt;

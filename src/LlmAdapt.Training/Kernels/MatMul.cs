@@ -26,7 +26,8 @@ namespace LlmAdapt.Training.Kernels;
 /// their valid part is added to C.</item>
 /// <item>Narrow products, where padding would waste most lanes (LoRA's rank-r shapes), skip packing on AVX-512:
 /// at most 16 rows (or, through Cᵀ, 16 columns with A transposed) go to <see cref="FewRows{T}"/>, which reads B's rows
-/// in place; at most 8 columns with A row-major go to <see cref="DotRows{T}"/>, dot products along the depth.</item>
+/// in place; at most 8 columns with A row-major go to <see cref="DotRows{T}"/>, dot products along the depth, and so
+/// do at most 8 rows against B stored [n, k] (a decode step's logits), through Cᵀ.</item>
 /// </list>
 /// </summary>
 internal static unsafe class MatMul
@@ -127,7 +128,7 @@ internal static unsafe class MatMul
         {
             if (transB)
             {
-                DotRows(a, lda, b, ldb, c, ldc, m, k, n, accumulate, workers);
+                DotRows(a, lda, b, ldb, c, ldc, 1, m, k, n, accumulate, workers);
                 return;
             }
 
@@ -145,7 +146,7 @@ internal static unsafe class MatMul
                         }
                     }
 
-                    DotRows(a, lda, bt, k, c, ldc, m, k, n, accumulate, workers);
+                    DotRows(a, lda, bt, k, c, ldc, 1, m, k, n, accumulate, workers);
                 }
             }
             finally
@@ -153,6 +154,15 @@ internal static unsafe class MatMul
                 ArrayPool<T>.Shared.Return(rowsOfB);
             }
 
+            return;
+        }
+
+        if (kernel == Kernel.Avx512 && m <= DotColumnsMax && n > m && !transA && transB && k >= Vector512<T>.Count)
+        {
+            // A few rows against B stored [n, k] (a decode step's logits, x·Wᵀ over the vocabulary): Cᵀ = B·Aᵀ as dot
+            // products, reading each row of B once in place. The packed plan would copy all of B into panels and run
+            // its 32-column tiles on one column of Cᵀ.
+            DotRows(b, ldb, a, lda, c, 1, ldc, n, k, m, accumulate, workers);
             return;
         }
 
@@ -339,17 +349,18 @@ internal static unsafe class MatMul
     private const int DotColumnsMax = 8;
 
     /// <summary>
-    /// Products with few columns on AVX-512 (LoRA's h = x·Aᵀ and dh = dout·B with n = r ≤ 8): C[m, n] (+)= A[m, k] · Bᵀ, with A's
-    /// rows <paramref name="lda"/> apart and B stored [n, k] (rows <paramref name="ldb"/> apart), C's rows
-    /// <paramref name="ldc"/> apart, n ≤ <see cref="DotColumnsMax"/>. Each element is a dot product along the depth, where
+    /// Products with few columns on AVX-512 (LoRA's h = x·Aᵀ and dh = dout·B with n = r ≤ 8, and, as Cᵀ, a decode step's
+    /// logits x·Wᵀ with m ≤ 8 rows): C[m, n] (+)= A[m, k] · Bᵀ, with A's rows <paramref name="lda"/> apart and B stored
+    /// [n, k] (rows <paramref name="ldb"/> apart), C's element (i, j) at c[i·<paramref name="ci"/> + j·<paramref name="cj"/>],
+    /// n ≤ <see cref="DotColumnsMax"/>. Each element is a dot product along the depth, where
     /// both operands are contiguous: per four rows × four columns, 16 accumulators each take one vector of A's row
     /// times one vector of B's row per step, and are summed across their lanes at the end, so no lane is padding (the
     /// packed kernel would put r = 4 columns in a 16-lane panel).
     /// </summary>
-    private static void DotRows<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ldc, int m, int k, int n, bool accumulate, Workers? workers)
+    private static void DotRows<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ci, nint cj, int m, int k, int n, bool accumulate, Workers? workers)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var item = new DotRowsItem<T>(a, lda, b, ldb, c, ldc, m, k, n, accumulate);
+        var item = new DotRowsItem<T>(a, lda, b, ldb, c, ci, cj, m, k, n, accumulate);
         var tasks = (m + DotRowsItem<T>.Rows - 1) / DotRowsItem<T>.Rows;
         if (tasks == 1 || ThreadsFor(workers, m, k, n) == 1)
         {
@@ -365,29 +376,29 @@ internal static unsafe class MatMul
     }
 
     /// <summary>One block of 64 rows of <see cref="DotRows{T}"/> per piece.</summary>
-    private readonly struct DotRowsItem<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ldc, int m, int k, int n, bool accumulate) : IWorkItem
+    private readonly struct DotRowsItem<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ci, nint cj, int m, int k, int n, bool accumulate) : IWorkItem
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public const int Rows = 64;
 
-        public void Run(int index) => DotRowsTask(a, lda, b, ldb, c, ldc, index * Rows, Math.Min(Rows, m - (index * Rows)), k, n, accumulate);
+        public void Run(int index) => DotRowsTask(a, lda, b, ldb, c, ci, cj, index * Rows, Math.Min(Rows, m - (index * Rows)), k, n, accumulate);
     }
 
     /// <summary>Rows first … first + rows of <see cref="DotRows{T}"/>, in 4 × 4 tiles.</summary>
-    private static void DotRowsTask<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ldc, int first, int rows, int k, int n, bool accumulate)
+    private static void DotRowsTask<T>(T* a, nint lda, T* b, nint ldb, T* c, nint ci, nint cj, int first, int rows, int k, int n, bool accumulate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         for (var i0 = 0; i0 < rows; i0 += 4)
         {
             for (var j0 = 0; j0 < n; j0 += 4)
             {
-                DotTile(a + ((first + i0) * lda), lda, Math.Min(4, rows - i0), b + (j0 * ldb), ldb, Math.Min(4, n - j0), k, c + ((first + i0) * ldc) + j0, ldc, accumulate);
+                DotTile(a + ((first + i0) * lda), lda, Math.Min(4, rows - i0), b + (j0 * ldb), ldb, Math.Min(4, n - j0), k, c + ((first + i0) * ci) + (j0 * cj), ci, cj, accumulate);
             }
         }
     }
 
     /// <summary>Up to 4 × 4 dot products of <see cref="DotRows{T}"/> (missing rows or columns repeat the last and are dropped).</summary>
-    private static void DotTile<T>(T* a, nint lda, int rows, T* b, nint ldb, int cols, int k, T* c, nint ldc, bool accumulate)
+    private static void DotTile<T>(T* a, nint lda, int rows, T* b, nint ldb, int cols, int k, T* c, nint ci, nint cj, bool accumulate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var w = Vector512<T>.Count;
@@ -466,7 +477,7 @@ internal static unsafe class MatMul
         {
             for (var j = 0; j < cols; j++)
             {
-                ref var at = ref c[(r * ldc) + j];
+                ref var at = ref c[(r * ci) + (j * cj)];
                 at = accumulate ? at + sums[(r * 4) + j] : sums[(r * 4) + j];
             }
         }

@@ -175,7 +175,7 @@ public sealed class PreferenceTuningCommandsTests
             Assert.True(code == 0, error);
 
             // Both models on the same prompts and seed, one JSON line each, and the reward–KL picture.
-            (code, output, error) = await CliRunner.RunAsync(["eval", "generations", "--model", model, "--model", adapter, "--plot", PathOf("frontier.png"), .. common]);
+            (code, output, error) = await CliRunner.RunAsync(["eval", "generations", "--model", model, "--model", adapter, "--plot", PathOf("frontier.png"), "--threads", "1", .. common]);
             Assert.True(code == 0, error);
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(PathOf("frontier.png"))[..4]);
             var lines = output.TrimEnd().Split('\n').Where(l => l.StartsWith('{')).ToArray();
@@ -197,6 +197,9 @@ public sealed class PreferenceTuningCommandsTests
             (code, _, error) = await CliRunner.RunAsync(["eval", "generations", "--model", model, "--model", adapter, "--rankings", PathOf("r2.jsonl"), .. common]);
             Assert.Equal(2, code);
             Assert.Contains("one --model", error, StringComparison.Ordinal);
+            (code, _, error) = await CliRunner.RunAsync(["eval", "generations", "--model", model, "--threads", "-1", .. common]);
+            Assert.Equal(2, code);
+            Assert.Contains("Threads", error, StringComparison.Ordinal);
         }
         finally
         {

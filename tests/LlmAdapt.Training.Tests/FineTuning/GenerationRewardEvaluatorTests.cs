@@ -99,6 +99,10 @@ public sealed class GenerationRewardEvaluatorTests
 
         var again = await GenerationRewardEvaluator.EvaluateAsync(baseDir, prompts, new LengthScorer(), options);
         Assert.Equal(report.Completions, again.Completions);
+
+        // The kernels' thread count changes nothing (every core by default, one thread here).
+        var oneThread = await GenerationRewardEvaluator.EvaluateAsync(baseDir, prompts, new LengthScorer(), new GenerationRewardOptions { SamplesPerPrompt = 4, MaxNewTokens = 6, Seed = 3, Threads = 1 });
+        Assert.Equal(report.Completions, oneThread.Completions);
         var other = await GenerationRewardEvaluator.EvaluateAsync(baseDir, prompts, new LengthScorer(), new GenerationRewardOptions { SamplesPerPrompt = 4, MaxNewTokens = 6, Seed = 4 });
         Assert.NotEqual(report.Completions.Select(c => c.Completion), other.Completions.Select(c => c.Completion));
 
@@ -151,6 +155,7 @@ public sealed class GenerationRewardEvaluatorTests
         var tooLong = await Assert.ThrowsAsync<ArgumentException>(() => GenerationRewardEvaluator.EvaluateAsync(baseDir, ["one two three four five"], new LengthScorer(), new GenerationRewardOptions { MaxNewTokens = 30 }));
         Assert.Contains("context of 32", tooLong.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<InvalidOptionsException>(() => GenerationRewardEvaluator.EvaluateAsync(baseDir, ["the film"], new LengthScorer(), new GenerationRewardOptions { SamplesPerPrompt = 0 }));
+        await Assert.ThrowsAsync<InvalidOptionsException>(() => GenerationRewardEvaluator.EvaluateAsync(baseDir, ["the film"], new LengthScorer(), new GenerationRewardOptions { Threads = -1 }));
         var wrong = await Assert.ThrowsAsync<LlmAdaptException>(() => GenerationRewardEvaluator.EvaluateAsync(baseDir, ["the film"], new OneScore(), new GenerationRewardOptions { SamplesPerPrompt = 2, MaxNewTokens = 2 }));
         Assert.Contains("1 scores for 2 completions of prompt #1", wrong.Message, StringComparison.Ordinal);
     }

@@ -30,6 +30,9 @@ public sealed unsafe class MatMulTests : IDisposable
         { 301, 384, 16, false, false },
         { 45, 70, 7, false, true },
         { 50, 37, 5, false, false },
+        { 1, 128, 1000, false, true },
+        { 4, 33, 70, false, true },
+        { 8, 16, 9, false, true },
     };
 
     [Theory]
@@ -196,6 +199,7 @@ public sealed unsafe class MatMulTests : IDisposable
                 MatMul.Gemm((float*)a, true, (float*)b, false, (float*)c, 4, 300, 128, accumulate: true, _two);
                 MatMul.Gemm((float*)a, true, (float*)b, false, (float*)c, 384, 100, 4, accumulate: true, _two);
                 MatMul.Gemm((float*)a, false, (float*)b, true, (float*)c, 300, 64, 4, accumulate: false, _two);
+                MatMul.Gemm((float*)a, false, (float*)b, true, (float*)c, 2, 128, 400, accumulate: false, _two);
             }
 
             Calls();
