@@ -42,12 +42,13 @@ public sealed class Int8WeightQuantizerTests
 
         // 6 layers × (query, key, value, attention output, intermediate, output); the two attention products stay float.
         // Mixed: query, key, value and intermediate read layer-norm outputs (one fused per-tensor node each); attention
-        // output and output read the attention context and GELU output (per-row: QuantizeLinear + MatMulInteger).
+        // output and output read the attention context and GELU output (per-row: QuantizeLinear + MatMulIntegerToFloat).
         Assert.Equal(36, report.QuantizedMatMuls);
         Assert.Equal(36, report.FoldedBiases);
         Assert.Equal(weightsBefore - 36, model.Graph.Node.Count(n => n.OpType == "MatMul"));
         Assert.Equal(24, model.Graph.Node.Count(n => n.OpType == "DynamicQuantizeMatMul" && n.Domain == OnnxModels.MicrosoftDomain));
-        Assert.Equal(12, model.Graph.Node.Count(n => n.OpType == "MatMulInteger"));
+        Assert.Equal(12, model.Graph.Node.Count(n => n.OpType == "MatMulIntegerToFloat" && n.Domain == OnnxModels.MicrosoftDomain));
+        Assert.DoesNotContain(model.Graph.Node, n => n.OpType is "MatMulInteger" or "DequantizeLinear");
         Assert.Equal(12, model.Graph.Node.Count(n => n.OpType == "QuantizeLinear"));
         Assert.Contains(model.OpsetImport, o => o.Domain == OnnxModels.MicrosoftDomain);
         Assert.True(report.Int8WeightBytes * 3.9 < report.FloatWeightBytes, $"{report.Int8WeightBytes} vs {report.FloatWeightBytes}");
@@ -68,7 +69,7 @@ public sealed class Int8WeightQuantizerTests
         // smoothing); the feed-forward output reads the shifted GELU output per row.
         Assert.Equal(36, report.QuantizedMatMuls);
         Assert.Equal(30, model.Graph.Node.Count(n => n.OpType == "DynamicQuantizeMatMul" && n.Domain == OnnxModels.MicrosoftDomain));
-        Assert.Equal(6, model.Graph.Node.Count(n => n.OpType == "MatMulInteger"));
+        Assert.Equal(6, model.Graph.Node.Count(n => n.OpType == "MatMulIntegerToFloat" && n.Domain == OnnxModels.MicrosoftDomain));
         Assert.Equal(6, model.Graph.Node.Count(n => n.OpType == "QuantizeLinear"));
         // Smoothing passes: the two layer-norm outputs and the GELU output of each layer, none on the attention context.
         Assert.Equal(18, model.Graph.Node.Count(n => n.OpType == "Mul" && n.Output[0].Contains("_smoothed", StringComparison.Ordinal)));
@@ -88,7 +89,7 @@ public sealed class Int8WeightQuantizerTests
         var x = Enumerable.Range(0, 2 * 3 * k).Select(i => (float)(random.NextDouble() - 0.5) * (i < k ? 100 : 1)).ToArray();
         var model = OneProduct(w, b, k, n);
         Int8WeightQuantizer.Quantize(model, Int8ActivationQuantization.PerRow);
-        Assert.Contains(model.Graph.Node, node => node.OpType == "MatMulInteger");
+        Assert.Contains(model.Graph.Node, node => node.OpType == "MatMulIntegerToFloat");
 
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(model));
         using var input = OrtValue.CreateTensorValueFromMemory(x, [2, 3, k]);
