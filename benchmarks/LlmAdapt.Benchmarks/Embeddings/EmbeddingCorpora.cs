@@ -1,4 +1,4 @@
-using System.Text.Json;
+using LlmAdapt.Retrieval.Evaluation;
 
 namespace LlmAdapt.Benchmarks.Embeddings;
 
@@ -18,14 +18,8 @@ internal static class EmbeddingCorpora
     /// </summary>
     public static string[] Abstracts()
     {
-        var texts = new List<string>(1400);
-        foreach (var line in File.ReadLines(TestData.PathOf("retrieval/cranfield/beir/corpus.jsonl")))
-        {
-            using var doc = JsonDocument.Parse(line);
-            texts.Add($"{doc.RootElement.GetProperty("title").GetString()} {doc.RootElement.GetProperty("text").GetString()}");
-        }
-
-        return texts.Take(AbstractsLimit ?? texts.Count).ToArray();
+        var dataset = BeirDataset.LoadAsync(TestData.PathOf("retrieval/cranfield/beir")).GetAwaiter().GetResult();
+        return dataset.Corpus.Take(AbstractsLimit ?? dataset.Corpus.Count).Select(d => $"{d.Title} {d.Text}").ToArray();
     }
 
     /// <summary>The first-N limit from <c>LLMADAPT_BENCH_ABSTRACTS</c>, or <see langword="null"/> for all.</summary>

@@ -41,10 +41,8 @@ public sealed class Int8EmbeddingTests(ITestOutputHelper output) : IDisposable
     {
         // 24 of the 1,400 Cranfield abstracts (title + text, as the benchmark embeds them), drawn with seed 20261203:
         // the corpus compare embeddings times, where the attention context is now quantized per tensor.
-        var corpus = File.ReadLines(EmbeddingTestData.PathOf("data/retrieval/cranfield/beir/corpus.jsonl"))
-            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
-            .Select(e => $"{e.GetProperty("title").GetString()} {e.GetProperty("text").GetString()}")
-            .ToList();
+        var dataset = await LlmAdapt.Retrieval.Evaluation.BeirDataset.LoadAsync(EmbeddingTestData.PathOf("data/retrieval/cranfield/beir"));
+        var corpus = dataset.Corpus.Select(d => $"{d.Title} {d.Text}").ToList();
         var random = new Random(20261203);
         var texts = Enumerable.Range(0, 24).Select(_ => corpus[random.Next(corpus.Count)]).ToArray();
         using var fp32 = OnnxEmbeddingGenerator.CreateDefault();
