@@ -2,6 +2,7 @@ using System.Globalization;
 using System.CommandLine;
 using LlmAdapt.Cli.Training;
 using LlmAdapt.Training;
+using LlmAdapt.Training.Data;
 using LlmAdapt.Training.FineTuning;
 using LlmAdapt.Training.Models.Gpt2;
 
@@ -30,7 +31,8 @@ internal static class FineTuningCommands
     {
         var baseModel = new Option<DirectoryInfo>("--base") { Description = "Checkpoint folder to tune (Hugging Face layout).", Required = true };
         var data = new Option<FileInfo>("--data") { Description = "Instruction data file.", Required = true };
-        var format = new Option<string>("--format") { Description = "alpaca | self-instruct | chat.", DefaultValueFactory = _ => "alpaca" };
+        var format = new Option<string>("--format") { Description = "alpaca | self-instruct | chat | preference (pairs in any shape dpo reads; learns prompt → chosen answer, prompt as written).", DefaultValueFactory = _ => "alpaca" };
+        var maxPrompt = new Option<int>("--max-prompt-tokens") { Description = "Keep only the last N tokens of each prompt, as dpo does (0: whole prompts; a too-long example then loses its end)." };
         var output = new Option<DirectoryInfo>("--out") { Description = "Output folder: a PEFT adapter with --lora-rank, else a checkpoint.", Required = true };
         var holdOut = new Option<int>("--hold-out") { Description = "Examples held out at the end of the file for validation (0: 10%).", DefaultValueFactory = _ => 0 };
         var steps = new Option<int>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 200 };
@@ -47,10 +49,16 @@ internal static class FineTuningCommands
         var json = CliContext.JsonOption();
         var sft = new Command("sft", "Instruction-tune a checkpoint (LoRA by default); the loss falls on answer tokens only.")
         {
-            baseModel, data, format, output, holdOut, steps, batch, contextLength, lr, loraRank, loraAlpha, loraDropout, merge, threads, seed, plot, json,
+            baseModel, data, format, maxPrompt, output, holdOut, steps, batch, contextLength, lr, loraRank, loraAlpha, loraDropout, merge, threads, seed, plot, json,
         };
         sft.SetAction((parseResult, cancellationToken) => context.RunAsync(async () =>
         {
+            var promptTokens = parseResult.GetValue(maxPrompt);
+            if (promptTokens < 0)
+            {
+                throw new CliUsageException($"--max-prompt-tokens {promptTokens}: give 0 (whole prompts) or a positive count.");
+            }
+
             var file = parseResult.GetRequiredValue(data);
             IReadOnlyList<TrainingExample> examples;
             try
@@ -62,6 +70,8 @@ internal static class FineTuningCommands
                 throw new CliUsageException(ex.Message);
             }
 
+            var promptFormat = (parseResult.GetRequiredValue(format).Equals("preference", StringComparison.OrdinalIgnoreCase) ? InstructionPromptFormat.Plain : InstructionPromptFormat.Alpaca)
+                with { MaxPromptTokens = promptTokens > 0 ? promptTokens : null };
             var rank = parseResult.GetValue(loraRank);
             var stepCount = parseResult.GetValue(steps);
             var options = new DecoderTrainingOptions
@@ -87,7 +97,7 @@ internal static class FineTuningCommands
                 BaseModel = parseResult.GetRequiredValue(baseModel).FullName,
                 Seed = parseResult.GetValue(seed),
             };
-            var tuner = new InstructionFineTuner(options);
+            var tuner = new InstructionFineTuner(options, promptFormat);
             var artifact = await TrainingConsole.RunAsync(context, "sft", options.Steps, progress => tuner.FineTuneAsync(request, progress, cancellationToken)).ConfigureAwait(false);
             if (artifact.Report.Metrics.TryGetValue("validation_loss_before", out var before))
             {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmAdapt.Preference;
 using Microsoft.Extensions.AI;
 
 namespace LlmAdapt.Training.Data;
@@ -6,17 +7,18 @@ namespace LlmAdapt.Training.Data;
 /// <summary>
 /// Loads instruction data as <see cref="TrainingExample"/>s: Alpaca JSON or JSONL (<c>instruction</c>, <c>input</c>,
 /// <c>output</c>), Self-Instruct seed tasks (<c>instruction</c> with <c>instances</c> of input/output), and OpenAI chat
-/// JSONL (<c>messages</c> with <c>role</c> and <c>content</c>). A malformed line throws
+/// JSONL (<c>messages</c> with <c>role</c> and <c>content</c>), and preference pairs in any shape
+/// <see cref="PreferenceDataReader"/> reads, of which the preferred answer is learned. A malformed line throws
 /// <see cref="InvalidDataFileException"/> with the file and 1-based line.
 /// </summary>
 public static class InstructionDatasets
 {
     /// <summary>The format names <see cref="LoadAsync"/> accepts.</summary>
-    public static IReadOnlyList<string> Formats { get; } = ["alpaca", "self-instruct", "chat"];
+    public static IReadOnlyList<string> Formats { get; } = ["alpaca", "self-instruct", "chat", "preference"];
 
     /// <summary>Loads a file in the named format.</summary>
     /// <param name="path">The file.</param>
-    /// <param name="format"><c>alpaca</c>, <c>self-instruct</c> or <c>chat</c>.</param>
+    /// <param name="format"><c>alpaca</c>, <c>self-instruct</c>, <c>chat</c> or <c>preference</c>.</param>
     /// <param name="separator">The text between an instruction and its input (from the prompt format).</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The examples, in file order.</returns>
@@ -27,6 +29,7 @@ public static class InstructionDatasets
         "ALPACA" => LoadAlpacaAsync(path, separator, cancellationToken),
         "SELF-INSTRUCT" => LoadSelfInstructAsync(path, separator, cancellationToken),
         "CHAT" => LoadChatAsync(path, cancellationToken),
+        "PREFERENCE" => LoadPreferredAsync(path, cancellationToken),
         _ => throw new ArgumentException($"Unknown instruction format '{format}'; use one of: {string.Join(", ", Formats)}.", nameof(format)),
     };
 
@@ -122,6 +125,35 @@ public static class InstructionDatasets
 
             return [new TrainingExample { Input = list.First(m => m.Role != ChatRole.Assistant).Text, Messages = list, Origin = $"{path}:{line}" }];
         });
+    }
+
+    /// <summary>
+    /// Loads preference pairs (TRL, HH-RLHF or OpenAI preference JSONL, optionally <c>.gz</c>; see
+    /// <see cref="PreferenceDataReader"/>) as instruction examples that learn each pair's preferred answer after its
+    /// prompt: the "Preferred-FT" step of Rafailov et al. (2023), which makes a reference model for DPO when no
+    /// instruction-tuned one exists. The prompt is kept as written; render it with
+    /// <see cref="InstructionPromptFormat.Plain"/> to train on the same text <c>dpo</c> scores.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>One example per pair, in file order, each with the pair's <c>file:line</c> as its origin.</returns>
+    /// <exception cref="InvalidDataFileException">A line is malformed, or a pair's preferred answer is empty (nothing to learn).</exception>
+    public static async Task<IReadOnlyList<TrainingExample>> LoadPreferredAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var pairs = await PreferenceDataReader.ReadPairsAsync(path, PreferenceFormat.Auto, new PreferenceLimits { AllowEmptyResponses = true }, cancellationToken).ConfigureAwait(false);
+        var result = new List<TrainingExample>(pairs.Count);
+        foreach (var pair in pairs)
+        {
+            if (string.IsNullOrWhiteSpace(pair.Chosen))
+            {
+                throw new InvalidDataFileException($"{pair.Origin}: the chosen response is empty, so there is no answer to learn.");
+            }
+
+            result.Add(new TrainingExample { Input = pair.Prompt, Output = pair.Chosen, Origin = pair.Origin });
+        }
+
+        return result;
     }
 
     private static TrainingExample Alpaca(string path, int line, string where, JsonElement element, string separator)

@@ -14,6 +14,17 @@ public sealed record InstructionPromptFormat
         TurnTemplate = "### {role}:\n",
     };
 
+    /// <summary>
+    /// Gets the plain format: the prompt is the text as it is (no template), as <c>dpo</c> reads a pair's prompt, and chat
+    /// turns start with "Role: ". For training on text that already carries its own turn markers, such as HH-RLHF's
+    /// "\n\nHuman: … \n\nAssistant:" dialogues.
+    /// </summary>
+    public static InstructionPromptFormat Plain { get; } = new()
+    {
+        PromptTemplate = "{instruction}",
+        TurnTemplate = "{role}: ",
+    };
+
     /// <summary>Gets the template around an instruction; <c>{instruction}</c> is replaced by the example's prompt.</summary>
     public required string PromptTemplate { get; init; }
 
@@ -22,6 +33,13 @@ public sealed record InstructionPromptFormat
 
     /// <summary>Gets the text placed between an instruction and its input in the prompt.</summary>
     public string InputSeparator { get; init; } = "\n\n### Input:\n";
+
+    /// <summary>
+    /// Gets the most tokens a rendered prompt keeps, or <see langword="null"/> to keep it whole. A longer prompt loses
+    /// tokens from its start, so the end of the prompt (the latest turn) stays next to the answer: the rule <c>dpo</c>
+    /// applies to a pair's prompt. Applies to instruction examples, not to chat messages.
+    /// </summary>
+    public int? MaxPromptTokens { get; init; }
 
     /// <summary>Renders an instruction (and its input) as the prompt text.</summary>
     /// <param name="instruction">The instruction, with any input already appended.</param>

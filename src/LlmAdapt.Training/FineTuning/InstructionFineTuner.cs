@@ -19,11 +19,16 @@ public sealed class InstructionFineTuner : IFineTuner
     /// <summary>Initializes a new instance; the options are validated here.</summary>
     /// <param name="options">The training options.</param>
     /// <param name="format">The prompt format, or <see langword="null"/> for <see cref="InstructionPromptFormat.Alpaca"/>.</param>
-    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="ArgumentException">An option is invalid, or the format's <see cref="InstructionPromptFormat.MaxPromptTokens"/> is not positive.</exception>
     public InstructionFineTuner(DecoderTrainingOptions options, InstructionPromptFormat? format = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (format?.MaxPromptTokens is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(format), format.MaxPromptTokens, "MaxPromptTokens must be positive (or null to keep prompts whole).");
+        }
+
         _options = options;
         _format = format ?? InstructionPromptFormat.Alpaca;
     }
@@ -130,7 +135,14 @@ public sealed class InstructionFineTuner : IFineTuner
                 throw new InvalidDataFileException(example.Origin ?? "training set", 0, "an instruction example has no Output (answer) to learn.");
             }
 
-            Add(format.RenderPrompt(example.Input), false);
+            var prompt = tokenizer.Encode(format.RenderPrompt(example.Input));
+            if (format.MaxPromptTokens is { } max && prompt.Length > max)
+            {
+                prompt = prompt[^max..];
+            }
+
+            tokens.AddRange(prompt);
+            mask.AddRange(Enumerable.Repeat(false, prompt.Length));
             Add(example.Output, true);
             tokens.Add(tokenizer.EndOfText);
             mask.Add(true);

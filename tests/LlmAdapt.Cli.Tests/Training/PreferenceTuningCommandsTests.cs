@@ -103,6 +103,77 @@ public sealed class PreferenceTuningCommandsTests
         }
     }
 
+    /// <summary>
+    /// Preferred-FT then DPO from it: <c>sft --format preference</c> learns the chosen answers of the first 10 HH pairs
+    /// (full fine-tuning writes a checkpoint), and <c>dpo --base</c> that checkpoint takes it as its reference.
+    /// </summary>
+    [Fact]
+    public async Task SftOnPreferredAnswers_WritesACheckpoint_ThatDpoTakesAsItsBase()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "llmadapt-cli-dpo", Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var text = Path.Combine(dir, "corpus.txt");
+            await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..4000]);
+            var model = Path.Combine(dir, "model");
+            var (code, output, error) = await CliRunner.RunAsync("pretrain", "--layers", "1", "--heads", "2", "--dim", "16", "--context", "48", "--batch", "2", "--steps", "1", "--warmup", "1", "--eval-every", "1", "--eval-batches", "1", "--data", text, "--out", model);
+            Assert.True(code == 0, error);
+
+            var sft = Path.Combine(dir, "sft");
+            (code, _, error) = await CliRunner.RunAsync("sft", "--base", model, "--data", Pairs, "--format", "preference", "--max-prompt-tokens", "-1", "--out", sft);
+            Assert.Equal(2, code);
+            Assert.Contains("--max-prompt-tokens -1", error, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(sft));
+
+            // The whole file has pairs with an empty chosen answer: sft stops at the first, naming its line.
+            (code, _, error) = await CliRunner.RunAsync("sft", "--base", model, "--data", Pairs, "--format", "preference", "--lora-rank", "0", "--steps", "1", "--out", sft);
+            Assert.Equal(1, code);
+            Assert.Contains("pairs-1800.jsonl.gz:87", error, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(sft));
+
+            var ten = Path.Combine(dir, "ten.jsonl");
+            await using (var gz = new System.IO.Compression.GZipStream(File.OpenRead(Pairs), System.IO.Compression.CompressionMode.Decompress))
+            {
+                using var reader = new StreamReader(gz);
+                var lines = new List<string>();
+                while (lines.Count < 10 && await reader.ReadLineAsync() is { } line)
+                {
+                    lines.Add(line);
+                }
+
+                await File.WriteAllLinesAsync(ten, lines);
+            }
+
+            (code, output, error) = await CliRunner.RunAsync("sft", "--base", model, "--data", ten, "--format", "preference", "--max-prompt-tokens", "24", "--context", "48", "--hold-out", "2",
+                "--lora-rank", "0", "--steps", "2", "--batch", "2", "--lr", "0.01", "--threads", "1", "--out", sft, "--json");
+            Assert.True(code == 0, error);
+            using (var report = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
+            {
+                Assert.Equal("checkpoint", report.RootElement.GetProperty("kind").GetString());
+                Assert.Equal(2, report.RootElement.GetProperty("steps").GetInt32());
+            }
+
+            Assert.True(File.Exists(Path.Combine(sft, "model.safetensors")));
+            Assert.NotEqual(await File.ReadAllBytesAsync(Path.Combine(model, "model.safetensors")), await File.ReadAllBytesAsync(Path.Combine(sft, "model.safetensors")));
+
+            var adapter = Path.Combine(dir, "dpo");
+            (code, output, error) = await CliRunner.RunAsync("dpo", "--base", sft, "--pairs", ten, "--hold-out", "2", "--max-prompt-tokens", "24", "--max-response-tokens", "16",
+                "--lora-rank", "2", "--steps", "1", "--batch", "2", "--threads", "1", "--out", adapter, "--json");
+            Assert.True(code == 0, error);
+            Assert.Contains("reference log-probabilities: 10/10 pairs", error, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(adapter, "adapter_model.safetensors")));
+            using (var config = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(adapter, "adapter_config.json"))))
+            {
+                Assert.Equal(Path.GetFullPath(sft), Path.GetFullPath(config.RootElement.GetProperty("base_model_name_or_path").GetString()!, adapter));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Dpo_WithBetaZero_OrABaseThatIsNotADecoder_FailsBeforeWriting()
     {

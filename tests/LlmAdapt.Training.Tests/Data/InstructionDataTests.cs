@@ -57,6 +57,64 @@ public sealed class InstructionDataTests
     }
 
     [Fact]
+    public async Task PreferencePairs_LoadAsPromptAndChosenAnswer_AndAnEmptyChosenAnswerNamesItsLine()
+    {
+        // Sample: HH-RLHF harmless pairs-1800.jsonl.gz, lines 1–30 (30 pairs), then lines 80–90 (line 87 has an empty chosen answer).
+        var hh = TestData.PathOf("preference/hh-rlhf-harmless/pairs-1800.jsonl.gz");
+        var lines = (await ReadLinesAsync(hh)).ToList();
+        var dir = TestData.TempDirectory();
+        var sample = Path.Combine(dir, "hh-30.jsonl");
+        await File.WriteAllLinesAsync(sample, lines.Take(30));
+
+        var examples = await InstructionDatasets.LoadAsync(sample, "preference");
+        var pairs = await LlmAdapt.Preference.PreferenceDataReader.ReadPairsAsync(sample);
+        Assert.Equal(30, examples.Count);
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.Equal(pairs[i].Prompt, examples[i].Input);
+            Assert.Equal(pairs[i].Chosen, examples[i].Output);
+            Assert.EndsWith($"hh-30.jsonl:{i + 1}", examples[i].Origin, StringComparison.Ordinal);
+        }
+
+        Assert.All(examples, e => Assert.EndsWith("Assistant:", e.Input.TrimEnd(), StringComparison.Ordinal));
+
+        var withEmpty = Path.Combine(dir, "hh-80-90.jsonl");
+        await File.WriteAllLinesAsync(withEmpty, lines.Skip(79).Take(11));
+        var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => InstructionDatasets.LoadAsync(withEmpty, "preference"));
+        Assert.Contains("hh-80-90.jsonl:8:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("chosen response is empty", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PlainFormat_WithMaxPromptTokens_KeepsTheLastPromptTokens_AndTheWholeAnswer()
+    {
+        var prompt = "\n\nHuman: What is the capital of France, and how many people live there?\n\nAssistant:";
+        var example = new TrainingExample { Input = prompt, Output = " Paris, with about two million people." };
+        var promptIds = DecoderTokenizer.Gpt2.Encode(prompt);
+        var answerIds = DecoderTokenizer.Gpt2.Encode(example.Output);
+        Assert.True(promptIds.Length > 8);
+
+        var whole = InstructionFineTuner.Render(example, InstructionPromptFormat.Plain, DecoderTokenizer.Gpt2);
+        Assert.Equal([.. promptIds, .. answerIds, 50256], whole.Tokens);
+
+        var cut = InstructionFineTuner.Render(example, InstructionPromptFormat.Plain with { MaxPromptTokens = 8 }, DecoderTokenizer.Gpt2);
+        Assert.Equal([.. promptIds[^8..], .. answerIds, 50256], cut.Tokens);
+        Assert.All(cut.LossMask[..8], m => Assert.False(m));
+        Assert.All(cut.LossMask[8..], m => Assert.True(m));
+
+        var options = new DecoderTrainingOptions();
+        Assert.Throws<ArgumentOutOfRangeException>(() => new InstructionFineTuner(options, InstructionPromptFormat.Plain with { MaxPromptTokens = 0 }));
+    }
+
+    private static async Task<IEnumerable<string>> ReadLinesAsync(string gz)
+    {
+        await using var file = File.OpenRead(gz);
+        await using var unzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+        using var reader = new StreamReader(unzip);
+        return (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    [Fact]
     public void Rendering_MasksThePrompt_AndLearnsTheAnswerAndEndOfText()
     {
         var example = new TrainingExample { Input = "Say hi", Output = " Hello there" };
