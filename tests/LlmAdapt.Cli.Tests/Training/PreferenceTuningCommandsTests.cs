@@ -17,15 +17,10 @@ public sealed class PreferenceTuningCommandsTests
         Directory.CreateDirectory(dir);
         try
         {
-            var text = Path.Combine(dir, "corpus.txt");
-            await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..4000]);
-            var model = Path.Combine(dir, "model");
-            var (code, output, error) = await CliRunner.RunAsync("pretrain", "--layers", "1", "--heads", "2", "--dim", "16", "--context", "48", "--batch", "2", "--steps", "1", "--warmup", "1", "--eval-every", "1", "--eval-batches", "1", "--data", text, "--out", model);
-            Assert.True(code == 0, error);
-
+            var model = await CliRunner.PretrainTinyAsync(dir);
             var adapter = Path.Combine(dir, "dpo");
             var plot = Path.Combine(dir, "dpo.png");
-            (code, output, error) = await CliRunner.RunAsync("dpo", "--base", model, "--pairs", Pairs, "--take", "10", "--hold-out", "2", "--loss", "robust", "--label-smoothing", "0.1", "--beta", "0.5",
+            var (code, output, error) = await CliRunner.RunAsync("dpo", "--base", model, "--pairs", Pairs, "--take", "10", "--hold-out", "2", "--loss", "robust", "--label-smoothing", "0.1", "--beta", "0.5",
                 "--max-prompt-tokens", "24", "--max-response-tokens", "16", "--lora-rank", "2", "--steps", "4", "--batch", "2", "--lr", "0.02", "--warmup", "1", "--eval-every", "2", "--threads", "2", "--out", adapter, "--plot", plot, "--json");
             Assert.True(code == 0, error);
             Assert.Contains("reference log-probabilities: 10/10 pairs", error, StringComparison.Ordinal);
@@ -114,14 +109,9 @@ public sealed class PreferenceTuningCommandsTests
         Directory.CreateDirectory(dir);
         try
         {
-            var text = Path.Combine(dir, "corpus.txt");
-            await File.WriteAllTextAsync(text, (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..4000]);
-            var model = Path.Combine(dir, "model");
-            var (code, output, error) = await CliRunner.RunAsync("pretrain", "--layers", "1", "--heads", "2", "--dim", "16", "--context", "48", "--batch", "2", "--steps", "1", "--warmup", "1", "--eval-every", "1", "--eval-batches", "1", "--data", text, "--out", model);
-            Assert.True(code == 0, error);
-
+            var model = await CliRunner.PretrainTinyAsync(dir);
             var sft = Path.Combine(dir, "sft");
-            (code, _, error) = await CliRunner.RunAsync("sft", "--base", model, "--data", Pairs, "--format", "preference", "--max-prompt-tokens", "-1", "--out", sft);
+            var (code, output, error) = await CliRunner.RunAsync("sft", "--base", model, "--data", Pairs, "--format", "preference", "--max-prompt-tokens", "-1", "--out", sft);
             Assert.Equal(2, code);
             Assert.Contains("--max-prompt-tokens -1", error, StringComparison.Ordinal);
             Assert.False(Directory.Exists(sft));
