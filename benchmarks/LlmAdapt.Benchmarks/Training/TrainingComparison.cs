@@ -17,7 +17,8 @@ namespace LlmAdapt.Benchmarks.Training;
 /// (Linux), which stays meaningful on a machine shared with other work, where wall-clock times are not.
 /// <c>--best</c> takes each multiply's fastest single call and each step's fastest round instead of medians (on a
 /// loaded machine those are the calls that found the cores free); <c>--scaling</c> prints only the multiplies, each
-/// on one thread and on <c>--threads</c> (default 2), with both libraries' speed-ups.
+/// on one thread and on <c>--threads</c> (default 2), with both libraries' speed-ups. <c>--shapes a,b</c> times only the
+/// named multiplies (names as printed; no training steps), ending with the same ratio line over those shapes.
 /// </summary>
 internal static unsafe class TrainingComparison
 {
@@ -25,9 +26,24 @@ internal static unsafe class TrainingComparison
     {
         var rounds = 7;
         var threads = Environment.ProcessorCount;
+        IReadOnlyList<MatMulShape> shapes = MatMulShape.Transformer;
+        var onlyShapes = false;
         for (var i = 0; i < args.Length - 1; i++)
         {
-            if (args[i] == "--rounds")
+            if (args[i] == "--shapes")
+            {
+                var names = args[i + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                var unknown = names.Where(name => MatMulShape.Transformer.All(s => s.Name != name)).ToList();
+                if (unknown.Count > 0 || names.Length == 0)
+                {
+                    Console.Error.WriteLine($"--shapes: unknown shape(s) {string.Join(", ", unknown)}; the shapes are {string.Join(", ", MatMulShape.Transformer.Select(s => s.Name))}.");
+                    return Task.FromResult(2);
+                }
+
+                shapes = MatMulShape.Transformer.Where(s => names.Contains(s.Name)).ToList();
+                onlyShapes = true;
+            }
+            else if (args[i] == "--rounds")
             {
                 rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             }
@@ -48,10 +64,18 @@ internal static unsafe class TrainingComparison
         var inv = CultureInfo.InvariantCulture;
         if (args.Contains("--scaling"))
         {
-            return Task.FromResult(Scaling(rounds, threads == Environment.ProcessorCount ? 2 : threads));
+            return Task.FromResult(Scaling(shapes, rounds, threads == Environment.ProcessorCount ? 2 : threads));
         }
 
         Console.WriteLine(string.Create(inv, $"{Environment.ProcessorCount} cores, {threads} threads, kernel {MatMul.Best}, load average {Measurements.LoadAverage()}, {rounds} rounds (medians of {(s_cpuTime ? "thread CPU time" : "wall-clock time")})"));
+        if (onlyShapes)
+        {
+            WarmUp(shapes, threads);
+            var (only, _) = Multiplies(shapes, rounds, threads);
+            Console.WriteLine(string.Create(inv, $"load average {Measurements.LoadAverage()}"));
+            Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={only.Min():F3} (min of {only.Count}; geomean {Math.Exp(only.Average(Math.Log)):F3})"));
+            return Task.FromResult(0);
+        }
 
         var gpt2 = new TrainingStep(new Gpt2Model<float>(TrainingStep.Gpt2), TrainingStep.Gpt2.Channels, 8, 128, 0, threads);
         var gpt2Lora = new TrainingStep(new Gpt2Model<float>(TrainingStep.Gpt2), TrainingStep.Gpt2.Channels, 8, 128, 8, threads);
@@ -66,19 +90,7 @@ internal static unsafe class TrainingComparison
         llama = null!;
         GC.Collect();
 
-        Console.WriteLine("shape          M × K × N              op      engine GFLOP/s  onnxruntime GFLOP/s  ratio  max rel diff");
-        var ratios = new List<double>();
-        var peak = 0.0;
-        foreach (var shape in MatMulShape.Transformer)
-        {
-            using var pair = new MatMulBenchmarks.Pair(shape, threads);
-            var (e, o) = TimePair(pair, shape, rounds);
-            var difference = pair.RelativeDifference();
-            ratios.Add(e / o);
-            peak = Math.Max(peak, Math.Max(e, o));
-            Console.WriteLine(string.Create(inv, $"{shape.Name,-14} {$"{shape.M} × {shape.K} × {shape.N}",-22} {shape.Op,-7} {e,14:F1}  {o,19:F1}  {e / o,5:F3}  {difference:E1}"));
-        }
-
+        var (ratios, peak) = Multiplies(shapes, rounds, threads);
         var smol = new TrainingStep(new LlamaModel<float>(TrainingStep.SmolLm2), TrainingStep.SmolLm2.Channels, 1, 256, 16, threads);
         var smolSeconds = Time(smol, 1, Math.Max(3, rounds / 2));
         var smolRss = PeakRssGb();
@@ -95,6 +107,45 @@ internal static unsafe class TrainingComparison
         Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s on {threads} of {Environment.ProcessorCount} cores; load average {Measurements.LoadAverage()}"));
         Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={ratios.Min():F3} (min of {ratios.Count}; geomean {Math.Exp(ratios.Average(Math.Log)):F3}) mfu={gpt2Mfu:F3} llama_mfu={llamaMfu:F3} tokens_per_s={gpt2Tokens:F0} lora_step_cost={gpt2LoraSeconds / gpt2Seconds:F2} smollm2_lora_mfu={smolMfu:F3} smollm2_tokens_per_s={smol.TokensPerStep / smolSeconds:F0} rss_gb={gpt2Rss:F2} smollm2_rss_gb={smolRss:F2} peak_gflops={peak:F1}"));
         return Task.FromResult(0);
+    }
+
+    /// <summary>
+    /// Warms up every kernel route first (40 calls of each shape below 1 GFLOP, then a pause for the JIT's background
+    /// recompilation), so the first shapes are not timed on the first-tier code.
+    /// </summary>
+    private static void WarmUp(IReadOnlyList<MatMulShape> shapes, int threads)
+    {
+        foreach (var shape in shapes.Where(s => s.Flops < 1e9))
+        {
+            using var warm = new MatMulBenchmarks.Pair(shape, threads);
+            for (var i = 0; i < 40; i++)
+            {
+                warm.RunEngine();
+                warm.RunOnnxRuntime();
+            }
+        }
+
+        Thread.Sleep(500);
+    }
+
+    /// <summary>Times each shape on both libraries, printing one line per shape; returns the ratios and the best GFLOP/s seen.</summary>
+    private static (List<double> Ratios, double Peak) Multiplies(IReadOnlyList<MatMulShape> shapes, int rounds, int threads)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine("shape          M × K × N              op      engine GFLOP/s  onnxruntime GFLOP/s  ratio  max rel diff");
+        var ratios = new List<double>();
+        var peak = 0.0;
+        foreach (var shape in shapes)
+        {
+            using var pair = new MatMulBenchmarks.Pair(shape, threads);
+            var (e, o) = TimePair(pair, shape, rounds);
+            var difference = pair.RelativeDifference();
+            ratios.Add(e / o);
+            peak = Math.Max(peak, Math.Max(e, o));
+            Console.WriteLine(string.Create(inv, $"{shape.Name,-14} {$"{shape.M} × {shape.K} × {shape.N}",-22} {shape.Op,-7} {e,14:F1}  {o,19:F1}  {e / o,5:F3}  {difference:E1}"));
+        }
+
+        return (ratios, peak);
     }
 
     /// <summary>The pause between turns on more than one thread (see <see cref="TimePair"/>).</summary>
@@ -151,26 +202,14 @@ internal static unsafe class TrainingComparison
     /// Runtime side by side (wall clock), with each library's N-thread/one-thread speed-up, so it shows where a
     /// library loses its scaling; ends with the minimum and geomean ratio at N threads.
     /// </summary>
-    private static int Scaling(int rounds, int threads)
+    private static int Scaling(IReadOnlyList<MatMulShape> shapes, int rounds, int threads)
     {
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"{Environment.ProcessorCount} cores, 1 vs {threads} threads, kernel {MatMul.Best}, load average {Measurements.LoadAverage()}, {rounds} rounds ({(s_best ? "fastest call" : "wall-clock medians")})"));
         Console.WriteLine(string.Create(inv, $"shape          M × K × N              MFLOP   engine 1t  {threads}t  speed-up   ort 1t  {threads}t  speed-up   ratio 1t  {threads}t"));
-        // Warm up every kernel route first (40 calls of each shape below 1 GFLOP, then a pause for the JIT's
-        // background recompilation), so the first shapes are not timed on the first-tier code.
-        foreach (var shape in MatMulShape.Transformer.Where(s => s.Flops < 1e9))
-        {
-            using var warm = new MatMulBenchmarks.Pair(shape, threads);
-            for (var i = 0; i < 40; i++)
-            {
-                warm.RunEngine();
-                warm.RunOnnxRuntime();
-            }
-        }
-
-        Thread.Sleep(500);
+        WarmUp(shapes, threads);
         var ratios = new List<double>();
-        foreach (var shape in MatMulShape.Transformer)
+        foreach (var shape in shapes)
         {
             double e1, o1, e2, o2;
             using (var one = new MatMulBenchmarks.Pair(shape, 1))
