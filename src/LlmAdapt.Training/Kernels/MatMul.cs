@@ -758,14 +758,17 @@ internal static unsafe class MatMul
 
         public static T* Edge(int length) => Get(ref t_edge, length);
 
+        /// <summary>A buffer of at least <paramref name="length"/> values starting on a 64-byte boundary, so no vector load of a panel splits a cache line.</summary>
         private static T* Get(ref T[]? buffer, int length)
         {
-            if (buffer is null || buffer.Length < length)
+            var slack = 64 / sizeof(T);
+            if (buffer is null || buffer.Length < length + slack)
             {
-                buffer = GC.AllocateUninitializedArray<T>(Math.Max(length, 1), pinned: true);
+                buffer = GC.AllocateUninitializedArray<T>(length + slack, pinned: true);
             }
 
-            return (T*)Unsafe.AsPointer(ref buffer[0]);
+            var start = (nint)Unsafe.AsPointer(ref buffer[0]);
+            return (T*)((start + 63) & ~(nint)63);
         }
     }
 
