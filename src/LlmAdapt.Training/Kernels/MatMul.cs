@@ -15,15 +15,18 @@ namespace LlmAdapt.Training.Kernels;
 /// smaller only when that is needed to give every thread work; each task is written by one thread, and the depth is
 /// always walked in the same blocks, so results do not depend on the thread count or on scheduling.</item>
 /// <item>Per depth block of up to <see cref="DepthBlock"/> (KC), a task packs its slice of op(B) into panels NR
-/// columns wide (KC × NR, contiguous, zero-padded) and its slice of op(A) into panels MR rows tall (interleaved
-/// by depth, zero-padded). Packing is where transposes happen, so A·Bᵀ and Aᵀ·B never copy a whole matrix.</item>
+/// columns wide (KC × NR, contiguous, zero-padded, on a 64-byte boundary). A is read in place, MR rows at a time (as
+/// rows, or transposed as columns). Packing is where transposes happen, so A·Bᵀ and Aᵀ·B never copy a whole matrix.</item>
 /// <item>A micro-kernel keeps an MR × NR tile of C in registers and, per depth step, loads two vectors of B and
 /// broadcasts MR values of A into 2·MR fused multiply-adds. With AVX-512 it is 12 × 32 floats (24 zmm accumulators
 /// of the 32); on AVX2 it is 6 × 16 floats (12 ymm accumulators of the 16). Doubles run the same kernels with half
 /// the columns. A B panel (KC × NR, 32 KiB for floats on AVX-512) stays in L1 while the A block (MC × KC) streams
 /// from L2.</item>
-/// <item>Tiles on the edges (rows or columns short of MR or NR) are computed in full on the zero padding and only
-/// their valid part is added to C.</item>
+/// <item>Columns short of NR are computed on the zero padding and only their valid part is added to C. The last rows
+/// of a matrix, short of MR, run as the fewest groups of three rows that cover them (3, 6 or 9 on AVX-512), read in
+/// place from the rows that end the matrix: that tile overlaps the one before it and leaves the overlapped rows alone
+/// (64 rows run as 5 × 12 + 6, not 6 × 12). Only a matrix shorter than that tile, and the AVX2 kernel, pack them
+/// into a zero-padded MR-row panel.</item>
 /// <item>Narrow products, where padding would waste most lanes (LoRA's rank-r shapes), skip packing on AVX-512:
 /// at most 16 rows (or, through Cᵀ, 16 columns with A transposed) go to <see cref="FewRows{T}"/>, which reads B's rows
 /// in place; at most 8 columns with A row-major go to <see cref="DotRows{T}"/>, dot products along the depth, and so
@@ -584,7 +587,8 @@ internal static unsafe class MatMul
 
         /// <summary>
         /// Computes the tile of task <paramref name="task"/> over the whole depth: per depth block, packs its B slice
-        /// once, then walks A in MR-row panels (read in place, packed only on the ragged last panel) across every B panel.
+        /// once, then walks A in MR-row panels (read in place; a short last panel as a shorter overlapping tile,
+        /// packed only where the matrix is shorter than that tile, or on AVX2) across every B panel.
         /// </summary>
         public void Run(int task)
         {
@@ -608,10 +612,19 @@ internal static unsafe class MatMul
                     var i = i0 + (ip * _mr);
                     var validRows = Math.Min(_mr, _m - i);
 
-                    // op(A)[i + r, p0 + q] sits at ap[r · lda + q · step].
+                    // A last panel short of MR rows: on AVX-512 the fewest groups of three rows that cover it, read in
+                    // place from the rows that end at m (the tile starts `skip` rows higher, overlapping the panel
+                    // before, and leaves those rows alone); packed with zero rows where the matrix is shorter than that
+                    // tile, and on AVX2.
+                    var groups = Count(validRows, 3);
+                    var inPlace = validRows == _mr || (_kernel == Kernel.Avx512 && 3 * groups <= _m);
+                    var skip = inPlace && validRows < _mr ? (3 * groups) - validRows : 0;
+                    var top = i - skip;
+
+                    // op(A)[top + r, p0 + q] sits at ap[r · lda + q · step].
                     T* ap;
                     nint lda, step;
-                    if (validRows < _mr)
+                    if (!inPlace)
                     {
                         PackA(a, packA, i, validRows, p0, depth);
                         ap = packA;
@@ -619,12 +632,12 @@ internal static unsafe class MatMul
                     }
                     else if (_transA)
                     {
-                        ap = a + (p0 * _lda) + i;
+                        ap = a + (p0 * _lda) + top;
                         (lda, step) = (1, _lda);
                     }
                     else
                     {
-                        ap = a + (i * _lda) + p0;
+                        ap = a + (top * _lda) + p0;
                         (lda, step) = (_lda, 1);
                     }
 
@@ -634,16 +647,16 @@ internal static unsafe class MatMul
                         var j = j0 + (jp * _nr);
                         var validCols = Math.Min(_nr, _n - j);
                         // C[i, j], or with C transposed C[j, i]; a transposed tile always goes through the edge path.
-                        var tile = _transC ? c + ((long)j * _ldc) + i : c + ((long)i * _ldc) + j;
+                        var tile = _transC ? c + ((long)j * _ldc) + top : c + ((long)top * _ldc) + j;
                         var ldc = _transC ? -_ldc : _ldc;
                         var wide = PanelWidth(jp, cols) == _nr;
                         switch (_kernel, wide)
                         {
                             case (Kernel.Avx512, true):
-                                Kernel12<T, Two>(ap, lda, step, bp, depth, tile, ldc, load, validRows, validCols, edge);
+                                Kernel12<T, Two>(groups, ap, lda, step, bp, depth, tile, ldc, load, skip, skip + validRows, validCols, edge);
                                 break;
                             case (Kernel.Avx512, false):
-                                Kernel12<T, One>(ap, lda, step, bp, depth, tile, ldc, load, validRows, validCols, edge);
+                                Kernel12<T, One>(groups, ap, lda, step, bp, depth, tile, ldc, load, skip, skip + validRows, validCols, edge);
                                 break;
                             case (_, true):
                                 Kernel6<T, Two>(ap, lda, step, bp, depth, tile, ldc, load, validRows, validCols, edge);
@@ -810,14 +823,14 @@ internal static unsafe class MatMul
     }
 
     /// <summary>
-    /// Writes a finished MR × NR tile held row by row in <paramref name="tile"/> into C (valid part only): element
-    /// (r, j) to c[r · ldc + j], or for a negative <paramref name="ldc"/> (C transposed) to c[j · |ldc| + r].
+    /// Writes a finished MR × NR tile held row by row in <paramref name="tile"/> into C (rows first … rows, columns
+    /// 0 … cols): element (r, j) to c[r · ldc + j], or for a negative <paramref name="ldc"/> (C transposed) to c[j · |ldc| + r].
     /// </summary>
-    private static void StoreEdge<T>(T* tile, int nr, T* c, int ldc, bool load, int rows, int cols)
+    private static void StoreEdge<T>(T* tile, int nr, T* c, int ldc, bool load, int first, int rows, int cols)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var (rowStride, colStride) = ldc > 0 ? ((long)ldc, 1L) : (1L, -(long)ldc);
-        for (var r = 0; r < rows; r++)
+        for (var r = first; r < rows; r++)
         {
             var src = tile + ((long)r * nr);
             var dst = c + (r * rowStride);
@@ -839,21 +852,46 @@ internal static unsafe class MatMul
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         => (load ? value + Vector256.Load(dst) : value).Store(dst);
 
-    /// <summary>
-    /// AVX-512 micro-kernel: C[12, NR] (+)= op(A)[12, depth] · Bpanel[depth, NR], NR = 2W (or W for a narrow last
-    /// panel), W = 16 floats or 8 doubles; op(A)[r, q] is read at a[r · lda + q · step] (rows in place, or a packed
-    /// panel). 24 accumulators, 2 B vectors and one broadcast fill 27 of the 32 zmm registers.
-    /// </summary>
-    private static void Kernel12<T, TWidth>(T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int rows, int cols, T* edge)
+    /// <summary>Runs <see cref="Kernel12{T, TWidth, TRows}"/> on <paramref name="groups"/> groups of three rows (4: the full 12).</summary>
+    private static void Kernel12<T, TWidth>(int groups, T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int skip, int rows, int cols, T* edge)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TWidth : struct, IPanelWidth
+    {
+        switch (groups)
+        {
+            case 1:
+                Kernel12<T, TWidth, Rows3>(a, lda, step, b, depth, c, ldc, load, skip, rows, cols, edge);
+                break;
+            case 2:
+                Kernel12<T, TWidth, Rows6>(a, lda, step, b, depth, c, ldc, load, skip, rows, cols, edge);
+                break;
+            case 3:
+                Kernel12<T, TWidth, Rows9>(a, lda, step, b, depth, c, ldc, load, skip, rows, cols, edge);
+                break;
+            default:
+                Kernel12<T, TWidth, Rows12>(a, lda, step, b, depth, c, ldc, load, skip, rows, cols, edge);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// AVX-512 micro-kernel: C[R, NR] (+)= op(A)[R, depth] · Bpanel[depth, NR], R = 3 · <typeparamref name="TRows"/>.Groups
+    /// (12, or 3, 6, 9 for the last rows of a matrix), NR = 2W (or W for a narrow last panel), W = 16 floats or 8
+    /// doubles; op(A)[r, q] is read at a[r · lda + q · step] (rows in place, or a packed panel). At 12 rows, 24
+    /// accumulators, 2 B vectors and one broadcast fill 27 of the 32 zmm registers. The first <paramref name="skip"/> of
+    /// the <paramref name="rows"/> valid rows are computed but not stored (a last tile that overlaps the one before it).
+    /// </summary>
+    private static void Kernel12<T, TWidth, TRows>(T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int skip, int rows, int cols, T* edge)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TWidth : struct, IPanelWidth
+        where TRows : struct, IRowGroups
     {
         var w = Vector512<T>.Count;
         var nr = TWidth.Two ? 2 * w : w;
 
-        // The 12 rows as four groups of three: row 3g + j at g_g + j·L (bytes). Four moving bases and one stride leave
-        // enough general registers for the loop (twelve row pointers did not fit: the JIT kept three on the stack and
-        // reloaded them every depth step, 17 loads per 12 multiply-adds on a one-vector panel).
+        // The rows in groups of three: row 3g + j at g_g + j·L (bytes). Four moving bases and one stride leave enough
+        // general registers for the loop (twelve row pointers did not fit: the JIT kept three on the stack and reloaded
+        // them every depth step, 17 loads per 12 multiply-adds on a one-vector panel).
         nint rowBytes = lda * sizeof(T), stepBytes = step * sizeof(T);
         byte* g0 = (byte*)a, g1 = g0 + (3 * rowBytes), g2 = g0 + (6 * rowBytes), g3 = g0 + (9 * rowBytes);
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -866,90 +904,55 @@ internal static unsafe class MatMul
             var b1 = TWidth.Two ? Vector512.Load(b + w) : default;
             var x = Vector512.Create(*(T*)g0);
             c00 = Simd.Fma(x, b0, c00);
-            if (TWidth.Two)
-            {
-                c01 = Simd.Fma(x, b1, c01);
-            }
-
+            c01 = TWidth.Two ? Simd.Fma(x, b1, c01) : c01;
             x = Vector512.Create(*(T*)(g0 + rowBytes));
             c10 = Simd.Fma(x, b0, c10);
-            if (TWidth.Two)
-            {
-                c11 = Simd.Fma(x, b1, c11);
-            }
-
+            c11 = TWidth.Two ? Simd.Fma(x, b1, c11) : c11;
             x = Vector512.Create(*(T*)(g0 + (2 * rowBytes)));
             c20 = Simd.Fma(x, b0, c20);
-            if (TWidth.Two)
+            c21 = TWidth.Two ? Simd.Fma(x, b1, c21) : c21;
+
+            if (TRows.Groups > 1)
             {
-                c21 = Simd.Fma(x, b1, c21);
+                x = Vector512.Create(*(T*)g1);
+                c30 = Simd.Fma(x, b0, c30);
+                c31 = TWidth.Two ? Simd.Fma(x, b1, c31) : c31;
+                x = Vector512.Create(*(T*)(g1 + rowBytes));
+                c40 = Simd.Fma(x, b0, c40);
+                c41 = TWidth.Two ? Simd.Fma(x, b1, c41) : c41;
+                x = Vector512.Create(*(T*)(g1 + (2 * rowBytes)));
+                c50 = Simd.Fma(x, b0, c50);
+                c51 = TWidth.Two ? Simd.Fma(x, b1, c51) : c51;
             }
 
-            x = Vector512.Create(*(T*)g1);
-            c30 = Simd.Fma(x, b0, c30);
-            if (TWidth.Two)
+            if (TRows.Groups > 2)
             {
-                c31 = Simd.Fma(x, b1, c31);
+                x = Vector512.Create(*(T*)g2);
+                c60 = Simd.Fma(x, b0, c60);
+                c61 = TWidth.Two ? Simd.Fma(x, b1, c61) : c61;
+                x = Vector512.Create(*(T*)(g2 + rowBytes));
+                c70 = Simd.Fma(x, b0, c70);
+                c71 = TWidth.Two ? Simd.Fma(x, b1, c71) : c71;
+                x = Vector512.Create(*(T*)(g2 + (2 * rowBytes)));
+                c80 = Simd.Fma(x, b0, c80);
+                c81 = TWidth.Two ? Simd.Fma(x, b1, c81) : c81;
             }
 
-            x = Vector512.Create(*(T*)(g1 + rowBytes));
-            c40 = Simd.Fma(x, b0, c40);
-            if (TWidth.Two)
+            if (TRows.Groups > 3)
             {
-                c41 = Simd.Fma(x, b1, c41);
-            }
-
-            x = Vector512.Create(*(T*)(g1 + (2 * rowBytes)));
-            c50 = Simd.Fma(x, b0, c50);
-            if (TWidth.Two)
-            {
-                c51 = Simd.Fma(x, b1, c51);
-            }
-
-            x = Vector512.Create(*(T*)g2);
-            c60 = Simd.Fma(x, b0, c60);
-            if (TWidth.Two)
-            {
-                c61 = Simd.Fma(x, b1, c61);
-            }
-
-            x = Vector512.Create(*(T*)(g2 + rowBytes));
-            c70 = Simd.Fma(x, b0, c70);
-            if (TWidth.Two)
-            {
-                c71 = Simd.Fma(x, b1, c71);
-            }
-
-            x = Vector512.Create(*(T*)(g2 + (2 * rowBytes)));
-            c80 = Simd.Fma(x, b0, c80);
-            if (TWidth.Two)
-            {
-                c81 = Simd.Fma(x, b1, c81);
-            }
-
-            x = Vector512.Create(*(T*)g3);
-            c90 = Simd.Fma(x, b0, c90);
-            if (TWidth.Two)
-            {
-                c91 = Simd.Fma(x, b1, c91);
-            }
-
-            x = Vector512.Create(*(T*)(g3 + rowBytes));
-            ca0 = Simd.Fma(x, b0, ca0);
-            if (TWidth.Two)
-            {
-                ca1 = Simd.Fma(x, b1, ca1);
-            }
-
-            x = Vector512.Create(*(T*)(g3 + (2 * rowBytes)));
-            cb0 = Simd.Fma(x, b0, cb0);
-            if (TWidth.Two)
-            {
-                cb1 = Simd.Fma(x, b1, cb1);
+                x = Vector512.Create(*(T*)g3);
+                c90 = Simd.Fma(x, b0, c90);
+                c91 = TWidth.Two ? Simd.Fma(x, b1, c91) : c91;
+                x = Vector512.Create(*(T*)(g3 + rowBytes));
+                ca0 = Simd.Fma(x, b0, ca0);
+                ca1 = TWidth.Two ? Simd.Fma(x, b1, ca1) : ca1;
+                x = Vector512.Create(*(T*)(g3 + (2 * rowBytes)));
+                cb0 = Simd.Fma(x, b0, cb0);
+                cb1 = TWidth.Two ? Simd.Fma(x, b1, cb1) : cb1;
             }
         }
 
-        var full = rows == 12 && cols == nr && ldc > 0;
+        var full = skip == 0 && rows == 3 * TRows.Groups && cols == nr && ldc > 0;
         var dst = full ? c : edge;
         var ld = full ? ldc : nr;
         var add = full && load;
@@ -971,63 +974,75 @@ internal static unsafe class MatMul
             Put(dst + (2 * ld) + w, c21, add);
         }
 
-        Put(dst + (3 * ld), c30, add);
-        if (TWidth.Two)
+        if (TRows.Groups > 1)
         {
-            Put(dst + (3 * ld) + w, c31, add);
+            Put(dst + (3 * ld), c30, add);
+            if (TWidth.Two)
+            {
+                Put(dst + (3 * ld) + w, c31, add);
+            }
+
+            Put(dst + (4 * ld), c40, add);
+            if (TWidth.Two)
+            {
+                Put(dst + (4 * ld) + w, c41, add);
+            }
+
+            Put(dst + (5 * ld), c50, add);
+            if (TWidth.Two)
+            {
+                Put(dst + (5 * ld) + w, c51, add);
+            }
+
         }
 
-        Put(dst + (4 * ld), c40, add);
-        if (TWidth.Two)
+        if (TRows.Groups > 2)
         {
-            Put(dst + (4 * ld) + w, c41, add);
+            Put(dst + (6 * ld), c60, add);
+            if (TWidth.Two)
+            {
+                Put(dst + (6 * ld) + w, c61, add);
+            }
+
+            Put(dst + (7 * ld), c70, add);
+            if (TWidth.Two)
+            {
+                Put(dst + (7 * ld) + w, c71, add);
+            }
+
+            Put(dst + (8 * ld), c80, add);
+            if (TWidth.Two)
+            {
+                Put(dst + (8 * ld) + w, c81, add);
+            }
+
         }
 
-        Put(dst + (5 * ld), c50, add);
-        if (TWidth.Two)
+        if (TRows.Groups > 3)
         {
-            Put(dst + (5 * ld) + w, c51, add);
-        }
+            Put(dst + (9 * ld), c90, add);
+            if (TWidth.Two)
+            {
+                Put(dst + (9 * ld) + w, c91, add);
+            }
 
-        Put(dst + (6 * ld), c60, add);
-        if (TWidth.Two)
-        {
-            Put(dst + (6 * ld) + w, c61, add);
-        }
+            Put(dst + (10 * ld), ca0, add);
+            if (TWidth.Two)
+            {
+                Put(dst + (10 * ld) + w, ca1, add);
+            }
 
-        Put(dst + (7 * ld), c70, add);
-        if (TWidth.Two)
-        {
-            Put(dst + (7 * ld) + w, c71, add);
-        }
+            Put(dst + (11 * ld), cb0, add);
+            if (TWidth.Two)
+            {
+                Put(dst + (11 * ld) + w, cb1, add);
+            }
 
-        Put(dst + (8 * ld), c80, add);
-        if (TWidth.Two)
-        {
-            Put(dst + (8 * ld) + w, c81, add);
-        }
-
-        Put(dst + (9 * ld), c90, add);
-        if (TWidth.Two)
-        {
-            Put(dst + (9 * ld) + w, c91, add);
-        }
-
-        Put(dst + (10 * ld), ca0, add);
-        if (TWidth.Two)
-        {
-            Put(dst + (10 * ld) + w, ca1, add);
-        }
-
-        Put(dst + (11 * ld), cb0, add);
-        if (TWidth.Two)
-        {
-            Put(dst + (11 * ld) + w, cb1, add);
         }
 
         if (!full)
         {
-            StoreEdge(edge, nr, c, ldc, load, rows, cols);
+            StoreEdge(edge, nr, c, ldc, load, skip, rows, cols);
         }
     }
 
@@ -1134,8 +1149,35 @@ internal static unsafe class MatMul
 
         if (!full)
         {
-            StoreEdge(edge, nr, c, ldc, load, rows, cols);
+            StoreEdge(edge, nr, c, ldc, load, 0, rows, cols);
         }
+    }
+
+    /// <summary>How many groups of three rows a <see cref="Kernel12{T, TWidth, TRows}"/> tile has, as a type (each count compiled on its own).</summary>
+    private interface IRowGroups
+    {
+        /// <summary>Gets the groups of three rows (1 to 4).</summary>
+        static abstract int Groups { get; }
+    }
+
+    private readonly struct Rows3 : IRowGroups
+    {
+        public static int Groups => 1;
+    }
+
+    private readonly struct Rows6 : IRowGroups
+    {
+        public static int Groups => 2;
+    }
+
+    private readonly struct Rows9 : IRowGroups
+    {
+        public static int Groups => 3;
+    }
+
+    private readonly struct Rows12 : IRowGroups
+    {
+        public static int Groups => 4;
     }
 
     /// <summary>A B panel's width as a type, so each kernel is compiled for it with the unused half removed.</summary>

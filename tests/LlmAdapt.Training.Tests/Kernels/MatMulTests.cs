@@ -33,6 +33,11 @@ public sealed unsafe class MatMulTests : IDisposable
         { 1, 128, 1000, false, true },
         { 4, 33, 70, false, true },
         { 8, 16, 9, false, true },
+        // The last rows as a shorter tile read in place, overlapping the tile before it: 4 rows as 6 (LoRA rank 64's
+        // dA, Aᵀ·B) and a one-vector panel (rank 16's dh); 5 rows in a 5-row matrix, too short for that, packed.
+        { 64, 300, 128, true, false },
+        { 1024, 384, 16, false, false },
+        { 5, 20, 5, false, true },
     };
 
     [Theory]
