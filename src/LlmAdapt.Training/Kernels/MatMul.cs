@@ -852,6 +852,44 @@ internal static unsafe class MatMul
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         => (load ? value + Vector256.Load(dst) : value).Store(dst);
 
+    /// <summary>
+    /// One depth step of three rows of <see cref="Kernel12{T, TWidth, TRows}"/>: row j's value at g + j·L bytes,
+    /// broadcast, times the panel's one or two vectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step3<T, TWidth>(byte* g, nint rowBytes, Vector512<T> b0, Vector512<T> b1, ref Vector512<T> c00, ref Vector512<T> c01, ref Vector512<T> c10, ref Vector512<T> c11, ref Vector512<T> c20, ref Vector512<T> c21)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TWidth : struct, IPanelWidth
+    {
+        var x = Vector512.Create(*(T*)g);
+        c00 = Simd.Fma(x, b0, c00);
+        c01 = TWidth.Two ? Simd.Fma(x, b1, c01) : c01;
+        x = Vector512.Create(*(T*)(g + rowBytes));
+        c10 = Simd.Fma(x, b0, c10);
+        c11 = TWidth.Two ? Simd.Fma(x, b1, c11) : c11;
+        x = Vector512.Create(*(T*)(g + (2 * rowBytes)));
+        c20 = Simd.Fma(x, b0, c20);
+        c21 = TWidth.Two ? Simd.Fma(x, b1, c21) : c21;
+    }
+
+    /// <summary>Writes (or adds) three rows of a <see cref="Kernel12{T, TWidth, TRows}"/> tile, rows <paramref name="ld"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store3<T, TWidth>(T* dst, int ld, bool add, Vector512<T> c00, Vector512<T> c01, Vector512<T> c10, Vector512<T> c11, Vector512<T> c20, Vector512<T> c21)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TWidth : struct, IPanelWidth
+    {
+        var w = Vector512<T>.Count;
+        Put(dst, c00, add);
+        Put(dst + ld, c10, add);
+        Put(dst + (2 * ld), c20, add);
+        if (TWidth.Two)
+        {
+            Put(dst + w, c01, add);
+            Put(dst + ld + w, c11, add);
+            Put(dst + (2 * ld) + w, c21, add);
+        }
+    }
+
     /// <summary>Runs <see cref="Kernel12{T, TWidth, TRows}"/> on <paramref name="groups"/> groups of three rows (4: the full 12).</summary>
     private static void Kernel12<T, TWidth>(int groups, T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int skip, int rows, int cols, T* edge)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -902,53 +940,20 @@ internal static unsafe class MatMul
         {
             var b0 = Vector512.Load(b);
             var b1 = TWidth.Two ? Vector512.Load(b + w) : default;
-            var x = Vector512.Create(*(T*)g0);
-            c00 = Simd.Fma(x, b0, c00);
-            c01 = TWidth.Two ? Simd.Fma(x, b1, c01) : c01;
-            x = Vector512.Create(*(T*)(g0 + rowBytes));
-            c10 = Simd.Fma(x, b0, c10);
-            c11 = TWidth.Two ? Simd.Fma(x, b1, c11) : c11;
-            x = Vector512.Create(*(T*)(g0 + (2 * rowBytes)));
-            c20 = Simd.Fma(x, b0, c20);
-            c21 = TWidth.Two ? Simd.Fma(x, b1, c21) : c21;
-
+            Step3<T, TWidth>(g0, rowBytes, b0, b1, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21);
             if (TRows.Groups > 1)
             {
-                x = Vector512.Create(*(T*)g1);
-                c30 = Simd.Fma(x, b0, c30);
-                c31 = TWidth.Two ? Simd.Fma(x, b1, c31) : c31;
-                x = Vector512.Create(*(T*)(g1 + rowBytes));
-                c40 = Simd.Fma(x, b0, c40);
-                c41 = TWidth.Two ? Simd.Fma(x, b1, c41) : c41;
-                x = Vector512.Create(*(T*)(g1 + (2 * rowBytes)));
-                c50 = Simd.Fma(x, b0, c50);
-                c51 = TWidth.Two ? Simd.Fma(x, b1, c51) : c51;
+                Step3<T, TWidth>(g1, rowBytes, b0, b1, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             }
 
             if (TRows.Groups > 2)
             {
-                x = Vector512.Create(*(T*)g2);
-                c60 = Simd.Fma(x, b0, c60);
-                c61 = TWidth.Two ? Simd.Fma(x, b1, c61) : c61;
-                x = Vector512.Create(*(T*)(g2 + rowBytes));
-                c70 = Simd.Fma(x, b0, c70);
-                c71 = TWidth.Two ? Simd.Fma(x, b1, c71) : c71;
-                x = Vector512.Create(*(T*)(g2 + (2 * rowBytes)));
-                c80 = Simd.Fma(x, b0, c80);
-                c81 = TWidth.Two ? Simd.Fma(x, b1, c81) : c81;
+                Step3<T, TWidth>(g2, rowBytes, b0, b1, ref c60, ref c61, ref c70, ref c71, ref c80, ref c81);
             }
 
             if (TRows.Groups > 3)
             {
-                x = Vector512.Create(*(T*)g3);
-                c90 = Simd.Fma(x, b0, c90);
-                c91 = TWidth.Two ? Simd.Fma(x, b1, c91) : c91;
-                x = Vector512.Create(*(T*)(g3 + rowBytes));
-                ca0 = Simd.Fma(x, b0, ca0);
-                ca1 = TWidth.Two ? Simd.Fma(x, b1, ca1) : ca1;
-                x = Vector512.Create(*(T*)(g3 + (2 * rowBytes)));
-                cb0 = Simd.Fma(x, b0, cb0);
-                cb1 = TWidth.Two ? Simd.Fma(x, b1, cb1) : cb1;
+                Step3<T, TWidth>(g3, rowBytes, b0, b1, ref c90, ref c91, ref ca0, ref ca1, ref cb0, ref cb1);
             }
         }
 
@@ -956,88 +961,20 @@ internal static unsafe class MatMul
         var dst = full ? c : edge;
         var ld = full ? ldc : nr;
         var add = full && load;
-        Put(dst, c00, add);
-        if (TWidth.Two)
-        {
-            Put(dst + w, c01, add);
-        }
-
-        Put(dst + ld, c10, add);
-        if (TWidth.Two)
-        {
-            Put(dst + ld + w, c11, add);
-        }
-
-        Put(dst + (2 * ld), c20, add);
-        if (TWidth.Two)
-        {
-            Put(dst + (2 * ld) + w, c21, add);
-        }
-
+        Store3<T, TWidth>(dst, ld, add, c00, c01, c10, c11, c20, c21);
         if (TRows.Groups > 1)
         {
-            Put(dst + (3 * ld), c30, add);
-            if (TWidth.Two)
-            {
-                Put(dst + (3 * ld) + w, c31, add);
-            }
-
-            Put(dst + (4 * ld), c40, add);
-            if (TWidth.Two)
-            {
-                Put(dst + (4 * ld) + w, c41, add);
-            }
-
-            Put(dst + (5 * ld), c50, add);
-            if (TWidth.Two)
-            {
-                Put(dst + (5 * ld) + w, c51, add);
-            }
-
+            Store3<T, TWidth>(dst + (3 * ld), ld, add, c30, c31, c40, c41, c50, c51);
         }
 
         if (TRows.Groups > 2)
         {
-            Put(dst + (6 * ld), c60, add);
-            if (TWidth.Two)
-            {
-                Put(dst + (6 * ld) + w, c61, add);
-            }
-
-            Put(dst + (7 * ld), c70, add);
-            if (TWidth.Two)
-            {
-                Put(dst + (7 * ld) + w, c71, add);
-            }
-
-            Put(dst + (8 * ld), c80, add);
-            if (TWidth.Two)
-            {
-                Put(dst + (8 * ld) + w, c81, add);
-            }
-
+            Store3<T, TWidth>(dst + (6 * ld), ld, add, c60, c61, c70, c71, c80, c81);
         }
 
         if (TRows.Groups > 3)
         {
-            Put(dst + (9 * ld), c90, add);
-            if (TWidth.Two)
-            {
-                Put(dst + (9 * ld) + w, c91, add);
-            }
-
-            Put(dst + (10 * ld), ca0, add);
-            if (TWidth.Two)
-            {
-                Put(dst + (10 * ld) + w, ca1, add);
-            }
-
-            Put(dst + (11 * ld), cb0, add);
-            if (TWidth.Two)
-            {
-                Put(dst + (11 * ld) + w, cb1, add);
-            }
-
+            Store3<T, TWidth>(dst + (9 * ld), ld, add, c90, c91, ca0, ca1, cb0, cb1);
         }
 
         if (!full)
