@@ -27,6 +27,9 @@ namespace LlmAdapt.Training.Kernels;
 /// place from the rows that end the matrix: that tile overlaps the one before it and leaves the overlapped rows alone
 /// (64 rows run as 5 × 12 + 6, not 6 × 12). Only a matrix shorter than that tile, and the AVX2 kernel, pack them
 /// into a zero-padded MR-row panel.</item>
+/// <item>The micro-kernels, packing and edge stores are compiled fully optimised on first use
+/// (<see cref="MethodImplOptions.AggressiveOptimization"/>): under tiered compilation a kernel variant first met late
+/// (the 6-row tile of a 64-row Aᵀ·B) ran its first-tier code, at about half speed, for hundreds of calls.</item>
 /// <item>Narrow products, where padding would waste most lanes (LoRA's rank-r shapes), skip packing on AVX-512:
 /// at most 16 rows (or, through Cᵀ, 16 columns with A transposed) go to <see cref="FewRows{T}"/>, which reads B's rows
 /// in place; at most 8 columns with A row-major go to <see cref="DotRows{T}"/>, dot products along the depth, and so
@@ -232,6 +235,7 @@ internal static unsafe class MatMul
     }
 
     /// <summary>Columns j0 … j0 + cols of <see cref="FewRows{T}"/>, four rows at a time (rows past m repeat row m − 1 and are dropped).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FewRowsBlock<T>(T* a, nint ai, nint ap, T* b, nint ldb, T* c, nint ci, nint cj, int m, int k, int j0, int cols, bool accumulate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -401,6 +405,7 @@ internal static unsafe class MatMul
     }
 
     /// <summary>Up to 4 × 4 dot products of <see cref="DotRows{T}"/> (missing rows or columns repeat the last and are dropped).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotTile<T>(T* a, nint lda, int rows, T* b, nint ldb, int cols, int k, T* c, nint ci, nint cj, bool accumulate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -590,6 +595,7 @@ internal static unsafe class MatMul
         /// once, then walks A in MR-row panels (read in place; a short last panel as a shorter overlapping tile,
         /// packed only where the matrix is shorter than that tile, or on AVX2) across every B panel.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             var i0 = task / _tilesN * _mc;
@@ -673,6 +679,7 @@ internal static unsafe class MatMul
         private static int Count(int total, int block) => (total + block - 1) / block;
 
         /// <summary>op(A)[first … first+valid, p0 … p0+depth] as one MR-row panel, d[p · MR + r]; rows past valid zero.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PackA(T* a, T* d, int first, int valid, int p0, int depth)
         {
             var mr = _mr;
@@ -699,6 +706,7 @@ internal static unsafe class MatMul
         /// op(B)[p0 … p0+depth, j0 … j0+cols] into panels of NR columns (the last NR/2 wide when that covers it), each
         /// panel[p · width + j] from offset panel · NR · depth; columns past n are zero.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PackB(T* b, T* dst, int p0, int depth, int j0, int cols)
         {
             for (var panel = 0; panel * _nr < cols; panel++)
@@ -786,6 +794,7 @@ internal static unsafe class MatMul
     }
 
     /// <summary>dst[r · ldd + c] = src[c · lds + r] for an 8 × 8 block of floats (unpack, shuffle, then swap 128-bit halves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Transpose8x8(float* src, nint lds, float* dst, nint ldd)
     {
         var r0 = Avx.LoadVector256(src);
@@ -826,6 +835,7 @@ internal static unsafe class MatMul
     /// Writes a finished MR × NR tile held row by row in <paramref name="tile"/> into C (rows first … rows, columns
     /// 0 … cols): element (r, j) to c[r · ldc + j], or for a negative <paramref name="ldc"/> (C transposed) to c[j · |ldc| + r].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StoreEdge<T>(T* tile, int nr, T* c, int ldc, bool load, int first, int rows, int cols)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -919,6 +929,7 @@ internal static unsafe class MatMul
     /// accumulators, 2 B vectors and one broadcast fill 27 of the 32 zmm registers. The first <paramref name="skip"/> of
     /// the <paramref name="rows"/> valid rows are computed but not stored (a last tile that overlaps the one before it).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel12<T, TWidth, TRows>(T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int skip, int rows, int cols, T* edge)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TWidth : struct, IPanelWidth
@@ -987,6 +998,7 @@ internal static unsafe class MatMul
     /// AVX2 micro-kernel: C[6, NR] (+)= op(A)[6, depth] · Bpanel[depth, NR], NR = 2W (or W), W = 8 floats or 4
     /// doubles; 12 accumulators, 2 B vectors and one broadcast fill 15 of the 16 ymm registers.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6<T, TWidth>(T* a, nint lda, nint step, T* b, int depth, T* c, int ldc, bool load, int rows, int cols, T* edge)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TWidth : struct, IPanelWidth
