@@ -27,20 +27,10 @@ internal static class ChatCompletionsEndpoint
 
     private static (IChatClient Client, List<ChatMessage> Messages, ChatOptions Options, int Choices) Prepare(HttpContext http, OpenAIServer server, ChatCompletionRequest request)
     {
-        if (string.IsNullOrEmpty(request.Model))
-        {
-            throw OpenAIRequestException.Invalid("model", "You must provide a model parameter.");
-        }
-
-        if (!server.Options.ChatModels.Contains(request.Model))
-        {
-            throw new OpenAIRequestException(404, $"The model '{request.Model}' does not exist. Chat models here: {string.Join(", ", server.Options.ChatModels)}.", "model", "model_not_found");
-        }
-
-        RequestFields.RefuseActive(request.Other, request.Model);
+        var model = RequestFields.RequireModel(request.Model, server.Options.ChatModels, "Chat", request.Other);
         if (request.StreamOptions?.Other is { } streamOther)
         {
-            RequestFields.RefuseActive(streamOther, request.Model, "stream_options.");
+            RequestFields.RefuseActive(streamOther, model, "stream_options.");
         }
 
         if (request.StreamOptions is not null && request.Stream != true)
@@ -89,7 +79,7 @@ internal static class ChatCompletionsEndpoint
             throw OpenAIRequestException.Unsupported("n", "n above 1 is not supported with stream: true here; ask for the choices without streaming.");
         }
 
-        var client = http.RequestServices.GetRequiredKeyedService<IChatClient>(request.Model);
+        var client = http.RequestServices.GetRequiredKeyedService<IChatClient>(model);
         return (client, messages, options, choices);
     }
 

@@ -18,17 +18,7 @@ internal static class EmbeddingsEndpoint
 
     private static async Task RespondAsync(HttpContext http, OpenAIServer server, EmbeddingRequest request)
     {
-        if (string.IsNullOrEmpty(request.Model))
-        {
-            throw OpenAIRequestException.Invalid("model", "You must provide a model parameter.");
-        }
-
-        if (!server.Options.EmbeddingModels.Contains(request.Model))
-        {
-            throw new OpenAIRequestException(404, $"The model '{request.Model}' does not exist. Embedding models here: {string.Join(", ", server.Options.EmbeddingModels)}.", "model", "model_not_found");
-        }
-
-        RequestFields.RefuseActive(request.Other, request.Model);
+        var model = RequestFields.RequireModel(request.Model, server.Options.EmbeddingModels, "Embedding", request.Other);
         var base64 = request.EncodingFormat switch
         {
             null or "float" => false,
@@ -36,13 +26,13 @@ internal static class EmbeddingsEndpoint
             _ => throw OpenAIRequestException.Invalid("encoding_format", $"encoding_format is '{request.EncodingFormat}'; expected 'float' or 'base64'."),
         };
         var inputs = Inputs(request.Input, server.Options.MaxEmbeddingInputs);
-        var generator = http.RequestServices.GetRequiredKeyedService<IEmbeddingGenerator<string, Embedding<float>>>(request.Model);
+        var generator = http.RequestServices.GetRequiredKeyedService<IEmbeddingGenerator<string, Embedding<float>>>(model);
         if (request.Dimensions is { } dimensions)
         {
             var native = generator.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelDimensions;
             if (native != dimensions)
             {
-                throw OpenAIRequestException.Unsupported("dimensions", $"dimensions is {dimensions}, but model '{request.Model}' gives {native?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "vectors of its own size"} and cannot shorten them.");
+                throw OpenAIRequestException.Unsupported("dimensions", $"dimensions is {dimensions}, but model '{model}' gives {native?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "vectors of its own size"} and cannot shorten them.");
             }
         }
 
@@ -59,7 +49,7 @@ internal static class EmbeddingsEndpoint
         }
 
         var tokens = embeddings.Usage?.InputTokenCount ?? 0;
-        var body = new EmbeddingResponse { Data = data, Model = request.Model, Usage = new EmbeddingUsageDto { PromptTokens = tokens, TotalTokens = tokens } };
+        var body = new EmbeddingResponse { Data = data, Model = model, Usage = new EmbeddingUsageDto { PromptTokens = tokens, TotalTokens = tokens } };
         await OpenAIServer.WriteJsonAsync(http.Response, StatusCodes.Status200OK, body, OpenAIJsonContext.Default.EmbeddingResponse).ConfigureAwait(false);
     }
 

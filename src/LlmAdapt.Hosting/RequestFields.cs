@@ -8,6 +8,28 @@ namespace LlmAdapt.Hosting;
 /// </summary>
 internal static class RequestFields
 {
+    /// <summary>
+    /// Checks a request's <c>model</c> and its other fields: 400 when the model is missing, 404 naming the
+    /// <paramref name="kind"/> models served when it is not one of <paramref name="served"/>, then
+    /// <see cref="RefuseActive"/> on <paramref name="other"/>.
+    /// </summary>
+    /// <returns>The model name.</returns>
+    public static string RequireModel(string? model, IList<string> served, string kind, Dictionary<string, JsonElement>? other)
+    {
+        if (string.IsNullOrEmpty(model))
+        {
+            throw OpenAIRequestException.Invalid("model", "You must provide a model parameter.");
+        }
+
+        if (!served.Contains(model))
+        {
+            throw new OpenAIRequestException(404, $"The model '{model}' does not exist. {kind} models here: {string.Join(", ", served)}.", "model", "model_not_found");
+        }
+
+        RefuseActive(other, model);
+        return model;
+    }
+
     public static void RefuseActive(Dictionary<string, JsonElement>? other, string? model, string prefix = "")
     {
         if (other is null)
