@@ -17,14 +17,7 @@ internal static class FineTuningCommands
         root.Subcommands.Add(CreatePretrain(context));
         root.Subcommands.Add(CreateSft(context));
         root.Subcommands.Add(CreateGenerate(context));
-        var eval = root.Subcommands.FirstOrDefault(c => c.Name == "eval");
-        if (eval is null)
-        {
-            eval = new Command("eval", "Evaluate models and pipelines.");
-            root.Subcommands.Add(eval);
-        }
-
-        eval.Subcommands.Add(CreatePerplexity(context));
+        CommandGroups.Eval(root).Subcommands.Add(CreatePerplexity(context));
     }
 
     private static Command CreateSft(CliContext context)

@@ -21,7 +21,7 @@ internal static class PreferenceTuningCommands
     public static void AddTo(Command root, CliContext context)
     {
         root.Subcommands.Add(CreateDpo(context));
-        var eval = TrainingHeadCommands.Group(root, "eval", "Evaluate adapted models and pipelines on test sets.");
+        var eval = CommandGroups.Eval(root);
         eval.Subcommands.Add(CreateEvaluate(context));
         eval.Subcommands.Add(CreateEvaluateGenerations(context));
     }

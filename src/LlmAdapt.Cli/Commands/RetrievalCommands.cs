@@ -28,14 +28,7 @@ internal static class RetrievalCommands
     {
         root.Subcommands.Add(new Command("index", "Build retrieval indexes from documents.") { CreateIndexBuild(context) });
         root.Subcommands.Add(CreateAsk(context));
-        var eval = root.Subcommands.FirstOrDefault(c => c.Name == "eval");
-        if (eval is null)
-        {
-            eval = new Command("eval", "Evaluate adapted models and retrievers on test sets.");
-            root.Subcommands.Add(eval);
-        }
-
-        eval.Subcommands.Add(CreateEvalRetrieval(context));
+        CommandGroups.Eval(root).Subcommands.Add(CreateEvalRetrieval(context));
     }
 
     private static Option<string> EmbeddingsOption()

@@ -21,28 +21,15 @@ internal static class TrainingHeadCommands
     /// <summary>Adds the verbs to <paramref name="root"/>, joining <c>train</c>, <c>eval</c> and <c>pairs</c> groups other verb sets may have made.</summary>
     public static void AddTo(Command root, CliContext context)
     {
-        var train = Group(root, "train", "Train heads on frozen embeddings: text classifiers and reward models.");
+        var train = CommandGroups.Train(root);
         train.Subcommands.Add(CreateTrainClassifier(context));
         train.Subcommands.Add(CreateTrainReward(context));
-        var eval = Group(root, "eval", "Evaluate adapted models and pipelines on test sets.");
+        var eval = CommandGroups.Eval(root);
         eval.Subcommands.Add(CreateEvalClassifier(context));
         eval.Subcommands.Add(CreateEvalReward(context));
-        var pairs = Group(root, "pairs", "Prepare preference pairs.");
+        var pairs = CommandGroups.Pairs(root);
         pairs.Subcommands.Add(CreateFromRankings(context));
         pairs.Subcommands.Add(CreateFromFeedback(context));
-    }
-
-    /// <summary>Returns the group <paramref name="name"/> of <paramref name="root"/>, made if no verb set made it yet.</summary>
-    internal static Command Group(Command root, string name, string description)
-    {
-        var group = root.Subcommands.FirstOrDefault(c => c.Name == name);
-        if (group is null)
-        {
-            group = new Command(name, description);
-            root.Subcommands.Add(group);
-        }
-
-        return group;
     }
 
     internal sealed class EncoderOptions
