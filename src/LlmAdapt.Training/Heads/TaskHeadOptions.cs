@@ -4,7 +4,7 @@ using LlmAdapt.Training.Internal;
 namespace LlmAdapt.Training.Heads;
 
 /// <summary>Settings of <see cref="TaskHeadTrainer"/>; validated when the trainer is created.</summary>
-public sealed class TaskHeadOptions : IEpochSettings
+public sealed class TaskHeadOptions : IHeadSettings
 {
     /// <summary>Gets or sets the head's shape. Default: <see cref="HeadKind.Linear"/>.</summary>
     [EnumDataType(typeof(HeadKind))]

@@ -113,8 +113,6 @@ public sealed partial class TaskHeadTrainer : IFineTuner
         var trainY = train.Select(e => labelIndex[e.Label!]).ToArray();
         var validationY = validation.Select(e => labelIndex[e.Label!]).ToArray();
 
-        var hidden = Options.Head == HeadKind.Mlp ? Options.HiddenSize : 0;
-
         var classWeights = new double[labels.Length];
         for (var k = 0; k < labels.Length; k++)
         {
@@ -174,17 +172,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
             ValidationLoss = () => validationRows.Length == 0 ? null : Classification.CrossEntropy(network, validationRows, validationY),
         };
 
-        var (network, report, bestEpoch) = await Task.Run(
-            () => HeadEnsemble.Train(
-                Options.EnsembleSize,
-                request.Seed,
-                random,
-                rng => new HeadNetwork(dimension, hidden, labels.Length, (float)Options.Dropout, rng) { InputDropout = (float)Options.InputDropout },
-                standardization,
-                LoopFor,
-                progress,
-                cancellationToken),
-            cancellationToken).ConfigureAwait(false);
+        var (network, report, bestEpoch) = await HeadEnsemble.TrainAsync(Options, dimension, labels.Length, request.Seed, random, standardization, LoopFor, progress, cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
             ["train_accuracy"] = Classification.Accuracy(network, trainRows, trainY),
@@ -204,21 +192,14 @@ public sealed partial class TaskHeadTrainer : IFineTuner
             EmbeddingModel = modelId,
             EmbeddingDimension = dimension,
             Labels = labels,
-            Head = new HeadShape { Kind = Options.Head == HeadKind.Mlp ? "mlp" : "linear", Inputs = dimension, Hidden = network.Hidden, Outputs = labels.Length, Dropout = (float)Options.Dropout },
+            Head = HeadShape.Of(Options, network),
             Metrics = metrics,
             Settings = Settings(request),
             CreatedUtc = DateTimeOffset.UtcNow,
         };
-        await HeadFiles.SaveAsync(request.OutputPath, network, manifest, cancellationToken).ConfigureAwait(false);
+        var artifact = await HeadFiles.SaveArtifactAsync(request.OutputPath, network, manifest, ArtifactKinds.Classifier, report, cancellationToken).ConfigureAwait(false);
         LogTrained(_logger, Options.Head, train.Count, labels.Length, report.Steps, metrics.GetValueOrDefault("accuracy", double.NaN));
-        return new FineTunedArtifact
-        {
-            Path = Path.GetFullPath(request.OutputPath),
-            Kind = ArtifactKinds.Classifier,
-            BaseModel = modelId,
-            TrainableParameters = network.ParameterCount,
-            Report = report with { Metrics = metrics },
-        };
+        return artifact;
     }
 
     internal static string Describe(TrainingExample example, int index) => example.Origin is { } origin ? $"example {origin}" : $"example #{index + 1}";

@@ -1,3 +1,5 @@
+using LlmAdapt.Training.Heads;
+
 namespace LlmAdapt.Training.Internal;
 
 /// <summary>
@@ -7,6 +9,36 @@ namespace LlmAdapt.Training.Internal;
 /// </summary>
 internal static class HeadEnsemble
 {
+    /// <summary>
+    /// Trains <see cref="IHeadSettings.EnsembleSize"/> heads of the settings' shape (<paramref name="inputs"/> features,
+    /// a hidden layer of <see cref="IHeadSettings.HiddenSize"/> for an MLP, <paramref name="outputs"/> outputs, the
+    /// settings' dropout) on a worker thread; see <see cref="Train"/>.
+    /// </summary>
+    public static Task<(HeadNetwork Network, TrainingReport Report, double BestEpoch)> TrainAsync(
+        IHeadSettings settings,
+        int inputs,
+        int outputs,
+        int seed,
+        Random random,
+        (float[] Mean, float[] Scale) standardization,
+        Func<HeadNetwork, EpochLoop> loopFor,
+        IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var hidden = settings.Head == HeadKind.Mlp ? settings.HiddenSize : 0;
+        return Task.Run(
+            () => Train(
+                settings.EnsembleSize,
+                seed,
+                random,
+                rng => new HeadNetwork(inputs, hidden, outputs, (float)settings.Dropout, rng) { InputDropout = (float)settings.InputDropout },
+                standardization,
+                loopFor,
+                progress,
+                cancellationToken),
+            cancellationToken);
+    }
+
     /// <param name="members">How many heads to train.</param>
     /// <param name="seed">The request's seed; member m &gt; 0 uses a stream derived from it.</param>
     /// <param name="random">The caller's stream, used by member 0.</param>
@@ -46,4 +78,18 @@ internal static class HeadEnsemble
 
         return (HeadNetwork.Merge(trained), first! with { Steps = steps, Duration = duration }, bestEpochs / members);
     }
+}
+
+/// <summary>The settings every head trainer's options carry: the epoch loop's, and the network's shape, dropout and ensemble size.</summary>
+internal interface IHeadSettings : IEpochSettings
+{
+    HeadKind Head { get; }
+
+    int HiddenSize { get; }
+
+    double Dropout { get; }
+
+    double InputDropout { get; }
+
+    int EnsembleSize { get; }
 }

@@ -37,6 +37,23 @@ internal static class HeadFiles
         return manifest;
     }
 
+    /// <summary>
+    /// Saves a trained head (<see cref="SaveAsync"/>) and describes it as an artifact: the folder's full path, the
+    /// encoder as base model, the network's parameters, and <paramref name="report"/> with the manifest's metrics.
+    /// </summary>
+    public static async Task<FineTunedArtifact> SaveArtifactAsync(string folder, HeadNetwork network, HeadManifest manifest, string kind, TrainingReport report, CancellationToken cancellationToken)
+    {
+        await SaveAsync(folder, network, manifest, cancellationToken).ConfigureAwait(false);
+        return new FineTunedArtifact
+        {
+            Path = Path.GetFullPath(folder),
+            Kind = kind,
+            BaseModel = manifest.EmbeddingModel,
+            TrainableParameters = network.ParameterCount,
+            Report = report with { Metrics = manifest.Metrics },
+        };
+    }
+
     /// <summary>Reads a head folder's manifest alone, or <see langword="null"/> when the folder has none.</summary>
     public static async Task<HeadManifest?> TryReadManifestAsync(string folder, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using LlmAdapt.Training.Heads;
 
 namespace LlmAdapt.Training.Internal;
 
@@ -64,4 +65,14 @@ internal sealed record HeadShape
 
     [JsonPropertyName("dropout")]
     public float Dropout { get; init; }
+
+    /// <summary>The shape of <paramref name="network"/>, trained with <paramref name="settings"/>.</summary>
+    public static HeadShape Of(IHeadSettings settings, HeadNetwork network) => new()
+    {
+        Kind = settings.Head == HeadKind.Mlp ? "mlp" : "linear",
+        Inputs = network.Inputs,
+        Hidden = network.Hidden,
+        Outputs = network.Outputs,
+        Dropout = (float)settings.Dropout,
+    };
 }

@@ -5,7 +5,7 @@ using LlmAdapt.Training.Heads;
 namespace LlmAdapt.Training.Reward;
 
 /// <summary>Settings of <see cref="RewardModelTrainer"/>; validated when the trainer is created.</summary>
-public sealed class RewardModelOptions : IValidatableObject, IEpochSettings
+public sealed class RewardModelOptions : IValidatableObject, IHeadSettings
 {
     /// <summary>Gets or sets the head's shape. Default: <see cref="HeadKind.Mlp"/>.</summary>
     [EnumDataType(typeof(HeadKind))]

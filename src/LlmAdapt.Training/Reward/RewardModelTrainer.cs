@@ -106,8 +106,6 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
         var validationRows = rows.AsSpan(trainCount * 2).ToArray();
         var margins = train.Select(p => Options.UseMargin ? p.Margin ?? 0 : 0).ToArray();
 
-        var hidden = Options.Head == HeadKind.Mlp ? Options.HiddenSize : 0;
-
         var standardization = HeadNetwork.ComputeStandardization(trainRows, width);
         var standardizedRows = HeadNetwork.Standardize(trainRows, standardization.Mean, standardization.Scale);
         var rewards = new float[Options.BatchSize * 2];
@@ -149,9 +147,7 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
             ValidationLoss = () => validationRows.Length == 0 ? null : Evaluate(network, validationRows).Loss,
         };
 
-        var (network, report, bestEpoch) = await Task.Run(
-            () => HeadEnsemble.Train(Options.EnsembleSize, request.Seed, random, rng => new HeadNetwork(width, hidden, 1, (float)Options.Dropout, rng) { InputDropout = (float)Options.InputDropout }, standardization, LoopFor, progress, cancellationToken),
-            cancellationToken).ConfigureAwait(false);
+        var (network, report, bestEpoch) = await HeadEnsemble.TrainAsync(Options, width, 1, request.Seed, random, standardization, LoopFor, progress, cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
             ["train_pairwise_accuracy"] = Evaluate(network, trainRows).Metrics.Accuracy,
@@ -169,7 +165,7 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
             EmbeddingDimension = dimension,
             Features = RewardFeaturizer.Names(Options.Features),
             PromptTailCharacters = Options.PromptTailCharacters,
-            Head = new HeadShape { Kind = hidden > 0 ? "mlp" : "linear", Inputs = width, Hidden = network.Hidden, Outputs = 1, Dropout = (float)Options.Dropout },
+            Head = HeadShape.Of(Options, network),
             Metrics = metrics,
             Settings = new Dictionary<string, string>(StringComparer.Ordinal)
             {
@@ -184,16 +180,9 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
             },
             CreatedUtc = DateTimeOffset.UtcNow,
         };
-        await HeadFiles.SaveAsync(request.OutputPath, network, manifest, cancellationToken).ConfigureAwait(false);
+        var artifact = await HeadFiles.SaveArtifactAsync(request.OutputPath, network, manifest, ArtifactKinds.RewardModel, report, cancellationToken).ConfigureAwait(false);
         LogTrained(_logger, Options.Head, trainCount, report.Steps, metrics.GetValueOrDefault("pairwise_accuracy", double.NaN));
-        return new FineTunedArtifact
-        {
-            Path = Path.GetFullPath(request.OutputPath),
-            Kind = ArtifactKinds.RewardModel,
-            BaseModel = modelId,
-            TrainableParameters = network.ParameterCount,
-            Report = report with { Metrics = metrics },
-        };
+        return artifact;
     }
 
     internal static string Describe(PreferencePair pair, int index) => pair.Origin is { } origin ? $"pair {origin}" : $"pair #{index + 1}";
