@@ -22,11 +22,7 @@ public static class OpenAIServerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         // Bound and checked like every LlmAdapt options class (OptionsValidator); the validator below adds the checks
         // that need the container (each served name has its keyed service).
-        var options = builder.BindOptions<OpenAIServerOptions>(OpenAIServerOptions.SectionName);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
+        builder.BindOptions(OpenAIServerOptions.SectionName, configure);
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OpenAIServerOptions>, OpenAIServerOptionsValidator>());
         builder.Services.TryAddSingleton<OpenAIServer>();

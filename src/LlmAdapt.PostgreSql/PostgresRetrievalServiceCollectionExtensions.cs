@@ -27,11 +27,7 @@ public static class PostgresRetrievalServiceCollectionExtensions
     public static LlmAdaptBuilder AddPostgresRetrieval(this LlmAdaptBuilder builder, Action<PostgresRetrievalOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.BindOptions<PostgresRetrievalOptions>(PostgresRetrievalOptions.SectionName);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
+        builder.BindOptions(PostgresRetrievalOptions.SectionName, configure);
 
         builder.Services.TryAddSingleton(sp =>
         {

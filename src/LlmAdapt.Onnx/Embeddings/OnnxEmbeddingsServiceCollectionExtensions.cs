@@ -23,11 +23,7 @@ public static class OnnxEmbeddingsServiceCollectionExtensions
     public static LlmAdaptBuilder AddOnnxEmbeddings(this LlmAdaptBuilder builder, Action<OnnxEmbeddingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.BindOptions<OnnxEmbeddingOptions>(OnnxEmbeddingOptions.SectionName);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
+        builder.BindOptions(OnnxEmbeddingOptions.SectionName, configure);
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OnnxEmbeddingOptions>, ModelDirectoryValidator>());
         builder.Services.TryAddSingleton(sp =>

@@ -23,11 +23,7 @@ public static class OnnxChatClientServiceCollectionExtensions
     public static ChatClientBuilder AddOnnxChatClient(this LlmAdaptBuilder builder, Action<OnnxChatClientOptions>? configure = null, ServiceLifetime lifetime = ServiceLifetime.Singleton)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.BindOptions<OnnxChatClientOptions>(OnnxChatClientOptions.SectionName);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
+        builder.BindOptions(OnnxChatClientOptions.SectionName, configure);
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OnnxChatClientOptions>, ModelPathValidator>());
         if (builder.Services.FirstOrDefault(d => d.ServiceType == typeof(Registration))?.ImplementationInstance is Registration existing)

@@ -33,7 +33,7 @@ public static class TrainingServiceCollectionExtensions
     public static LlmAdaptBuilder AddTaskHeads(this LlmAdaptBuilder builder, Action<TaskHeadOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        AddValidatedOptions(builder, TaskHeadsSection, configure);
+        builder.BindOptions(TaskHeadsSection, configure);
         builder.Services.TryAddSingleton(sp => new TaskHeadTrainer(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<IOptions<TaskHeadOptions>>().Value,
@@ -53,7 +53,7 @@ public static class TrainingServiceCollectionExtensions
     public static LlmAdaptBuilder AddRewardModelTrainer(this LlmAdaptBuilder builder, Action<RewardModelOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        AddValidatedOptions(builder, RewardModelSection, configure);
+        builder.BindOptions(RewardModelSection, configure);
         builder.Services.TryAddSingleton(sp => new RewardModelTrainer(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<IOptions<RewardModelOptions>>().Value,
@@ -75,7 +75,7 @@ public static class TrainingServiceCollectionExtensions
     public static LlmAdaptBuilder AddDpoTrainer(this LlmAdaptBuilder builder, Action<DpoOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        AddValidatedOptions(builder, DpoSection, configure);
+        builder.BindOptions(DpoSection, configure);
         builder.Services.TryAddSingleton(sp => new DpoTrainer(sp.GetRequiredService<IOptions<DpoOptions>>().Value));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPreferenceTrainer, DpoTrainer>(sp => sp.GetRequiredService<DpoTrainer>()));
         builder.Services.TryAddKeyedSingleton<IPreferenceTrainer>(DpoTrainer.TrainerName, (sp, _) => sp.GetRequiredService<DpoTrainer>());
@@ -96,15 +96,5 @@ public static class TrainingServiceCollectionExtensions
         builder.Services.TryAddSingleton(sp => RewardModel.LoadAsync(path, sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>()).GetAwaiter().GetResult());
         builder.Services.TryAddSingleton<IResponseScorer>(sp => sp.GetRequiredService<RewardModel>());
         return builder;
-    }
-
-    private static void AddValidatedOptions<T>(LlmAdaptBuilder builder, string sectionName, Action<T>? configure)
-        where T : class
-    {
-        var options = builder.BindOptions<T>(sectionName);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
     }
 }

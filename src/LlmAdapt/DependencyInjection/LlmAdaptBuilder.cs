@@ -46,6 +46,22 @@ public sealed class LlmAdaptBuilder
         return BindOptions<TOptions>(GetSection(sectionName), $"{LlmAdaptOptions.SectionName}:{sectionName}", name);
     }
 
+    /// <summary>
+    /// <see cref="BindOptions{TOptions}(string, string?)"/> for the default instance, then <paramref name="configure"/>
+    /// when one is given: the first step of every <c>Add…(configure)</c> extension.
+    /// </summary>
+    internal OptionsBuilder<TOptions> BindOptions<TOptions>(string sectionName, Action<TOptions>? configure)
+        where TOptions : class
+    {
+        var options = BindOptions<TOptions>(sectionName);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        return options;
+    }
+
     internal OptionsBuilder<TOptions> BindOptions<TOptions>(IConfiguration? section, string path, string? name)
         where TOptions : class
     {

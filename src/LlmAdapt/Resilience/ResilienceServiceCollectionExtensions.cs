@@ -17,11 +17,7 @@ public static class ResilienceServiceCollectionExtensions
     public static LlmAdaptBuilder AddResilience(this LlmAdaptBuilder builder, Action<LlmAdaptResilienceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.BindOptions<LlmAdaptResilienceOptions>(LlmAdaptResilienceOptions.SectionName);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
+        builder.BindOptions(LlmAdaptResilienceOptions.SectionName, configure);
 
         return builder;
     }

@@ -28,11 +28,7 @@ public static class RetrievalServiceCollectionExtensions
     public static LlmAdaptBuilder AddRetrieval(this LlmAdaptBuilder builder, Action<RetrievalOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.BindOptions<RetrievalOptions>(RetrievalOptions.SectionName);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
+        builder.BindOptions(RetrievalOptions.SectionName, configure);
 
         builder.Services.TryAddSingleton(sp =>
         {
