@@ -37,7 +37,9 @@ public sealed record InstructionPromptFormat
     /// <summary>
     /// Gets the most tokens a rendered prompt keeps, or <see langword="null"/> to keep it whole. A longer prompt loses
     /// tokens from its start, so the end of the prompt (the latest turn) stays next to the answer: the rule <c>dpo</c>
-    /// applies to a pair's prompt. Applies to instruction examples, not to chat messages.
+    /// applies to a pair's prompt. Applies to instruction examples, not to chat messages, wherever this format renders
+    /// them (instruction tuning and its evaluation); <c>DpoTrainer</c> cuts prompts by <c>DpoOptions.MaxPromptTokens</c>
+    /// instead.
     /// </summary>
     public int? MaxPromptTokens { get; init; }
 
