@@ -4,14 +4,15 @@ namespace LlmAdapt.Training.Tests;
 internal static class GradientCheck
 {
     /// <summary>
-    /// Perturbs up to <paramref name="samples"/> elements of <paramref name="values"/> (all when fewer) and returns the
+    /// Perturbs up to <paramref name="samples"/> elements of <paramref name="memory"/> (all when fewer) and returns the
     /// worst relative error |analytic − numeric| / max(|analytic|, |numeric|) over elements whose gradient is not tiny.
     /// </summary>
-    public static double MaxRelativeError(double[] values, int offset, int length, Func<double> loss, Func<int, double> analytic, int samples = 64, double eps = 1e-5)
+    public static double MaxRelativeError(Memory<double> memory, int offset, int length, Func<double> loss, Func<int, double> analytic, int samples = 64, double eps = 1e-5)
     {
         var random = new Random(7);
         var indices = length <= samples ? Enumerable.Range(0, length) : Enumerable.Range(0, samples).Select(_ => random.Next(length)).Distinct();
         var worst = 0.0;
+        var values = memory.Span;
         foreach (var i in indices)
         {
             var saved = values[offset + i];

@@ -64,8 +64,8 @@ internal sealed class HeadNetwork
     /// <summary>Gets the weights and biases as the optimiser sees them (weights decay, biases do not).</summary>
     public IReadOnlyList<TrainableSlice<float>> Trainable => Layers.SelectMany((l, i) => new[]
     {
-        new TrainableSlice<float>($"{i}.weight", l.Weight, l.WeightGrad, 0, l.Weight.Length, true),
-        new TrainableSlice<float>($"{i}.bias", l.Bias, l.BiasGrad, 0, l.Bias.Length, false),
+        new TrainableSlice<float>($"{i}.weight", l.Weight, l.WeightGrad, true),
+        new TrainableSlice<float>($"{i}.bias", l.Bias, l.BiasGrad, false),
     }).ToList();
 
     /// <summary>

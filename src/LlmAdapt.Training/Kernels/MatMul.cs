@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
@@ -138,28 +137,17 @@ internal static unsafe class MatMul
                 return;
             }
 
-            // B stored [k, n]: its n columns become rows of a small scratch copy first (n · k values).
-            var rowsOfB = ArrayPool<T>.Shared.Rent(n * k);
-            try
+            // B stored [k, n]: its n columns become rows of a small scratch copy first (n · k values, this thread's).
+            var bt = Scratch<T>.Columns(n * k);
+            for (var p = 0; p < k; p++)
             {
-                fixed (T* bt = rowsOfB)
+                for (var j = 0; j < n; j++)
                 {
-                    for (var p = 0; p < k; p++)
-                    {
-                        for (var j = 0; j < n; j++)
-                        {
-                            bt[((long)j * k) + p] = b[(p * (long)ldb) + j];
-                        }
-                    }
-
-                    DotRows(a, lda, bt, k, c, ldc, 1, m, k, n, accumulate, workers);
+                    bt[((long)j * k) + p] = b[(p * (long)ldb) + j];
                 }
             }
-            finally
-            {
-                ArrayPool<T>.Shared.Return(rowsOfB);
-            }
 
+            DotRows(a, lda, bt, k, c, ldc, 1, m, k, n, accumulate, workers);
             return;
         }
 
@@ -797,17 +785,24 @@ internal static unsafe class MatMul
     }
 
     /// <summary>Per-thread packing buffers, pinned, grown on demand and kept for the thread's life.</summary>
+    /// <summary>
+    /// Each thread's packing buffers, kept between calls and grown when a larger one is needed; each starts on a 64-byte
+    /// boundary (<see cref="PinnedBuffer{T}"/>), so no vector load of a panel splits a cache line.
+    /// </summary>
     private static class Scratch<T>
         where T : unmanaged
     {
         [ThreadStatic]
-        private static T[]? t_a;
+        private static PinnedBuffer<T>? t_a;
 
         [ThreadStatic]
-        private static T[]? t_b;
+        private static PinnedBuffer<T>? t_b;
 
         [ThreadStatic]
-        private static T[]? t_edge;
+        private static PinnedBuffer<T>? t_edge;
+
+        [ThreadStatic]
+        private static PinnedBuffer<T>? t_columns;
 
         public static T* A(int length) => Get(ref t_a, length);
 
@@ -815,17 +810,17 @@ internal static unsafe class MatMul
 
         public static T* Edge(int length) => Get(ref t_edge, length);
 
-        /// <summary>A buffer of at least <paramref name="length"/> values starting on a 64-byte boundary, so no vector load of a panel splits a cache line.</summary>
-        private static T* Get(ref T[]? buffer, int length)
+        /// <summary>The columns of a narrow B as rows, for the dot-product route (held by the calling thread for one call).</summary>
+        public static T* Columns(int length) => Get(ref t_columns, length);
+
+        private static T* Get(ref PinnedBuffer<T>? buffer, int length)
         {
-            var slack = 64 / sizeof(T);
-            if (buffer is null || buffer.Length < length + slack)
+            if (buffer is null || buffer.Length < length)
             {
-                buffer = GC.AllocateUninitializedArray<T>(length + slack, pinned: true);
+                buffer = new PinnedBuffer<T>(length);
             }
 
-            var start = (nint)Unsafe.AsPointer(ref buffer[0]);
-            return (T*)((start + 63) & ~(nint)63);
+            return buffer.Pointer;
         }
     }
 

@@ -507,12 +507,15 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
         {
             return lora.Modules.SelectMany(m => new[]
             {
-                new TrainableSlice<T>(m.Name + ".lora_A.weight", lora.Parameters.Array, lora.Gradients.Array, m.OffsetA, lora.Options.Rank * m.InFeatures, true),
-                new TrainableSlice<T>(m.Name + ".lora_B.weight", lora.Parameters.Array, lora.Gradients.Array, m.OffsetB, m.OutFeatures * lora.Options.Rank, true),
+                Slice(m.Name + ".lora_A.weight", lora.Parameters, lora.Gradients, m.OffsetA, lora.Options.Rank * m.InFeatures, true),
+                Slice(m.Name + ".lora_B.weight", lora.Parameters, lora.Gradients, m.OffsetB, m.OutFeatures * lora.Options.Rank, true),
             }).ToList();
         }
 
         var gradients = Gradients ??= new PinnedBuffer<T>(Parameters.Length);
-        return Tensors.Select(x => new TrainableSlice<T>(x.Name, Parameters.Array, gradients.Array, x.Offset, x.Length, x.Shape.Length >= 2)).ToList();
+        return Tensors.Select(x => Slice(x.Name, Parameters, gradients, x.Offset, x.Length, x.Shape.Length >= 2)).ToList();
+
+        static TrainableSlice<T> Slice(string name, PinnedBuffer<T> values, PinnedBuffer<T> gradients, int offset, int length, bool decay)
+            => new(name, values.Memory.Slice(offset, length), gradients.Memory.Slice(offset, length), decay);
     }
 }

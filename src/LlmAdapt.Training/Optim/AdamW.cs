@@ -24,8 +24,8 @@ internal sealed class AdamW<T>
 
     private readonly IReadOnlyList<TrainableSlice<T>> _slices;
     private readonly long[] _starts;
-    private readonly float[] _m;
-    private readonly float[] _v;
+    private readonly PinnedBuffer<float> _m;
+    private readonly PinnedBuffer<float> _v;
     private readonly (int Slice, int First, int Length)[] _chunks;
     private readonly double[] _chunkSums;
     private double _pendingScale = 1.0;
@@ -44,8 +44,8 @@ internal sealed class AdamW<T>
             }
         }
 
-        _m = new float[checked((int)_starts[^1])];
-        _v = new float[_m.Length];
+        _m = new PinnedBuffer<float>(_starts[^1]);
+        _v = new PinnedBuffer<float>(_m.Length);
         _chunks = [.. chunks];
         _chunkSums = new double[_chunks.Length];
         Beta1 = beta1;
@@ -79,7 +79,7 @@ internal sealed class AdamW<T>
         Workers.Run(Workers, _chunks.Length, i =>
         {
             var (k, first, length) = _chunks[i];
-            var g = _slices[k].Gradients.AsSpan(_slices[k].Offset + first, length);
+            var g = _slices[k].Gradients.Span.Slice(first, length);
             sums[i] = typeof(T) == typeof(float)
                 ? SumOfSquares(MemoryMarshal.Cast<T, float>(g))
                 : double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(g));
@@ -112,7 +112,7 @@ internal sealed class AdamW<T>
             var (k, first, length) = _chunks[i];
             var s = _slices[k];
             var at = (int)_starts[k] + first;
-            Apply(s.Values.AsSpan(s.Offset + first, length), s.Gradients.AsSpan(s.Offset + first, length), _m.AsSpan(at, length), _v.AsSpan(at, length), update, s.Decay);
+            Apply(s.Values.Span.Slice(first, length), s.Gradients.Span.Slice(first, length), _m.Span.Slice(at, length), _v.Span.Slice(at, length), update, s.Decay);
         });
     }
 
@@ -124,8 +124,8 @@ internal sealed class AdamW<T>
         for (var k = 0; k < _slices.Count; k++)
         {
             var length = _slices[k].Length;
-            writer.Add("m." + _slices[k].Name, _m.AsSpan((int)_starts[k], length), [length]);
-            writer.Add("v." + _slices[k].Name, _v.AsSpan((int)_starts[k], length), [length]);
+            writer.Add("m." + _slices[k].Name, _m.Span.Slice((int)_starts[k], length), [length]);
+            writer.Add("v." + _slices[k].Name, _v.Span.Slice((int)_starts[k], length), [length]);
         }
     }
 
@@ -135,8 +135,8 @@ internal sealed class AdamW<T>
         for (var k = 0; k < _slices.Count; k++)
         {
             var length = _slices[k].Length;
-            reader.ReadSingle("m." + _slices[k].Name, [length]).CopyTo(_m, (int)_starts[k]);
-            reader.ReadSingle("v." + _slices[k].Name, [length]).CopyTo(_v, (int)_starts[k]);
+            reader.ReadSingle("m." + _slices[k].Name, [length]).CopyTo(_m.Span[(int)_starts[k]..]);
+            reader.ReadSingle("v." + _slices[k].Name, [length]).CopyTo(_v.Span[(int)_starts[k]..]);
         }
 
         StepCount = reader.Metadata.TryGetValue("step", out var step) ? int.Parse(step, CultureInfo.InvariantCulture) : 0;

@@ -36,8 +36,8 @@ public sealed class DpoGradientCheckTests(ITestOutputHelper log)
         var model = new Gpt2Model<double>(Gpt2GradientCheckTests.Tiny);
         model.InitializeRandom(21);
         var lora = model.AttachLora(new LoraOptions { Rank = 2, Alpha = 4 }, seed: 22);
-        ModelGradientCheck.Perturb(lora.Parameters.Array, (int)lora.Parameters.Length, 23, 0.6, replace: true);
-        var worst = Check(model, type, smoothing, () => lora.Parameters.Array, () => lora.Gradients.Array, model.Trainable.Select(s => (s.Offset, s.Length)));
+        ModelGradientCheck.Perturb(lora.Parameters.Span, lora.Parameters.Length, 23, 0.6, replace: true);
+        var worst = Check(model, type, smoothing, model.Trainable.Select(s => (s.Values, s.Gradients)));
         Assert.Null(model.Gradients);
         log.WriteLine($"{type} (ε {smoothing}), GPT-2 + LoRA: worst relative error {worst:E2}");
     }
@@ -49,14 +49,14 @@ public sealed class DpoGradientCheckTests(ITestOutputHelper log)
         var config = new LlamaConfig { VocabSize = 19, ContextLength = T, Layers = 1, Heads = 2, KeyValueHeads = 1, Channels = 8, IntermediateSize = 12 };
         var model = new LlamaModel<double>(config);
         model.InitializeRandom(31);
-        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 32, 0.4);
+        ModelGradientCheck.Perturb(model.Parameters.Span, model.Parameters.Length, 32, 0.4);
         model.ZeroGrad();
         _ = model.Trainable;
-        var worst = Check(model, type, smoothing, () => model.Parameters.Array, () => model.Gradients!.Array, model.Tensors.Select(x => (x.Offset, x.Length)));
+        var worst = Check(model, type, smoothing, model.Tensors.Select(x => (model.Parameters.Memory.Slice(x.Offset, x.Length), model.Gradients!.Memory.Slice(x.Offset, x.Length))));
         log.WriteLine($"{type} (ε {smoothing}), Llama full: worst relative error {worst:E2}");
     }
 
-    private static double Check(LlmAdapt.Training.Models.DecoderModel<double> model, DpoLossType type, double smoothing, Func<double[]> values, Func<double[]> gradients, IEnumerable<(int Offset, int Length)> tensors)
+    private static double Check(LlmAdapt.Training.Models.DecoderModel<double> model, DpoLossType type, double smoothing, IEnumerable<(Memory<double> Values, Memory<double> Gradients)> tensors)
     {
         var pairs = Pairs(model.VocabSize, 5);
         var loss = new DpoLoss(type, type == DpoLossType.Ipo ? 0.5 : 0.3, smoothing);
@@ -69,13 +69,13 @@ public sealed class DpoGradientCheckTests(ITestOutputHelper log)
         var reference = (new[] { (float)(sums[0] + 0.7), (float)(sums[1] - 1.3), (float)(sums[2] + 2.1) }, new[] { (float)(sums[4] - 0.4), (float)(sums[5] + 0.9), (float)(sums[6] - 1.7) });
         model.ZeroGrad();
         DpoObjective.Step(model, loss, pairs, reference, 4, T, 1.0, backward: true, null);
-        var grads = gradients().ToArray();
+        var checkedTensors = tensors.Select(x => (x.Values, Gradients: x.Gradients.ToArray())).ToList();
         double Loss() => DpoObjective.Step(model, loss, pairs, reference, 4, T, 1.0, backward: false, null);
         var worst = 0.0;
-        foreach (var (offset, length) in tensors)
+        foreach (var (index, (values, grads)) in checkedTensors.Index())
         {
-            var error = GradientCheck.MaxRelativeError(values(), offset, length, Loss, i => grads[offset + i], samples: 6);
-            Assert.True(error < ModelGradientCheck.Tolerance, $"{type}: tensor at {offset}: relative error {error:E2}");
+            var error = GradientCheck.MaxRelativeError(values, 0, values.Length, Loss, i => grads[i], samples: 6);
+            Assert.True(error < ModelGradientCheck.Tolerance, $"{type}: tensor {index}: relative error {error:E2}");
             worst = Math.Max(worst, error);
         }
 

@@ -18,7 +18,7 @@ public sealed class LoraAdapterTests
         var random = new Random(3);
         for (var i = 0; i < lora.Parameters.Length; i++)
         {
-            lora.Parameters.Array[i] = (float)random.NextDouble();
+            lora.Parameters.Span[i] = (float)random.NextDouble();
         }
 
         await LoraAdapterFile.SaveAsync(model, dir, "/models/base", CancellationToken.None);

@@ -21,7 +21,7 @@ public sealed class Gpt2GradientCheckTests(ITestOutputHelper log)
     {
         var model = new Gpt2Model<double>(Tiny);
         model.InitializeRandom(1);
-        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 3, 0.4);
+        ModelGradientCheck.Perturb(model.Parameters.Span, model.Parameters.Length, 3, 0.4);
         var (inputs, targets) = Batch(2, 6, Tiny.VocabSize, 2, maskSome: true);
         var worst = ModelGradientCheck.EveryTensor(model, inputs, targets, 2, 6, samples: 12);
         log.WriteLine($"GPT-2 whole model: worst relative error {worst:E2}");
@@ -57,7 +57,7 @@ public sealed class Gpt2GradientCheckTests(ITestOutputHelper log)
         var f = new Gpt2Model<float>(Tiny);
         for (var i = 0; i < d.Parameters.Length; i++)
         {
-            f.Parameters.Array[i] = (float)d.Parameters.Array[i];
+            f.Parameters.Span[i] = (float)d.Parameters.Span[i];
         }
 
         var (inputs, targets) = Batch(2, 8, Tiny.VocabSize, 13);
@@ -68,8 +68,8 @@ public sealed class Gpt2GradientCheckTests(ITestOutputHelper log)
         d.Backward();
         f.ZeroGrad();
         f.Backward();
-        var maxD = d.Gradients!.Array.Max(Math.Abs);
-        var diff = d.Gradients.Array.Zip(f.Gradients!.Array, (a, b) => Math.Abs(a - b)).Max();
+        var maxD = d.Gradients!.Span.ToArray().Max(Math.Abs);
+        var diff = d.Gradients.Span.ToArray().Zip(f.Gradients!.Span.ToArray(), (a, b) => Math.Abs(a - b)).Max();
         Assert.True(diff / maxD < 1e-4, $"float vs double gradients differ by {diff / maxD:E2} relative");
     }
 

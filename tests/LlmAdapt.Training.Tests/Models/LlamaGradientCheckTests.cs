@@ -16,7 +16,7 @@ public sealed class LlamaGradientCheckTests(ITestOutputHelper log)
         var config = Tiny with { TieWordEmbeddings = tied };
         var model = new LlamaModel<double>(config);
         model.InitializeRandom(1);
-        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 2, 0.4);
+        ModelGradientCheck.Perturb(model.Parameters.Span, model.Parameters.Length, 2, 0.4);
         var (inputs, targets) = Gpt2GradientCheckTests.Batch(2, 6, config.VocabSize, 3, maskSome: true);
         var worst = ModelGradientCheck.EveryTensor(model, inputs, targets, 2, 6, samples: 10);
         log.WriteLine($"Llama (tied {tied}): worst relative error {worst:E2}");
@@ -31,7 +31,7 @@ public sealed class LlamaGradientCheckTests(ITestOutputHelper log)
         var config = Tiny with { HeadDim = 6 };
         var model = new LlamaModel<double>(config);
         model.InitializeRandom(2);
-        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 3, 0.4);
+        ModelGradientCheck.Perturb(model.Parameters.Span, model.Parameters.Length, 3, 0.4);
         var (inputs, targets) = Gpt2GradientCheckTests.Batch(2, 5, config.VocabSize, 4, maskSome: true);
         var worst = ModelGradientCheck.EveryTensor(model, inputs, targets, 2, 5, samples: 10);
         log.WriteLine($"Llama (head_dim 6): worst relative error {worst:E2}");
@@ -45,7 +45,7 @@ public sealed class LlamaGradientCheckTests(ITestOutputHelper log)
     {
         var model = new LlamaModel<double>(Tiny);
         model.InitializeRandom(4);
-        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 5, 0.4);
+        ModelGradientCheck.Perturb(model.Parameters.Span, model.Parameters.Length, 5, 0.4);
 
         // Empty target modules: Llama's default set, q/k/v/o and gate/up/down, in every layer. With dropout set, the
         // (evaluation-mode) forward and backward go through the masked path.
@@ -72,7 +72,7 @@ public sealed class LlamaGradientCheckTests(ITestOutputHelper log)
     {
         var model = new LlamaModel<double>(Tiny);
         model.InitializeRandom(13);
-        ModelGradientCheck.Perturb(model.Parameters.Array, (int)model.Parameters.Length, 14, 0.4);
+        ModelGradientCheck.Perturb(model.Parameters.Span, model.Parameters.Length, 14, 0.4);
         var (inputs, targets) = Gpt2GradientCheckTests.Batch(2, 4, Tiny.VocabSize, 15);
         float[] weights = [2, 2, 2, 2, 1, 1, 1, 1];
         var worst = ModelGradientCheck.EveryTensor(model, inputs, targets, 2, 4, samples: 6, weights);
@@ -82,7 +82,7 @@ public sealed class LlamaGradientCheckTests(ITestOutputHelper log)
         var weighted = model.Forward(inputs, targets, 2, 4, weights);
         model.ZeroGrad();
         model.Backward();
-        var weightedGrads = model.Gradients!.Array.ToArray();
+        var weightedGrads = model.Gradients!.Span.ToArray();
         int[] inputs3 = [.. inputs[..4], .. inputs[..4], .. inputs[4..]];
         int[] targets3 = [.. targets[..4], .. targets[..4], .. targets[4..]];
         var repeated = model.Forward(inputs3, targets3, 3, 4);
@@ -91,7 +91,7 @@ public sealed class LlamaGradientCheckTests(ITestOutputHelper log)
         Assert.Equal(repeated, weighted, 12);
         for (var i = 0; i < weightedGrads.Length; i++)
         {
-            Assert.Equal(model.Gradients.Array[i], weightedGrads[i], 12);
+            Assert.Equal(model.Gradients.Span[i], weightedGrads[i], 12);
         }
     }
 

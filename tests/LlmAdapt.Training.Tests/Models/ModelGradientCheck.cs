@@ -8,7 +8,7 @@ internal static class ModelGradientCheck
     public const double Tolerance = 1e-3;
 
     /// <summary>Adds U(−spread/2, spread/2) to every value, so every path (attention, curvature of the activations) carries signal.</summary>
-    public static void Perturb(double[] values, int count, int seed, double spread, bool replace = false)
+    public static void Perturb(Span<double> values, int count, int seed, double spread, bool replace = false)
     {
         var random = new Random(seed);
         for (var i = 0; i < count; i++)
@@ -24,13 +24,13 @@ internal static class ModelGradientCheck
         model.Forward(inputs, targets, b, t, weights);
         model.ZeroGrad();
         model.Backward();
-        var values = model.Parameters.Array;
-        var grads = model.Gradients!.Array;
+        var values = model.Parameters.Memory;
+        var grads = model.Gradients!.Memory;
         double Loss() => model.Forward(inputs, targets, b, t, weights);
         var worst = 0.0;
         foreach (var tensor in model.Tensors)
         {
-            var error = GradientCheck.MaxRelativeError(values, tensor.Offset, tensor.Length, Loss, i => grads[tensor.Offset + i], samples);
+            var error = GradientCheck.MaxRelativeError(values, tensor.Offset, tensor.Length, Loss, i => grads.Span[tensor.Offset + i], samples);
             Assert.True(error < Tolerance, $"{tensor.Name}: relative error {error:E2}");
             worst = Math.Max(worst, error);
         }
@@ -45,7 +45,7 @@ internal static class ModelGradientCheck
     public static double Adapters(DecoderModel<double> model, int[] inputs, int[] targets, int b, int t, int seed)
     {
         var lora = model.Lora!;
-        Perturb(lora.Parameters.Array, (int)lora.Parameters.Length, seed, 0.6, replace: true);
+        Perturb(lora.Parameters.Span, lora.Parameters.Length, seed, 0.6, replace: true);
         model.Forward(inputs, targets, b, t);
         model.ZeroGrad();
         model.Backward();
@@ -53,7 +53,7 @@ internal static class ModelGradientCheck
         var worst = 0.0;
         foreach (var slice in model.Trainable)
         {
-            var error = GradientCheck.MaxRelativeError(lora.Parameters.Array, slice.Offset, slice.Length, Loss, i => lora.Gradients.Array[slice.Offset + i], samples: 12);
+            var error = GradientCheck.MaxRelativeError(slice.Values, 0, slice.Length, Loss, i => slice.Gradients.Span[i], samples: 12);
             Assert.True(error < Tolerance, $"{slice.Name}: relative error {error:E2}");
             worst = Math.Max(worst, error);
         }
@@ -66,7 +66,7 @@ internal static class ModelGradientCheck
     public static void MergeMatchesAdapted(DecoderModel<double> model, int[] inputs, int[] targets, int t, int seed)
     {
         var lora = model.Lora!;
-        Perturb(lora.Parameters.Array, (int)lora.Parameters.Length, seed, 0.5, replace: true);
+        Perturb(lora.Parameters.Span, lora.Parameters.Length, seed, 0.5, replace: true);
         var adapted = model.Forward(inputs, targets, 1, t);
         var adaptedProbs = model.Probabilities.Span.ToArray();
         model.MergeLora();
@@ -75,7 +75,7 @@ internal static class ModelGradientCheck
         Assert.Equal(adapted, merged, 10);
         for (var i = 0; i < adaptedProbs.Length; i++)
         {
-            Assert.Equal(adaptedProbs[i], model.Probabilities.Array[i], 10);
+            Assert.Equal(adaptedProbs[i], model.Probabilities.Span[i], 10);
         }
     }
 }

@@ -61,7 +61,7 @@ public sealed class OptimizerTests
 
         for (var i = 0; i < full.Gradients!.Length; i++)
         {
-            Assert.Equal(full.Gradients.Array[i], halves.Gradients!.Array[i], 10);
+            Assert.Equal(full.Gradients.Span[i], halves.Gradients!.Span[i], 10);
         }
     }
 
@@ -100,8 +100,8 @@ public sealed class OptimizerTests
             using var workers = new Workers(threads);
             var slices = new[]
             {
-                new TrainableSlice<float>("a", new float[first.Length], first, 0, first.Length, true),
-                new TrainableSlice<float>("b", new float[second.Length], second, 0, second.Length, false),
+                new TrainableSlice<float>("a", new float[first.Length], first, true),
+                new TrainableSlice<float>("b", new float[second.Length], second, false),
             };
             return new AdamW<float>(slices) { Workers = workers }.ClipGradients(0);
         }
