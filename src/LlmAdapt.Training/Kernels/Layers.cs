@@ -318,36 +318,26 @@ internal static unsafe class Layers
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var scale = T.One / T.Sqrt(T.CreateChecked(hd));
-        var rented = ArrayPool<T>.Shared.Rent(Math.Min(t, AttentionRows) * t);
-        fixed (T* scratch = rented)
+        var scratch = Scratch<T>.Attention(Math.Min(t, AttentionRows) * t);
+        for (var r0 = 0; r0 < t; r0 += AttentionRows)
         {
-            try
+            int r1 = Math.Min(t, r0 + AttentionRows), rows = r1 - r0;
+            var d = dout + ((long)r0 * ldo);
+            var p = att + ((long)r0 * t);
+            MatMul.Gemm(d, false, ldo, v, true, ldkv, scratch, r1, rows, hd, r1, accumulate: false);
+            for (var i = 0; i < rows; i++)
             {
-                for (var r0 = 0; r0 < t; r0 += AttentionRows)
-                {
-                    int r1 = Math.Min(t, r0 + AttentionRows), rows = r1 - r0;
-                    var d = dout + ((long)r0 * ldo);
-                    var p = att + ((long)r0 * t);
-                    MatMul.Gemm(d, false, ldo, v, true, ldkv, scratch, r1, rows, hd, r1, accumulate: false);
-                    for (var i = 0; i < rows; i++)
-                    {
-                        var pi = p + ((long)i * t);
-                        var ds = new Span<T>(scratch + ((long)i * r1), r1);
-                        var dot = Simd.Dot(pi, scratch + ((long)i * r1), r0 + i + 1);
-                        TensorPrimitives.Subtract(ds, dot, ds);
-                        TensorPrimitives.Multiply(ds, new ReadOnlySpan<T>(pi, r1), ds);
-                        TensorPrimitives.Multiply(ds, scale, ds);
-                    }
+                var pi = p + ((long)i * t);
+                var ds = new Span<T>(scratch + ((long)i * r1), r1);
+                var dot = Simd.Dot(pi, scratch + ((long)i * r1), r0 + i + 1);
+                TensorPrimitives.Subtract(ds, dot, ds);
+                TensorPrimitives.Multiply(ds, new ReadOnlySpan<T>(pi, r1), ds);
+                TensorPrimitives.Multiply(ds, scale, ds);
+            }
 
-                    MatMul.Gemm(scratch, false, r1, k, false, ldkv, dq + ((long)r0 * ldq), ldq, rows, r1, hd, accumulate: true);
-                    MatMul.Gemm(scratch, true, r1, q + ((long)r0 * ldq), false, ldq, dk, ldkv, r1, rows, hd, accumulate: true);
-                    MatMul.Gemm(p, true, t, d, false, ldo, dv, ldkv, r1, rows, hd, accumulate: true);
-                }
-            }
-            finally
-            {
-                ArrayPool<T>.Shared.Return(rented);
-            }
+            MatMul.Gemm(scratch, false, r1, k, false, ldkv, dq + ((long)r0 * ldq), ldq, rows, r1, hd, accumulate: true);
+            MatMul.Gemm(scratch, true, r1, q + ((long)r0 * ldq), false, ldq, dk, ldkv, r1, rows, hd, accumulate: true);
+            MatMul.Gemm(p, true, t, d, false, ldo, dv, ldkv, r1, rows, hd, accumulate: true);
         }
     }
 

@@ -785,45 +785,6 @@ internal static unsafe class MatMul
     }
 
     /// <summary>Per-thread packing buffers, pinned, grown on demand and kept for the thread's life.</summary>
-    /// <summary>
-    /// Each thread's packing buffers, kept between calls and grown when a larger one is needed; each starts on a 64-byte
-    /// boundary (<see cref="PinnedBuffer{T}"/>), so no vector load of a panel splits a cache line.
-    /// </summary>
-    private static class Scratch<T>
-        where T : unmanaged
-    {
-        [ThreadStatic]
-        private static PinnedBuffer<T>? t_a;
-
-        [ThreadStatic]
-        private static PinnedBuffer<T>? t_b;
-
-        [ThreadStatic]
-        private static PinnedBuffer<T>? t_edge;
-
-        [ThreadStatic]
-        private static PinnedBuffer<T>? t_columns;
-
-        public static T* A(int length) => Get(ref t_a, length);
-
-        public static T* B(int length) => Get(ref t_b, length);
-
-        public static T* Edge(int length) => Get(ref t_edge, length);
-
-        /// <summary>The columns of a narrow B as rows, for the dot-product route (held by the calling thread for one call).</summary>
-        public static T* Columns(int length) => Get(ref t_columns, length);
-
-        private static T* Get(ref PinnedBuffer<T>? buffer, int length)
-        {
-            if (buffer is null || buffer.Length < length)
-            {
-                buffer = new PinnedBuffer<T>(length);
-            }
-
-            return buffer.Pointer;
-        }
-    }
-
     /// <summary>dst[r · ldd + c] = src[c · lds + r] for an 8 × 8 block of floats (unpack, shuffle, then swap 128-bit halves).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Transpose8x8(float* src, nint lds, float* dst, nint ldd)
