@@ -138,11 +138,11 @@ internal static unsafe class TrainingComparison
         foreach (var shape in shapes)
         {
             using var pair = new MatMulBenchmarks.Pair(shape, threads);
-            var (e, o) = TimePair(pair, shape, rounds);
+            var (e, o, ratio) = TimePair(pair, shape, rounds);
             var difference = pair.RelativeDifference();
-            ratios.Add(e / o);
+            ratios.Add(ratio);
             peak = Math.Max(peak, Math.Max(e, o));
-            Console.WriteLine(string.Create(inv, $"{shape.Name,-14} {$"{shape.M} × {shape.K} × {shape.N}",-22} {shape.Op,-7} {e,14:F1}  {o,19:F1}  {e / o,5:F3}  {difference:E1}"));
+            Console.WriteLine(string.Create(inv, $"{shape.Name,-14} {$"{shape.M} × {shape.K} × {shape.N}",-22} {shape.Op,-7} {e,14:F1}  {o,19:F1}  {ratio,5:F3}  {difference:E1}"));
         }
 
         return (ratios, peak);
@@ -151,8 +151,13 @@ internal static unsafe class TrainingComparison
     /// <summary>The pause between turns on more than one thread (see <see cref="TimePair"/>).</summary>
     private static readonly TimeSpan TurnPause = TimeSpan.FromMilliseconds(150);
 
-    /// <summary>Median GFLOP/s of the engine and of ONNX Runtime on one shape, timed alternately (who goes first swaps each round).</summary>
-    private static (double Engine, double Peer) TimePair(MatMulBenchmarks.Pair pair, MatMulShape shape, int rounds)
+    /// <summary>
+    /// Median GFLOP/s of the engine and of ONNX Runtime on one shape, timed alternately (who goes first swaps each round),
+    /// and their ratio: the median over the rounds of the engine's rate over ONNX Runtime's in the same round, so a
+    /// change in the machine's speed between rounds (this VM's one-core rate moves between about 95 and 155 GFLOP/s)
+    /// weighs on both sides of each ratio alike. With <c>--best</c>: each side's fastest call, and their ratio.
+    /// </summary>
+    private static (double Engine, double Peer, double Ratio) TimePair(MatMulBenchmarks.Pair pair, MatMulShape shape, int rounds)
     {
         var reps = Math.Max(1, (int)(3e8 / shape.Flops));
         pair.RunEngine();
@@ -194,7 +199,9 @@ internal static unsafe class TrainingComparison
             }
         }
 
-        return s_best ? (engine.Max(), peer.Max()) : (Measurements.Median(engine), Measurements.Median(peer));
+        return s_best
+            ? (engine.Max(), peer.Max(), engine.Max() / peer.Max())
+            : (Measurements.Median(engine), Measurements.Median(peer), Measurements.Median(engine.Zip(peer, (e, o) => e / o)));
     }
 
     /// <summary>
@@ -214,12 +221,12 @@ internal static unsafe class TrainingComparison
             double e1, o1, e2, o2;
             using (var one = new MatMulBenchmarks.Pair(shape, 1))
             {
-                (e1, o1) = TimePair(one, shape, rounds);
+                (e1, o1, _) = TimePair(one, shape, rounds);
             }
 
             using (var many = new MatMulBenchmarks.Pair(shape, threads))
             {
-                (e2, o2) = TimePair(many, shape, rounds);
+                (e2, o2, _) = TimePair(many, shape, rounds);
             }
 
             ratios.Add(e2 / o2);
