@@ -15,6 +15,8 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Dictionary<string, ParameterTensor> _byName;
+    private Dictionary<(int Layer, string Name), int>? _layerOffsets;
+    private (string Weight, string Bias)[]? _siteTensors;
     private Workers? _workers;
     private IReadOnlyList<TrainableSlice<T>>? _trainable;
     private (int B, int T) _loraShape;
@@ -309,15 +311,41 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
     protected T* P(string name) => Parameters.Pointer + _byName[name].Offset;
 
     /// <summary>Returns the gradient of a tensor, or null when the base is frozen (LoRA attached).</summary>
-    protected T* G(string name)
+    protected T* G(string name) => Lora is not null ? null : GradientPointer + _byName[name].Offset;
+
+    /// <summary>
+    /// Returns a tensor of layer <paramref name="layer"/> by its name inside the layer ("ln_1.weight"), without building
+    /// the full name, so a forward or backward pass allocates no strings.
+    /// </summary>
+    protected T* P(int layer, string name) => Parameters.Pointer + LayerOffset(layer, name);
+
+    /// <summary>As <see cref="P(int, string)"/> for the gradient; null when the base is frozen (LoRA attached).</summary>
+    protected T* G(int layer, string name) => Lora is not null ? null : GradientPointer + LayerOffset(layer, name);
+
+    /// <summary>Returns projection <paramref name="site"/>'s tensor names inside a layer ("attn.c_attn.weight", "….bias").</summary>
+    protected (string Weight, string Bias) SiteTensors(int site)
+        => (_siteTensors ??= [.. Sites.Select(s => (s.Name + ".weight", s.Name + ".bias"))])[site];
+
+    private T* GradientPointer => (Gradients ??= new PinnedBuffer<T>(Parameters.Length)).Pointer;
+
+    private int LayerOffset(int layer, string name)
     {
-        if (Lora is not null)
+        if (_layerOffsets is null)
         {
-            return null;
+            var offsets = new Dictionary<(int, string), int>();
+            for (var l = 0; l < LayerCount; l++)
+            {
+                var prefix = LayerPrefix(l);
+                foreach (var tensor in Tensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)))
+                {
+                    offsets[(l, tensor.Name[prefix.Length..])] = tensor.Offset;
+                }
+            }
+
+            _layerOffsets = offsets;
         }
 
-        Gradients ??= new PinnedBuffer<T>(Parameters.Length);
-        return Gradients.Pointer + _byName[name].Offset;
+        return _layerOffsets[(layer, name)];
     }
 
     /// <summary>Adds the adapter's term to a projection's output: out += scale · dropout(x) · Aᵀ · Bᵀ.</summary>

@@ -95,14 +95,13 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         var residual = a.Encoded.Pointer;
         for (var l = 0; l < Config.Layers; l++)
         {
-            var h = $"transformer.h.{l}.";
             var la = a.Blocks[l];
-            Layers.LayerNormForward(la.Ln1.Pointer, la.Ln1Mean.Pointer, la.Ln1Rstd.Pointer, residual, P(h + "ln_1.weight"), P(h + "ln_1.bias"), n, c, _eps, Workers);
+            Layers.LayerNormForward(la.Ln1.Pointer, la.Ln1Mean.Pointer, la.Ln1Rstd.Pointer, residual, P(l, "ln_1.weight"), P(l, "ln_1.bias"), n, c, _eps, Workers);
             Linear(l, SiteAttn, la.Qkv.Pointer, la.Ln1.Pointer, n);
             Layers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Qkv.Pointer, b, t, c, nh, Workers);
             Linear(l, SiteAttnProj, la.AttProj.Pointer, la.AttY.Pointer, n);
             Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttProj.Pointer, n * c, Workers);
-            Layers.LayerNormForward(la.Ln2.Pointer, la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, la.Residual2.Pointer, P(h + "ln_2.weight"), P(h + "ln_2.bias"), n, c, _eps, Workers);
+            Layers.LayerNormForward(la.Ln2.Pointer, la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, la.Residual2.Pointer, P(l, "ln_2.weight"), P(l, "ln_2.bias"), n, c, _eps, Workers);
             Linear(l, SiteFc, la.Fch.Pointer, la.Ln2.Pointer, n);
             Layers.GeluForward(la.FchGelu.Pointer, la.Fch.Pointer, n * 4 * c, Workers);
             Linear(l, SiteMlpProj, la.FcProj.Pointer, la.FchGelu.Pointer, n);
@@ -135,15 +134,14 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
 
         for (var l = 0; l < Config.Layers; l++)
         {
-            var h = $"transformer.h.{l}.";
-            Layers.LayerNormForward(s.Ln.Pointer, s.Mean.Pointer, s.Rstd.Pointer, x, P(h + "ln_1.weight"), P(h + "ln_1.bias"), 1, c, _eps);
+            Layers.LayerNormForward(s.Ln.Pointer, s.Mean.Pointer, s.Rstd.Pointer, x, P(l, "ln_1.weight"), P(l, "ln_1.bias"), 1, c, _eps);
             Linear(l, SiteAttn, s.Qkv.Pointer, s.Ln.Pointer, 1);
             s.Qkv.Span.Slice(c, c).CopyTo(cache.Keys[l].Span.Slice(position * c, c));
             s.Qkv.Span.Slice(2 * c, c).CopyTo(cache.Values[l].Span.Slice(position * c, c));
             CachedAttention(s.AttY.Pointer, s.Qkv.Pointer, cache, l, position, nh, nh, c / nh);
             Linear(l, SiteAttnProj, s.Proj.Pointer, s.AttY.Pointer, 1);
             Layers.ResidualForward(x, x, s.Proj.Pointer, c);
-            Layers.LayerNormForward(s.Ln.Pointer, s.Mean.Pointer, s.Rstd.Pointer, x, P(h + "ln_2.weight"), P(h + "ln_2.bias"), 1, c, _eps);
+            Layers.LayerNormForward(s.Ln.Pointer, s.Mean.Pointer, s.Rstd.Pointer, x, P(l, "ln_2.weight"), P(l, "ln_2.bias"), 1, c, _eps);
             Linear(l, SiteFc, s.Fch.Pointer, s.Ln.Pointer, 1);
             Layers.GeluForward(s.FchGelu.Pointer, s.Fch.Pointer, 4 * c, Workers);
             Linear(l, SiteMlpProj, s.Proj.Pointer, s.FchGelu.Pointer, 1);
@@ -175,7 +173,6 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         var dres = a.DResidual.Pointer;
         for (var l = Config.Layers - 1; l >= 0; l--)
         {
-            var h = $"transformer.h.{l}.";
             var la = a.Blocks[l];
             var residualIn = l == 0 ? a.Encoded.Pointer : a.Blocks[l - 1].Residual3.Pointer;
 
@@ -186,7 +183,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
             Layers.GeluBackward(a.DFch.Pointer, la.Fch.Pointer, a.DFchGelu.Pointer, n * 4 * c, Workers);
             a.DLn.Clear();
             LinearBackward(l, SiteFc, a.DLn.Pointer, a.DFch.Pointer, la.Ln2.Pointer, n);
-            Layers.LayerNormBackward(dres, G(h + "ln_2.weight"), G(h + "ln_2.bias"), a.DLn.Pointer, la.Residual2.Pointer, P(h + "ln_2.weight"), la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, n, c, Workers);
+            Layers.LayerNormBackward(dres, G(l, "ln_2.weight"), G(l, "ln_2.bias"), a.DLn.Pointer, la.Residual2.Pointer, P(l, "ln_2.weight"), la.Ln2Mean.Pointer, la.Ln2Rstd.Pointer, n, c, Workers);
 
             // residual2 = residualIn + attproj.
             a.DAttY.Clear();
@@ -195,7 +192,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
             Layers.AttentionBackward(a.DQkv.Pointer, a.DAttY.Pointer, la.Qkv.Pointer, la.Att.Pointer, b, t, c, nh, Workers);
             a.DLn.Clear();
             LinearBackward(l, SiteAttn, a.DLn.Pointer, a.DQkv.Pointer, la.Ln1.Pointer, n);
-            Layers.LayerNormBackward(dres, G(h + "ln_1.weight"), G(h + "ln_1.bias"), a.DLn.Pointer, residualIn, P(h + "ln_1.weight"), la.Ln1Mean.Pointer, la.Ln1Rstd.Pointer, n, c, Workers);
+            Layers.LayerNormBackward(dres, G(l, "ln_1.weight"), G(l, "ln_1.bias"), a.DLn.Pointer, residualIn, P(l, "ln_1.weight"), la.Ln1Mean.Pointer, la.Ln1Rstd.Pointer, n, c, Workers);
         }
 
         if (!frozen)
@@ -208,17 +205,17 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
 
     private void Linear(int layer, int site, T* output, T* input, int n)
     {
-        var (name, inF, outF) = Sites[site];
-        var prefix = LayerPrefix(layer) + name + ".";
-        Layers.LinearForward(output, input, P(prefix + "weight"), P(prefix + "bias"), n, inF, outF, Workers);
+        var (_, inF, outF) = Sites[site];
+        var (weight, bias) = SiteTensors(site);
+        Layers.LinearForward(output, input, P(layer, weight), P(layer, bias), n, inF, outF, Workers);
         LoraForward(layer, site, output, input, n);
     }
 
     private void LinearBackward(int layer, int site, T* dinput, T* doutput, T* input, int n)
     {
-        var (name, inF, outF) = Sites[site];
-        var prefix = LayerPrefix(layer) + name + ".";
-        Layers.LinearBackward(dinput, G(prefix + "weight"), G(prefix + "bias"), doutput, input, P(prefix + "weight"), n, inF, outF, Workers);
+        var (_, inF, outF) = Sites[site];
+        var (weight, bias) = SiteTensors(site);
+        Layers.LinearBackward(dinput, G(layer, weight), G(layer, bias), doutput, input, P(layer, weight), n, inF, outF, Workers);
         LoraBackward(layer, site, dinput, doutput, input, n);
     }
 

@@ -90,9 +90,8 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         var residual = a.Embedded.Pointer;
         for (var l = 0; l < Config.Layers; l++)
         {
-            var p = $"model.layers.{l}.";
             var la = a.Blocks[l];
-            LlamaLayers.RmsNormForward(la.Norm1.Pointer, la.Rstd1.Pointer, residual, P(p + "input_layernorm.weight"), n, c, _eps, Workers);
+            LlamaLayers.RmsNormForward(la.Norm1.Pointer, la.Rstd1.Pointer, residual, P(l, "input_layernorm.weight"), n, c, _eps, Workers);
             Linear(l, SiteQ, la.Q.Pointer, la.Norm1.Pointer, n);
             Linear(l, SiteK, la.K.Pointer, la.Norm1.Pointer, n);
             Linear(l, SiteV, la.V.Pointer, la.Norm1.Pointer, n);
@@ -101,7 +100,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             LlamaLayers.AttentionForward(la.AttY.Pointer, la.Att.Pointer, la.Q.Pointer, la.K.Pointer, la.V.Pointer, b, t, nh, nkv, hd, Workers);
             Linear(l, SiteO, la.AttOut.Pointer, la.AttY.Pointer, n);
             Layers.ResidualForward(la.Residual2.Pointer, residual, la.AttOut.Pointer, n * c, Workers);
-            LlamaLayers.RmsNormForward(la.Norm2.Pointer, la.Rstd2.Pointer, la.Residual2.Pointer, P(p + "post_attention_layernorm.weight"), n, c, _eps, Workers);
+            LlamaLayers.RmsNormForward(la.Norm2.Pointer, la.Rstd2.Pointer, la.Residual2.Pointer, P(l, "post_attention_layernorm.weight"), n, c, _eps, Workers);
             Linear(l, SiteGate, la.Gate.Pointer, la.Norm2.Pointer, n);
             Linear(l, SiteUp, la.Up.Pointer, la.Norm2.Pointer, n);
             LlamaLayers.SwiGluForward(la.Hidden.Pointer, la.Gate.Pointer, la.Up.Pointer, n * im, Workers);
@@ -128,8 +127,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         new Span<T>(P("model.embed_tokens.weight") + ((long)token * c), c).CopyTo(s.X.Span);
         for (var l = 0; l < Config.Layers; l++)
         {
-            var p = $"model.layers.{l}.";
-            LlamaLayers.RmsNormForward(s.Norm.Pointer, s.Rstd.Pointer, x, P(p + "input_layernorm.weight"), 1, c, _eps);
+            LlamaLayers.RmsNormForward(s.Norm.Pointer, s.Rstd.Pointer, x, P(l, "input_layernorm.weight"), 1, c, _eps);
             Linear(l, SiteQ, s.Q.Pointer, s.Norm.Pointer, 1);
             Linear(l, SiteK, s.K.Pointer, s.Norm.Pointer, 1);
             Linear(l, SiteV, s.V.Pointer, s.Norm.Pointer, 1);
@@ -140,7 +138,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             CachedAttention(s.AttY.Pointer, s.Q.Pointer, cache, l, position, nh, nkv, hd);
             Linear(l, SiteO, s.Out.Pointer, s.AttY.Pointer, 1);
             Layers.ResidualForward(x, x, s.Out.Pointer, c);
-            LlamaLayers.RmsNormForward(s.Norm.Pointer, s.Rstd.Pointer, x, P(p + "post_attention_layernorm.weight"), 1, c, _eps);
+            LlamaLayers.RmsNormForward(s.Norm.Pointer, s.Rstd.Pointer, x, P(l, "post_attention_layernorm.weight"), 1, c, _eps);
             Linear(l, SiteGate, s.Gate.Pointer, s.Norm.Pointer, 1);
             Linear(l, SiteUp, s.Up.Pointer, s.Norm.Pointer, 1);
             LlamaLayers.SwiGluForward(s.Hidden.Pointer, s.Gate.Pointer, s.Up.Pointer, im, Workers);
@@ -166,7 +164,6 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         LlamaLayers.RmsNormBackward(dres, G("model.norm.weight"), a.DNorm.Pointer, last, P("model.norm.weight"), a.RstdF.Pointer, n, c, Workers);
         for (var l = Config.Layers - 1; l >= 0; l--)
         {
-            var p = $"model.layers.{l}.";
             var la = a.Blocks[l];
             var residualIn = l == 0 ? a.Embedded.Pointer : a.Blocks[l - 1].Residual3.Pointer;
 
@@ -178,7 +175,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             a.DNorm.Clear();
             LinearBackward(l, SiteGate, a.DNorm.Pointer, a.DGate.Pointer, la.Norm2.Pointer, n);
             LinearBackward(l, SiteUp, a.DNorm.Pointer, a.DUp.Pointer, la.Norm2.Pointer, n);
-            LlamaLayers.RmsNormBackward(dres, G(p + "post_attention_layernorm.weight"), a.DNorm.Pointer, la.Residual2.Pointer, P(p + "post_attention_layernorm.weight"), la.Rstd2.Pointer, n, c, Workers);
+            LlamaLayers.RmsNormBackward(dres, G(l, "post_attention_layernorm.weight"), a.DNorm.Pointer, la.Residual2.Pointer, P(l, "post_attention_layernorm.weight"), la.Rstd2.Pointer, n, c, Workers);
 
             a.DAttY.Clear();
             LinearBackward(l, SiteO, a.DAttY.Pointer, dres, la.AttY.Pointer, n);
@@ -194,7 +191,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
             LinearBackward(l, SiteQ, a.DNorm.Pointer, a.DQ.Pointer, la.Norm1.Pointer, n);
             LinearBackward(l, SiteK, a.DNorm.Pointer, a.DK.Pointer, la.Norm1.Pointer, n);
             LinearBackward(l, SiteV, a.DNorm.Pointer, a.DV.Pointer, la.Norm1.Pointer, n);
-            LlamaLayers.RmsNormBackward(dres, G(p + "input_layernorm.weight"), a.DNorm.Pointer, residualIn, P(p + "input_layernorm.weight"), la.Rstd1.Pointer, n, c, Workers);
+            LlamaLayers.RmsNormBackward(dres, G(l, "input_layernorm.weight"), a.DNorm.Pointer, residualIn, P(l, "input_layernorm.weight"), la.Rstd1.Pointer, n, c, Workers);
         }
 
         var dembed = G("model.embed_tokens.weight");
@@ -207,16 +204,16 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
     /// <summary>y (N, out) = x (N, in) · Wᵀ with W stored [out, in], plus the adapter's term.</summary>
     private void Linear(int layer, int site, T* y, T* x, int n)
     {
-        var (name, inF, outF) = Sites[site];
-        MatMul.Gemm(x, false, P(LayerPrefix(layer) + name + ".weight"), true, y, n, inF, outF, accumulate: false, Workers);
+        var (_, inF, outF) = Sites[site];
+        MatMul.Gemm(x, false, P(layer, SiteTensors(site).Weight), true, y, n, inF, outF, accumulate: false, Workers);
         LoraForward(layer, site, y, x, n);
     }
 
     private void LinearBackward(int layer, int site, T* dx, T* dy, T* x, int n)
     {
-        var (name, inF, outF) = Sites[site];
-        var weight = LayerPrefix(layer) + name + ".weight";
-        HeadBackward(dx, G(weight), dy, x, P(weight), n, inF, outF);
+        var (_, inF, outF) = Sites[site];
+        var weight = SiteTensors(site).Weight;
+        HeadBackward(dx, G(layer, weight), dy, x, P(layer, weight), n, inF, outF);
         LoraBackward(layer, site, dx, dy, x, n);
     }
 
