@@ -139,7 +139,25 @@ internal static unsafe class Layers
             return;
         }
 
-        Workers.Run(workers, pieces, piece => body(piece * RowsPerPiece, Math.Min(RowsPerPiece, n - (piece * RowsPerPiece))));
+        var item = new RowsItem(body, n, RowsPerPiece);
+        ForEach(workers, pieces, ref item);
+    }
+
+    /// <summary>Runs <paramref name="item"/> for 0 … <paramref name="count"/> − 1 on <paramref name="workers"/>, or here when that is null.</summary>
+    private static void ForEach<TItem>(Workers? workers, int count, ref TItem item)
+        where TItem : struct, IWorkItem
+    {
+        if (workers is null)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                item.Run(i);
+            }
+
+            return;
+        }
+
+        workers.For(count, ref item);
     }
 
     /// <summary>
@@ -165,7 +183,8 @@ internal static unsafe class Layers
                 }
                 else
                 {
-                    Workers.Run(workers, pieces, piece => body(piece * RowsPerPiece, Math.Min(RowsPerPiece, n - (piece * RowsPerPiece)), at + (piece * 2 * width * sizeof(T))));
+                    var item = new SummedRowsItem(body, n, at, 2 * width * sizeof(T));
+                    ForEach(workers, pieces, ref item);
                 }
 
                 for (var piece = 0; width > 0 && piece < pieces; piece++)
@@ -410,11 +429,20 @@ internal static unsafe class Layers
             return;
         }
 
-        Workers.Run(workers, chunks, chunk =>
-        {
-            var start = chunk * ElementwiseChunk;
-            body(start, Math.Min(ElementwiseChunk, n - start));
-        });
+        var item = new RowsItem(body, n, ElementwiseChunk);
+        ForEach(workers, chunks, ref item);
+    }
+
+    /// <summary>Piece i of <see cref="Rows"/> or <see cref="Elementwise"/>: body(i · size, the piece's length); a struct, so handing it out allocates nothing.</summary>
+    private readonly struct RowsItem(Action<int, int> body, int n, int size) : IWorkItem
+    {
+        public void Run(int index) => body(index * size, Math.Min(size, n - (index * size)));
+    }
+
+    /// <summary>Piece i of <see cref="RowsSummed{T}"/>: its rows and its own partial, <paramref name="stride"/> bytes after the previous piece's.</summary>
+    private readonly struct SummedRowsItem(Action<int, int, nint> body, int n, nint partials, int stride) : IWorkItem
+    {
+        public void Run(int index) => body(index * RowsPerPiece, Math.Min(RowsPerPiece, n - (index * RowsPerPiece)), partials + (index * (nint)stride));
     }
 
     /// <summary>t = tanh(√(2/π)·(x + 0.044715·x³)) into <paramref name="t"/>.</summary>
