@@ -58,8 +58,9 @@ internal static unsafe class Layers
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint po = (nint)output, pm = (nint)mean, pr = (nint)rstd, pi = (nint)inp, pw = (nint)weight, pb = (nint)bias;
-        Rows(workers, n, (first, rows) =>
+        Rows(workers, n, (po, pm, pr, pi, pw, pb, c, eps), static (state, first, rows) =>
         {
+            var (po, pm, pr, pi, pw, pb, c, eps) = state;
             var count = T.CreateChecked(c);
             var w = new ReadOnlySpan<T>((T*)pw, c);
             var bs = new ReadOnlySpan<T>((T*)pb, c);
@@ -89,8 +90,9 @@ internal static unsafe class Layers
     {
         nint pdi = (nint)dinp, pd = (nint)dout, pi = (nint)inp, pw = (nint)weight, pm = (nint)mean, pr = (nint)rstd;
         var train = dbias != null;
-        RowsSummed(workers, n, train ? c : 0, dweight, dbias, (first, rows, partial) =>
+        RowsSummed(workers, n, train ? c : 0, dweight, dbias, (pdi, pd, pi, pw, pm, pr, c, train), static (state, first, rows, partial) =>
         {
+            var (pdi, pd, pi, pw, pm, pr, c, train) = state;
             var count = T.CreateChecked(c);
             var scratch = ArrayPool<T>.Shared.Rent(2 * c);
             try
@@ -129,43 +131,29 @@ internal static unsafe class Layers
         });
     }
 
-    /// <summary>Calls <paramref name="body"/>(first, rows) over 0 … n − 1 in pieces of <see cref="RowsPerPiece"/> rows on <paramref name="workers"/>.</summary>
-    internal static void Rows(Workers? workers, int n, Action<int, int> body)
+    /// <summary>
+    /// Calls <paramref name="body"/>(<paramref name="state"/>, first, rows) over 0 … n − 1 in pieces of
+    /// <see cref="RowsPerPiece"/> rows on <paramref name="workers"/> (a static lambda with its state passed in allocates nothing).
+    /// </summary>
+    internal static void Rows<TState>(Workers? workers, int n, TState state, Action<TState, int, int> body)
     {
         var pieces = (n + RowsPerPiece - 1) / RowsPerPiece;
         if (pieces <= 1)
         {
-            body(0, n);
+            body(state, 0, n);
             return;
         }
 
-        var item = new RowsItem(body, n, RowsPerPiece);
-        ForEach(workers, pieces, ref item);
-    }
-
-    /// <summary>Runs <paramref name="item"/> for 0 … <paramref name="count"/> − 1 on <paramref name="workers"/>, or here when that is null.</summary>
-    private static void ForEach<TItem>(Workers? workers, int count, ref TItem item)
-        where TItem : struct, IWorkItem
-    {
-        if (workers is null)
-        {
-            for (var i = 0; i < count; i++)
-            {
-                item.Run(i);
-            }
-
-            return;
-        }
-
-        workers.For(count, ref item);
+        var item = new RowsItem<TState>(state, body, n, RowsPerPiece);
+        Workers.Run(workers, pieces, ref item);
     }
 
     /// <summary>
-    /// As <see cref="Rows"/> for ops that also sum over rows: each piece's body gets its own zeroed partial (two rows of
-    /// <paramref name="width"/>: [first | second]); the partials are added, in piece order, into <paramref name="first"/>
-    /// and <paramref name="second"/> (either may be null, and width 0 skips the sums).
+    /// As <see cref="Rows{TState}"/> for ops that also sum over rows: each piece's body gets its own zeroed partial (two
+    /// rows of <paramref name="width"/>: [first | second]); the partials are added, in piece order, into
+    /// <paramref name="first"/> and <paramref name="second"/> (either may be null, and width 0 skips the sums).
     /// </summary>
-    internal static void RowsSummed<T>(Workers? workers, int n, int width, T* first, T* second, Action<int, int, nint> body)
+    internal static void RowsSummed<T, TState>(Workers? workers, int n, int width, T* first, T* second, TState state, Action<TState, int, int, nint> body)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var pieces = (n + RowsPerPiece - 1) / RowsPerPiece;
@@ -179,12 +167,12 @@ internal static unsafe class Layers
                 var at = (nint)pp;
                 if (pieces <= 1)
                 {
-                    body(0, n, at);
+                    body(state, 0, n, at);
                 }
                 else
                 {
-                    var item = new SummedRowsItem(body, n, at, 2 * width * sizeof(T));
-                    ForEach(workers, pieces, ref item);
+                    var item = new SummedRowsItem<TState>(state, body, n, at, 2 * width * sizeof(T));
+                    Workers.Run(workers, pieces, ref item);
                 }
 
                 for (var piece = 0; width > 0 && piece < pieces; piece++)
@@ -218,8 +206,9 @@ internal static unsafe class Layers
         if (bias != null)
         {
             nint po = (nint)output, pb = (nint)bias;
-            Rows(workers, n, (first, rows) =>
+            Rows(workers, n, (po, pb, oc), static (state, first, rows) =>
             {
+                var (po, pb, oc) = state;
                 var bs = new ReadOnlySpan<T>((T*)pb, oc);
                 for (var i = first; i < first + rows; i++)
                 {
@@ -250,8 +239,9 @@ internal static unsafe class Layers
         if (dbias != null)
         {
             var pd = (nint)dout;
-            RowsSummed<T>(workers, n, oc, dbias, null, (first, rows, partial) =>
+            RowsSummed(workers, n, oc, dbias, null, (pd, oc), static (state, first, rows, partial) =>
             {
+                var (pd, oc) = state;
                 var db = new Span<T>((T*)partial, oc);
                 for (var i = first; i < first + rows; i++)
                 {
@@ -272,8 +262,9 @@ internal static unsafe class Layers
     {
         var hs = c / nh;
         nint po = (nint)output, pa = (nint)att, pq = (nint)qkv;
-        Workers.Run(workers, b * nh, bh =>
+        Workers.Run(workers, b * nh, (po, pa, pq, t, c, nh, hs), static (state, bh) =>
         {
+            var (po, pa, pq, t, c, nh, hs) = state;
             int bi = bh / nh, h = bh % nh;
             var qkvB = (T*)pq + ((long)bi * t * 3 * c) + (h * hs);
             HeadForward(qkvB, 3 * c, qkvB + c, qkvB + (2 * c), 3 * c, (T*)po + ((long)bi * t * c) + (h * hs), c, (T*)pa + ((long)bh * t * t), t, hs);
@@ -285,8 +276,9 @@ internal static unsafe class Layers
     {
         var hs = c / nh;
         nint pd = (nint)dqkv, po = (nint)dout, pa = (nint)att, pq = (nint)qkv;
-        Workers.Run(workers, b * nh, bh =>
+        Workers.Run(workers, b * nh, (pd, po, pa, pq, t, c, nh, hs), static (state, bh) =>
         {
+            var (pd, po, pa, pq, t, c, nh, hs) = state;
             int bi = bh / nh, h = bh % nh;
             var offset = ((long)bi * t * 3 * c) + (h * hs);
             T* q = (T*)pq + offset, dq = (T*)pd + offset;
@@ -370,8 +362,9 @@ internal static unsafe class Layers
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint po = (nint)output, pi = (nint)inp;
-        Elementwise(workers, n, (start, count) =>
+        Elementwise(workers, n, (po, pi), static (state, start, count) =>
         {
+            var (po, pi) = state;
             var x = new ReadOnlySpan<T>((T*)pi + start, count);
             var o = new Span<T>((T*)po + start, count);
             GeluTanh(x, o);
@@ -389,8 +382,9 @@ internal static unsafe class Layers
         var k3 = T.CreateChecked(3 * 0.044715);
         var half = T.CreateChecked(0.5);
         nint pdi = (nint)dinp, pi = (nint)inp, pd = (nint)dout;
-        Elementwise(workers, n, (start, count) =>
+        Elementwise(workers, n, (pdi, pi, pd, s, k3, half), static (state, start, count) =>
         {
+            var (pdi, pi, pd, s, k3, half) = state;
             var rented = ArrayPool<T>.Shared.Rent(count);
             try
             {
@@ -417,32 +411,33 @@ internal static unsafe class Layers
     internal const int ElementwiseChunk = 1 << 15;
 
     /// <summary>
-    /// Calls <paramref name="body"/>(start, count) over 0 … n − 1 in pieces of <see cref="ElementwiseChunk"/> on up to
-    /// <paramref name="workers"/>; pieces are independent, so the result does not depend on the thread count.
+    /// Calls <paramref name="body"/>(<paramref name="state"/>, start, count) over 0 … n − 1 in pieces of
+    /// <see cref="ElementwiseChunk"/> on up to <paramref name="workers"/>; pieces are independent, so the result does not
+    /// depend on the thread count (a static lambda with its state passed in allocates nothing).
     /// </summary>
-    internal static void Elementwise(Workers? workers, int n, Action<int, int> body)
+    internal static void Elementwise<TState>(Workers? workers, int n, TState state, Action<TState, int, int> body)
     {
         var chunks = (n + ElementwiseChunk - 1) / ElementwiseChunk;
         if (chunks <= 1)
         {
-            body(0, n);
+            body(state, 0, n);
             return;
         }
 
-        var item = new RowsItem(body, n, ElementwiseChunk);
-        ForEach(workers, chunks, ref item);
+        var item = new RowsItem<TState>(state, body, n, ElementwiseChunk);
+        Workers.Run(workers, chunks, ref item);
     }
 
-    /// <summary>Piece i of <see cref="Rows"/> or <see cref="Elementwise"/>: body(i · size, the piece's length); a struct, so handing it out allocates nothing.</summary>
-    private readonly struct RowsItem(Action<int, int> body, int n, int size) : IWorkItem
+    /// <summary>Piece i of <see cref="Rows{TState}"/> or <see cref="Elementwise{TState}"/>: body(state, i · size, the piece's length); a struct, so handing it out allocates nothing.</summary>
+    private readonly struct RowsItem<TState>(TState state, Action<TState, int, int> body, int n, int size) : IWorkItem
     {
-        public void Run(int index) => body(index * size, Math.Min(size, n - (index * size)));
+        public void Run(int index) => body(state, index * size, Math.Min(size, n - (index * size)));
     }
 
-    /// <summary>Piece i of <see cref="RowsSummed{T}"/>: its rows and its own partial, <paramref name="stride"/> bytes after the previous piece's.</summary>
-    private readonly struct SummedRowsItem(Action<int, int, nint> body, int n, nint partials, int stride) : IWorkItem
+    /// <summary>Piece i of <see cref="RowsSummed{T, TState}"/>: its rows and its own partial, <paramref name="stride"/> bytes after the previous piece's.</summary>
+    private readonly struct SummedRowsItem<TState>(TState state, Action<TState, int, int, nint> body, int n, nint partials, int stride) : IWorkItem
     {
-        public void Run(int index) => body(index * RowsPerPiece, Math.Min(RowsPerPiece, n - (index * RowsPerPiece)), partials + (index * (nint)stride));
+        public void Run(int index) => body(state, index * RowsPerPiece, Math.Min(RowsPerPiece, n - (index * RowsPerPiece)), partials + (index * (nint)stride));
     }
 
     /// <summary>t = tanh(√(2/π)·(x + 0.044715·x³)) into <paramref name="t"/>.</summary>
@@ -464,7 +459,7 @@ internal static unsafe class Layers
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint po = (nint)output, pa = (nint)a, pb = (nint)b;
-        Elementwise(workers, n, (start, count) => TensorPrimitives.Add(new ReadOnlySpan<T>((T*)pa + start, count), new ReadOnlySpan<T>((T*)pb + start, count), new Span<T>((T*)po + start, count)));
+        Elementwise(workers, n, (po, pa, pb), static (state, start, count) => TensorPrimitives.Add(new ReadOnlySpan<T>((T*)state.pa + start, count), new ReadOnlySpan<T>((T*)state.pb + start, count), new Span<T>((T*)state.po + start, count)));
     }
 
     /// <summary>da += dout and db += dout over n values, in element-wise pieces on <paramref name="workers"/>.</summary>
@@ -472,8 +467,9 @@ internal static unsafe class Layers
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint pa = (nint)da, pb = (nint)db, pd = (nint)dout;
-        Elementwise(workers, n, (start, count) =>
+        Elementwise(workers, n, (pa, pb, pd), static (state, start, count) =>
         {
+            var (pa, pb, pd) = state;
             var d = new ReadOnlySpan<T>((T*)pd + start, count);
             TensorPrimitives.Add(new Span<T>((T*)pa + start, count), d, new Span<T>((T*)pa + start, count));
             TensorPrimitives.Add(new Span<T>((T*)pb + start, count), d, new Span<T>((T*)pb + start, count));
@@ -494,8 +490,9 @@ internal static unsafe class Layers
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint pl = (nint)logits, ploss = (nint)losses;
-        Workers.Run(workers, n, i =>
+        Workers.Run(workers, n, (pl, ploss, targets, weights, v), static (state, i) =>
         {
+            var (pl, ploss, targets, weights, v) = state;
             var start = (T*)pl + ((long)i * v);
             var row = new Span<T>(start, v);
             var target = targets is null ? -1 : targets[i];
@@ -537,8 +534,9 @@ internal static unsafe class Layers
 
             MatMul.Gemm(probs, w, dx, n, v, c, accumulate: false, workers);
             nint pdx = (nint)dx, pw = (nint)w;
-            Rows(workers, n, (first, rows) =>
+            Rows(workers, n, (pdx, pw, rowScale, targets, c), static (state, first, rows) =>
             {
+                var (pdx, pw, rowScale, targets, c) = state;
                 for (var i = first; i < first + rows; i++)
                 {
                     var row = new Span<T>((T*)pdx + ((long)i * c), c);
@@ -558,8 +556,9 @@ internal static unsafe class Layers
             fixed (T* ps = scaled)
             {
                 nint px = (nint)x, pps = (nint)ps;
-                Rows(workers, n, (first, rows) =>
+                Rows(workers, n, (px, pps, rowScale, c), static (state, first, rows) =>
                 {
+                    var (px, pps, rowScale, c) = state;
                     for (var i = first; i < first + rows; i++)
                     {
                         TensorPrimitives.Multiply(new ReadOnlySpan<T>((T*)px + ((long)i * c), c), rowScale[i], new Span<T>((T*)pps + ((long)i * c), c));

@@ -18,8 +18,9 @@ internal static unsafe class LlamaLayers
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint po = (nint)output, pr = (nint)rstd, pi = (nint)inp, pw = (nint)weight;
-        Layers.Rows(workers, n, (first, rows) =>
+        Layers.Rows(workers, n, (po, pr, pi, pw, c, eps), static (state, first, rows) =>
         {
+            var (po, pr, pi, pw, c, eps) = state;
             var count = T.CreateChecked(c);
             var w = new ReadOnlySpan<T>((T*)pw, c);
             for (var i = first; i < first + rows; i++)
@@ -44,8 +45,9 @@ internal static unsafe class LlamaLayers
     {
         nint pdi = (nint)dinp, pd = (nint)dout, pi = (nint)inp, pw = (nint)weight, pr = (nint)rstd;
         var train = dweight != null;
-        Layers.RowsSummed<T>(workers, n, train ? c : 0, dweight, null, (first, rows, partial) =>
+        Layers.RowsSummed(workers, n, train ? c : 0, dweight, null, (pdi, pd, pi, pw, pr, c, train), static (state, first, rows, partial) =>
         {
+            var (pdi, pd, pi, pw, pr, c, train) = state;
             var count = T.CreateChecked(c);
             var scratch = ArrayPool<T>.Shared.Rent(c);
             try
@@ -146,8 +148,9 @@ internal static unsafe class LlamaLayers
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint po = (nint)output, pg = (nint)gate, pu = (nint)up;
-        Layers.Elementwise(workers, n, (start, count) =>
+        Layers.Elementwise(workers, n, (po, pg, pu), static (state, start, count) =>
         {
+            var (po, pg, pu) = state;
             var g = new ReadOnlySpan<T>((T*)pg + start, count);
             var o = new Span<T>((T*)po + start, count);
             TensorPrimitives.Sigmoid(g, o);
@@ -161,8 +164,9 @@ internal static unsafe class LlamaLayers
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         nint pdg = (nint)dgate, pdu = (nint)dup, pd = (nint)dout, pg = (nint)gate, pu = (nint)up;
-        Layers.Elementwise(workers, n, (start, count) =>
+        Layers.Elementwise(workers, n, (pdg, pdu, pd, pg, pu), static (state, start, count) =>
         {
+            var (pdg, pdu, pd, pg, pu) = state;
             var rented = ArrayPool<T>.Shared.Rent(count);
             try
             {
@@ -196,8 +200,9 @@ internal static unsafe class LlamaLayers
     {
         var group = nh / nkv;
         nint po = (nint)output, pa = (nint)att, pq = (nint)q, pk = (nint)k, pv = (nint)v;
-        Workers.Run(workers, b * nh, bh =>
+        Workers.Run(workers, b * nh, (po, pa, pq, pk, pv, t, nh, nkv, hd, group), static (state, bh) =>
         {
+            var (po, pa, pq, pk, pv, t, nh, nkv, hd, group) = state;
             int bi = bh / nh, h = bh % nh, kvh = h / group;
             var kv = ((long)bi * t * nkv * hd) + (kvh * hd);
             var rows = ((long)bi * t * nh * hd) + (h * hd);
@@ -212,8 +217,9 @@ internal static unsafe class LlamaLayers
         nint pdq = (nint)dq, pdk = (nint)dk, pdv = (nint)dv, pd = (nint)dout, pq = (nint)q, pk = (nint)k, pv = (nint)v, pa = (nint)att;
 
         // Query heads of one group write the same dk/dv rows, so a task owns a whole (batch, kv head) group.
-        Workers.Run(workers, b * nkv, bk =>
+        Workers.Run(workers, b * nkv, (pdq, pdk, pdv, pd, pq, pk, pv, pa, t, nh, nkv, hd, group), static (state, bk) =>
         {
+            var (pdq, pdk, pdv, pd, pq, pk, pv, pa, t, nh, nkv, hd, group) = state;
             int bi = bk / nkv, kvh = bk % nkv;
             var kv = ((long)bi * t * nkv * hd) + (kvh * hd);
             for (var h = kvh * group; h < (kvh + 1) * group; h++)

@@ -50,7 +50,6 @@ internal sealed unsafe class PinnedBuffer<T>
     /// <summary>Sets every element to zero, in element-wise pieces on <paramref name="workers"/> (null: the calling thread).</summary>
     public void Clear(Workers? workers = null)
     {
-        var (array, offset) = (_array, _offset);
-        Layers.Elementwise(workers, Length, (start, count) => array.AsSpan(offset + start, count).Clear());
+        Layers.Elementwise(workers, Length, (_array, _offset), static (state, start, count) => state._array.AsSpan(state._offset + start, count).Clear());
     }
 }

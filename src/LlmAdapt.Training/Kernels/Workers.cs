@@ -154,12 +154,20 @@ internal sealed unsafe class Workers : IDisposable
     }
 
     /// <summary>
-    /// Calls <paramref name="body"/>(i) for i in 0 … <paramref name="count"/> − 1 on <paramref name="workers"/>, or on
-    /// the calling thread when that is null (bodies that capture state; the delegate is the caller's allocation).
+    /// Calls <paramref name="body"/>(<paramref name="state"/>, i) for i in 0 … <paramref name="count"/> − 1 on
+    /// <paramref name="workers"/>, or on the calling thread when that is null. With a <see langword="static"/> lambda
+    /// (its state passed in, nothing captured) the call allocates nothing.
     /// </summary>
-    public static void Run(Workers? workers, int count, Action<int> body)
+    public static void Run<TState>(Workers? workers, int count, TState state, Action<TState, int> body)
     {
-        var item = new ActionItem(body);
+        var item = new StateItem<TState>(state, body);
+        Run(workers, count, ref item);
+    }
+
+    /// <summary>Runs <paramref name="item"/> for 0 … <paramref name="count"/> − 1 on <paramref name="workers"/>, or here when that is null.</summary>
+    public static void Run<TItem>(Workers? workers, int count, ref TItem item)
+        where TItem : struct, IWorkItem
+    {
         if (workers is null)
         {
             for (var i = 0; i < count; i++)
@@ -300,8 +308,8 @@ internal sealed unsafe class Workers : IDisposable
         }
     }
 
-    private readonly struct ActionItem(Action<int> body) : IWorkItem
+    private readonly struct StateItem<TState>(TState state, Action<TState, int> body) : IWorkItem
     {
-        public void Run(int index) => body(index);
+        public void Run(int index) => body(state, index);
     }
 }

@@ -11,10 +11,13 @@ internal sealed class LoraState<T>
     {
         Options = options;
         Modules = modules;
+        _byPlace = modules.ToDictionary(m => (m.Layer, m.Site));
         Parameters = new PinnedBuffer<T>(parameterCount);
         Gradients = new PinnedBuffer<T>(parameterCount);
         Scaling = T.CreateChecked(options.Scaling);
     }
+
+    private readonly Dictionary<(int Layer, int Site), LoraModule<T>> _byPlace;
 
     public LoraOptions Options { get; }
 
@@ -29,5 +32,6 @@ internal sealed class LoraState<T>
     /// <summary>Gets or sets the random source for dropout masks.</summary>
     public Random DropoutRandom { get; set; } = new(0);
 
-    public LoraModule<T>? Find(int layer, int site) => Modules.FirstOrDefault(m => m.Layer == layer && m.Site == site);
+    /// <summary>Returns the adapter on projection <paramref name="site"/> of layer <paramref name="layer"/>, or null (a table lookup: forward and backward call it per projection).</summary>
+    public LoraModule<T>? Find(int layer, int site) => _byPlace.GetValueOrDefault((layer, site));
 }

@@ -76,10 +76,11 @@ internal sealed class AdamW<T>
     {
         // Per chunk on the threads, then the chunks' sums in order: the same norm for any thread count.
         var sums = _chunkSums;
-        Workers.Run(Workers, _chunks.Length, i =>
+        Workers.Run(Workers, _chunks.Length, (sums, _chunks, _slices), static (state, i) =>
         {
-            var (k, first, length) = _chunks[i];
-            var g = _slices[k].Gradients.Span.Slice(first, length);
+            var (sums, chunks, slices) = state;
+            var (k, first, length) = chunks[i];
+            var g = slices[k].Gradients.Span.Slice(first, length);
             sums[i] = typeof(T) == typeof(float)
                 ? SumOfSquares(MemoryMarshal.Cast<T, float>(g))
                 : double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(g));
@@ -107,12 +108,13 @@ internal sealed class AdamW<T>
         var c2 = 1 - Math.Pow(Beta2, StepCount);
         var update = new Update((float)Beta1, (float)Beta2, (float)learningRate, (float)Epsilon, (float)(1 / c1), (float)(1 / c2), (float)_pendingScale, (float)WeightDecay);
         _pendingScale = 1.0;
-        Workers.Run(Workers, _chunks.Length, i =>
+        Workers.Run(Workers, _chunks.Length, (this, update), static (state, i) =>
         {
-            var (k, first, length) = _chunks[i];
-            var s = _slices[k];
-            var at = (int)_starts[k] + first;
-            Apply(s.Values.Span.Slice(first, length), s.Gradients.Span.Slice(first, length), _m.Span.Slice(at, length), _v.Span.Slice(at, length), update, s.Decay);
+            var (optimizer, update) = state;
+            var (k, first, length) = optimizer._chunks[i];
+            var s = optimizer._slices[k];
+            var at = (int)optimizer._starts[k] + first;
+            Apply(s.Values.Span.Slice(first, length), s.Gradients.Span.Slice(first, length), optimizer._m.Span.Slice(at, length), optimizer._v.Span.Slice(at, length), update, s.Decay);
         });
     }
 
