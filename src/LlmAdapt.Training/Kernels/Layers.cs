@@ -136,15 +136,19 @@ internal static unsafe class Layers
     /// <see cref="RowsPerPiece"/> rows on <paramref name="workers"/> (a static lambda with its state passed in allocates nothing).
     /// </summary>
     internal static void Rows<TState>(Workers? workers, int n, TState state, Action<TState, int, int> body)
+        => Pieces(workers, n, RowsPerPiece, state, body);
+
+    /// <summary>Calls body(state, start, length) over 0 … n − 1 in pieces of <paramref name="size"/>: here when there is one, else on <paramref name="workers"/>.</summary>
+    private static void Pieces<TState>(Workers? workers, int n, int size, TState state, Action<TState, int, int> body)
     {
-        var pieces = (n + RowsPerPiece - 1) / RowsPerPiece;
+        var pieces = (n + size - 1) / size;
         if (pieces <= 1)
         {
             body(state, 0, n);
             return;
         }
 
-        var item = new RowsItem<TState>(state, body, n, RowsPerPiece);
+        var item = new RowsItem<TState>(state, body, n, size);
         Workers.Run(workers, pieces, ref item);
     }
 
@@ -416,19 +420,9 @@ internal static unsafe class Layers
     /// depend on the thread count (a static lambda with its state passed in allocates nothing).
     /// </summary>
     internal static void Elementwise<TState>(Workers? workers, int n, TState state, Action<TState, int, int> body)
-    {
-        var chunks = (n + ElementwiseChunk - 1) / ElementwiseChunk;
-        if (chunks <= 1)
-        {
-            body(state, 0, n);
-            return;
-        }
+        => Pieces(workers, n, ElementwiseChunk, state, body);
 
-        var item = new RowsItem<TState>(state, body, n, ElementwiseChunk);
-        Workers.Run(workers, chunks, ref item);
-    }
-
-    /// <summary>Piece i of <see cref="Rows{TState}"/> or <see cref="Elementwise{TState}"/>: body(state, i · size, the piece's length); a struct, so handing it out allocates nothing.</summary>
+    /// <summary>Piece i of <see cref="Pieces{TState}"/>: body(state, i · size, the piece's length); a struct, so handing it out allocates nothing.</summary>
     private readonly struct RowsItem<TState>(TState state, Action<TState, int, int> body, int n, int size) : IWorkItem
     {
         public void Run(int index) => body(state, index * size, Math.Min(size, n - (index * size)));
