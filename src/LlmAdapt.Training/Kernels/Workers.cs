@@ -13,9 +13,9 @@ internal interface IWorkItem
 
 /// <summary>
 /// The threads one model's kernels share out their pieces to (MLAS's way, not the .NET thread pool's): up to
-/// <see cref="Count"/> − 1 dedicated helper threads that, after each job, spin for <see cref="SpinTicks"/> watching for
-/// the next one before they block, so a multiply of a few hundred microseconds finds its helper awake instead of paying
-/// a wake-up per call. Each model (and each optimiser) owns its own instance; there is no process-wide setting, so two
+/// <see cref="Count"/> − 1 dedicated helper threads, each pinned on Linux to a core of its own
+/// (<see cref="CoreAffinity"/>), that after each job spin for <see cref="SpinTicks"/> watching for the next one before
+/// they block, so a multiply of a few hundred microseconds finds its helper awake instead of paying a wake-up per call. Each model (and each optimiser) owns its own instance; there is no process-wide setting, so two
 /// trainers in one process do not change each other's threads.
 /// <para>The calling thread works too and claims pieces from the same counter as the helpers; it waits only for pieces
 /// already claimed, never for a helper that has not started, so on a busy machine a call slows to one core's speed
