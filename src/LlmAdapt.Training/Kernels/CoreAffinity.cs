@@ -12,7 +12,10 @@ namespace LlmAdapt.Training.Kernels;
 /// </summary>
 /// <remarks>
 /// Nothing is pinned when the process may use fewer cores than the pool has threads, off Linux, or when the system
-/// call fails: the helper then runs wherever the scheduler puts it, as before.
+/// call fails: the helper then runs wherever the scheduler puts it, as before. Pools do not know of each other: every
+/// pool's helper 1 goes to the same last core, so two models training at the same time share it (their calling threads
+/// stay free). Moving a helper off the caller's core when the scheduler puts the caller there was tried and not kept
+/// (docs/fine-tuning.md).
 /// </remarks>
 internal static unsafe partial class CoreAffinity
 {

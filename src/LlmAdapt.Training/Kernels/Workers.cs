@@ -15,8 +15,10 @@ internal interface IWorkItem
 /// The threads one model's kernels share out their pieces to (MLAS's way, not the .NET thread pool's): up to
 /// <see cref="Count"/> − 1 dedicated helper threads, each pinned on Linux to a core of its own
 /// (<see cref="CoreAffinity"/>), that after each job spin for <see cref="SpinTicks"/> watching for the next one before
-/// they block, so a multiply of a few hundred microseconds finds its helper awake instead of paying a wake-up per call. Each model (and each optimiser) owns its own instance; there is no process-wide setting, so two
-/// trainers in one process do not change each other's threads.
+/// they block, so a multiply of a few hundred microseconds finds its helper awake instead of paying a wake-up per
+/// call. Each model (and each optimiser) owns its own instance; there is no process-wide setting, so two trainers in
+/// one process do not change each other's thread counts (their helpers are pinned alike: helper 1 of each on the last
+/// core).
 /// <para>The calling thread works too and claims pieces from the same counter as the helpers; it waits only for pieces
 /// already claimed, never for a helper that has not started, so on a busy machine a call slows to one core's speed
 /// rather than stalling. Helpers start on the first parallel call, end after <see cref="IdleTimeout"/> without work
@@ -51,7 +53,11 @@ internal sealed unsafe class Workers : IDisposable
     private static Workers? t_running;
 
     /// <summary>Initializes a new instance for up to <paramref name="threads"/> threads (0 or less: every core), the caller included.</summary>
-    public Workers(int threads) => Count = threads > 0 ? threads : Environment.ProcessorCount;
+    public Workers(int threads)
+    {
+        Count = threads > 0 ? threads : Environment.ProcessorCount;
+        _numbers = new bool[Count];
+    }
 
     /// <summary>Gets the most threads a call uses, the caller included.</summary>
     public int Count { get; }
@@ -209,6 +215,9 @@ internal sealed unsafe class Workers : IDisposable
 
     private readonly List<Thread> _threads = [];
 
+    /// <summary>Which helper numbers (1 … Count − 1) live helpers hold; guarded by the gate.</summary>
+    private readonly bool[] _numbers;
+
     private static void Invoke<TBody>(void* body, int index)
         where TBody : struct, IWorkItem
         => Unsafe.AsRef<TBody>(body).Run(index);
@@ -222,9 +231,13 @@ internal sealed unsafe class Workers : IDisposable
             {
                 _live++;
                 HelpersStarted++;
+
+                // The lowest helper number no live helper holds (a helper's number chooses its core).
+                var number = Array.IndexOf(_numbers, false, 1);
+                _numbers[number] = true;
                 var thread = new Thread(Help) { IsBackground = true, Name = "LlmAdapt kernel helper" };
                 _threads.Add(thread);
-                thread.UnsafeStart(_live);
+                thread.UnsafeStart(number);
             }
         }
     }
@@ -268,7 +281,8 @@ internal sealed unsafe class Workers : IDisposable
     private void Help(object? helper)
     {
         t_running = this;
-        CoreAffinity.PinHelper((int)helper!, Count);
+        var number = (int)helper!;
+        CoreAffinity.PinHelper(number, Count);
         long seen = 0;
         while (true)
         {
@@ -299,6 +313,7 @@ internal sealed unsafe class Workers : IDisposable
                     {
                         // Disposed, or idle for the whole timeout: the next parallel call starts a new helper.
                         _live--;
+                        _numbers[number] = false;
                         return;
                     }
                 }
