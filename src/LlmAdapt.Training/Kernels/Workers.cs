@@ -282,18 +282,24 @@ internal sealed unsafe class Workers : IDisposable
     {
         t_running = this;
         var number = (int)helper!;
-        CoreAffinity.PinHelper(number, Count);
+        var pinned = CoreAffinity.PinHelper(number, Count) >= 0;
         long seen = 0;
         while (true)
         {
-            // Watch for the next job for SpinTicks, then block. The watch is a plain read loop: no PAUSE instruction
-            // and no yield (SpinWait issues both), so the scheduler sees this core busy and keeps the calling thread on
-            // another (see CoreAffinity); a helper watching through SpinWait, pinned, found the caller moved onto its
-            // own core in 7 of 8 runs (about 500 µs a job where 252 is the two-core time).
+            // Watch for the next job for SpinTicks, then block. Pinned, the watch is a plain read loop: no PAUSE
+            // instruction and no yield (SpinWait issues both), so the scheduler sees this core busy and keeps the
+            // calling thread on another (see CoreAffinity); a pinned helper watching through SpinWait found the caller
+            // moved onto its own core in 7 of 8 runs (about 500 µs a job where 252 is the two-core time). Unpinned
+            // (more threads than cores, or no affinity), it may share the caller's core, so it yields as it spins.
             var start = Stopwatch.GetTimestamp();
+            var spinner = default(SpinWait);
             long job;
             while (((job = Volatile.Read(ref _state) >> 32) == seen || (job & 1) == 0) && Stopwatch.GetTimestamp() - start < SpinTicks && !Volatile.Read(ref _disposed))
             {
+                if (!pinned)
+                {
+                    spinner.SpinOnce(sleep1Threshold: -1);
+                }
             }
 
             if (job == seen || (job & 1) == 0)
