@@ -11,11 +11,13 @@ namespace LlmAdapt.Training.Kernels;
 /// instead of 252); pinned, the same jobs took 252–270 µs back to back and 300–410 µs after 150 ms idle.
 /// </summary>
 /// <remarks>
-/// Nothing is pinned when the process may use fewer cores than the pool has threads, off Linux, or when the system
-/// call fails: the helper then runs wherever the scheduler puts it, as before. Pools do not know of each other: every
+/// The caller is not pinned, and the scheduler sometimes keeps it on a helper's core for a whole run (in some
+/// processes every job found the two on one core); so a job whose caller is on a helper's core first moves that
+/// helper to another core (<see cref="Move"/>, one system call, only when they meet). Nothing is pinned when the
+/// process may use fewer cores than the pool has threads, off Linux, or when the system call fails: the helper then
+/// runs wherever the scheduler puts it, as before. Pools do not know of each other: every
 /// pool's helper 1 goes to the same last core, so two models training at the same time share it (their calling threads
-/// stay free). Moving a helper off the caller's core when the scheduler puts the caller there was tried and not kept
-/// (docs/fine-tuning.md).
+/// stay free).
 /// </remarks>
 internal static unsafe partial class CoreAffinity
 {
@@ -35,6 +37,14 @@ internal static unsafe partial class CoreAffinity
         if (SchedGetAffinity(0, MaskBytes, mask) != 0)
         {
             return -1;
+        }
+
+        // The cores the process may use, as a helper sees them before it pins itself (it inherits them).
+        if (s_allowed is null)
+        {
+            var copy = new ulong[MaskBytes / sizeof(ulong)];
+            new ReadOnlySpan<ulong>(mask, copy.Length).CopyTo(copy);
+            Interlocked.CompareExchange(ref s_allowed, copy, null);
         }
 
         // The allowed cores, highest first; helper i takes the i-th of them.
@@ -64,6 +74,43 @@ internal static unsafe partial class CoreAffinity
         return -1;
     }
 
+    /// <summary>Gets the core the calling thread runs on now (Linux), or −1.</summary>
+    public static int CurrentCore() => OperatingSystem.IsLinux() ? SchedGetCpu() : -1;
+
+    /// <summary>Gets the calling thread's kernel thread id (Linux), or 0.</summary>
+    public static int CurrentThreadId() => OperatingSystem.IsLinux() ? GetTid() : 0;
+
+    /// <summary>
+    /// Moves thread <paramref name="threadId"/> (a pinned helper) to the highest allowed core that is neither
+    /// <paramref name="avoid"/> nor in <paramref name="taken"/>.
+    /// </summary>
+    /// <returns>The core it now runs on, or −1 when it could not be moved (it stays where it was).</returns>
+    public static int Move(int threadId, int avoid, ReadOnlySpan<int> taken)
+    {
+        var allowed = s_allowed;
+        if (!OperatingSystem.IsLinux() || threadId == 0 || allowed is null)
+        {
+            return -1;
+        }
+
+        for (var cpu = (MaskBytes * 8) - 1; cpu >= 0; cpu--)
+        {
+            if ((allowed[cpu / 64] & (1UL << (cpu % 64))) == 0 || cpu == avoid || taken.Contains(cpu))
+            {
+                continue;
+            }
+
+            var one = stackalloc ulong[MaskBytes / sizeof(ulong)];
+            new Span<ulong>(one, MaskBytes / sizeof(ulong)).Clear();
+            one[cpu / 64] = 1UL << (cpu % 64);
+            return SchedSetAffinity(threadId, MaskBytes, one) == 0 ? cpu : -1;
+        }
+
+        return -1;
+    }
+
+    private static ulong[]? s_allowed;
+
     private static int CountAllowed(ulong* mask)
     {
         var count = 0;
@@ -80,4 +127,10 @@ internal static unsafe partial class CoreAffinity
 
     [LibraryImport("libc", EntryPoint = "sched_setaffinity")]
     private static partial int SchedSetAffinity(int pid, nint size, ulong* mask);
+
+    [LibraryImport("libc", EntryPoint = "sched_getcpu")]
+    private static partial int SchedGetCpu();
+
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    private static partial int GetTid();
 }

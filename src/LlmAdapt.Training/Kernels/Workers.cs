@@ -57,6 +57,9 @@ internal sealed unsafe class Workers : IDisposable
     {
         Count = threads > 0 ? threads : Environment.ProcessorCount;
         _numbers = new bool[Count];
+        _helperThreads = new int[Count];
+        _helperCores = new int[Count];
+        _helperCores.AsSpan().Fill(-1);
     }
 
     /// <summary>Gets the most threads a call uses, the caller included.</summary>
@@ -121,6 +124,7 @@ internal sealed unsafe class Workers : IDisposable
             StartHelpers();
         }
 
+        AvoidCallerCore();
         _pieces = count;
         _done = 0;
         _error = null;
@@ -218,6 +222,41 @@ internal sealed unsafe class Workers : IDisposable
     /// <summary>Which helper numbers (1 … Count − 1) live helpers hold; guarded by the gate.</summary>
     private readonly bool[] _numbers;
 
+    /// <summary>Each helper's kernel thread id, by number.</summary>
+    private readonly int[] _helperThreads;
+
+    /// <summary>The core each helper is pinned to, by number (−1: none, or not pinned).</summary>
+    private readonly int[] _helperCores;
+
+    /// <summary>Moves a pinned helper that the calling thread now shares a core with to a core of its own (see <see cref="CoreAffinity"/>).</summary>
+    private void AvoidCallerCore()
+    {
+        var cores = _helperCores;
+        var here = -1;
+        for (var h = 1; h < cores.Length; h++)
+        {
+            var core = Volatile.Read(ref cores[h]);
+            if (core < 0)
+            {
+                continue;
+            }
+
+            if (here < 0)
+            {
+                here = CoreAffinity.CurrentCore();
+            }
+
+            if (core == here)
+            {
+                var moved = CoreAffinity.Move(_helperThreads[h], here, cores);
+                if (moved >= 0)
+                {
+                    Volatile.Write(ref cores[h], moved);
+                }
+            }
+        }
+    }
+
     private static void Invoke<TBody>(void* body, int index)
         where TBody : struct, IWorkItem
         => Unsafe.AsRef<TBody>(body).Run(index);
@@ -282,7 +321,10 @@ internal sealed unsafe class Workers : IDisposable
     {
         t_running = this;
         var number = (int)helper!;
-        var pinned = CoreAffinity.PinHelper(number, Count) >= 0;
+        var core = CoreAffinity.PinHelper(number, Count);
+        var pinned = core >= 0;
+        _helperThreads[number] = CoreAffinity.CurrentThreadId();
+        Volatile.Write(ref _helperCores[number], core);
         long seen = 0;
         while (true)
         {
@@ -320,6 +362,7 @@ internal sealed unsafe class Workers : IDisposable
                         // Disposed, or idle for the whole timeout: the next parallel call starts a new helper.
                         _live--;
                         _numbers[number] = false;
+                        Volatile.Write(ref _helperCores[number], -1);
                         return;
                     }
                 }

@@ -22,6 +22,42 @@ public sealed partial class CoreAffinityTests
     }
 
     [Fact]
+    public void Move_PutsAPinnedHelperOnAnotherCore_FromAnotherThread()
+    {
+        var allowed = AllowedCores();
+        if (!OperatingSystem.IsLinux() || allowed.Count < 2 || !AffinityCanBeSet())
+        {
+            return;
+        }
+
+        using var pinnedEvent = new ManualResetEventSlim();
+        using var movedEvent = new ManualResetEventSlim();
+        int pinned = -1, threadId = 0;
+        var seen = new List<int>();
+        var helper = new Thread(() =>
+        {
+            pinned = CoreAffinity.PinHelper(1, 2);
+            threadId = CoreAffinity.CurrentThreadId();
+            pinnedEvent.Set();
+            movedEvent.Wait();
+            for (var i = 0; i < 100; i++)
+            {
+                seen.Add(CoreAffinity.CurrentCore());
+                Thread.Sleep(0);
+            }
+        });
+        helper.Start();
+        pinnedEvent.Wait();
+        var moved = CoreAffinity.Move(threadId, pinned, [pinned]);
+        movedEvent.Set();
+        helper.Join();
+
+        Assert.Equal(allowed.Max(), pinned);
+        Assert.Equal(allowed.OrderDescending().ElementAt(1), moved);
+        Assert.All(seen, cpu => Assert.Equal(moved, cpu));
+    }
+
+    [Fact]
     public void PinHelper_LeavesTheThreadFree_WhenThePoolIsLargerThanTheAllowedCores_OrForTheCaller()
     {
         var allowed = AllowedCores();
