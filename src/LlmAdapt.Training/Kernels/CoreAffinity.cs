@@ -28,10 +28,24 @@ internal static unsafe partial class CoreAffinity
     /// <returns>The core it now runs on, or −1 when it was left unpinned.</returns>
     public static int PinHelper(int helper, int threads)
     {
-        if (!OperatingSystem.IsLinux() || helper < 1 || helper >= threads)
+        if (!OperatingSystem.IsLinux() || !s_libc || helper < 1 || helper >= threads)
         {
             return -1;
         }
+
+        try
+        {
+            return Pin(helper, threads);
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            s_libc = false;
+            return -1;
+        }
+    }
+
+    private static int Pin(int helper, int threads)
+    {
 
         var mask = stackalloc ulong[MaskBytes / sizeof(ulong)];
         if (SchedGetAffinity(0, MaskBytes, mask) != 0)
@@ -75,10 +89,26 @@ internal static unsafe partial class CoreAffinity
     }
 
     /// <summary>Gets the core the calling thread runs on now (Linux), or −1.</summary>
-    public static int CurrentCore() => OperatingSystem.IsLinux() ? SchedGetCpu() : -1;
+    public static int CurrentCore() => OperatingSystem.IsLinux() && s_libc ? Guard(static () => SchedGetCpu(), -1) : -1;
 
-    /// <summary>Gets the calling thread's kernel thread id (Linux), or 0.</summary>
-    public static int CurrentThreadId() => OperatingSystem.IsLinux() ? GetTid() : 0;
+    /// <summary>Gets the calling thread's kernel thread id (Linux), or 0 (then its helper is never moved).</summary>
+    public static int CurrentThreadId() => OperatingSystem.IsLinux() && s_libc ? Guard(static () => GetTid(), 0) : 0;
+
+    /// <summary>Whether the C library had every function used here (false after one was missing: an older libc).</summary>
+    private static bool s_libc = true;
+
+    private static int Guard(Func<int> call, int fallback)
+    {
+        try
+        {
+            return call();
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            s_libc = false;
+            return fallback;
+        }
+    }
 
     /// <summary>
     /// Moves thread <paramref name="threadId"/> (a pinned helper) to the highest allowed core that is neither
