@@ -46,9 +46,8 @@ internal static unsafe partial class CoreAffinity
 
     private static int Pin(int helper, int threads)
     {
-
         var mask = stackalloc ulong[MaskBytes / sizeof(ulong)];
-        if (SchedGetAffinity(0, MaskBytes, mask) != 0)
+        if (SchedGetAffinity(0, MaskBytes, mask) != 0 || CountAllowed(mask) < threads)
         {
             return -1;
         }
@@ -62,30 +61,7 @@ internal static unsafe partial class CoreAffinity
         }
 
         // The allowed cores, highest first; helper i takes the i-th of them.
-        var seen = 0;
-        for (var cpu = (MaskBytes * 8) - 1; cpu >= 0; cpu--)
-        {
-            if ((mask[cpu / 64] & (1UL << (cpu % 64))) == 0)
-            {
-                continue;
-            }
-
-            if (++seen == helper)
-            {
-                var allowed = CountAllowed(mask);
-                if (allowed < threads)
-                {
-                    return -1;
-                }
-
-                var one = stackalloc ulong[MaskBytes / sizeof(ulong)];
-                new Span<ulong>(one, MaskBytes / sizeof(ulong)).Clear();
-                one[cpu / 64] = 1UL << (cpu % 64);
-                return SchedSetAffinity(0, MaskBytes, one) == 0 ? cpu : -1;
-            }
-        }
-
-        return -1;
+        return PinTo(0, Highest(mask, helper, avoid: -1, taken: []));
     }
 
     /// <summary>Gets the core the calling thread runs on now (Linux), or −1.</summary>
@@ -123,20 +99,39 @@ internal static unsafe partial class CoreAffinity
             return -1;
         }
 
+        fixed (ulong* mask = allowed)
+        {
+            return PinTo(threadId, Highest(mask, 1, avoid, taken));
+        }
+    }
+
+    /// <summary>Gets the <paramref name="n"/>-th highest core of <paramref name="mask"/> that is neither <paramref name="avoid"/> nor in <paramref name="taken"/>, or −1.</summary>
+    private static int Highest(ulong* mask, int n, int avoid, ReadOnlySpan<int> taken)
+    {
+        var seen = 0;
         for (var cpu = (MaskBytes * 8) - 1; cpu >= 0; cpu--)
         {
-            if ((allowed[cpu / 64] & (1UL << (cpu % 64))) == 0 || cpu == avoid || taken.Contains(cpu))
+            if ((mask[cpu / 64] & (1UL << (cpu % 64))) != 0 && cpu != avoid && !taken.Contains(cpu) && ++seen == n)
             {
-                continue;
+                return cpu;
             }
-
-            var one = stackalloc ulong[MaskBytes / sizeof(ulong)];
-            new Span<ulong>(one, MaskBytes / sizeof(ulong)).Clear();
-            one[cpu / 64] = 1UL << (cpu % 64);
-            return SchedSetAffinity(threadId, MaskBytes, one) == 0 ? cpu : -1;
         }
 
         return -1;
+    }
+
+    /// <summary>Pins thread <paramref name="threadId"/> (0: the calling thread) to core <paramref name="cpu"/>; returns the core, or −1 when it was not pinned.</summary>
+    private static int PinTo(int threadId, int cpu)
+    {
+        if (cpu < 0)
+        {
+            return -1;
+        }
+
+        var one = stackalloc ulong[MaskBytes / sizeof(ulong)];
+        new Span<ulong>(one, MaskBytes / sizeof(ulong)).Clear();
+        one[cpu / 64] = 1UL << (cpu % 64);
+        return SchedSetAffinity(threadId, MaskBytes, one) == 0 ? cpu : -1;
     }
 
     private static ulong[]? s_allowed;

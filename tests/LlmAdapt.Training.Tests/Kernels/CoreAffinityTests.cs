@@ -81,7 +81,7 @@ public sealed partial class CoreAffinityTests
             var until = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 50);
             while (Stopwatch.GetTimestamp() < until && seen.Count < 200)
             {
-                seen.Add(SchedGetCpu());
+                seen.Add(CoreAffinity.CurrentCore());
                 Thread.Sleep(0);
             }
         });
@@ -120,7 +120,4 @@ public sealed partial class CoreAffinityTests
 
     [LibraryImport("libc", EntryPoint = "sched_setaffinity")]
     private static unsafe partial int SchedSetAffinity(int pid, nint size, ulong* mask);
-
-    [LibraryImport("libc", EntryPoint = "sched_getcpu")]
-    private static partial int SchedGetCpu();
 }
