@@ -13,7 +13,11 @@ namespace LlmAdapt.Benchmarks.Training;
 /// <param name="N">Columns of C.</param>
 /// <param name="TransA">Whether A is stored [K, M] (weight gradients: Aᵀ·B).</param>
 /// <param name="TransB">Whether B is stored [N, K] (A·Bᵀ).</param>
-/// <param name="ConstantB">Whether B is a weight the peer may pre-pack (forward shapes: an ONNX initializer).</param>
+/// <param name="ConstantB">
+/// Whether B is a weight (forward and input-gradient shapes): an ONNX initializer, which ONNX Runtime packs once when
+/// the session is created, and on the engine a <see cref="PackedMatrix{T}"/> made once, as a LoRA step packs its frozen
+/// base (unless the pair is made with <c>prePack: false</c>, the full step's case, where weights change every step).
+/// </param>
 public sealed record MatMulShape(string Name, int M, int K, int N, bool TransA, bool TransB, bool ConstantB)
 {
     public double Flops => 2.0 * M * K * N;
@@ -50,7 +54,7 @@ public sealed record MatMulShape(string Name, int M, int K, int N, bool TransA, 
         }
 
         list.Add(new("head", n, c, v, false, true, true));
-        list.Add(new("head_dx", n, v, c, false, false, false));
+        list.Add(new("head_dx", n, v, c, false, false, true));
         list.Add(new("head_dw", v, n, c, true, false, false));
         foreach (var r in new[] { 4, 16, 64 })
         {
@@ -69,8 +73,8 @@ public sealed record MatMulShape(string Name, int M, int K, int N, bool TransA, 
 
 /// <summary>
 /// The engine's matrix multiply against ONNX Runtime's (a one-node MatMul, or Gemm with transA/transB, MLAS inside)
-/// on every shape of <see cref="MatMulShape.Transformer"/> and <see cref="MatMulShape.Decode"/>, both on every core; weights are initializers where the
-/// shape multiplies by one, so the peer may pre-pack them.
+/// on every shape of <see cref="MatMulShape.Transformer"/> and <see cref="MatMulShape.Decode"/>, both on every core; where the shape multiplies
+/// by a weight, both pack it once (an initializer; <see cref="MatMul.Pack{T}"/>).
 /// </summary>
 [MemoryDiagnoser]
 public unsafe class MatMulBenchmarks
@@ -113,8 +117,10 @@ public unsafe class MatMulBenchmarks
         private readonly OrtValue _inputB;
         private readonly OrtValue _output;
         private readonly RunOptions _runOptions = new();
+        private readonly PackedMatrix<float>? _packedB;
 
-        public Pair(MatMulShape shape, int threads)
+        /// <summary>Creates both sides; <paramref name="prePack"/>: whether the engine packs a constant B once (as ONNX Runtime does).</summary>
+        public Pair(MatMulShape shape, int threads, bool prePack = true)
         {
             _shape = shape;
             _workers = new Workers(threads);
@@ -135,6 +141,10 @@ public unsafe class MatMulBenchmarks
             _inputA = OrtValue.CreateTensorValueFromMemory(memory, _a.Memory, shape.TransA ? [shape.K, shape.M] : [shape.M, shape.K]);
             _inputB = OrtValue.CreateTensorValueFromMemory(memory, _b.Memory, shape.TransB ? [shape.N, shape.K] : [shape.K, shape.N]);
             _output = OrtValue.CreateTensorValueFromMemory(memory, _peer.Memory, [shape.M, shape.N]);
+            if (shape.ConstantB && prePack)
+            {
+                _packedB = MatMul.Pack(_b.Pointer, shape.TransB, shape.K, shape.N, _workers);
+            }
         }
 
         /// <summary>Gets the threads each library runs the product on.</summary>
@@ -154,7 +164,7 @@ public unsafe class MatMulBenchmarks
 
         public void RunEngine()
         {
-            MatMul.Gemm(_a.Pointer, _shape.TransA, _b.Pointer, _shape.TransB, _c.Pointer, _shape.M, _shape.K, _shape.N, accumulate: false, _workers);
+            MatMul.Gemm(_a.Pointer, _shape.TransA, _b.Pointer, _shape.TransB, _c.Pointer, _shape.M, _shape.K, _shape.N, accumulate: false, _workers, _packedB);
         }
 
         /// <summary>Returns the largest difference between the two outputs relative to the largest output.</summary>

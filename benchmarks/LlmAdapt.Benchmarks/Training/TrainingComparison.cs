@@ -19,6 +19,9 @@ namespace LlmAdapt.Benchmarks.Training;
 /// loaded machine those are the calls that found the cores free); <c>--scaling</c> prints only the multiplies, each
 /// on one thread and on <c>--threads</c> (default 2), with both libraries' speed-ups. <c>--shapes a,b</c> times only the
 /// named multiplies (names as printed; no training steps), ending with the same ratio line over those shapes.
+/// Where a multiply is by a weight, ONNX Runtime gets it as an initializer (packed once at session creation) and the
+/// engine packs it once too (<see cref="MatMul.Pack{T}"/>, as a LoRA step does with its frozen base);
+/// <c>--repack</c> makes the engine pack it again in every call instead, as a full step does, where weights change.
 /// </summary>
 internal static unsafe class TrainingComparison
 {
@@ -55,6 +58,7 @@ internal static unsafe class TrainingComparison
 
         s_cpuTime = args.Contains("--cpu-time");
         s_best = args.Contains("--best");
+        s_prePack = !args.Contains("--repack");
         if (s_cpuTime && (threads != 1 || !OperatingSystem.IsLinux()))
         {
             Console.Error.WriteLine("--cpu-time needs --threads 1 on Linux (it reads the calling thread's CPU clock).");
@@ -67,7 +71,7 @@ internal static unsafe class TrainingComparison
             return Task.FromResult(Scaling(shapes, rounds, threads == Environment.ProcessorCount ? 2 : threads));
         }
 
-        Console.WriteLine(string.Create(inv, $"{Environment.ProcessorCount} cores, {threads} threads, kernel {MatMul.Best}, load average {Measurements.LoadAverage()}, {rounds} rounds (medians of {(s_cpuTime ? "thread CPU time" : "wall-clock time")})"));
+        Console.WriteLine(string.Create(inv, $"{Environment.ProcessorCount} cores, {threads} threads, kernel {MatMul.Best}, load average {Measurements.LoadAverage()}, {rounds} rounds (medians of {(s_cpuTime ? "thread CPU time" : "wall-clock time")}); weights packed {(s_prePack ? "once by both" : "once by ONNX Runtime, in every call by the engine (--repack)")}"));
         if (onlyShapes)
         {
             WarmUp(shapes, threads);
@@ -117,7 +121,7 @@ internal static unsafe class TrainingComparison
     {
         foreach (var shape in shapes.Where(s => s.Flops < 1e9))
         {
-            using var warm = new MatMulBenchmarks.Pair(shape, threads);
+            using var warm = new MatMulBenchmarks.Pair(shape, threads, s_prePack);
             for (var i = 0; i < 40; i++)
             {
                 warm.RunEngine();
@@ -137,7 +141,7 @@ internal static unsafe class TrainingComparison
         var peak = 0.0;
         foreach (var shape in shapes)
         {
-            using var pair = new MatMulBenchmarks.Pair(shape, threads);
+            using var pair = new MatMulBenchmarks.Pair(shape, threads, s_prePack);
             var (e, o, ratio) = TimePair(pair, shape, rounds);
             var difference = pair.RelativeDifference();
             ratios.Add(ratio);
@@ -230,12 +234,12 @@ internal static unsafe class TrainingComparison
         foreach (var shape in shapes)
         {
             double e1, o1, e2, o2;
-            using (var one = new MatMulBenchmarks.Pair(shape, 1))
+            using (var one = new MatMulBenchmarks.Pair(shape, 1, s_prePack))
             {
                 (e1, o1, _) = TimePair(one, shape, rounds);
             }
 
-            using (var many = new MatMulBenchmarks.Pair(shape, threads))
+            using (var many = new MatMulBenchmarks.Pair(shape, threads, s_prePack))
             {
                 (e2, o2, _) = TimePair(many, shape, rounds);
             }
@@ -295,6 +299,9 @@ internal static unsafe class TrainingComparison
 
     /// <summary>Whether a multiply's figure is its fastest single call (<c>--best</c>: on a loaded machine, the calls that found every core free) rather than the median of the rounds.</summary>
     private static bool s_best;
+
+    /// <summary>Whether the engine packs a weight (a constant B) once, as ONNX Runtime packs an initializer (not with <c>--repack</c>).</summary>
+    private static bool s_prePack = true;
 
     /// <summary>Seconds on the wall clock, or of this thread's CPU time with <c>--cpu-time</c>.</summary>
     private static double Now()

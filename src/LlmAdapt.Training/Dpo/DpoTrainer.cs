@@ -100,6 +100,7 @@ public sealed class DpoTrainer : IPreferenceTrainer
         session.AttachLora(training, request.Seed);
         var model = session.Model;
         model.Threads = training.Threads;
+        model.FrozenPackLimitBytes = (long)training.FrozenWeightPackMegabytes << 20;
         var lora = model.Lora is not null;
         var tokenized = DpoPairs.Tokenize([.. train, .. validation], Options, session.Tokenizer, model.ContextLength);
         var t = tokenized.SequenceLength;

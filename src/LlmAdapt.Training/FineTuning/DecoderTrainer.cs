@@ -77,6 +77,7 @@ internal sealed class DecoderTrainer
     public async Task<TrainingReport> RunAsync(ITrainingObjective objective, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         _model.Threads = _options.Threads;
+        _model.FrozenPackLimitBytes = (long)_options.FrozenWeightPackMegabytes << 20;
         Optimizer.Workers = _model.Workers;
         var schedule = new LearningRateSchedule(_options.LearningRate, _options.LearningRate * _options.MinLearningRateRatio, _options.WarmupSteps, _options.Steps);
         var history = new List<TrainingProgress>();

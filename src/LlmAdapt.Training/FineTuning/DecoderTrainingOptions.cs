@@ -82,6 +82,16 @@ public sealed class DecoderTrainingOptions : IValidatableObject
     public int Threads { get; set; } = Environment.ProcessorCount;
 
     /// <summary>
+    /// Gets or sets how many MiB a LoRA run may spend keeping its frozen weights packed for the matrix multiply
+    /// (each frozen projection and the head twice: for the forward and for the input gradient, together about twice
+    /// the base's size), so no step copies them into panels again; 0 packs nothing. Default 2,048: every weight of a
+    /// model up to about 250 M parameters; the first-used weights of a larger one. A full fine-tune packs nothing (its
+    /// weights change every step).
+    /// </summary>
+    [Range(0, 1 << 20)]
+    public int FrozenWeightPackMegabytes { get; set; } = 2048;
+
+    /// <summary>
     /// Gets or sets the shape of a model created from scratch when the request names no base model: a
     /// <see cref="Models.Gpt2.Gpt2Config"/> or a <see cref="Models.Llama.LlamaConfig"/> (both tokenized with GPT-2's tokenizer).
     /// </summary>

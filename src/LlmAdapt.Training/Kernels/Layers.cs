@@ -202,11 +202,14 @@ internal static unsafe class Layers
 
     // ---- linear (HF Conv1D layout: weight [IC, OC]) ----
 
-    /// <summary>out (N, OC) = inp (N, IC) · weight (IC, OC) + bias (OC); the bias rows in pieces on <paramref name="workers"/>.</summary>
-    public static void LinearForward<T>(T* output, T* inp, T* weight, T* bias, int n, int ic, int oc, Workers? workers = null)
+    /// <summary>
+    /// out (N, OC) = inp (N, IC) · weight (IC, OC) + bias (OC); the bias rows in pieces on <paramref name="workers"/>;
+    /// <paramref name="packedWeight"/>: the weight already packed (<see cref="MatMul.Pack{T}"/>), or null.
+    /// </summary>
+    public static void LinearForward<T>(T* output, T* inp, T* weight, T* bias, int n, int ic, int oc, Workers? workers = null, PackedMatrix<T>? packedWeight = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        MatMul.Gemm(inp, weight, output, n, ic, oc, accumulate: false, workers);
+        MatMul.Gemm(inp, weight, output, n, ic, oc, accumulate: false, workers, packedWeight);
         if (bias != null)
         {
             nint po = (nint)output, pb = (nint)bias;
@@ -225,14 +228,15 @@ internal static unsafe class Layers
 
     /// <summary>
     /// dinp += dout · weightᵀ; dweight += inpᵀ · dout; dbias += Σ rows of dout (in row pieces on <paramref name="workers"/>,
-    /// summed in piece order). Null gradients are skipped (frozen).
+    /// summed in piece order). Null gradients are skipped (frozen). <paramref name="packedWeightT"/>: weightᵀ already
+    /// packed for dout · weightᵀ (<see cref="MatMul.Pack{T}"/>), or null.
     /// </summary>
-    public static void LinearBackward<T>(T* dinp, T* dweight, T* dbias, T* dout, T* inp, T* weight, int n, int ic, int oc, Workers? workers = null)
+    public static void LinearBackward<T>(T* dinp, T* dweight, T* dbias, T* dout, T* inp, T* weight, int n, int ic, int oc, Workers? workers = null, PackedMatrix<T>? packedWeightT = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (dinp != null)
         {
-            MatMul.Gemm(dout, false, weight, true, dinp, n, oc, ic, accumulate: true, workers);
+            MatMul.Gemm(dout, false, weight, true, dinp, n, oc, ic, accumulate: true, workers, packedWeightT);
         }
 
         if (dweight != null)
@@ -513,8 +517,9 @@ internal static unsafe class Layers
     /// dx (N, C) = s ⊙ (P · W) − s ⊙ W[targets] (overwritten, not accumulated), and
     /// dW (V, C) += Pᵀ · (s ⊙ x) − scatter of s ⊙ x onto the target rows (skipped when <paramref name="dw"/> is null).
     /// This saves the read and write of the N × V probabilities that forming dlogits costs; the probabilities stay intact.
+    /// <paramref name="packedW"/>: W (V, C) already packed for P · W (<see cref="MatMul.Pack{T}"/>), or null.
     /// </summary>
-    public static void CrossEntropyHeadBackward<T>(T* dx, T* dw, T* probs, T* x, T* w, int[] targets, float[]? weights, T scale, int n, int c, int v, Workers? workers = null)
+    public static void CrossEntropyHeadBackward<T>(T* dx, T* dw, T* probs, T* x, T* w, int[] targets, float[]? weights, T scale, int n, int c, int v, Workers? workers = null, PackedMatrix<T>? packedW = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var rowScale = ArrayPool<T>.Shared.Rent(n);
@@ -526,7 +531,7 @@ internal static unsafe class Layers
                 rowScale[i] = targets[i] < 0 ? T.Zero : weights is null ? scale : scale * T.CreateChecked(weights[i]);
             }
 
-            MatMul.Gemm(probs, w, dx, n, v, c, accumulate: false, workers);
+            MatMul.Gemm(probs, w, dx, n, v, c, accumulate: false, workers, packedW);
             nint pdx = (nint)dx, pw = (nint)w;
             Rows(workers, n, (pdx, pw, rowScale, targets, c), static (state, first, rows) =>
             {

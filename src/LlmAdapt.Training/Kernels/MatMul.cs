@@ -66,17 +66,22 @@ internal static unsafe class MatMul
     /// C[m, n] (+)= op(A)[m, k] · op(B)[k, n]; A is stored [k, m] when transposed, B is stored [n, k];
     /// <paramref name="workers"/> share the work out (null: the calling thread alone).
     /// </summary>
-    public static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, Workers? workers = null)
+    /// <remarks>
+    /// <paramref name="packedB"/>, when given, must be <see cref="Pack{T}"/>'s copy of this very op(B) (same address,
+    /// transpose, k and n); the product then reads its panels instead of packing B again. Routes that do not pack B
+    /// (few rows or columns) read B in place as before.
+    /// </remarks>
+    public static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, Workers? workers = null, PackedMatrix<T>? packedB = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Gemm(a, transA, b, transB, c, m, k, n, accumulate, workers, Best);
+        => Gemm(a, transA, transA ? m : k, b, transB, transB ? k : n, c, n, m, k, n, accumulate, workers, Best, Checked(packedB, b, transB, k, n));
 
-    /// <summary>C[m, n] (+)= A[m, k] · B[k, n]; <paramref name="workers"/> share the work out (null: the calling thread alone).</summary>
-    public static void Gemm<T>(T* a, T* b, T* c, int m, int k, int n, bool accumulate, Workers? workers = null)
+    /// <summary>C[m, n] (+)= A[m, k] · B[k, n]; <paramref name="workers"/> share the work out (null: the calling thread alone); <paramref name="packedB"/> as in the overload with transposes.</summary>
+    public static void Gemm<T>(T* a, T* b, T* c, int m, int k, int n, bool accumulate, Workers? workers = null, PackedMatrix<T>? packedB = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Gemm(a, false, b, false, c, m, k, n, accumulate, workers, Best);
+        => Gemm(a, false, k, b, false, n, c, n, m, k, n, accumulate, workers, Best, Checked(packedB, b, false, k, n));
 
     /// <summary>
-    /// As <see cref="Gemm{T}(T*, bool, T*, bool, T*, int, int, int, bool, Workers)"/> on sub-matrices of larger row-major
+    /// As <see cref="Gemm{T}(T*, bool, T*, bool, T*, int, int, int, bool, Workers, PackedMatrix{T})"/> on sub-matrices of larger row-major
     /// arrays: consecutive stored rows of A, B and C lie <paramref name="lda"/>, <paramref name="ldb"/> and
     /// <paramref name="ldc"/> elements apart (attention reads one head's columns out of rows holding every head).
     /// </summary>
@@ -88,15 +93,77 @@ internal static unsafe class MatMul
             throw new ArgumentOutOfRangeException(nameof(lda), $"Row strides {lda}, {ldb}, {ldc} are shorter than the rows of {m} × {k} × {n}.");
         }
 
-        Gemm(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, workers, Best);
+        Gemm(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, workers, Best, null);
     }
 
     /// <summary>As the public overloads, on a chosen micro-kernel (tests force the AVX2 one on AVX-512 machines).</summary>
     internal static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, Workers? workers, Kernel kernel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Gemm(a, transA, transA ? m : k, b, transB, transB ? k : n, c, n, m, k, n, accumulate, workers, kernel);
+        => Gemm(a, transA, transA ? m : k, b, transB, transB ? k : n, c, n, m, k, n, accumulate, workers, kernel, null);
 
-    private static void Gemm<T>(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, Workers? workers, Kernel kernel)
+    /// <summary>As the public overloads with a pre-packed B, on a chosen micro-kernel (the pack is used only when it was made for that kernel).</summary>
+    internal static void Gemm<T>(T* a, bool transA, T* b, bool transB, T* c, int m, int k, int n, bool accumulate, Workers? workers, Kernel kernel, PackedMatrix<T>? packedB)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Gemm(a, transA, transA ? m : k, b, transB, transB ? k : n, c, n, m, k, n, accumulate, workers, kernel, Checked(packedB, b, transB, k, n));
+
+    /// <summary>
+    /// Packs op(B)[k, n] (B stored [n, k] when <paramref name="transB"/>, rows contiguous) once, every depth block and
+    /// every NR-column panel exactly as a product's tasks pack their slices, so later products by the same B (a frozen
+    /// weight: LoRA's base, the head) skip that copy. <paramref name="workers"/> share the depth blocks out. The pack
+    /// holds a copy: it is stale once B's values change.
+    /// </summary>
+    internal static PackedMatrix<T> Pack<T>(T* b, bool transB, int k, int n, Workers? workers = null, Kernel? kernel = null)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
+        var which = kernel ?? Best;
+        var plan = new Plan<T>(null, false, k, b, transB, transB ? k : n, null, n, 1, k, n, false, which, 1, transposeC: false, packed: null);
+        var panels = new PinnedBuffer<T>(plan.PackedLength);
+        var item = new PackItem<T>(plan, b, panels.Pointer);
+        var blocks = plan.DepthBlocks;
+        if (workers is null || blocks == 1)
+        {
+            for (var block = 0; block < blocks; block++)
+            {
+                item.Run(block);
+            }
+        }
+        else
+        {
+            workers.For(blocks, ref item);
+        }
+
+        return new PackedMatrix<T>(b, transB, k, n, which, panels);
+    }
+
+    /// <summary>Gets the elements <see cref="Pack{T}"/> holds for op(B)[k, n] on the best kernel (n padded to whole panels).</summary>
+    internal static long PackedLength<T>(int k, int n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var nr = 2 * (Best == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count);
+        return (long)k * ((n + nr - 1) / nr) * nr;
+    }
+
+    /// <summary>One depth block of <see cref="Pack{T}"/> per piece.</summary>
+    private readonly struct PackItem<T>(Plan<T> plan, T* b, T* panels) : IWorkItem
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public void Run(int index) => plan.PackDepthBlock(b, panels, index);
+    }
+
+    private static PackedMatrix<T>? Checked<T>(PackedMatrix<T>? packed, T* b, bool transB, int k, int n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (packed is not null && (packed.Source != b || packed.Transposed != transB || packed.Depth != k || packed.Columns != n))
+        {
+            throw new ArgumentException($"The packed B ({packed.Depth} × {packed.Columns}, transposed {packed.Transposed}) is not op(B) of this product ({k} × {n}, transposed {transB}) or was packed from another address.", nameof(packed));
+        }
+
+        return packed;
+    }
+
+    private static void Gemm<T>(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, Workers? workers, Kernel kernel, PackedMatrix<T>? packedB)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (m < 0 || n < 0 || k < 0)
@@ -119,57 +186,45 @@ internal static unsafe class MatMul
             return;
         }
 
-        if (kernel == Kernel.Avx512 && m <= FewRowsMax && n >= m && !transB)
+        var route = RouteOf<T>(m, k, n, transA, transB, kernel);
+        switch (route)
         {
-            FewRows(a, transA ? 1 : lda, transA ? lda : 1, b, ldb, c, ldc, 1, m, k, n, accumulate, workers);
-            return;
-        }
-
-        if (kernel == Kernel.Avx512 && n <= FewRowsMax && m > n && transA)
-        {
-            // Cᵀ = op(B)ᵀ · Aᵀ with A stored [k, m] read by rows: op(B)ᵀ[j, p] = op(B)[p, j]; Cᵀ's (j, i) is C's (i, j).
-            FewRows(b, transB ? ldb : 1, transB ? 1 : ldb, a, lda, c, 1, ldc, n, k, m, accumulate, workers);
-            return;
-        }
-
-        if (kernel == Kernel.Avx512 && n <= DotColumnsMax && m > n && !transA && k >= Vector512<T>.Count)
-        {
-            if (transB)
-            {
+            case Route.FewRows:
+                FewRows(a, transA ? 1 : lda, transA ? lda : 1, b, ldb, c, ldc, 1, m, k, n, accumulate, workers);
+                return;
+            case Route.FewRowsOfCt:
+                // Cᵀ = op(B)ᵀ · Aᵀ with A stored [k, m] read by rows: op(B)ᵀ[j, p] = op(B)[p, j]; Cᵀ's (j, i) is C's (i, j).
+                FewRows(b, transB ? ldb : 1, transB ? 1 : ldb, a, lda, c, 1, ldc, n, k, m, accumulate, workers);
+                return;
+            case Route.DotRows when transB:
                 DotRows(a, lda, b, ldb, c, ldc, 1, m, k, n, accumulate, workers);
                 return;
-            }
-
-            // B stored [k, n]: its n columns become rows of a small scratch copy first (n · k values, this thread's).
-            var bt = Scratch<T>.Columns(n * k);
-            for (var p = 0; p < k; p++)
-            {
-                for (var j = 0; j < n; j++)
+            case Route.DotRows:
+                // B stored [k, n]: its n columns become rows of a small scratch copy first (n · k values, this thread's).
+                var bt = Scratch<T>.Columns(n * k);
+                for (var p = 0; p < k; p++)
                 {
-                    bt[((long)j * k) + p] = b[(p * (long)ldb) + j];
+                    for (var j = 0; j < n; j++)
+                    {
+                        bt[((long)j * k) + p] = b[(p * (long)ldb) + j];
+                    }
                 }
-            }
 
-            DotRows(a, lda, bt, k, c, ldc, 1, m, k, n, accumulate, workers);
-            return;
+                DotRows(a, lda, bt, k, c, ldc, 1, m, k, n, accumulate, workers);
+                return;
+            case Route.DotRowsOfCt:
+                // A few rows against B stored [n, k] (a decode step's logits, x·Wᵀ over the vocabulary): Cᵀ = B·Aᵀ as dot
+                // products, reading each row of B once in place. The packed plan would copy all of B into panels and run
+                // its 32-column tiles on one column of Cᵀ.
+                DotRows(b, ldb, a, lda, c, 1, ldc, n, k, m, accumulate, workers);
+                return;
         }
 
-        if (kernel == Kernel.Avx512 && m <= DotColumnsMax && n > m && !transA && transB && k >= Vector512<T>.Count)
-        {
-            // A few rows against B stored [n, k] (a decode step's logits, x·Wᵀ over the vocabulary): Cᵀ = B·Aᵀ as dot
-            // products, reading each row of B once in place. The packed plan would copy all of B into panels and run
-            // its 32-column tiles on one column of Cᵀ.
-            DotRows(b, ldb, a, lda, c, 1, ldc, n, k, m, accumulate, workers);
-            return;
-        }
-
-        // Few rows and more columns: compute Cᵀ = op(B)ᵀ · op(A)ᵀ instead, so the short side lies along the vectors of
-        // a (narrow) B panel rather than along MR rows that would mostly be padding; the tiles are stored transposed.
-        var width = kernel == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count;
         var threads = ThreadsFor(workers, m, k, n);
-        var plan = m <= width && n > m
-            ? new Plan<T>(b, !transB, ldb, a, !transA, lda, c, ldc, n, k, m, accumulate, kernel, threads, transposeC: true)
-            : new Plan<T>(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, kernel, threads, transposeC: false);
+        var packed = packedB is not null && packedB.Kernel == kernel && ldb == (transB ? k : n) ? packedB.Panels.Pointer : null;
+        var plan = route == Route.PackedCt
+            ? new Plan<T>(b, !transB, ldb, a, !transA, lda, c, ldc, n, k, m, accumulate, kernel, threads, transposeC: true, packed: null)
+            : new Plan<T>(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, kernel, threads, transposeC: false, packed);
         if (plan.Tasks == 1 || threads == 1)
         {
             for (var task = 0; task < plan.Tasks; task++)
@@ -181,6 +236,70 @@ internal static unsafe class MatMul
         }
 
         workers!.For(plan.Tasks, ref plan);
+    }
+
+    /// <summary>Which way a product is computed (<see cref="RouteOf{T}"/>).</summary>
+    private enum Route
+    {
+        /// <summary><see cref="FewRows{T}"/> on C.</summary>
+        FewRows,
+
+        /// <summary><see cref="FewRows{T}"/> on Cᵀ.</summary>
+        FewRowsOfCt,
+
+        /// <summary><see cref="DotRows{T}"/> on C.</summary>
+        DotRows,
+
+        /// <summary><see cref="DotRows{T}"/> on Cᵀ.</summary>
+        DotRowsOfCt,
+
+        /// <summary>The packed plan on Cᵀ (B's role taken by A, so a packed B is not used).</summary>
+        PackedCt,
+
+        /// <summary>The packed plan on C, the only route that reads a <see cref="PackedMatrix{T}"/>.</summary>
+        Packed,
+    }
+
+    /// <summary>
+    /// Gets whether a product of these dimensions and transposes would read a pre-packed B (<see cref="Pack{T}"/>) on
+    /// the best kernel; the others read B in place, so packing it for them would only cost memory.
+    /// </summary>
+    internal static bool ReadsPackedB<T>(int m, int k, int n, bool transA, bool transB)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => m > 0 && k > 0 && n > 0 && RouteOf<T>(m, k, n, transA, transB, Best) == Route.Packed;
+
+    /// <summary>
+    /// Chooses the route for a product with m, k, n &gt; 0. Narrow products skip packing on AVX-512 (see the class
+    /// remarks). Few rows and more columns: compute Cᵀ = op(B)ᵀ · op(A)ᵀ instead, so the short side lies along the
+    /// vectors of a (narrow) B panel rather than along MR rows that would mostly be padding; those tiles are stored
+    /// transposed.
+    /// </summary>
+    private static Route RouteOf<T>(int m, int k, int n, bool transA, bool transB, Kernel kernel)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var wide = kernel == Kernel.Avx512;
+        if (wide && m <= FewRowsMax && n >= m && !transB)
+        {
+            return Route.FewRows;
+        }
+
+        if (wide && n <= FewRowsMax && m > n && transA)
+        {
+            return Route.FewRowsOfCt;
+        }
+
+        if (wide && n <= DotColumnsMax && m > n && !transA && k >= Vector512<T>.Count)
+        {
+            return Route.DotRows;
+        }
+
+        if (wide && m <= DotColumnsMax && n > m && !transA && transB && k >= Vector512<T>.Count)
+        {
+            return Route.DotRowsOfCt;
+        }
+
+        var width = wide ? Vector512<T>.Count : Vector256<T>.Count;
+        return m <= width && n > m ? Route.PackedCt : Route.Packed;
     }
 
     /// <summary>Gets the threads a product of m·k·n multiply-adds uses: 1 below <see cref="Workers.MinParallelWork"/>, else all of <paramref name="workers"/>.</summary>
@@ -567,18 +686,22 @@ internal static unsafe class MatMul
         private readonly nint _lda;
         private readonly nint _ldb;
         private readonly int _ldc;
+        private readonly nint _packed;
+        private readonly int _panelsAll;
 
         /// <summary>
         /// Plans C (+)= op(A) · op(B) with stored rows lda, ldb, ldc apart; with <paramref name="transposeC"/> the plan
-        /// computes Cᵀ (m and n are Cᵀ's), writing element (i, j) to c[j · ldc + i].
+        /// computes Cᵀ (m and n are Cᵀ's), writing element (i, j) to c[j · ldc + i]. A non-null <paramref name="packed"/>
+        /// holds all of op(B) as <see cref="PackDepthBlock"/> lays it out; the tasks then read it instead of packing.
         /// </summary>
-        public Plan(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, Kernel kernel, int threads, bool transposeC)
+        public Plan(T* a, bool transA, int lda, T* b, bool transB, int ldb, T* c, int ldc, int m, int k, int n, bool accumulate, Kernel kernel, int threads, bool transposeC, T* packed)
         {
             (_a, _b, _c, _transA, _transB, _m, _k, _n, _accumulate, _kernel) = ((nint)a, (nint)b, (nint)c, transA, transB, m, k, n, accumulate, kernel);
-            (_lda, _ldb, _ldc, _transC) = (lda, ldb, ldc, transposeC);
+            (_lda, _ldb, _ldc, _transC, _packed) = (lda, ldb, ldc, transposeC, (nint)packed);
             var width = kernel == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count;
             _mr = kernel == Kernel.Avx512 ? 12 : 6;
             _nr = 2 * width;
+            _panelsAll = Count(n, _nr);
 
             // Equal depth blocks of at most KC (k = 300 gives 2 × 150, not 256 + 44); independent of the thread count.
             var depthBlocks = (k + DepthBlock - 1) / DepthBlock;
@@ -617,6 +740,23 @@ internal static unsafe class MatMul
 
         public int Tasks { get; }
 
+        /// <summary>Gets the number of depth blocks (KC deep, the last possibly shorter).</summary>
+        public int DepthBlocks => Count(_k, _kc);
+
+        /// <summary>Gets the length of all of op(B) packed: every depth block's NR-wide panels over all n columns.</summary>
+        public int PackedLength => checked(_k * _panelsAll * _nr);
+
+        /// <summary>
+        /// Packs depth block <paramref name="block"/> of all of op(B) to <paramref name="dst"/> + p0 · (all panels · NR):
+        /// the same panels, in the same order, as a task starting at any column multiple of NR packs for itself, so a
+        /// task's slice starts j0 · depth further on.
+        /// </summary>
+        public void PackDepthBlock(T* b, T* dst, int block)
+        {
+            var p0 = block * _kc;
+            PackB(b, dst + ((long)p0 * _panelsAll * _nr), p0, Math.Min(_kc, _k - p0), 0, _n);
+        }
+
         /// <summary>
         /// Computes the tile of task <paramref name="task"/> over the whole depth: per depth block, packs its B slice
         /// once, then walks A in MR-row panels (read in place; a short last panel as a shorter overlapping tile,
@@ -632,13 +772,21 @@ internal static unsafe class MatMul
             var panelsM = Count(rows, _mr);
             var panelsN = Count(cols, _nr);
             var packA = Scratch<T>.A(_mr * _kc);
-            var packB = Scratch<T>.B(panelsN * _nr * _kc);
+            T* a = (T*)_a, b = (T*)_b, c = (T*)_c, packed = (T*)_packed;
+            var packB = packed is null ? Scratch<T>.B(panelsN * _nr * _kc) : null;
             var edge = Scratch<T>.Edge(_mr * _nr);
-            T* a = (T*)_a, b = (T*)_b, c = (T*)_c;
             for (var p0 = 0; p0 < _k; p0 += _kc)
             {
                 var depth = Math.Min(_kc, _k - p0);
-                PackB(b, packB, p0, depth, j0, cols);
+                if (packed is null)
+                {
+                    PackB(b, packB, p0, depth, j0, cols);
+                }
+                else
+                {
+                    packB = packed + ((long)p0 * _panelsAll * _nr) + ((long)j0 * depth);
+                }
+
                 var load = _accumulate || p0 > 0;
                 for (var ip = 0; ip < panelsM; ip++)
                 {

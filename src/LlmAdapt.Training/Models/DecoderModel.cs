@@ -19,6 +19,7 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
     private (string Weight, string Bias)[]? _siteTensors;
     private Workers? _workers;
     private IReadOnlyList<TrainableSlice<T>>? _trainable;
+    private readonly Dictionary<(nint Weight, bool Transposed), PackedMatrix<T>> _frozenPacks = [];
     private (int B, int T) _loraShape;
     private T* _lastLosses;
     private int _lastCount;
@@ -34,6 +35,11 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
     /// <summary>Gets the parameter tensors in buffer order.</summary>
     public IReadOnlyList<ParameterTensor> Tensors { get; }
 
+    /// <summary>
+    /// Gets the parameter values. Write base weights through <see cref="Values"/>, <see cref="InitializeRandom"/> or
+    /// <see cref="MergeLora"/> while adapters are attached: those drop the packed copies of the frozen weights
+    /// (<see cref="FrozenPack"/>), which a write straight into this buffer would leave stale.
+    /// </summary>
     public PinnedBuffer<T> Parameters { get; }
 
     public PinnedBuffer<T>? Gradients { get; private set; }
@@ -67,12 +73,19 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
     /// <summary>Gets the threads this model's kernels share their work with, following <see cref="Threads"/> (this model's own).</summary>
     public Workers Workers => Workers.Follow(ref _workers, Threads);
 
-    /// <summary>Ends this model's helper threads (a later forward starts them again).</summary>
+    /// <summary>Ends this model's helper threads (a later forward starts them again) and drops the packed frozen weights.</summary>
     public void Dispose()
     {
         _workers?.Dispose();
         _workers = null;
+        DropFrozenPacks();
     }
+
+    /// <summary>Gets the bytes held by packed copies of frozen weights (<see cref="FrozenPack"/>).</summary>
+    public long FrozenPackBytes { get; private set; }
+
+    /// <summary>Gets or sets the most bytes the packed frozen weights may hold (default 2 GiB); weights first used past it are packed per product as before.</summary>
+    public long FrozenPackLimitBytes { get; set; } = 2L << 30;
 
     /// <summary>
     /// Gets or sets whether attached adapters are switched off: forward then runs the bare base weights (DPO's reference
@@ -95,7 +108,13 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
 
     public IReadOnlyList<TrainableSlice<T>> Trainable => _trainable ??= BuildTrainable();
 
-    public Span<T> Values(string name) => Parameters.Span.Slice(_byName[name].Offset, _byName[name].Length);
+    /// <summary>Gets one tensor's values to read or write (dropping the packed frozen weights, which a write would make stale).</summary>
+    public Span<T> Values(string name)
+    {
+        var tensor = _byName[name];
+        DropFrozenPacks();
+        return Parameters.Span.Slice(tensor.Offset, tensor.Length);
+    }
 
     /// <summary>Returns the block prefix of layer <paramref name="layer"/> ("transformer.h.0." or "model.layers.0.").</summary>
     public abstract string LayerPrefix(int layer);
@@ -106,7 +125,12 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
     /// <summary>Returns another name the tensor may carry in checkpoints written by other tools, or null.</summary>
     public virtual string? AlternativeName(string name) => null;
 
-    public abstract void InitializeRandom(int seed);
+    /// <summary>Sets every parameter to the family's random initialisation from <paramref name="seed"/>.</summary>
+    public void InitializeRandom(int seed)
+    {
+        DropFrozenPacks();
+        InitializeWeights(seed);
+    }
 
     /// <summary>Creates an empty key/value cache for <see cref="DecodeStep"/>.</summary>
     public abstract DecoderKvCache<T> CreateCache();
@@ -227,6 +251,7 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
         Lora = state;
         _trainable = null;
         _loraShape = default;
+        DropFrozenPacks();
         return state;
     }
 
@@ -251,6 +276,7 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
 
         Lora = null;
         _trainable = null;
+        DropFrozenPacks();
     }
 
     // ------------------------------------------------------------------ shared pieces of forward and backward
@@ -309,6 +335,46 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
     protected T LossScale(double lossScale) => _summedBackward ? T.CreateChecked(lossScale) : TargetWeight <= 0 ? T.Zero : T.CreateChecked(lossScale / TargetWeight);
 
     protected T* P(string name) => Parameters.Pointer + _byName[name].Offset;
+
+    /// <summary>Writes the family's random initialisation (<see cref="InitializeRandom"/>).</summary>
+    protected abstract void InitializeWeights(int seed);
+
+    /// <summary>
+    /// Gets op(W)[k, n] (W stored [n, k] when <paramref name="transposed"/>) packed once for the matrix multiply, when the
+    /// base is frozen (adapters attached) and an m-row product by it would read a pack; otherwise null. A LoRA step
+    /// multiplies every frozen projection and the head by the same values, forward and for the input gradient, so
+    /// packing them once saves copying them into panels in every product (measured in docs/fine-tuning.md). The packs
+    /// cost as much memory again as the weights they copy (two per weight); they are dropped on any write through this
+    /// class and when adapters are attached, merged or the model is disposed.
+    /// </summary>
+    protected PackedMatrix<T>? FrozenPack(T* weight, bool transposed, int m, int k, int n)
+    {
+        if (Lora is null || !MatMul.ReadsPackedB<T>(m, k, n, false, transposed))
+        {
+            return null;
+        }
+
+        if (!_frozenPacks.TryGetValue(((nint)weight, transposed), out var packed))
+        {
+            var bytes = MatMul.PackedLength<T>(k, n) * (long)sizeof(T);
+            if (FrozenPackBytes + bytes > FrozenPackLimitBytes)
+            {
+                return null;
+            }
+
+            packed = MatMul.Pack(weight, transposed, k, n, Workers);
+            _frozenPacks.Add(((nint)weight, transposed), packed);
+            FrozenPackBytes += bytes;
+        }
+
+        return packed;
+    }
+
+    private void DropFrozenPacks()
+    {
+        _frozenPacks.Clear();
+        FrozenPackBytes = 0;
+    }
 
     /// <summary>Returns the gradient of a tensor, or null when the base is frozen (LoRA attached).</summary>
     protected T* G(string name) => Lora is not null ? null : GradientPointer + _byName[name].Offset;

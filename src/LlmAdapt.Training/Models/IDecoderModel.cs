@@ -16,6 +16,9 @@ internal interface IDecoderModel<T>
     /// <summary>Gets or sets the most threads this model's kernels use; 0 means every core. Set per model, so two trainers do not interfere.</summary>
     int Threads { get; set; }
 
+    /// <summary>Gets or sets the most bytes this model may keep its frozen weights packed in for the matrix multiply (a LoRA run's base); 0 keeps none.</summary>
+    long FrozenPackLimitBytes { get; set; }
+
     /// <summary>Gets the threads this model's kernels share their work with (its own, following <see cref="Threads"/>); the optimiser's step uses them too.</summary>
     Workers Workers { get; }
 

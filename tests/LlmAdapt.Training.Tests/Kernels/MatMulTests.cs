@@ -118,6 +118,53 @@ public sealed unsafe class MatMulTests : IDisposable
     }
 
     [Theory]
+    [InlineData(197, 600, 515, false, true)]
+    [InlineData(197, 600, 515, true, false)]
+    [InlineData(40, 300, 48, false, false)]
+    [InlineData(1024, 128, 400, false, true)]
+    [InlineData(33, 17, 1000, true, true)]
+    [InlineData(12, 64, 70, false, true)]
+    public void Gemm_WithAPackedB_GivesTheSameBitsAsPackingPerCall_OnEveryKernelAndThreadCount(int m, int k, int n, bool transA, bool transB)
+    {
+        // Depths that split into equal blocks (600 = 3 × 200), column counts ending in a half panel (515, 48, 70) and in
+        // a whole one, and a short matrix (12 rows) whose product takes the Cᵀ route and so reads B in place.
+        var (a, b, c, _) = Problem(m, k, n, transA, transB, seed: 9);
+        using var one = new Workers(1);
+        foreach (var kernel in Kernels())
+        {
+            foreach (var workers in new[] { one, _two })
+            {
+                var plain = (float[])c.Clone();
+                var packed = (float[])c.Clone();
+                fixed (float* pa = a, pb = b, pc = plain, pp = packed)
+                {
+                    var pack = MatMul.Pack(pb, transB, k, n, workers, kernel);
+                    MatMul.Gemm(pa, transA, pb, transB, pc, m, k, n, accumulate: true, workers, kernel);
+                    MatMul.Gemm(pa, transA, pb, transB, pp, m, k, n, accumulate: true, workers, kernel, pack);
+                }
+
+                Assert.Equal(plain, packed);
+            }
+        }
+    }
+
+    [Fact]
+    public void Gemm_RefusesAPackOfAnotherMatrix()
+    {
+        var (a, b, _, _) = Problem(40, 30, 50, false, false, seed: 2);
+        var c = new float[40 * 50];
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var pack = MatMul.Pack(pb, false, 30, 50);
+            var p = pa;
+            var q = pb;
+            var o = pc;
+            Assert.Throws<ArgumentException>(() => MatMul.Gemm(p, false, q, true, o, 40, 30, 50, accumulate: false, null, pack));
+            Assert.Throws<ArgumentException>(() => MatMul.Gemm(p, false, q + 1, false, o, 40, 30, 50, accumulate: false, null, pack));
+        }
+    }
+
+    [Theory]
     [InlineData(30, 33, 47, false, false)]
     [InlineData(30, 33, 47, true, true)]
     [InlineData(26, 9, 40, false, true)]

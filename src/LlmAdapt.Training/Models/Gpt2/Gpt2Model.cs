@@ -62,7 +62,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
     public override string? AlternativeName(string name) => name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : null;
 
     /// <summary>Initialises like GPT-2: N(0, 0.02) weights, residual projections scaled by 1/√(2L), zero biases, unit norms.</summary>
-    public override void InitializeRandom(int seed)
+    protected override void InitializeWeights(int seed)
     {
         var random = new Random(seed);
         var residualStd = 0.02 / Math.Sqrt(2.0 * Config.Layers);
@@ -112,7 +112,8 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         Layers.LayerNormForward(a.LnF.Pointer, a.LnFMean.Pointer, a.LnFRstd.Pointer, residual, P("transformer.ln_f.weight"), P("transformer.ln_f.bias"), n, c, _eps, Workers);
 
         // Tied head: logits (N, V) = lnf (N, C) · wteᵀ.
-        MatMul.Gemm(a.LnF.Pointer, false, P("transformer.wte.weight"), true, a.Logits.Pointer, n, c, v, accumulate: false, Workers);
+        var wte = P("transformer.wte.weight");
+        MatMul.Gemm(a.LnF.Pointer, false, wte, true, a.Logits.Pointer, n, c, v, accumulate: false, Workers, FrozenPack(wte, true, n, c, v));
         return Loss(a.Logits.Pointer, a.Losses.Pointer, targets, weights, n);
     }
 
@@ -165,7 +166,7 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
         var scale = LossScale(lossScale);
 
         // Through the loss and the tied head in one step (dlogits is never formed); the embedding gradient is null when frozen.
-        Layers.CrossEntropyHeadBackward(a.DLnF.Pointer, G("transformer.wte.weight"), a.Logits.Pointer, a.LnF.Pointer, a.Wte(this), targets, LastWeights, scale, n, c, v, Workers);
+        Layers.CrossEntropyHeadBackward(a.DLnF.Pointer, G("transformer.wte.weight"), a.Logits.Pointer, a.LnF.Pointer, a.Wte(this), targets, LastWeights, scale, n, c, v, Workers, FrozenPack(a.Wte(this), false, n, v, c));
 
         var last = Config.Layers == 0 ? a.Encoded.Pointer : a.Blocks[^1].Residual3.Pointer;
         a.DResidual.Clear(Workers);
@@ -207,7 +208,8 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
     {
         var (_, inF, outF) = Sites[site];
         var (weight, bias) = SiteTensors(site);
-        Layers.LinearForward(output, input, P(layer, weight), P(layer, bias), n, inF, outF, Workers);
+        var w = P(layer, weight);
+        Layers.LinearForward(output, input, w, P(layer, bias), n, inF, outF, Workers, FrozenPack(w, false, n, inF, outF));
         LoraForward(layer, site, output, input, n);
     }
 
@@ -215,7 +217,8 @@ internal sealed unsafe class Gpt2Model<T> : DecoderModel<T>
     {
         var (_, inF, outF) = Sites[site];
         var (weight, bias) = SiteTensors(site);
-        Layers.LinearBackward(dinput, G(layer, weight), G(layer, bias), doutput, input, P(layer, weight), n, inF, outF, Workers);
+        var w = P(layer, weight);
+        Layers.LinearBackward(dinput, G(layer, weight), G(layer, bias), doutput, input, w, n, inF, outF, Workers, FrozenPack(w, true, n, outF, inF));
         LoraBackward(layer, site, dinput, doutput, input, n);
     }
 

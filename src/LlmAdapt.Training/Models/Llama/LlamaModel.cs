@@ -59,7 +59,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
     public override HuggingFaceModelConfig ToHuggingFace() => LlamaCheckpoint.ToHuggingFace(Config);
 
     /// <summary>N(0, 0.02) matrices and unit norms, as Hugging Face's initializer_range default.</summary>
-    public override void InitializeRandom(int seed)
+    protected override void InitializeWeights(int seed)
     {
         var random = new Random(seed);
         foreach (var tensor in Tensors)
@@ -110,7 +110,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         }
 
         LlamaLayers.RmsNormForward(a.NormF.Pointer, a.RstdF.Pointer, residual, P("model.norm.weight"), n, c, _eps, Workers);
-        MatMul.Gemm(a.NormF.Pointer, false, P(Head), true, a.Logits.Pointer, n, c, v, accumulate: false, Workers);
+        MatMul.Gemm(a.NormF.Pointer, false, P(Head), true, a.Logits.Pointer, n, c, v, accumulate: false, Workers, FrozenPack(P(Head), true, n, c, v));
         return Loss(a.Logits.Pointer, a.Losses.Pointer, targets, weights, n);
     }
 
@@ -157,7 +157,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
         var targets = LastTargets ?? throw new InvalidOperationException("Backward needs the targets of the last Forward.");
         int b = a.B, t = a.T, c = Config.Channels, v = Config.VocabSize, n = b * t, hd = Config.HeadSize, nh = Config.Heads, nkv = Config.KeyValueHeads, im = Config.IntermediateSize;
         var scale = LossScale(lossScale);
-        Layers.CrossEntropyHeadBackward(a.DNorm.Pointer, G(Head), a.Logits.Pointer, a.NormF.Pointer, P(Head), targets, LastWeights, scale, n, c, v, Workers);
+        Layers.CrossEntropyHeadBackward(a.DNorm.Pointer, G(Head), a.Logits.Pointer, a.NormF.Pointer, P(Head), targets, LastWeights, scale, n, c, v, Workers, FrozenPack(P(Head), false, n, v, c));
         var last = Config.Layers == 0 ? a.Embedded.Pointer : a.Blocks[^1].Residual3.Pointer;
         a.DResidual.Clear(Workers);
         var dres = a.DResidual.Pointer;
@@ -205,7 +205,8 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
     private void Linear(int layer, int site, T* y, T* x, int n)
     {
         var (_, inF, outF) = Sites[site];
-        MatMul.Gemm(x, false, P(layer, SiteTensors(site).Weight), true, y, n, inF, outF, accumulate: false, Workers);
+        var w = P(layer, SiteTensors(site).Weight);
+        MatMul.Gemm(x, false, w, true, y, n, inF, outF, accumulate: false, Workers, FrozenPack(w, true, n, inF, outF));
         LoraForward(layer, site, y, x, n);
     }
 
@@ -220,7 +221,7 @@ internal sealed unsafe class LlamaModel<T> : DecoderModel<T>
     /// <summary>dx += dy · W; dW += dyᵀ · x (skipped when frozen).</summary>
     private void HeadBackward(T* dx, T* dw, T* dy, T* x, T* w, int n, int inF, int outF)
     {
-        MatMul.Gemm(dy, w, dx, n, outF, inF, accumulate: true, Workers);
+        MatMul.Gemm(dy, w, dx, n, outF, inF, accumulate: true, Workers, FrozenPack(w, false, n, outF, inF));
         if (dw != null)
         {
             MatMul.Gemm(dy, true, x, false, dw, outF, n, inF, accumulate: true, Workers);
