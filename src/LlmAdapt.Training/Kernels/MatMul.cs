@@ -32,6 +32,9 @@ namespace LlmAdapt.Training.Kernels;
 /// <item>The micro-kernels, packing and edge stores are compiled fully optimised on first use
 /// (<see cref="MethodImplOptions.AggressiveOptimization"/>): under tiered compilation a kernel variant first met late
 /// (the 6-row tile of a 64-row Aᵀ·B) ran its first-tier code, at about half speed, for hundreds of calls.</item>
+/// <item>A B multiplied many times by unchanged values (a frozen weight) can be packed once, every depth block and
+/// panel laid out as the tasks would pack them (<see cref="Pack{T}"/>); a product given that pack reads its slice
+/// from it instead of packing, with the same bits as a result.</item>
 /// <item>Narrow products, where padding would waste most lanes (LoRA's rank-r shapes), skip packing on AVX-512:
 /// at most 16 rows (or, through Cᵀ, 16 columns with A transposed) go to <see cref="FewRows{T}"/>, which reads B's rows
 /// in place; at most 8 columns with A row-major go to <see cref="DotRows{T}"/>, dot products along the depth, and so
@@ -157,7 +160,7 @@ internal static unsafe class MatMul
     {
         if (packed is not null && (packed.Source != b || packed.Transposed != transB || packed.Depth != k || packed.Columns != n))
         {
-            throw new ArgumentException($"The packed B ({packed.Depth} × {packed.Columns}, transposed {packed.Transposed}) is not op(B) of this product ({k} × {n}, transposed {transB}) or was packed from another address.", nameof(packed));
+            throw new ArgumentException($"The packed B ({packed.Depth} × {packed.Columns}, transposed {packed.Transposed}) is not op(B) of this product ({k} × {n}, transposed {transB}) or was packed from another address.", "packedB");
         }
 
         return packed;

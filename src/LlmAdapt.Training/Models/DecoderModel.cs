@@ -343,9 +343,10 @@ internal abstract unsafe class DecoderModel<T> : IDecoderModel<T>, IDisposable
     /// Gets op(W)[k, n] (W stored [n, k] when <paramref name="transposed"/>) packed once for the matrix multiply, when the
     /// base is frozen (adapters attached) and an m-row product by it would read a pack; otherwise null. A LoRA step
     /// multiplies every frozen projection and the head by the same values, forward and for the input gradient, so
-    /// packing them once saves copying them into panels in every product (measured in docs/fine-tuning.md). The packs
-    /// cost as much memory again as the weights they copy (two per weight); they are dropped on any write through this
-    /// class and when adapters are attached, merged or the model is disposed.
+    /// packing them once saves copying them into panels in every product (measured in docs/fine-tuning.md). A weight
+    /// may be packed in both orientations, so the packs cost up to twice the memory of the weights they copy, within
+    /// <see cref="FrozenPackLimitBytes"/>; they are dropped on any write through this class and when adapters are
+    /// attached, merged or the model is disposed.
     /// </summary>
     protected PackedMatrix<T>? FrozenPack(T* weight, bool transposed, int m, int k, int n)
     {
