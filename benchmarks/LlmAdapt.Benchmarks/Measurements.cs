@@ -33,6 +33,46 @@ internal static class Measurements
     /// <summary>The 1, 5 and 15 minute load averages from <c>/proc/loadavg</c>, or <c>n/a</c>.</summary>
     public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
+    /// <summary>
+    /// Times <paramref name="subject"/> against <paramref name="baseline"/> side by side in this process: one warm-up call
+    /// each, then <paramref name="rounds"/> rounds alternating which goes first; returns the median over the rounds of
+    /// subject time ÷ baseline time. Load that comes and goes then weighs on both sides of each ratio alike, where
+    /// BenchmarkDotNet runs each side in a process of its own, minutes apart (on a shared VM a whole process can run
+    /// 1.5× slower than the next).
+    /// </summary>
+    public static double AlternatingRatio(Action subject, Action baseline, int rounds)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rounds);
+        subject();
+        baseline();
+        var ratios = new List<double>(rounds);
+        for (var round = 0; round < rounds; round++)
+        {
+            double s, b;
+            if (round % 2 == 0)
+            {
+                s = Time(subject);
+                b = Time(baseline);
+            }
+            else
+            {
+                b = Time(baseline);
+                s = Time(subject);
+            }
+
+            ratios.Add(s / b);
+        }
+
+        return Median(ratios);
+
+        static double Time(Action action)
+        {
+            var start = Stopwatch.GetTimestamp();
+            action();
+            return Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+    }
+
     /// <summary>The median of <paramref name="values"/> (the mean of the two middle ones for an even count).</summary>
     public static double Median(IEnumerable<double> values)
     {
