@@ -72,6 +72,29 @@ public sealed class DecoderTrainerTests
     }
 
     [Fact]
+    public async Task FrozenWeightPackMegabytes_BoundsThePackedBase_AndLeavesTheAdaptersBitIdentical()
+    {
+        // 2 × 16 = 32 rows a step, enough for the frozen products to read packed weights.
+        async Task<(float[] Adapters, long PackedBytes)> Tune(int megabytes)
+        {
+            var model = new Gpt2Model<float>(new Gpt2Config { Layers = 1, Heads = 2, Channels = 16, ContextLength = 16 });
+            model.InitializeRandom(5);
+            model.AttachLora(new LoraOptions { Rank = 2, Alpha = 4 }, seed: 6);
+            var options = Options(4);
+            (options.SequenceLength, options.FrozenWeightPackMegabytes) = (16, megabytes);
+            var tokens = PatternTokens(400);
+            await new DecoderTrainer(model, options, seed: 5).RunAsync(new TokenBlockSource(tokens, 2, 16, "pattern"), new TokenBlockSource(tokens[300..], 2, 16, "pattern"), null, CancellationToken.None);
+            return (model.Lora!.Parameters.Span.ToArray(), model.FrozenPackBytes);
+        }
+
+        var packed = await Tune(2048);
+        var plain = await Tune(0);
+        Assert.True(packed.PackedBytes > 0, "the default packed nothing");
+        Assert.Equal(0, plain.PackedBytes);
+        Assert.Equal(packed.Adapters, plain.Adapters);
+    }
+
+    [Fact]
     public async Task Run_ReportsEveryStep_WithValidationOnTheInterval_AndLowersTheLoss()
     {
         var (_, report) = await Train(seed: 5, steps: 30);
