@@ -122,7 +122,7 @@ internal static unsafe class MatMul
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
         var which = kernel ?? Best;
         var plan = new Plan<T>(null, false, k, b, transB, transB ? k : n, null, n, 1, k, n, false, which, 1, transposeC: false, packed: null);
-        var panels = new PinnedBuffer<T>(plan.PackedLength);
+        var panels = new PinnedBuffer<T>(PackedLength<T>(k, n, which));
         var item = new PackItem<T>(plan, b, panels.Pointer);
         var blocks = plan.DepthBlocks;
         if (workers is null || blocks == 1)
@@ -140,11 +140,11 @@ internal static unsafe class MatMul
         return new PackedMatrix<T>(b, transB, k, n, which, panels);
     }
 
-    /// <summary>Gets the elements <see cref="Pack{T}"/> holds for op(B)[k, n] on the best kernel (n padded to whole panels).</summary>
-    internal static long PackedLength<T>(int k, int n)
+    /// <summary>Gets the elements <see cref="Pack{T}"/> holds for op(B)[k, n] on <paramref name="kernel"/> (default: the best): every depth row of n padded to whole NR-column panels.</summary>
+    internal static long PackedLength<T>(int k, int n, Kernel? kernel = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var nr = 2 * (Best == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count);
+        var nr = 2 * ((kernel ?? Best) == Kernel.Avx512 ? Vector512<T>.Count : Vector256<T>.Count);
         return (long)k * ((n + nr - 1) / nr) * nr;
     }
 
@@ -745,9 +745,6 @@ internal static unsafe class MatMul
 
         /// <summary>Gets the number of depth blocks (KC deep, the last possibly shorter).</summary>
         public int DepthBlocks => Count(_k, _kc);
-
-        /// <summary>Gets the length of all of op(B) packed: every depth block's NR-wide panels over all n columns.</summary>
-        public int PackedLength => checked(_k * _panelsAll * _nr);
 
         /// <summary>
         /// Packs depth block <paramref name="block"/> of all of op(B) to <paramref name="dst"/> + p0 · (all panels · NR):

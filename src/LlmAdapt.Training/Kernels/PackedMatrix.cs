@@ -36,7 +36,4 @@ internal sealed unsafe class PackedMatrix<T>
 
     /// <summary>Gets the panels: per depth block, every NR-column panel over all n columns (zero-padded).</summary>
     public PinnedBuffer<T> Panels { get; }
-
-    /// <summary>Gets the bytes the pack holds.</summary>
-    public long Bytes => (long)Panels.Length * sizeof(T);
 }
