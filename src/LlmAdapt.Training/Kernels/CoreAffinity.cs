@@ -33,15 +33,7 @@ internal static unsafe partial class CoreAffinity
             return -1;
         }
 
-        try
-        {
-            return Pin(helper, threads);
-        }
-        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
-        {
-            s_libc = false;
-            return -1;
-        }
+        return Guard(() => Pin(helper, threads), -1);
     }
 
     private static int Pin(int helper, int threads)
@@ -73,6 +65,7 @@ internal static unsafe partial class CoreAffinity
     /// <summary>Whether the C library had every function used here (false after one was missing: an older libc).</summary>
     private static bool s_libc = true;
 
+    /// <summary>Runs a call into the C library; a missing function or library turns the calls off and gives <paramref name="fallback"/>.</summary>
     private static int Guard(Func<int> call, int fallback)
     {
         try

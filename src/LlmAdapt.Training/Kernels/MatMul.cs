@@ -224,7 +224,7 @@ internal static unsafe class MatMul
         }
 
         var threads = ThreadsFor(workers, m, k, n);
-        var packed = packedB is not null && packedB.Kernel == kernel && ldb == (transB ? k : n) ? packedB.Panels.Pointer : null;
+        var packed = packedB is not null && packedB.Kernel == kernel ? packedB.Panels.Pointer : null;
         var plan = route == Route.PackedCt
             ? new Plan<T>(b, !transB, ldb, a, !transA, lda, c, ldc, n, k, m, accumulate, kernel, threads, transposeC: true, packed: null)
             : new Plan<T>(a, transA, lda, b, transB, ldb, c, ldc, m, k, n, accumulate, kernel, threads, transposeC: false, packed);
