@@ -35,43 +35,62 @@ internal static class Measurements
 
     /// <summary>
     /// Times <paramref name="subject"/> against <paramref name="baseline"/> side by side in this process: one warm-up call
-    /// each, then <paramref name="rounds"/> rounds alternating which goes first; returns the median over the rounds of
-    /// subject time ÷ baseline time. Load that comes and goes then weighs on both sides of each ratio alike, where
-    /// BenchmarkDotNet runs each side in a process of its own, minutes apart (on a shared VM a whole process can run
-    /// 1.5× slower than the next).
+    /// each, then <paramref name="rounds"/> rounds of <see cref="Alternate{T}"/>; returns the median over the rounds of
+    /// subject time ÷ baseline time.
     /// </summary>
     public static double AlternatingRatio(Action subject, Action baseline, int rounds)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rounds);
         subject();
         baseline();
-        var ratios = new List<double>(rounds);
-        for (var round = 0; round < rounds; round++)
-        {
-            double s, b;
-            if (round % 2 == 0)
-            {
-                s = Time(subject);
-                b = Time(baseline);
-            }
-            else
-            {
-                b = Time(baseline);
-                s = Time(subject);
-            }
+        var (s, b) = Alternate(rounds, () => Seconds(subject), () => Seconds(baseline));
+        return Median(s.Zip(b, (x, y) => x / y));
 
-            ratios.Add(s / b);
-        }
-
-        return Median(ratios);
-
-        static double Time(Action action)
+        static double Seconds(Action action)
         {
             var start = Stopwatch.GetTimestamp();
             action();
             return Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
     }
+
+    /// <summary>
+    /// The one alternation every side-by-side figure of the compare verbs comes from: runs <paramref name="first"/> and
+    /// <paramref name="second"/> once each per round, for <paramref name="rounds"/> rounds, swapping which goes first
+    /// every round (round 0: <paramref name="first"/> first), and returns what each measured, in round order;
+    /// <paramref name="afterRound"/>, when given, sees each round's pair as it ends. Load that comes and goes then weighs
+    /// on both sides of a round alike, where BenchmarkDotNet runs each side in a process of its own, minutes apart (on a
+    /// shared VM a whole process can run 1.5× slower than the next), and neither side always runs first.
+    /// </summary>
+    public static async Task<(List<T> First, List<T> Second)> AlternateAsync<T>(int rounds, Func<Task<T>> first, Func<Task<T>> second, Action<int, T, T>? afterRound = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rounds);
+        var (a, b) = (new List<T>(rounds), new List<T>(rounds));
+        for (var round = 0; round < rounds; round++)
+        {
+            T x, y;
+            if (round % 2 == 0)
+            {
+                x = await first().ConfigureAwait(false);
+                y = await second().ConfigureAwait(false);
+            }
+            else
+            {
+                y = await second().ConfigureAwait(false);
+                x = await first().ConfigureAwait(false);
+            }
+
+            a.Add(x);
+            b.Add(y);
+            afterRound?.Invoke(round, x, y);
+        }
+
+        return (a, b);
+    }
+
+    /// <summary><see cref="AlternateAsync{T}"/> for measurements taken synchronously (it completes on the calling thread).</summary>
+    public static (List<T> First, List<T> Second) Alternate<T>(int rounds, Func<T> first, Func<T> second)
+        => AlternateAsync(rounds, () => Task.FromResult(first()), () => Task.FromResult(second())).GetAwaiter().GetResult();
 
     /// <summary>The median of <paramref name="values"/> (the mean of the two middle ones for an even count).</summary>
     public static double Median(IEnumerable<double> values)

@@ -81,8 +81,8 @@ internal static class EmbeddingComparison
 
     /// <summary>
     /// The int8 speed-up on the abstracts measured side by side: after one warm-up each, fp32 and int8 embed the corpus
-    /// in alternating order (fp32 then int8, int8 then fp32, …), so load that comes and goes and whichever side runs
-    /// first weigh on both alike (BenchmarkDotNet runs all of one side's operations, then the other's, minutes apart).
+    /// in alternating order (fp32 then int8, int8 then fp32, …: <see cref="Measurements.AlternateAsync{T}"/>), so load
+    /// that comes and goes and whichever side runs first weigh on both alike.
     /// Prints each pair; returns the median of the per-pair wall-time ratios, the ratio of the process CPU time each side
     /// used, and each side's median wall time.
     /// </summary>
@@ -93,32 +93,15 @@ internal static class EmbeddingComparison
         var texts = EmbeddingCorpora.Get("abstracts");
         _ = await TimeAsync(fp32, texts).ConfigureAwait(false);
         _ = await TimeAsync(int8, texts).ConfigureAwait(false);
-        var ratios = new List<double>(pairs);
-        var (fp32Cpu, int8Cpu) = (0.0, 0.0);
-        var (fp32Walls, int8Walls) = (new List<double>(pairs), new List<double>(pairs));
-        for (var pair = 0; pair < pairs; pair++)
-        {
-            (double Wall, double Cpu) a, b;
-            if (pair % 2 == 0)
-            {
-                a = await TimeAsync(fp32, texts).ConfigureAwait(false);
-                b = await TimeAsync(int8, texts).ConfigureAwait(false);
-            }
-            else
-            {
-                b = await TimeAsync(int8, texts).ConfigureAwait(false);
-                a = await TimeAsync(fp32, texts).ConfigureAwait(false);
-            }
-
-            ratios.Add(a.Wall / b.Wall);
-            fp32Cpu += a.Cpu;
-            int8Cpu += b.Cpu;
-            fp32Walls.Add(a.Wall);
-            int8Walls.Add(b.Wall);
-            Console.WriteLine(FormattableString.Invariant(
-                $"pair {pair + 1} ({(pair % 2 == 0 ? "fp32 first" : "int8 first")}): fp32 {a.Wall:F2} s wall / {a.Cpu:F2} s CPU, int8 {b.Wall:F2} s / {b.Cpu:F2} s, ratio {a.Wall / b.Wall:F3}; load average {Measurements.LoadAverage()}"));
-        }
-
+        var (fp32Runs, int8Runs) = await Measurements.AlternateAsync(
+            pairs,
+            () => TimeAsync(fp32, texts),
+            () => TimeAsync(int8, texts),
+            (pair, a, b) => Console.WriteLine(FormattableString.Invariant(
+                $"pair {pair + 1} ({(pair % 2 == 0 ? "fp32 first" : "int8 first")}): fp32 {a.Wall:F2} s wall / {a.Cpu:F2} s CPU, int8 {b.Wall:F2} s / {b.Cpu:F2} s, ratio {a.Wall / b.Wall:F3}; load average {Measurements.LoadAverage()}"))).ConfigureAwait(false);
+        var ratios = fp32Runs.Zip(int8Runs, (a, b) => a.Wall / b.Wall);
+        var (fp32Cpu, int8Cpu) = (fp32Runs.Sum(r => r.Cpu), int8Runs.Sum(r => r.Cpu));
+        var (fp32Walls, int8Walls) = (fp32Runs.Select(r => r.Wall), int8Runs.Select(r => r.Wall));
         return new SideBySide(Measurements.Median(ratios), fp32Cpu / int8Cpu, Measurements.Median(fp32Walls), Measurements.Median(int8Walls));
     }
 

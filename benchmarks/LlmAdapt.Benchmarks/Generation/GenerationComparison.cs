@@ -61,7 +61,8 @@ internal static class GenerationComparison
             }
 
             // The 124M-weight model takes seconds per call on a shared 2-core machine: fewer rounds there. The order
-            // alternates (peer first, then ours first) so that neither side always runs straight after the other.
+            // alternates (peer first, then ours first: Measurements.Alternate) so that neither side always runs straight
+            // after the other.
             var (warmup, rounds) = model == "gpt2small" ? (2, 8) : (10, 30);
             for (var i = 0; i < warmup; i++)
             {
@@ -69,35 +70,15 @@ internal static class GenerationComparison
                 benchmark.LlmAdapt_OnnxDecoderModel();
             }
 
-            double ours = 0, peer = 0;
-            for (var i = 0; i < rounds; i++)
+            var (peer, ours) = Measurements.Alternate(rounds, () => CpuOf(() => benchmark.OrtGenAI_Generator()), () => CpuOf(() => benchmark.LlmAdapt_OnnxDecoderModel()));
+            double CpuOf(Action call)
             {
                 var start = Cpu();
-                if (i % 2 == 0)
-                {
-                    benchmark.OrtGenAI_Generator();
-                }
-                else
-                {
-                    benchmark.LlmAdapt_OnnxDecoderModel();
-                }
-
-                var middle = Cpu();
-                if (i % 2 == 0)
-                {
-                    benchmark.LlmAdapt_OnnxDecoderModel();
-                }
-                else
-                {
-                    benchmark.OrtGenAI_Generator();
-                }
-
-                var end = Cpu();
-                peer += i % 2 == 0 ? middle - start : end - middle;
-                ours += i % 2 == 0 ? end - middle : middle - start;
+                call();
+                return Cpu() - start;
             }
 
-            return peer / ours;
+            return peer.Sum() / ours.Sum();
         }
         finally
         {

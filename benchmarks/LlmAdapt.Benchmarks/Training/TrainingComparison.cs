@@ -12,7 +12,8 @@ namespace LlmAdapt.Benchmarks.Training;
 /// then every multiply of <see cref="MatMulShape.Transformer"/> on the engine and on ONNX Runtime, alternating which
 /// goes first each round, and last the SmolLM2-135M-shaped Llama's rank-16 LoRA step on 256 tokens. Each figure is the
 /// median over the rounds. MFU divides model FLOP/s by the best MatMul GFLOP/s measured in the run (either library).
-/// The last line: the minimum GFLOP/s ratio over the shapes (not a mean), MFUs, LoRA/full step cost, tokens/s, RSS.
+/// The last line: the minimum GFLOP/s ratio over the shapes (not a mean), MFUs, LoRA/full step cost (time) beside the
+/// LoRA step's share of the full step's model FLOPs, tokens/s, RSS.
 /// <c>--threads 1 --cpu-time</c> runs everything on the calling thread and times it by that thread's CPU time
 /// (Linux), which stays meaningful on a machine shared with other work, where wall-clock times are not.
 /// <c>--best</c> takes each multiply's fastest single call and each step's fastest round instead of medians (on a
@@ -86,6 +87,10 @@ internal static unsafe class TrainingComparison
         var (gpt2Seconds, gpt2LoraSeconds) = TimeTwo(gpt2, gpt2Lora, rounds);
         var gpt2Rss = PeakRssGb();
         var (tokens, gpt2Flops) = (gpt2.TokensPerStep, gpt2.FlopsPerToken);
+
+        // The LoRA step's model FLOPs over the full step's: the cost it would have if both ran at the same FLOP/s (it
+        // skips the weight gradients, two of every six FLOPs per frozen weight, and keeps the forward and input gradients).
+        var loraFlopShare = gpt2Lora.FlopsPerToken / gpt2Flops;
         gpt2 = gpt2Lora = null!;
         GC.Collect();
         var llama = new TrainingStep(new LlamaModel<float>(TrainingStep.SmallLlama), 128, 8, 128, 0, threads);
@@ -105,11 +110,11 @@ internal static unsafe class TrainingComparison
         var llamaMfu = Mfu(tokens / llamaSeconds, llamaFlops);
         var smolMfu = Mfu(smol.TokensPerStep / smolSeconds, smol.FlopsPerToken);
         Console.WriteLine(string.Create(inv, $"gpt2 4×128 step (B 8, T 128): {gpt2Seconds * 1e3:F0} ms, {gpt2Tokens:F0} tokens/s at {gpt2Flops / 1e6:F1} MFLOP/token, mfu {gpt2Mfu:F3}, peak RSS {gpt2Rss:F2} GB"));
-        Console.WriteLine(string.Create(inv, $"gpt2 rank-8 LoRA step: {gpt2LoraSeconds * 1e3:F0} ms = {gpt2LoraSeconds / gpt2Seconds:F2} × the full step"));
+        Console.WriteLine(string.Create(inv, $"gpt2 rank-8 LoRA step: {gpt2LoraSeconds * 1e3:F0} ms = {gpt2LoraSeconds / gpt2Seconds:F2} × the full step (its model FLOPs: {loraFlopShare:F2} × the full step's)"));
         Console.WriteLine(string.Create(inv, $"llama 4×128 step: {llamaSeconds * 1e3:F0} ms, {tokens / llamaSeconds:F0} tokens/s at {llamaFlops / 1e6:F1} MFLOP/token, mfu {llamaMfu:F3}"));
         Console.WriteLine(string.Create(inv, $"smollm2-135m rank-16 LoRA step (T 256): {smolSeconds:F2} s, {smol.TokensPerStep / smolSeconds:F0} tokens/s at {smol.FlopsPerToken / 1e6:F1} MFLOP/token, mfu {smolMfu:F3}, peak RSS {smolRss:F2} GB"));
         Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s on {threads} of {Environment.ProcessorCount} cores; load average {Measurements.LoadAverage()}"));
-        Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={ratios.Min():F3} (min of {ratios.Count}; geomean {Math.Exp(ratios.Average(Math.Log)):F3}) mfu={gpt2Mfu:F3} llama_mfu={llamaMfu:F3} tokens_per_s={gpt2Tokens:F0} lora_step_cost={gpt2LoraSeconds / gpt2Seconds:F2} smollm2_lora_mfu={smolMfu:F3} smollm2_tokens_per_s={smol.TokensPerStep / smolSeconds:F0} rss_gb={gpt2Rss:F2} smollm2_rss_gb={smolRss:F2} peak_gflops={peak:F1}"));
+        Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={ratios.Min():F3} (min of {ratios.Count}; geomean {Math.Exp(ratios.Average(Math.Log)):F3}) mfu={gpt2Mfu:F3} llama_mfu={llamaMfu:F3} tokens_per_s={gpt2Tokens:F0} lora_step_cost={gpt2LoraSeconds / gpt2Seconds:F2} lora_flop_share={loraFlopShare:F2} smollm2_lora_mfu={smolMfu:F3} smollm2_tokens_per_s={smol.TokensPerStep / smolSeconds:F0} rss_gb={gpt2Rss:F2} smollm2_rss_gb={smolRss:F2} peak_gflops={peak:F1}"));
         return Task.FromResult(0);
     }
 
@@ -166,57 +171,38 @@ internal static unsafe class TrainingComparison
         var reps = Math.Max(1, (int)((pair.Threads > 1 ? 2e9 : 3e8) / shape.Flops));
         pair.RunEngine();
         pair.RunOnnxRuntime();
-        var engine = new List<double>();
-        var peer = new List<double>();
-        for (var r = 0; r < rounds; r++)
-        {
-            for (var turn = 0; turn < 2; turn++)
-            {
-                // With more than one thread, a pause between turns: ONNX Runtime's pool threads spin for tens of
-                // milliseconds after a run (measured here: a whole core for 20 ms, 15–50 ms of CPU in the 100 ms
-                // after), and a turn of the other library inside that window would share a core with them. Each
-                // turn starts with both libraries' helpers idle; one untimed call wakes them, and the turn then times
-                // 2 GFLOP of calls back to back, as a training step makes them (one step of the 4-layer GPT-2 is
-                // 163 parallel calls in a row). Timing only the 0.3 GFLOP after a cold start, as before, measured
-                // mostly how soon this VM ran a woken thread (60 µs to several ms) on calls of 0.2–1 ms.
-                var engineTurn = (turn + r) % 2 == 0;
-                if (pair.Threads > 1)
-                {
-                    Thread.Sleep(TurnPause);
-                    if (engineTurn)
-                    {
-                        pair.RunEngine();
-                    }
-                    else
-                    {
-                        pair.RunOnnxRuntime();
-                    }
-                }
-
-                var start = Now();
-                var fastest = double.MaxValue;
-                for (var i = 0; i < reps; i++)
-                {
-                    var call = s_best ? Now() : 0;
-                    if (engineTurn)
-                    {
-                        pair.RunEngine();
-                    }
-                    else
-                    {
-                        pair.RunOnnxRuntime();
-                    }
-
-                    fastest = s_best ? Math.Min(fastest, Now() - call) : fastest;
-                }
-
-                (engineTurn ? engine : peer).Add(shape.Flops / (s_best ? fastest : (Now() - start) / reps) / 1e9);
-            }
-        }
-
+        var (engine, peer) = Measurements.Alternate(rounds, () => Turn(pair.RunEngine), () => Turn(pair.RunOnnxRuntime));
         return s_best
             ? (engine.Max(), peer.Max(), engine.Max() / peer.Max())
             : (Measurements.Median(engine), Measurements.Median(peer), Measurements.Median(engine.Zip(peer, (e, o) => e / o)));
+
+        // One library's turn: its GFLOP/s over reps calls (or its fastest call with --best).
+        double Turn(Action run)
+        {
+            // With more than one thread, a pause between turns: ONNX Runtime's pool threads spin for tens of
+            // milliseconds after a run (measured here: a whole core for 20 ms, 15–50 ms of CPU in the 100 ms
+            // after), and a turn of the other library inside that window would share a core with them. Each
+            // turn starts with both libraries' helpers idle; one untimed call wakes them, and the turn then times
+            // 2 GFLOP of calls back to back, as a training step makes them (one step of the 4-layer GPT-2 is
+            // 163 parallel calls in a row). Timing only the 0.3 GFLOP after a cold start, as before, measured
+            // mostly how soon this VM ran a woken thread (60 µs to several ms) on calls of 0.2–1 ms.
+            if (pair.Threads > 1)
+            {
+                Thread.Sleep(TurnPause);
+                run();
+            }
+
+            var start = Now();
+            var fastest = double.MaxValue;
+            for (var i = 0; i < reps; i++)
+            {
+                var call = s_best ? Now() : 0;
+                run();
+                fastest = s_best ? Math.Min(fastest, Now() - call) : fastest;
+            }
+
+            return shape.Flops / (s_best ? fastest : (Now() - start) / reps) / 1e9;
+        }
     }
 
     /// <summary>
@@ -253,7 +239,7 @@ internal static unsafe class TrainingComparison
         return 0;
     }
 
-    /// <summary>Median step seconds of two steps timed alternately (after two warm-up steps each).</summary>
+    /// <summary>Median step seconds of two steps timed alternately (<see cref="Measurements.Alternate{T}"/>, after two warm-up steps each).</summary>
     private static (double First, double Second) TimeTwo(TrainingStep first, TrainingStep second, int rounds)
     {
         for (var i = 0; i < 2; i++)
@@ -262,19 +248,15 @@ internal static unsafe class TrainingComparison
             second.Run();
         }
 
-        var a = new List<double>();
-        var b = new List<double>();
-        for (var r = 0; r < rounds; r++)
-        {
-            foreach (var (step, times) in r % 2 == 0 ? new[] { (first, a), (second, b) } : [(second, b), (first, a)])
-            {
-                var start = Now();
-                step.Run();
-                times.Add(Now() - start);
-            }
-        }
-
+        var (a, b) = Measurements.Alternate(rounds, () => Seconds(first), () => Seconds(second));
         return s_best ? (a.Min(), b.Min()) : (Measurements.Median(a), Measurements.Median(b));
+
+        static double Seconds(TrainingStep step)
+        {
+            var start = Now();
+            step.Run();
+            return Now() - start;
+        }
     }
 
     private static double Time(TrainingStep step, int warmup, int rounds)
