@@ -16,14 +16,15 @@ namespace LlmAdapt.Training.Kernels;
 /// in L2, its A is streamed once per depth block; the 50,257-deep head input gradient, 1,024 rows, ran 2–6 % faster
 /// as one task than as 1,008 + 16 rows). Each task is written by one thread, and the depth is always walked in the
 /// same blocks, so results do not depend on the thread count or on scheduling.</item>
-/// <item>Per depth block of up to <see cref="DepthBlock"/> (KC), a task packs its slice of op(B) into panels NR
+/// <item>Per depth block of up to <see cref="DepthBlock"/> (KC; 2·KC where op(B) is at most
+/// <see cref="DeepBlockPanels"/> panels wide), a task packs its slice of op(B) into panels NR
 /// columns wide (KC × NR, contiguous, zero-padded, on a 64-byte boundary). A is read in place, MR rows at a time (as
 /// rows, or transposed as columns). Packing is where transposes happen, so A·Bᵀ and Aᵀ·B never copy a whole matrix.</item>
 /// <item>A micro-kernel keeps an MR × NR tile of C in registers and, per depth step, loads two vectors of B and
 /// broadcasts MR values of A into 2·MR fused multiply-adds. With AVX-512 it is 12 × 32 floats (24 zmm accumulators
 /// of the 32); on AVX2 it is 6 × 16 floats (12 ymm accumulators of the 16). Doubles run the same kernels with half
-/// the columns. A B panel (KC × NR, 32 KiB for floats on AVX-512) stays in L1 while the A block (MC × KC) streams
-/// from L2.</item>
+/// the columns. A B panel (KC × NR, 32 KiB for floats on AVX-512; 64 KiB in a 2·KC block) is read from L1 or L2
+/// while the A block (MC × KC) streams from L2.</item>
 /// <item>Columns short of NR are computed on the zero padding and only their valid part is added to C. The last rows
 /// of a matrix, short of MR, run as the fewest groups of three rows that cover them (3, 6 or 9 on AVX-512), read in
 /// place from the rows that end the matrix: that tile overlaps the one before it and leaves the overlapped rows alone
@@ -45,6 +46,12 @@ internal static unsafe class MatMul
 {
     /// <summary>KC: the depth of one packed block.</summary>
     internal const int DepthBlock = 256;
+
+    /// <summary>
+    /// The most columns of op(B) (four NR panels: 128 floats on AVX-512) for which the depth blocks may be twice
+    /// <see cref="DepthBlock"/> deep, in NR panels.
+    /// </summary>
+    internal const int DeepBlockPanels = 4;
 
     /// <summary>MC: the most rows of C one task covers when the product is shared out between threads.</summary>
     internal const int RowBlock = 1008;
@@ -706,8 +713,14 @@ internal static unsafe class MatMul
             _nr = 2 * width;
             _panelsAll = Count(n, _nr);
 
-            // Equal depth blocks of at most KC (k = 300 gives 2 × 150, not 256 + 44); independent of the thread count.
-            var depthBlocks = (k + DepthBlock - 1) / DepthBlock;
+            // Equal depth blocks of at most KC (k = 300 gives 2 × 150, not 256 + 44), or 2·KC where op(B) is at most
+            // four panels wide: there each depth block's reload and store of every C tile, and the kernel's set-up,
+            // cost a larger share of its work, and the whole B slice of a block (at most 256 KiB) still sits in L2.
+            // Measured on one Zen 5 core: 1024 × 384 × 16 (LoRA's dh) 170–177 → 181–188 GFLOP/s, 1024 × 4096 × 128 (the
+            // head's input gradient, shortened) +6 %, 1024 × 384 × 64 and 128 +2–4 %; Aᵀ·B unchanged. Depends on k and
+            // n only, so neither the thread count nor a pre-packed B (packed with the same blocks) changes a result.
+            var kcMax = n <= DeepBlockPanels * _nr ? 2 * DepthBlock : DepthBlock;
+            var depthBlocks = (k + kcMax - 1) / kcMax;
             _kc = (k + depthBlocks - 1) / depthBlocks;
 
             // Tasks as large as MC × NC. When that leaves fewer than two per thread, the cut into at most two per

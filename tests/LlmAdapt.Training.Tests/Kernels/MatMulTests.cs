@@ -38,6 +38,9 @@ public sealed unsafe class MatMulTests : IDisposable
         { 64, 300, 128, true, false },
         { 1024, 384, 16, false, false },
         { 5, 20, 5, false, true },
+        // Twice-deep blocks (at most four panels of columns): 1100 = 3 × 367, both ways of storing B.
+        { 40, 1100, 128, false, false },
+        { 40, 1100, 100, true, true },
     };
 
     [Theory]
@@ -94,18 +97,20 @@ public sealed unsafe class MatMulTests : IDisposable
         }
     }
 
-    [Fact]
-    public void Gemm_GivesBitwiseEqualResults_ForAnyThreadCount()
+    [Theory]
+    [InlineData(197, 600, 515, true)]
+    [InlineData(197, 1100, 100, false)]
+    public void Gemm_GivesBitwiseEqualResults_ForAnyThreadCount(int m, int k, int n, bool transB)
     {
-        const int m = 197, k = 600, n = 515;
-        var (a, b, _, _) = Problem(m, k, n, false, true, seed: 4);
+        // 515 columns: 256-deep blocks; 100 columns (at most four panels): blocks twice as deep, 3 × 367.
+        var (a, b, _, _) = Problem(m, k, n, false, transB, seed: 4);
         var results = new[] { 1, 2, 3, 8 }.Select(threads =>
         {
             var c = new float[m * n];
             using var workers = new Workers(threads) { MinParallelWork = 0 };
             fixed (float* pa = a, pb = b, pc = c)
             {
-                MatMul.Gemm(pa, false, pb, true, pc, m, k, n, accumulate: false, workers);
+                MatMul.Gemm(pa, false, pb, transB, pc, m, k, n, accumulate: false, workers);
             }
 
             return c;
@@ -124,10 +129,13 @@ public sealed unsafe class MatMulTests : IDisposable
     [InlineData(1024, 128, 384, false, true)]
     [InlineData(33, 17, 1000, true, true)]
     [InlineData(12, 64, 70, false, true)]
+    [InlineData(130, 1100, 100, false, true)]
+    [InlineData(61, 700, 16, false, false)]
     public void Gemm_WithAPackedB_GivesTheSameBitsAsPackingPerCall_OnEveryKernelAndThreadCount(int m, int k, int n, bool transA, bool transB)
     {
-        // Depths that split into equal blocks (600 = 3 × 200), column counts ending in a half panel (515, 48, 70, 1000) and in
-        // a whole one (384), and a short matrix (12 rows) whose product takes the Cᵀ route and so reads B in place.
+        // Depths that split into equal blocks (600 = 3 × 200; at most four panels wide, twice as deep: 1100 = 3 × 367,
+        // 700 = 2 × 350), column counts ending in a half panel (515, 48, 70, 1000, 100, 16) and in a whole one (384), and a
+        // short matrix (12 rows) whose product takes the Cᵀ route and so reads B in place.
         var (a, b, c, _) = Problem(m, k, n, transA, transB, seed: 9);
         using var one = new Workers(1);
         foreach (var kernel in Kernels())
