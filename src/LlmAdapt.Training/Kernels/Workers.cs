@@ -19,9 +19,10 @@ internal interface IWorkItem
 /// call. Each model (and each optimiser) owns its own instance; there is no process-wide setting, so two trainers in
 /// one process do not change each other's thread counts (their helpers are pinned alike: helper 1 of each on the last
 /// core).
-/// <para>The calling thread works too and claims pieces from the same counter as the helpers; it waits only for pieces
-/// already claimed, never for a helper that has not started, so on a busy machine a call slows to one core's speed
-/// rather than stalling. Helpers start on the first parallel call, end after <see cref="IdleTimeout"/> without work
+/// <para>The calling thread works too. The pieces are cut into one contiguous share per thread (the caller's first);
+/// each thread claims from its own share, then from the others' (see <see cref="Work"/>), so the caller waits only for
+/// pieces already claimed, never for a helper that has not started, and on a busy machine a call slows to one core's
+/// speed rather than stalling. Helpers start on the first parallel call, end after <see cref="IdleTimeout"/> without work
 /// (the next call starts them again) and on <see cref="Dispose"/>. A call allocates nothing: the body is a struct on
 /// the caller's stack, reached through a pointer for the duration of the call. Calls on one instance are not meant to
 /// overlap (a model runs one forward or backward at a time): one that comes while another is in progress, or from inside a
@@ -37,9 +38,14 @@ internal sealed unsafe class Workers : IDisposable
 
     private readonly object _gate = new();
 
-    // Job state: the high 32 bits count jobs (odd while one is open for claims), the low 32 the next unclaimed piece.
+    // Job state: the high 32 bits count jobs (odd while one is open, even when closed); helpers watch it for the next job.
     private long _state;
-    private int _pieces;
+
+    // Each thread's share of the pieces (slot 0 the caller's, slot h helper h's), one cache line apart: at
+    // _shares[slot · SharePad] the high 32 bits name the job, the low 32 the share's next unclaimed piece; _ends[slot]
+    // is one past its last piece.
+    private readonly long[] _shares;
+    private readonly int[] _ends;
     private int _done;
     private void* _body;
     private delegate*<void*, int, void> _invoke;
@@ -57,6 +63,8 @@ internal sealed unsafe class Workers : IDisposable
     {
         Count = threads > 0 ? threads : Environment.ProcessorCount;
         _numbers = new bool[Count];
+        _shares = new long[Count * SharePad];
+        _ends = new int[Count];
         _helperThreads = new int[Count];
         _helperCores = new int[Count];
         _helperCores.AsSpan().Fill(-1);
@@ -125,12 +133,24 @@ internal sealed unsafe class Workers : IDisposable
         }
 
         AvoidCallerCore();
-        _pieces = count;
         _done = 0;
         _error = null;
         _body = Unsafe.AsPointer(ref body);
         _invoke = &Invoke<TBody>;
         var job = (Volatile.Read(ref _state) >> 32) + 1;
+
+        // Shares before their ends: a helper still looking at the last job finds its tag gone before it could read an
+        // end of this one, so its claim fails (see Work).
+        for (var slot = 0; slot < Count; slot++)
+        {
+            Volatile.Write(ref _shares[slot * SharePad], (job << 32) | (uint)(slot * (long)count / Count));
+        }
+
+        for (var slot = 0; slot < Count; slot++)
+        {
+            Volatile.Write(ref _ends[slot], (int)((slot + 1) * (long)count / Count));
+        }
+
         Interlocked.Exchange(ref _state, job << 32);
         if (Volatile.Read(ref _sleeping) > 0)
         {
@@ -143,7 +163,7 @@ internal sealed unsafe class Workers : IDisposable
         t_running = this;
         try
         {
-            Work(job);
+            Work(job, 0);
             var spin = default(SpinWait);
             while (Volatile.Read(ref _done) < count)
             {
@@ -154,7 +174,13 @@ internal sealed unsafe class Workers : IDisposable
         {
             t_running = null;
 
-            // Closed (even): a helper that read the old state can no longer claim a piece of this job.
+            // Closed (even), and every share retagged: a helper that read the old state can no longer claim a piece
+            // of this job.
+            for (var slot = 0; slot < Count; slot++)
+            {
+                Volatile.Write(ref _shares[slot * SharePad], (job + 1) << 32);
+            }
+
             Interlocked.Exchange(ref _state, (job + 1) << 32);
             _body = null;
             Volatile.Write(ref _busy, 0);
@@ -216,6 +242,9 @@ internal sealed unsafe class Workers : IDisposable
             }
         }
     }
+
+    /// <summary>The spacing of <see cref="_shares"/>, in longs: one 64-byte cache line per share.</summary>
+    private const int SharePad = 8;
 
     private readonly List<Thread> _threads = [];
 
@@ -281,37 +310,55 @@ internal sealed unsafe class Workers : IDisposable
         }
     }
 
-    /// <summary>Claims and runs pieces of job <paramref name="job"/> (odd) until none is left or the job has moved on.</summary>
-    private void Work(long job)
+    /// <summary>
+    /// Claims and runs pieces of job <paramref name="job"/> (odd) until none is left or the job has moved on: first
+    /// those of the share of <paramref name="slot"/> (0: the caller, h: helper h), then, from the next share on, any
+    /// another thread has not claimed yet. A call repeated with the same pieces (a training step's products) so tends
+    /// to run each piece on the core that ran it last time, where its rows of C were last written, rather than on
+    /// whichever thread claimed first. Measured on two Zen 5 cores, the same model stepping with one shared claim
+    /// counter and with home shares in turn: the 4-layer GPT-2 rank-8 LoRA step 0.90–0.95 × the time, the full step
+    /// 0.97–0.99 ×, the SmolLM2-135M LoRA step 0.98 ×.
+    /// </summary>
+    private void Work(long job, int slot)
     {
-        while (true)
+        for (var i = 0; i < Count; i++)
         {
-            var state = Volatile.Read(ref _state);
-            if (state >> 32 != job || (int)state >= Volatile.Read(ref _pieces))
+            var share = slot + i < Count ? slot + i : slot + i - Count;
+            ref var next = ref _shares[share * SharePad];
+            while (true)
             {
-                return;
-            }
-
-            if (Interlocked.CompareExchange(ref _state, state + 1, state) != state)
-            {
-                continue;
-            }
-
-            // Claimed: the job cannot finish before this piece does, so its body and count stay as read.
-            try
-            {
-                _invoke(_body, (int)state);
-            }
-            catch (Exception ex)
-            {
-                lock (_gate)
+                var state = Volatile.Read(ref next);
+                if (state >> 32 != job)
                 {
-                    _error ??= ExceptionDispatchInfo.Capture(ex);
+                    return;
                 }
-            }
-            finally
-            {
-                Interlocked.Increment(ref _done);
+
+                if ((int)state >= Volatile.Read(ref _ends[share]))
+                {
+                    break;
+                }
+
+                if (Interlocked.CompareExchange(ref next, state + 1, state) != state)
+                {
+                    continue;
+                }
+
+                // Claimed: the job cannot finish before this piece does, so its body and count stay as read.
+                try
+                {
+                    _invoke(_body, (int)state);
+                }
+                catch (Exception ex)
+                {
+                    lock (_gate)
+                    {
+                        _error ??= ExceptionDispatchInfo.Capture(ex);
+                    }
+                }
+                finally
+                {
+                    Interlocked.Increment(ref _done);
+                }
             }
         }
     }
@@ -369,7 +416,7 @@ internal sealed unsafe class Workers : IDisposable
             }
 
             seen = job;
-            Work(job);
+            Work(job, number);
         }
     }
 

@@ -25,6 +25,40 @@ public sealed class WorkersTests
     }
 
     [Fact]
+    public void For_RunsEveryPieceExactlyOnce_WhenThePiecesDoNotFillEveryThreadsShare()
+    {
+        // 1 … 9 pieces on 3 threads: shares of 0 to 3 pieces each, some empty.
+        using var workers = new Workers(3);
+        for (var pieces = 1; pieces <= 9; pieces++)
+        {
+            var counts = new int[pieces];
+            for (var call = 0; call < 50; call++)
+            {
+                var item = new Count(counts);
+                workers.For(pieces, ref item);
+            }
+
+            Assert.All(counts, c => Assert.Equal(50, c));
+        }
+    }
+
+    [Fact]
+    public void For_AHelperStartsOnItsOwnShare_NotOnTheNextUnclaimedPiece()
+    {
+        // Two threads, four pieces: the caller's share is 0–1, the helper's 2–3. Piece 0 holds the caller until the
+        // helper has started a piece, so the helper's first claim is not raced: from its own share it is piece 2 (one
+        // shared counter would have handed it piece 1).
+        using var workers = new Workers(2);
+        for (var call = 0; call < 20; call++)
+        {
+            int[] first = [-1];
+            var log = new FirstPieces(Environment.CurrentManagedThreadId, first);
+            workers.For(4, ref log);
+            Assert.Equal(2, first[0]);
+        }
+    }
+
+    [Fact]
     public void For_ThrowsThePiecesException_AndTheNextCallStillRunsEveryPiece()
     {
         using var workers = new Workers(2);
@@ -79,6 +113,24 @@ public sealed class WorkersTests
     private readonly struct Count(int[] counts) : IWorkItem
     {
         public void Run(int index) => Interlocked.Increment(ref counts[index]);
+    }
+
+    /// <summary>Records in first[0] the first piece a thread other than the caller ran; piece 0 waits (up to 10 s) for that thread to start one.</summary>
+    private readonly struct FirstPieces(int caller, int[] first) : IWorkItem
+    {
+        public void Run(int index)
+        {
+            if (Environment.CurrentManagedThreadId != caller)
+            {
+                Interlocked.CompareExchange(ref first[0], index, -1);
+            }
+
+            if (index == 0)
+            {
+                var started = first;
+                Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref started[0]) >= 0, TimeSpan.FromSeconds(10)), "the helper never started a piece");
+            }
+        }
     }
 
     private readonly struct Failing(int bad) : IWorkItem
