@@ -951,6 +951,16 @@ internal static unsafe class MatMul
                             Transpose8x8((float*)(src + (j * _ldb) + p), _ldb, (float*)(d + ((long)p * nr) + j), nr);
                         }
                     }
+
+                    // Four steps left (all of a rank-4 LoRA factor's depth): four at a time the same way (1,024 × 4 × 384,
+                    // A·Bᵀ: 3 % faster on one core, 6 % on two, than one value at a time).
+                    for (; p + 4 <= depth; p += 4)
+                    {
+                        for (var j = 0; j < nr; j += 8)
+                        {
+                            Transpose8x4((float*)(src + (j * _ldb) + p), _ldb, (float*)(d + ((long)p * nr) + j), nr);
+                        }
+                    }
                 }
 
                 for (; p < depth; p++)
@@ -1007,6 +1017,24 @@ internal static unsafe class MatMul
         Avx.Store(dst + (5 * ldd), Avx.Permute2x128(u1, u5, 0x31));
         Avx.Store(dst + (6 * ldd), Avx.Permute2x128(u2, u6, 0x31));
         Avx.Store(dst + (7 * ldd), Avx.Permute2x128(u3, u7, 0x31));
+    }
+
+    /// <summary>dst[r · ldd + c] = src[c · lds + r] for 8 rows of 4 floats (src) into 4 rows of 8 (dst): rows c and c + 4 share a 256-bit register, then a 4 × 4 transpose within each 128-bit half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose8x4(float* src, nint lds, float* dst, nint ldd)
+    {
+        var v0 = Vector256.Create(Sse.LoadVector128(src), Sse.LoadVector128(src + (4 * lds)));
+        var v1 = Vector256.Create(Sse.LoadVector128(src + lds), Sse.LoadVector128(src + (5 * lds)));
+        var v2 = Vector256.Create(Sse.LoadVector128(src + (2 * lds)), Sse.LoadVector128(src + (6 * lds)));
+        var v3 = Vector256.Create(Sse.LoadVector128(src + (3 * lds)), Sse.LoadVector128(src + (7 * lds)));
+        var t0 = Avx.UnpackLow(v0, v1);
+        var t1 = Avx.UnpackHigh(v0, v1);
+        var t2 = Avx.UnpackLow(v2, v3);
+        var t3 = Avx.UnpackHigh(v2, v3);
+        Avx.Store(dst, Avx.Shuffle(t0, t2, 0x44));
+        Avx.Store(dst + ldd, Avx.Shuffle(t0, t2, 0xEE));
+        Avx.Store(dst + (2 * ldd), Avx.Shuffle(t1, t3, 0x44));
+        Avx.Store(dst + (3 * ldd), Avx.Shuffle(t1, t3, 0xEE));
     }
 
     /// <summary>

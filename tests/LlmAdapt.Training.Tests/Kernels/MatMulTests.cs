@@ -41,6 +41,9 @@ public sealed unsafe class MatMulTests : IDisposable
         // Twice-deep blocks (at most four panels of columns): 1100 = 3 × 367, both ways of storing B.
         { 40, 1100, 128, false, false },
         { 40, 1100, 100, true, true },
+        // B stored [n, k] packed four depth steps at a time after the eights: k = 4 (a rank-4 LoRA factor), 14 = 8 + 4 + 2.
+        { 30, 4, 96, false, true },
+        { 40, 14, 70, true, true },
     };
 
     [Theory]
