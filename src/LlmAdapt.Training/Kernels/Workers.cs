@@ -38,20 +38,12 @@ internal sealed unsafe class Workers : IDisposable
 
     private readonly object _gate = new();
 
-    // Job state: the high 32 bits count jobs (odd while one is open, even when closed); helpers watch it for the next job.
-    private long _state;
-
-    // Each thread's share of the pieces (slot 0 the caller's, slot h helper h's), one cache line apart: at
-    // _shares[slot · SharePad] the high 32 bits name the job, the low 32 the share's next unclaimed piece; _ends[slot]
-    // is one past its last piece.
-    private readonly long[] _shares;
-    private readonly int[] _ends;
-    private int _done;
-    private void* _body;
-    private delegate*<void*, int, void> _invoke;
+    // One 128-byte block of longs per thread slot (0: the caller, h: helper h), then one for the caller's own state; a
+    // helper learns of a job, and of everything it needs to run it, from one cache line written by the caller.
+    private readonly PinnedBuffer<long> _lineBuffer;
+    private readonly long* _lines;
     private ExceptionDispatchInfo? _error;
     private int _live;
-    private int _busy;
     private int _sleeping;
     private bool _disposed;
 
@@ -63,8 +55,8 @@ internal sealed unsafe class Workers : IDisposable
     {
         Count = threads > 0 ? threads : Environment.ProcessorCount;
         _numbers = new bool[Count];
-        _shares = new long[Count * SharePad];
-        _ends = new int[Count];
+        _lineBuffer = new PinnedBuffer<long>((Count + 1) * Line);
+        _lines = _lineBuffer.Pointer;
         _helperThreads = new int[Count];
         _helperCores = new int[Count];
         _helperCores.AsSpan().Fill(-1);
@@ -110,7 +102,8 @@ internal sealed unsafe class Workers : IDisposable
             return;
         }
 
-        if (count == 1 || Count == 1 || t_running is not null || Interlocked.Exchange(ref _busy, 1) != 0)
+        ref var busy = ref _lines[(Count * Line) + Busy];
+        if (count == 1 || Count == 1 || t_running is not null || Interlocked.Exchange(ref busy, 1) != 0)
         {
             // One piece, one thread, a call from inside a body, or another thread's call in progress: run here.
             for (var i = 0; i < count; i++)
@@ -123,7 +116,7 @@ internal sealed unsafe class Workers : IDisposable
 
         if (Volatile.Read(ref _disposed))
         {
-            Volatile.Write(ref _busy, 0);
+            Volatile.Write(ref busy, 0);
             throw new ObjectDisposedException(nameof(Workers));
         }
 
@@ -133,25 +126,21 @@ internal sealed unsafe class Workers : IDisposable
         }
 
         AvoidCallerCore();
-        _done = 0;
-        _error = null;
-        _body = Unsafe.AsPointer(ref body);
-        _invoke = &Invoke<TBody>;
-        var job = (Volatile.Read(ref _state) >> 32) + 1;
-
-        // Shares before their ends: a helper still looking at the last job finds its tag gone before it could read an
-        // end of this one, so its claim fails (see Work).
-        for (var slot = 0; slot < Count; slot++)
+        if (_error is not null)
         {
-            Volatile.Write(ref _shares[slot * SharePad], (job << 32) | (uint)(slot * (long)count / Count));
+            _error = null;
         }
 
-        for (var slot = 0; slot < Count; slot++)
-        {
-            Volatile.Write(ref _ends[slot], (int)((slot + 1) * (long)count / Count));
-        }
+        ref var jobs = ref _lines[(Count * Line) + Jobs];
+        jobs = jobs == int.MaxValue ? 1 : jobs + 1;
+        var job = jobs;
+        var first = count >= Count;
+        var bodyPointer = Unsafe.AsPointer(ref body);
+        delegate*<void*, int, void> invoke = &Invoke<TBody>;
+        Publish(job, count, bodyPointer, invoke, first);
 
-        Interlocked.Exchange(ref _state, job << 32);
+        // Without a fence here a helper going to sleep just now can be missed: it then sits this job out (the caller
+        // claims its pieces) and is pulsed by the next call.
         if (Volatile.Read(ref _sleeping) > 0)
         {
             lock (_gate)
@@ -163,9 +152,17 @@ internal sealed unsafe class Workers : IDisposable
         t_running = this;
         try
         {
-            Work(job, 0);
+            long ran = 0;
+            if (first)
+            {
+                // Piece 0, claimed for the caller when the job was published.
+                RunPiece(invoke, bodyPointer, 0);
+                ran++;
+            }
+
+            ran += Work(job, 0);
             var spin = default(SpinWait);
-            while (Volatile.Read(ref _done) < count)
+            while (ran + HelpersDone() < count)
             {
                 spin.SpinOnce(sleep1Threshold: -1);
             }
@@ -173,17 +170,7 @@ internal sealed unsafe class Workers : IDisposable
         finally
         {
             t_running = null;
-
-            // Closed (even), and every share retagged: a helper that read the old state can no longer claim a piece
-            // of this job.
-            for (var slot = 0; slot < Count; slot++)
-            {
-                Volatile.Write(ref _shares[slot * SharePad], (job + 1) << 32);
-            }
-
-            Interlocked.Exchange(ref _state, (job + 1) << 32);
-            _body = null;
-            Volatile.Write(ref _busy, 0);
+            Volatile.Write(ref busy, 0);
         }
 
         _error?.Throw();
@@ -243,8 +230,21 @@ internal sealed unsafe class Workers : IDisposable
         }
     }
 
-    /// <summary>The spacing of <see cref="_shares"/>, in longs: one 64-byte cache line per share.</summary>
-    private const int SharePad = 8;
+    /// <summary>The spacing of the slots in <see cref="_lines"/>, in longs: 128 bytes, so no two slots share a cache line or an adjacent-line prefetch pair.</summary>
+    private const int Line = 16;
+
+    // A slot's fields: its share's claim word (the job in the high 32 bits, 0 while the slot is being rewritten; the
+    // share's next unclaimed piece in the low 32), one past the share's last piece, the body and its invoker, and the
+    // pieces the slot's thread has finished in this job.
+    private const int Claim = 0;
+    private const int End = 1;
+    private const int Body = 2;
+    private const int Invoker = 3;
+    private const int Done = 4;
+
+    // The caller's block: whether a call is in progress, and the last job's number (1 … int.MaxValue, then 1 again).
+    private const int Busy = 0;
+    private const int Jobs = 1;
 
     private readonly List<Thread> _threads = [];
 
@@ -311,56 +311,113 @@ internal sealed unsafe class Workers : IDisposable
     }
 
     /// <summary>
-    /// Claims and runs pieces of job <paramref name="job"/> (odd) until none is left or the job has moved on: first
-    /// those of the share of <paramref name="slot"/> (0: the caller, h: helper h), then, from the next share on, any
-    /// another thread has not claimed yet. A call repeated with the same pieces (a training step's products) so tends
-    /// to run each piece on the core that ran it last time, where its rows of C were last written, rather than on
-    /// whichever thread claimed first. Measured on two Zen 5 cores, the same model stepping with one shared claim
-    /// counter and with home shares in turn: the 4-layer GPT-2 rank-8 LoRA step 0.90–0.95 × the time, the full step
-    /// 0.97–0.99 ×, the SmolLM2-135M LoRA step 0.98 ×.
+    /// Writes job <paramref name="job"/> into every slot: first each claim word to 0, so a thread still looking at the
+    /// last job can claim nothing of this one, then the share bounds, body and invoker, then the claim words (the
+    /// caller's last, with piece 0 already claimed when <paramref name="first"/>). A helper's slot is one cache line, so
+    /// it learns of the job and reads all of it in one transfer from the caller's core.
     /// </summary>
-    private void Work(long job, int slot)
+    private void Publish(long job, int count, void* body, delegate*<void*, int, void> invoke, bool first)
     {
+        for (var slot = 0; slot < Count; slot++)
+        {
+            Volatile.Write(ref _lines[(slot * Line) + Claim], 0);
+        }
+
+        for (var slot = 0; slot < Count; slot++)
+        {
+            var line = _lines + (slot * Line);
+            line[End] = (slot + 1) * (long)count / Count;
+            line[Body] = (long)body;
+            line[Invoker] = (long)invoke;
+            line[Done] = 0;
+        }
+
+        for (var slot = Count - 1; slot >= 0; slot--)
+        {
+            var start = (slot * (long)count / Count) + (slot == 0 && first ? 1 : 0);
+            Volatile.Write(ref _lines[(slot * Line) + Claim], (job << 32) | start);
+        }
+    }
+
+    /// <summary>Gets the pieces the helpers have finished in the current job.</summary>
+    private long HelpersDone()
+    {
+        long done = 0;
+        for (var slot = 1; slot < Count; slot++)
+        {
+            done += Volatile.Read(ref _lines[(slot * Line) + Done]);
+        }
+
+        return done;
+    }
+
+    /// <summary>Runs one piece; an exception is kept for the caller to throw (the first one, if several).</summary>
+    private void RunPiece(delegate*<void*, int, void> invoke, void* body, int index)
+    {
+        try
+        {
+            invoke(body, index);
+        }
+        catch (Exception ex)
+        {
+            lock (_gate)
+            {
+                _error ??= ExceptionDispatchInfo.Capture(ex);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Claims and runs pieces of job <paramref name="job"/> until none is left or the job has moved on: first those of
+    /// the share of <paramref name="slot"/> (0: the caller, h: helper h), then, from the next share on, any another
+    /// thread has not claimed yet; returns how many it ran. A helper counts them in its slot as it goes. A call
+    /// repeated with the same pieces (a training step's products) so tends to run each piece on the core that ran it
+    /// last time, where its rows of C were last written, rather than on whichever thread claimed first. Measured on
+    /// two Zen 5 cores, the same model stepping with one shared claim counter and with home shares in turn: the
+    /// 4-layer GPT-2 rank-8 LoRA step 0.90–0.95 × the time, the full step 0.97–0.99 ×, the SmolLM2-135M LoRA step
+    /// 0.98 ×.
+    /// </summary>
+    private long Work(long job, int slot)
+    {
+        var own = _lines + (slot * Line);
+        var body = (void*)own[Body];
+        var invoke = (delegate*<void*, int, void>)own[Invoker];
+        long ran = 0;
         for (var i = 0; i < Count; i++)
         {
             var share = slot + i < Count ? slot + i : slot + i - Count;
-            ref var next = ref _shares[share * SharePad];
+            ref var claim = ref _lines[(share * Line) + Claim];
             while (true)
             {
-                var state = Volatile.Read(ref next);
+                var state = Volatile.Read(ref claim);
                 if (state >> 32 != job)
                 {
-                    return;
+                    return ran;
                 }
 
-                if ((int)state >= Volatile.Read(ref _ends[share]))
+                // Read after the claim word: a newer end than that word's job is only seen once the word has been
+                // zeroed, so the exchange below then fails.
+                if ((uint)state >= Volatile.Read(ref _lines[(share * Line) + End]))
                 {
                     break;
                 }
 
-                if (Interlocked.CompareExchange(ref next, state + 1, state) != state)
+                if (Interlocked.CompareExchange(ref claim, state + 1, state) != state)
                 {
                     continue;
                 }
 
-                // Claimed: the job cannot finish before this piece does, so its body and count stay as read.
-                try
+                // Claimed: the job cannot finish before this piece does, so its body stays as read.
+                RunPiece(invoke, body, (int)(uint)state);
+                ran++;
+                if (slot != 0)
                 {
-                    _invoke(_body, (int)state);
-                }
-                catch (Exception ex)
-                {
-                    lock (_gate)
-                    {
-                        _error ??= ExceptionDispatchInfo.Capture(ex);
-                    }
-                }
-                finally
-                {
-                    Interlocked.Increment(ref _done);
+                    Volatile.Write(ref own[Done], ran);
                 }
             }
         }
+
+        return ran;
     }
 
     /// <summary>A helper's life: run each open job's pieces, spin briefly for the next, block, end when idle or disposed.</summary>
@@ -372,18 +429,20 @@ internal sealed unsafe class Workers : IDisposable
         var pinned = core >= 0;
         _helperThreads[number] = CoreAffinity.CurrentThreadId();
         Volatile.Write(ref _helperCores[number], core);
+        ref var claim = ref _lines[(number * Line) + Claim];
         long seen = 0;
         while (true)
         {
-            // Watch for the next job for SpinTicks, then block. Pinned, the watch is a plain read loop: no PAUSE
-            // instruction and no yield (SpinWait issues both), so the scheduler sees this core busy and keeps the
-            // calling thread on another (see CoreAffinity); a pinned helper watching through SpinWait found the caller
-            // moved onto its own core in 7 of 8 runs (about 500 µs a job where 252 is the two-core time). Unpinned
-            // (more threads than cores, or no affinity), it may share the caller's core, so it yields as it spins.
+            // Watch this slot's claim word for the next job for SpinTicks, then block. Pinned, the watch is a plain
+            // read loop: no PAUSE instruction and no yield (SpinWait issues both), so the scheduler sees this core busy
+            // and keeps the calling thread on another (see CoreAffinity); a pinned helper watching through SpinWait
+            // found the caller moved onto its own core in 7 of 8 runs (about 500 µs a job where 252 is the two-core
+            // time). Unpinned (more threads than cores, or no affinity), it may share the caller's core, so it yields
+            // as it spins. A job number of 0 is a slot being rewritten.
             var start = Stopwatch.GetTimestamp();
             var spinner = default(SpinWait);
             long job;
-            while (((job = Volatile.Read(ref _state) >> 32) == seen || (job & 1) == 0) && Stopwatch.GetTimestamp() - start < SpinTicks && !Volatile.Read(ref _disposed))
+            while (((job = Volatile.Read(ref claim) >> 32) == seen || job == 0) && Stopwatch.GetTimestamp() - start < SpinTicks && !Volatile.Read(ref _disposed))
             {
                 if (!pinned)
                 {
@@ -391,20 +450,20 @@ internal sealed unsafe class Workers : IDisposable
                 }
             }
 
-            if (job == seen || (job & 1) == 0)
+            if (job == seen || job == 0)
             {
                 // Block: announce first, then look again, so a job opened in between is either seen here or pulsed.
                 lock (_gate)
                 {
                     Interlocked.Increment(ref _sleeping);
                     var woken = true;
-                    while (!_disposed && ((job = Volatile.Read(ref _state) >> 32) == seen || (job & 1) == 0) && woken)
+                    while (!_disposed && ((job = Volatile.Read(ref claim) >> 32) == seen || job == 0) && woken)
                     {
                         woken = Monitor.Wait(_gate, IdleTimeout);
                     }
 
                     Interlocked.Decrement(ref _sleeping);
-                    if (_disposed || job == seen || (job & 1) == 0)
+                    if (_disposed || job == seen || job == 0)
                     {
                         // Disposed, or idle for the whole timeout: the next parallel call starts a new helper.
                         _live--;

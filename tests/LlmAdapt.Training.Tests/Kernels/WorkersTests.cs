@@ -32,13 +32,13 @@ public sealed class WorkersTests
         for (var pieces = 1; pieces <= 9; pieces++)
         {
             var counts = new int[pieces];
-            for (var call = 0; call < 50; call++)
+            for (var call = 0; call < 300; call++)
             {
                 var item = new Count(counts);
                 workers.For(pieces, ref item);
             }
 
-            Assert.All(counts, c => Assert.Equal(50, c));
+            Assert.All(counts, c => Assert.Equal(300, c));
         }
     }
 
