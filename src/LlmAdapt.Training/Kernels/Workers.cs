@@ -325,8 +325,9 @@ internal sealed unsafe class Workers : IDisposable
 
         for (var slot = 0; slot < Count; slot++)
         {
+            // The end as a release write, so on a weakly ordered CPU too it is never seen before the zeroed claim word.
             var line = _lines + (slot * Line);
-            line[End] = (slot + 1) * (long)count / Count;
+            Volatile.Write(ref line[End], (slot + 1) * (long)count / Count);
             line[Body] = (long)body;
             line[Invoker] = (long)invoke;
             line[Done] = 0;
