@@ -76,9 +76,9 @@ internal static unsafe class TrainingComparison
         if (onlyShapes)
         {
             WarmUp(shapes, threads);
-            var (only, _) = Multiplies(shapes, rounds, threads);
+            var (only, onlyPeak, onlyFma) = Multiplies(shapes, rounds, threads);
             Console.WriteLine(string.Create(inv, $"load average {Measurements.LoadAverage()}"));
-            Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={only.Min():F3} (min of {only.Count}; geomean {Math.Exp(only.Average(Math.Log)):F3})"));
+            Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={only.Min():F3} (min of {only.Count}; geomean {Math.Exp(only.Average(Math.Log)):F3}) peak_gflops={onlyPeak:F1} fma_peak_gflops={onlyFma:F1}"));
             return Task.FromResult(0);
         }
 
@@ -99,7 +99,7 @@ internal static unsafe class TrainingComparison
         llama = null!;
         GC.Collect();
 
-        var (ratios, peak) = Multiplies(shapes, rounds, threads);
+        var (ratios, peak, fmaPeak) = Multiplies(shapes, rounds, threads);
         var smol = new TrainingStep(new LlamaModel<float>(TrainingStep.SmolLm2), TrainingStep.SmolLm2.Channels, 1, 256, 16, threads);
         var smolSeconds = Time(smol, 1, Math.Max(3, rounds / 2));
         var smolRss = PeakRssGb();
@@ -113,8 +113,8 @@ internal static unsafe class TrainingComparison
         Console.WriteLine(string.Create(inv, $"gpt2 rank-8 LoRA step: {gpt2LoraSeconds * 1e3:F0} ms = {gpt2LoraSeconds / gpt2Seconds:F2} × the full step (its model FLOPs: {loraFlopShare:F2} × the full step's)"));
         Console.WriteLine(string.Create(inv, $"llama 4×128 step: {llamaSeconds * 1e3:F0} ms, {tokens / llamaSeconds:F0} tokens/s at {llamaFlops / 1e6:F1} MFLOP/token, mfu {llamaMfu:F3}"));
         Console.WriteLine(string.Create(inv, $"smollm2-135m rank-16 LoRA step (T 256): {smolSeconds:F2} s, {smol.TokensPerStep / smolSeconds:F0} tokens/s at {smol.FlopsPerToken / 1e6:F1} MFLOP/token, mfu {smolMfu:F3}, peak RSS {smolRss:F2} GB"));
-        Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s on {threads} of {Environment.ProcessorCount} cores; load average {Measurements.LoadAverage()}"));
-        Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={ratios.Min():F3} (min of {ratios.Count}; geomean {Math.Exp(ratios.Average(Math.Log)):F3}) mfu={gpt2Mfu:F3} llama_mfu={llamaMfu:F3} tokens_per_s={gpt2Tokens:F0} lora_step_cost={gpt2LoraSeconds / gpt2Seconds:F2} lora_flop_share={loraFlopShare:F2} smollm2_lora_mfu={smolMfu:F3} smollm2_tokens_per_s={smol.TokensPerStep / smolSeconds:F0} rss_gb={gpt2Rss:F2} smollm2_rss_gb={smolRss:F2} peak_gflops={peak:F1}"));
+        Console.WriteLine(string.Create(inv, $"peak MatMul {peak:F1} GFLOP/s, FMA ceiling {fmaPeak:F1} GFLOP/s, on {threads} of {Environment.ProcessorCount} cores; load average {Measurements.LoadAverage()}"));
+        Console.WriteLine(string.Create(inv, $"matmul_ratio_vs_ort={ratios.Min():F3} (min of {ratios.Count}; geomean {Math.Exp(ratios.Average(Math.Log)):F3}) mfu={gpt2Mfu:F3} llama_mfu={llamaMfu:F3} tokens_per_s={gpt2Tokens:F0} lora_step_cost={gpt2LoraSeconds / gpt2Seconds:F2} lora_flop_share={loraFlopShare:F2} smollm2_lora_mfu={smolMfu:F3} smollm2_tokens_per_s={smol.TokensPerStep / smolSeconds:F0} rss_gb={gpt2Rss:F2} smollm2_rss_gb={smolRss:F2} peak_gflops={peak:F1} fma_peak_gflops={fmaPeak:F1}"));
         return Task.FromResult(0);
     }
 
@@ -137,24 +137,43 @@ internal static unsafe class TrainingComparison
         Thread.Sleep(500);
     }
 
-    /// <summary>Times each shape on both libraries, printing one line per shape; returns the ratios and the best GFLOP/s seen.</summary>
-    private static (List<double> Ratios, double Peak) Multiplies(IReadOnlyList<MatMulShape> shapes, int rounds, int threads)
+    /// <summary>
+    /// Times each shape on both libraries, printing one line per shape with each library's share of the FMA ceiling
+    /// (<see cref="Measurements.FmaPeak"/> on the same threads, the higher of its readings just before and just after the shape's rounds); returns the
+    /// ratios, the best MatMul GFLOP/s seen and the highest FMA ceiling measured.
+    /// </summary>
+    private static (List<double> Ratios, double Peak, double FmaPeak) Multiplies(IReadOnlyList<MatMulShape> shapes, int rounds, int threads)
     {
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine("shape          M × K × N              op      engine GFLOP/s  onnxruntime GFLOP/s  ratio  max rel diff");
+        Console.WriteLine("shape          M × K × N              op      engine GFLOP/s  onnxruntime GFLOP/s  ratio  max rel diff  FMA peak  engine %  ort %");
         var ratios = new List<double>();
-        var peak = 0.0;
+        var (peak, fmaPeak) = (0.0, 0.0);
         foreach (var shape in shapes)
         {
+            var ceiling = Ceiling();
             using var pair = new MatMulBenchmarks.Pair(shape, threads, s_prePack);
             var (e, o, ratio) = TimePair(pair, shape, rounds);
+            ceiling = Math.Max(ceiling, Ceiling());
             var difference = pair.RelativeDifference();
             ratios.Add(ratio);
             peak = Math.Max(peak, Math.Max(e, o));
-            Console.WriteLine(string.Create(inv, $"{shape.Name,-14} {$"{shape.M} × {shape.K} × {shape.N}",-22} {shape.Op,-7} {e,14:F1}  {o,19:F1}  {ratio,5:F3}  {difference:E1}"));
+            fmaPeak = Math.Max(fmaPeak, ceiling);
+            Console.WriteLine(string.Create(inv, $"{shape.Name,-14} {$"{shape.M} × {shape.K} × {shape.N}",-22} {shape.Op,-7} {e,14:F1}  {o,19:F1}  {ratio,5:F3}  {difference,12:E1}  {ceiling,8:F1}  {100 * e / ceiling,8:F1}  {100 * o / ceiling,5:F1}"));
         }
 
-        return (ratios, peak);
+        return (ratios, peak, fmaPeak);
+
+        // The ceiling before and after a shape's rounds (the higher counts: a burst that shared a core with a background
+        // thread reads low), with both libraries' pool threads at rest (they spin for a while after a run).
+        double Ceiling()
+        {
+            if (threads > 1)
+            {
+                Thread.Sleep(TurnPause);
+            }
+
+            return Measurements.FmaPeak(threads, Now);
+        }
     }
 
     /// <summary>The pause between turns on more than one thread (see <see cref="TimePair"/>).</summary>
