@@ -835,15 +835,17 @@ internal static unsafe class MatMul
                         (lda, step) = (_lda, 1);
                     }
 
-                    // A full panel read in place with a full panel after it in this task: while this panel's first
-                    // four tiles run, each fetches three rows of the next panel's depth block into L1, a line every
-                    // 16 depth steps. Where A streams from memory (the head's input gradient reads 206 MB of
-                    // probabilities once) that panel no longer waits on it: 1,024 × 50,257 × 128 with B packed once,
-                    // alternated on one Zen 5 core, 0.958–0.983 × the time (three runs), 0.988 × on two threads;
-                    // panels of A already in cache (1,024 × 128…512 × 128…384) unchanged (0.99–1.01 ×). All 12 rows
-                    // in one burst before the tiles instead: 1.08–1.10 × (the fetches filled the miss buffers the
-                    // tile's own loads needed), and into L2 rather than L1: 0.97–1.01 ×.
-                    var next = _kernel == Kernel.Avx512 && inPlace && !_transA && validRows == _mr && i + (2 * _mr) <= i0 + rows
+                    // A full panel read in place, with a full panel after it in this task, that at most four tiles
+                    // use: while each of those tiles runs it fetches three rows of the next panel's depth block into
+                    // L1, a line every 16 depth steps. Where A streams from memory (the head's input gradient reads
+                    // 206 MB of probabilities once) the next panel then no longer waits on it: 1,024 × 50,257 × 128
+                    // with B packed once, alternated on one Zen 5 core, 0.958–0.983 × the time (four runs), 0.988 × on
+                    // two threads; with A in cache (1,024 × 128…512 × 128…384) 0.99–1.01 ×. Not for wider B, whose
+                    // many tiles per panel already hide the fetch: SmolLM2-135M's 256 × 576 × 960 and 256 × 49,152 ×
+                    // 576 took 1.007–1.014 × with it. All 12 rows in one burst before the tiles instead: 1.08–1.10 ×
+                    // (the fetches filled the miss buffers the tile's own loads needed); into L2 rather than L1:
+                    // 0.97–1.01 ×; two or three panels ahead instead of one: no different.
+                    var next = panelsN <= 4 && _kernel == Kernel.Avx512 && inPlace && !_transA && validRows == _mr && i + (2 * _mr) <= i0 + rows
                         ? (byte*)(a + ((long)(i + _mr) * _lda) + p0)
                         : null;
                     for (var jp = 0; jp < panelsN; jp++)
@@ -857,7 +859,7 @@ internal static unsafe class MatMul
                         var wide = PanelWidth(jp, cols) == _nr;
                         switch (_kernel, wide)
                         {
-                            case (Kernel.Avx512, true) when next is not null && jp < 4:
+                            case (Kernel.Avx512, true) when next is not null:
                                 Kernel12<T, Two, Rows12, FetchNext>(ap, lda, step, bp, depth, tile, ldc, load, skip, skip + validRows, validCols, edge, next + ((long)3 * jp * _lda * sizeof(T)));
                                 break;
                             case (Kernel.Avx512, true):
