@@ -11,7 +11,9 @@ namespace LlmAdapt.Benchmarks.Training;
 /// before anything larger is allocated): the 4-layer GPT-2 with every weight and with rank-8 LoRA, the Llama as wide,
 /// then every multiply of <see cref="MatMulShape.Transformer"/> on the engine and on ONNX Runtime, alternating which
 /// goes first each round, and last the SmolLM2-135M-shaped Llama's rank-16 LoRA step on 256 tokens. Each figure is the
-/// median over the rounds. MFU divides model FLOP/s by the best MatMul GFLOP/s measured in the run (either library).
+/// median over the rounds. Each shape's line also gives the machine's fused multiply-add ceiling on the same threads
+/// (<see cref="Measurements.FmaPeak"/>) and both libraries' GFLOP/s as percentages of it. MFU divides model FLOP/s by
+/// the best MatMul GFLOP/s measured in the run (either library).
 /// The last line: the minimum GFLOP/s ratio over the shapes (not a mean), MFUs, LoRA/full step cost (time) beside the
 /// LoRA step's share of the full step's model FLOPs, tokens/s, RSS.
 /// <c>--threads 1 --cpu-time</c> runs everything on the calling thread and times it by that thread's CPU time

@@ -24,7 +24,9 @@ namespace LlmAdapt.Training.Kernels;
 /// broadcasts MR values of A into 2·MR fused multiply-adds. With AVX-512 it is 12 × 32 floats (24 zmm accumulators
 /// of the 32); on AVX2 it is 6 × 16 floats (12 ymm accumulators of the 16). Doubles run the same kernels with half
 /// the columns. A B panel (KC × NR, 32 KiB for floats on AVX-512; 64 KiB in a 2·KC block) is read from L1 or L2
-/// while the A block (MC × KC) streams from L2.</item>
+/// while the A block (MC × KC) streams from L2. A finished tile is written back row by row. Where op(B) is at most
+/// four panels wide, so that few tiles use each panel of A read in place, those tiles prefetch the next panel's rows
+/// into L1 as they run (the head's input gradient reads its 206 MB A from memory once).</item>
 /// <item>Columns short of NR are computed on the zero padding and only their valid part is added to C. The last rows
 /// of a matrix, short of MR, run as the fewest groups of three rows that cover them (3, 6 or 9 on AVX-512), read in
 /// place from the rows that end the matrix: that tile overlaps the one before it and leaves the overlapped rows alone
@@ -839,7 +841,7 @@ internal static unsafe class MatMul
                     // use: while each of those tiles runs it fetches three rows of the next panel's depth block into
                     // L1, a line every 16 depth steps. Where A streams from memory (the head's input gradient reads
                     // 206 MB of probabilities once) the next panel then no longer waits on it: 1,024 × 50,257 × 128
-                    // with B packed once, alternated on one Zen 5 core, 0.958–0.983 × the time (four runs), 0.988 × on
+                    // with B packed once, alternated on one Zen 5 core, 0.958–0.983 × the time (five runs), 0.988 × on
                     // two threads; with A in cache (1,024 × 128…512 × 128…384) 0.99–1.01 ×. Not for wider B, whose
                     // many tiles per panel already hide the fetch: SmolLM2-135M's 256 × 576 × 960 and 256 × 49,152 ×
                     // 576 took 1.007–1.014 × with it. All 12 rows in one burst before the tiles instead: 1.08–1.10 ×
