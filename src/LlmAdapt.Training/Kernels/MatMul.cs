@@ -24,7 +24,7 @@ namespace LlmAdapt.Training.Kernels;
 /// broadcasts MR values of A into 2·MR fused multiply-adds. With AVX-512 it is 12 × 32 floats (24 zmm accumulators
 /// of the 32); on AVX2 it is 6 × 16 floats (12 ymm accumulators of the 16). Doubles run the same kernels with half
 /// the columns. A B panel (KC × NR, 32 KiB for floats on AVX-512; 64 KiB in a 2·KC block) is read from L1 or L2
-/// while the A block (MC × KC) streams from L2. A finished tile is written back row by row. Where op(B) is at most
+/// while the A block (MC × KC) streams from L2. A finished tile is written back row by row. Where a task's slice of op(B) is at most
 /// four panels wide, so that few tiles use each panel of A read in place, those tiles prefetch the next panel's rows
 /// into L1 as they run (the head's input gradient reads its 206 MB A from memory once).</item>
 /// <item>Columns short of NR are computed on the zero padding and only their valid part is added to C. The last rows
