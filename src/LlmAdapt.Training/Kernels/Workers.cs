@@ -126,6 +126,8 @@ internal sealed unsafe class Workers : IDisposable
         }
 
         AvoidCallerCore();
+        // Cleared only when set: an unconditional write every call could dirty the cache line that holds _disposed and
+        // _sleeping, which spinning helpers read.
         if (_error is not null)
         {
             _error = null;
