@@ -15,7 +15,7 @@ internal static class EmbedCommands
     public static Command Create(CliContext context)
     {
         var input = new Option<FileInfo>("--in") { Description = "Texts: one a line, or JSONL with --text-field.", Required = true };
-        var output = new Option<FileInfo>("--out") { Description = "Where to write the embeddings, one JSON object a line: {\"line\", \"tokens\", \"embedding\"}.", Required = true };
+        var output = new Option<FileInfo>("--out") { Description = "Where to write the embeddings, one JSON object a line: {\"line\", \"embedding\"} (line: the text's 1-based line in --in).", Required = true };
         var textField = new Option<string?>("--text-field") { Description = "Read --in as JSONL and embed this string field of each object." };
         var model = new Option<DirectoryInfo?>("--model") { Description = "A sentence-transformers ONNX model folder (model.onnx + vocab.txt or tokenizer.json). Default: the built-in all-MiniLM-L6-v2." };
         var precision = new Option<EmbeddingPrecision>("--precision") { Description = "Float32 (default) or Int8 (quantized once and cached).", DefaultValueFactory = _ => EmbeddingPrecision.Float32 };

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using LlmAdapt.Formats;
 using LlmAdapt.Onnx.Embeddings;
 using LlmAdapt.Onnx.Generation;
 using Microsoft.AspNetCore.Builder;
@@ -158,6 +159,11 @@ internal static class ServeCommands
             if (!Directory.Exists(Model))
             {
                 throw new CliUsageException($"--model: the folder '{Model}' does not exist.");
+            }
+
+            if (ModelFolder.Detect(Model) is ModelFolderKind.Checkpoint or ModelFolderKind.PeftAdapter)
+            {
+                throw new CliUsageException($"--model: '{Model}' is a checkpoint or LoRA adapter of the training engine; serve takes an ONNX decoder folder: write one with 'llmadapt export onnx --model {Model} --out DIR', then serve DIR.");
             }
 
             if (Name is not null && string.IsNullOrWhiteSpace(Name))

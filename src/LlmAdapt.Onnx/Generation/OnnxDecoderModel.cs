@@ -212,7 +212,8 @@ public sealed class OnnxDecoderModel : IDisposable
     /// <param name="options">Decoding and stopping; greedy for 256 tokens when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops generation, within the running step.</param>
     /// <returns>One result per prompt, in order.</returns>
-    /// <exception cref="ArgumentException">No prompt, an empty prompt, or invalid options.</exception>
+    /// <exception cref="ArgumentException">No prompt, or an empty prompt.</exception>
+    /// <exception cref="InvalidOptionsException"><paramref name="options"/> failed validation; it lists every problem.</exception>
     /// <exception cref="TokenIdOutOfRangeException">An id is outside the vocabulary; it carries the prompt, position, id and vocabulary size.</exception>
     /// <exception cref="TokenBudgetExceededException">A prompt leaves no room in the context; the message gives both numbers.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -243,7 +244,8 @@ public sealed class OnnxDecoderModel : IDisposable
     /// <param name="options">Decoding and stopping; greedy for 256 tokens when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops generation: the request leaves the batch before the next step.</param>
     /// <returns>The result.</returns>
-    /// <exception cref="ArgumentException">An empty prompt, invalid options, or an adapter that is not loaded.</exception>
+    /// <exception cref="ArgumentException">An empty prompt, or an adapter that is not loaded.</exception>
+    /// <exception cref="InvalidOptionsException"><paramref name="options"/> failed validation; it lists every problem.</exception>
     /// <exception cref="TokenIdOutOfRangeException">An id is outside the vocabulary.</exception>
     /// <exception cref="TokenBudgetExceededException">The prompt leaves no room in the context.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>

@@ -162,5 +162,16 @@ public static class RankingPairs
                 throw new InvalidDataFileException($"{origin}: response {i} has {response.Length} characters; the limit is {limits.MaxResponseCharacters}.");
             }
         }
+
+        // The same text at two ranks contradicts itself, whether or not the strategy would pair the two copies.
+        var firstIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < ranking.Responses.Count; i++)
+        {
+            if (!firstIndex.TryAdd(ranking.Responses[i], i) && ranking.Ranks[firstIndex[ranking.Responses[i]]] != ranking.Ranks[i])
+            {
+                var j = firstIndex[ranking.Responses[i]];
+                throw new InvalidDataFileException($"{origin}: responses {j} and {i} are the same text with different ranks ({ranking.Ranks[j]} and {ranking.Ranks[i]}).");
+            }
+        }
     }
 }

@@ -88,6 +88,25 @@ public sealed class ServeCommandTests
         Assert.Contains("--model: the folder", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_CheckpointFolder_FailsSayingExportFirst()
+    {
+        var folder = Directory.CreateTempSubdirectory("llmadapt-serve-checkpoint-");
+        try
+        {
+            File.WriteAllBytes(Path.Combine(folder.FullName, "model.safetensors"), []);
+            var (code, _, error) = await CliRunner.RunAsync("serve", "--model", folder.FullName, "--urls", "http://127.0.0.1:0");
+
+            Assert.Equal(2, code);
+            Assert.Contains("export onnx", error, StringComparison.Ordinal);
+            Assert.Contains(folder.FullName, error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     /// <summary>Standard error that completes <see cref="Seen"/> once <c>text</c> has been written.</summary>
     internal sealed class SignalingWriter(string text) : StringWriter
     {

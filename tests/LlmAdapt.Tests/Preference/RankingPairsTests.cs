@@ -74,6 +74,21 @@ public sealed class RankingPairsTests
         Assert.Contains("same text", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(PairingStrategy.BestVersusRest)]
+    [InlineData(PairingStrategy.Adjacent)]
+    public void SameTextWithDifferentRanks_IsRejected_EvenWhereTheStrategyWouldNotPairTheCopies(PairingStrategy strategy)
+    {
+        // Ranks 2 and 4 are neither the best nor neighbours, so neither strategy pairs the two copies of "same".
+        var ranking = new Ranking { Prompt = "p", Responses = ["best", "same", "mid", "same"], Ranks = [1, 2, 3, 4], Origin = "r.jsonl:9" };
+        var ex = Assert.Throws<InvalidDataFileException>(() => RankingPairs.ToPairs([ranking], strategy));
+        Assert.Contains("r.jsonl:9: responses 1 and 3 are the same text", ex.Message, StringComparison.Ordinal);
+
+        // The same text at the same rank is a tie, not a contradiction.
+        var tie = new Ranking { Prompt = "p", Responses = ["best", "same", "same"], Ranks = [1, 2, 2] };
+        Assert.Single(RankingPairs.ToPairs([tie], strategy));
+    }
+
     [Fact]
     public void EmptyOrTooLongResponse_AndMismatchedRanks_AreRejected()
     {

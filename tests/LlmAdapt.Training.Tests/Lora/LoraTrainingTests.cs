@@ -43,7 +43,7 @@ public sealed class LoraTrainingTests(ITestOutputHelper output)
     [Theory]
     [InlineData("gpt2")]
     [InlineData("llama")]
-    public void FrozenWeightsPackedForTheMatrixMultiply_GiveTheSameStep_AndFollowAWriteThroughValues(string family)
+    public void FrozenWeightsPackedForTheMatrixMultiply_GiveTheSameStep_AndAreDroppedByEveryWriteToTheBase(string family)
     {
         // 2 × 24 = 48 rows: enough for every frozen product to read a packed weight.
         const int b = 2, t = 24;
@@ -87,6 +87,23 @@ public sealed class LoraTrainingTests(ITestOutputHelper output)
         var changed = packed.Forward(inputs, targets, b, t);
         Assert.NotEqual(loss, changed);
         Assert.Equal(Create(family, scale: 1.5f).Forward(inputs, targets, b, t), changed);
+
+        // So do InitializeRandom, attaching new adapters and merging them: after each the packs are gone, and the
+        // next forward packs the base as it is then (the same loss as a model given those weights unpacked).
+        Assert.True(packed.FrozenPackBytes > 0);
+        packed.InitializeRandom(9);
+        Assert.Equal(0, packed.FrozenPackBytes);
+        var reinitialised = Create(family, scale: 1f);
+        reinitialised.InitializeRandom(9);
+        reinitialised.FrozenPackLimitBytes = 0;
+        Assert.Equal(reinitialised.Forward(inputs, targets, b, t), packed.Forward(inputs, targets, b, t));
+        Assert.True(packed.FrozenPackBytes > 0);
+        packed.AttachLora(new LoraOptions { Rank = 4, Alpha = 8 }, seed: 3);
+        Assert.Equal(0, packed.FrozenPackBytes);
+        packed.Forward(inputs, targets, b, t);
+        Assert.True(packed.FrozenPackBytes > 0);
+        packed.MergeLora();
+        Assert.Equal(0, packed.FrozenPackBytes);
     }
 
     private static DecoderModel<float> Create(string family, float scale)
