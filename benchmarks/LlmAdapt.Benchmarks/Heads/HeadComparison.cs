@@ -89,7 +89,7 @@ internal static class HeadComparison
     }
 
     /// <summary>
-    /// BenchmarkDotNet, in process, 1 warm-up and 3 measured fits each; then the process CPU time of 3 more fits each
+    /// BenchmarkDotNet, in process, 1 warm-up and 3 measured fits each; then the process CPU time of 5 more fits each (interleaved, the median)
     /// (other load on a shared machine inflates wall time but not CPU time). Returns LlmAdapt / ML.NET for both.
     /// </summary>
     private static (double Wall, double Cpu) RunTiming(TaskHeadOptions linear, float l2, string[] args, HeadTrainingBenchmarks.TimingData data)
