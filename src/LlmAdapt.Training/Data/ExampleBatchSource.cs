@@ -2,15 +2,16 @@ namespace LlmAdapt.Training.Data;
 
 /// <summary>
 /// Instruction tuning: one rendered example per row, left-aligned and padded to T; targets are −1 on prompt tokens and
-/// padding, so only answer tokens carry loss; each row's loss is scaled by its example's weight. Training draws rows by a shuffled pass; validation walks them in order.
+/// padding, so only answer tokens carry loss; each row's loss is scaled by its example's weight. Training draws rows by
+/// shuffled passes (<see cref="EpochOrder"/>, from the seed and the batch's index, so a resumed run draws the rows the
+/// uninterrupted one would); validation walks them in order.
 /// </summary>
 internal sealed class ExampleBatchSource : IBatchSource
 {
     private readonly IReadOnlyList<TokenizedExample> _examples;
-    private int[] _order = [];
-    private int _cursor;
+    private readonly EpochOrder _order;
 
-    public ExampleBatchSource(IReadOnlyList<TokenizedExample> examples, int batchSize, int sequenceLength)
+    public ExampleBatchSource(IReadOnlyList<TokenizedExample> examples, int batchSize, int sequenceLength, int seed = 0)
     {
         if (examples.Count == 0)
         {
@@ -18,6 +19,7 @@ internal sealed class ExampleBatchSource : IBatchSource
         }
 
         _examples = examples;
+        _order = new EpochOrder(examples.Count, seed);
         BatchSize = batchSize;
         SequenceLength = sequenceLength;
     }
@@ -28,19 +30,12 @@ internal sealed class ExampleBatchSource : IBatchSource
 
     public long TokenCount => _examples.Sum(e => (long)e.Tokens.Length);
 
-    public (int[] Inputs, int[] Targets, float[]? Weights) Next(Random random)
+    public (int[] Inputs, int[] Targets, float[]? Weights) Next(Random random, long batch)
     {
         var rows = new List<TokenizedExample>(BatchSize);
-        while (rows.Count < BatchSize)
+        for (var b = 0; b < BatchSize; b++)
         {
-            if (_cursor >= _order.Length)
-            {
-                _order = Enumerable.Range(0, _examples.Count).ToArray();
-                random.Shuffle(_order);
-                _cursor = 0;
-            }
-
-            rows.Add(_examples[_order[_cursor++]]);
+            rows.Add(_examples[_order[(batch * BatchSize) + b]]);
         }
 
         return Pack(rows);

@@ -34,7 +34,7 @@ internal sealed class TokenBlockSource : IBatchSource
 
     public long TokenCount => _tokens.Length;
 
-    public (int[] Inputs, int[] Targets, float[]? Weights) Next(Random random)
+    public (int[] Inputs, int[] Targets, float[]? Weights) Next(Random random, long batch)
     {
         var t = SequenceLength;
         var inputs = new int[BatchSize * t];

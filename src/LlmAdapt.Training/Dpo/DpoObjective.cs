@@ -1,4 +1,5 @@
 using System.Numerics;
+using LlmAdapt.Training.Data;
 using LlmAdapt.Training.FineTuning;
 using LlmAdapt.Training.Models;
 
@@ -8,8 +9,8 @@ namespace LlmAdapt.Training.Dpo;
 /// The DPO objective on the decoder loop: each micro-batch runs a pair's chosen and rejected sequences through the
 /// policy in one forward of 2·B rows, sums each response's token log-probabilities, evaluates the pair loss against the
 /// cached reference sums, and backs the per-pair derivatives through the cross-entropy backward as per-token weights.
-/// Pairs are drawn from a shuffled order per epoch seeded by (seed, epoch), so step s sees the same pairs whether or
-/// not the run was interrupted before it.
+/// Pairs are drawn through an <see cref="EpochOrder"/> (a shuffled order per epoch from (seed, epoch)), so step s sees
+/// the same pairs whether or not the run was interrupted before it.
 /// </summary>
 internal sealed class DpoObjective : ITrainingObjective
 {
@@ -22,9 +23,8 @@ internal sealed class DpoObjective : ITrainingObjective
     private readonly int _batch;
     private readonly int _t;
     private readonly int _accumulation;
-    private readonly int _seed;
     private readonly int _validationPairs;
-    private readonly Dictionary<int, int[]> _orders = [];
+    private readonly EpochOrder _order;
     private DpoMetrics _pending = new();
 
     public DpoObjective(DecoderModel<float> model, DpoLoss loss, IReadOnlyList<TokenizedPair> train, ReferenceLogProbs trainReference, IReadOnlyList<TokenizedPair> validation, ReferenceLogProbs validationReference, DecoderTrainingOptions options, int t, int seed)
@@ -38,7 +38,7 @@ internal sealed class DpoObjective : ITrainingObjective
         _batch = options.BatchSize;
         _accumulation = options.GradientAccumulationSteps;
         _t = t;
-        _seed = seed;
+        _order = new EpochOrder(train.Count, seed);
         _validationPairs = (int)Math.Min(validation.Count, (long)options.EvaluationBatches * _batch);
     }
 
@@ -54,8 +54,7 @@ internal sealed class DpoObjective : ITrainingObjective
         var first = ((((long)step - 1) * _accumulation) + micro) * _batch;
         for (var j = 0; j < _batch; j++)
         {
-            var global = first + j;
-            indices[j] = Order((int)(global / _train.Count))[(int)(global % _train.Count)];
+            indices[j] = _order[first + j];
         }
 
         var pairs = indices.Select(i => _train[i]).ToArray();
@@ -121,19 +120,6 @@ internal sealed class DpoObjective : ITrainingObjective
         return total / pairs.Count;
     }
 
-    /// <summary>The shuffled pair order of an epoch, from (seed, epoch) alone.</summary>
-    private int[] Order(int epoch)
-    {
-        if (!_orders.TryGetValue(epoch, out var order))
-        {
-            order = Enumerable.Range(0, _train.Count).ToArray();
-            new Random(unchecked((_seed * 7_919) + epoch)).Shuffle(order);
-            _orders.Clear();
-            _orders[epoch] = order;
-        }
-
-        return order;
-    }
 }
 
 /// <summary>Running sums of TRL's DPO metrics over pairs.</summary>

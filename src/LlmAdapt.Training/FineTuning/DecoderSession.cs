@@ -93,7 +93,7 @@ internal sealed class DecoderSession
 
     /// <summary>Runs a tuner's common path: options, LoRA, the loop, the final artifact.</summary>
     public Task<FineTunedArtifact> TrainAsync(DecoderTrainingOptions options, Data.IBatchSource train, Data.IBatchSource? validation, FineTuningRequest request, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
-        => TrainAsync(options, trainer => new NextTokenObjective(trainer, Model, train, validation, options.EvaluationBatches), request.OutputPath, request.Seed, progress, cancellationToken);
+        => TrainAsync(options, trainer => new NextTokenObjective(trainer, Model, train, validation, options.EvaluationBatches, options.GradientAccumulationSteps), request.OutputPath, request.Seed, progress, cancellationToken);
 
     /// <summary>Attaches the LoRA adapters <paramref name="options"/> asks for, unless the session brought its own (an adapter folder).</summary>
     public void AttachLora(DecoderTrainingOptions options, int seed)

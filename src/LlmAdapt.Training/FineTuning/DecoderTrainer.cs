@@ -71,7 +71,7 @@ internal sealed class DecoderTrainer
     }
 
     public Task<TrainingReport> RunAsync(IBatchSource train, IBatchSource? validation, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
-        => RunAsync(new NextTokenObjective(this, _model, train, validation, _options.EvaluationBatches), progress, cancellationToken);
+        => RunAsync(new NextTokenObjective(this, _model, train, validation, _options.EvaluationBatches, _options.GradientAccumulationSteps), progress, cancellationToken);
 
     /// <summary>Runs the loop on <paramref name="objective"/> from the optimizer's step to <see cref="DecoderTrainingOptions.Steps"/>.</summary>
     public async Task<TrainingReport> RunAsync(ITrainingObjective objective, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
@@ -230,7 +230,7 @@ internal interface ITrainingObjective
 }
 
 /// <summary>Next-token cross-entropy on batches (pre-training, instruction tuning).</summary>
-internal sealed class NextTokenObjective(DecoderTrainer trainer, IDecoderModel<float> model, IBatchSource train, IBatchSource? validation, int evaluationBatches) : ITrainingObjective
+internal sealed class NextTokenObjective(DecoderTrainer trainer, IDecoderModel<float> model, IBatchSource train, IBatchSource? validation, int evaluationBatches, int accumulation) : ITrainingObjective
 {
     public long TokensPerMicroBatch => (long)train.BatchSize * train.SequenceLength;
 
@@ -240,7 +240,7 @@ internal sealed class NextTokenObjective(DecoderTrainer trainer, IDecoderModel<f
 
     public double? TrainMicroBatch(int step, int micro, Random random, double lossScale)
     {
-        var (inputs, targets, weights) = train.Next(random);
+        var (inputs, targets, weights) = train.Next(random, (((long)step - 1) * accumulation) + micro);
         var loss = model.Forward(inputs, targets, train.BatchSize, train.SequenceLength, weights);
         if (double.IsNaN(loss) && model.CountedTargets == 0)
         {

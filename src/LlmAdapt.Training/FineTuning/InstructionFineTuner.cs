@@ -60,7 +60,7 @@ public sealed class InstructionFineTuner : IFineTuner
 
         var session = await DecoderSession.OpenAsync(request.BaseModel, _options.NewModel, request.Seed, cancellationToken).ConfigureAwait(false);
         var t = Math.Min(_options.SequenceLength, session.Model.ContextLength);
-        var trainSource = new ExampleBatchSource(Render(train, _format, t, session.Tokenizer), _options.BatchSize, t);
+        var trainSource = new ExampleBatchSource(Render(train, _format, t, session.Tokenizer), _options.BatchSize, t, request.Seed);
         var validationSource = new ExampleBatchSource(Render(validation, _format, t, session.Tokenizer), _options.BatchSize, t);
         var before = new DecoderTrainer(session.Model, _options, request.Seed).Evaluate(validationSource, int.MaxValue);
         var artifact = await session.TrainAsync(_options, trainSource, validationSource, request, progress, cancellationToken).ConfigureAwait(false);

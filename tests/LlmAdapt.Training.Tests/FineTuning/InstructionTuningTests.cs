@@ -57,4 +57,40 @@ public sealed class InstructionTuningTests(ITestOutputHelper log)
         var untouched = await DecoderEvaluator.AnswerLossAsync(baseDir, examples[..6], sequenceLength: 64);
         Assert.Equal(before, untouched, 3);
     }
+
+    [Fact]
+    public async Task ResumingAnInstructionRun_GivesTheSameAdapterAsAnUninterruptedRun()
+    {
+        // Sample: the first 5 Self-Instruct seed tasks. Batch 2 over 6 steps draws 12 rows: two passes over the 5
+        // examples and the start of a third, each pass in its own shuffled order, so the resumed half starts mid-pass.
+        var examples = (await InstructionDatasets.LoadSelfInstructAsync(TestData.PathOf("instructions/self-instruct/seed_tasks.jsonl"))).Take(5).ToList();
+        var baseDir = TestData.TempDirectory();
+        var model = new Gpt2Model<float>(new Gpt2Config { Layers = 1, Heads = 2, Channels = 16, ContextLength = 64 });
+        model.InitializeRandom(1);
+        await DecoderCheckpoint.SaveAsync(model, baseDir, CancellationToken.None);
+        DecoderTrainingOptions Options(bool resume) => new()
+        {
+            Steps = 6, BatchSize = 2, SequenceLength = 64, WarmupSteps = 2, LearningRate = 1e-2, EvaluationInterval = 3, EvaluationBatches = 1, CheckpointInterval = 100,
+            Lora = new LoraOptions { Rank = 2, Alpha = 4 }, Resume = resume,
+        };
+        FineTuningRequest Request(string from, string output) => new() { TrainingSet = examples, ValidationSet = examples[..2], BaseModel = from, OutputPath = output, Seed = 3 };
+
+        var straight = TestData.TempDirectory();
+        await new InstructionFineTuner(Options(false)).FineTuneAsync(Request(baseDir, straight));
+
+        var interrupted = TestData.TempDirectory();
+        using var cts = new CancellationTokenSource();
+        var progress = new SyncProgress<TrainingProgress>(p =>
+        {
+            if (p.Step == 3)
+            {
+                cts.Cancel();
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new InstructionFineTuner(Options(false)).FineTuneAsync(Request(baseDir, interrupted), progress, cts.Token));
+
+        var resumed = await new InstructionFineTuner(Options(true)).FineTuneAsync(Request(interrupted, interrupted));
+        Assert.Equal([4, 5, 6], resumed.Report.History.Select(h => h.Step));
+        SafeTensorsAssert.SameTensors(Path.Combine(straight, PeftAdapterConfig.WeightsFileName), Path.Combine(interrupted, PeftAdapterConfig.WeightsFileName));
+    }
 }
