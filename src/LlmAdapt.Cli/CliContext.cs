@@ -38,7 +38,7 @@ internal sealed class CliContext(TextWriter output, TextWriter error)
     /// <param name="value">The report.</param>
     public void WriteJson(object value) => Out.WriteLine(JsonSerializer.Serialize(value, value.GetType(), s_json));
 
-    /// <summary>Runs a verb body with the tool's error rule: a one-line error and exit code 1, the stack only with <c>--verbose</c>.</summary>
+    /// <summary>Runs a verb body with the tool's error rule: a one-line error and exit code 1 (2 for bad usage), the stack only with <c>--verbose</c>.</summary>
     /// <param name="body">The verb's work.</param>
     /// <returns>The exit code.</returns>
     public async Task<int> RunAsync(Func<Task<int>> body)

@@ -102,6 +102,8 @@ public sealed class PostgresDocumentStore : IAsyncDisposable
     /// <param name="generator">The embedding model, used to learn the dimension when the options do not give it; or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the schema work.</param>
     /// <returns>The store, with its schema created or checked.</returns>
+    /// <exception cref="InvalidOptionsException">The options are invalid (every problem is listed).</exception>
+    /// <exception cref="PostgresRetrievalException">The connection string cannot be parsed, the server is unreachable, pgvector is missing, or the table does not fit.</exception>
     public static async Task<PostgresDocumentStore> OpenAsync(string connectionString, PostgresRetrievalOptions options, IEmbeddingGenerator<string, Embedding<float>>? generator = null, CancellationToken cancellationToken = default)
     {
         var dataSource = CreateDataSource(connectionString);
@@ -216,7 +218,8 @@ public sealed class PostgresDocumentStore : IAsyncDisposable
     /// <param name="progress">Receives the number of chunks written so far.</param>
     /// <param name="cancellationToken">Stops between batches.</param>
     /// <returns>A task that completes when every chunk is stored.</returns>
-    /// <exception cref="ArgumentException">The counts differ or an embedding has the wrong length.</exception>
+    /// <exception cref="ArgumentException">The counts differ.</exception>
+    /// <exception cref="PostgresRetrievalException">An embedding is not <see cref="Dimensions"/> long (<see cref="PostgresProblem.DimensionMismatch"/>); the batches before the one holding it are already stored.</exception>
     public async Task UpsertAsync(IReadOnlyList<DocumentChunk> chunks, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(chunks);

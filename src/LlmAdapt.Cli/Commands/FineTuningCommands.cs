@@ -8,10 +8,10 @@ using LlmAdapt.Training.Models.Gpt2;
 
 namespace LlmAdapt.Cli.Commands;
 
-/// <summary><c>llmadapt pretrain</c>: train a decoder on plain text with the CPU engine.</summary>
+/// <summary><c>llmadapt pretrain</c>, <c>sft</c>, <c>sample</c> and <c>eval perplexity</c>: train, instruction-tune, sample and score decoders with the CPU engine.</summary>
 internal static class FineTuningCommands
 {
-    /// <summary>Adds <c>pretrain</c>, <c>sft</c> and <c>eval perplexity</c> (joining an existing <c>eval</c> group if there is one).</summary>
+    /// <summary>Adds <c>pretrain</c>, <c>sft</c>, <c>sample</c> and <c>eval perplexity</c> (joining an existing <c>eval</c> group if there is one).</summary>
     public static void AddTo(Command root, CliContext context)
     {
         root.Subcommands.Add(CreatePretrain(context));
@@ -26,10 +26,10 @@ internal static class FineTuningCommands
         var data = new Option<FileInfo>("--data") { Description = "Instruction data file.", Required = true };
         var format = new Option<string>("--format") { Description = "alpaca | self-instruct | chat | preference (pairs in any shape dpo reads; learns prompt → chosen answer, prompt as written).", DefaultValueFactory = _ => "alpaca" };
         var maxPrompt = new Option<int>("--max-prompt-tokens") { Description = "Keep only the last N tokens of each prompt, as dpo does (0: whole prompts; a too-long example then loses its end)." };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Output folder: a PEFT adapter with --lora-rank, else a checkpoint.", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Output folder: a PEFT adapter (LoRA, the default), or a checkpoint with --lora-rank 0 or --merge.", Required = true };
         var holdOut = new Option<int>("--hold-out") { Description = "Examples held out at the end of the file for validation (0: 10%).", DefaultValueFactory = _ => 0 };
         var steps = new Option<int>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 200 };
-        var batch = new Option<int>("--batch") { Description = "Examples per step.", DefaultValueFactory = _ => 4 };
+        var batch = new Option<int>("--batch") { Description = "Examples per micro-batch (a step is --batch × --accumulate).", DefaultValueFactory = _ => 4 };
         var contextLength = new Option<int>("--context") { Description = "Tokens per example (longer ones are cut).", DefaultValueFactory = _ => 128 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-3 };
         var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank (0: full fine-tuning).", DefaultValueFactory = _ => 8 };
@@ -167,9 +167,9 @@ internal static class FineTuningCommands
         var contextLength = new Option<int>("--context") { Description = "Context length (tokens per sequence).", DefaultValueFactory = _ => 128 };
         var data = new Option<FileInfo>("--data") { Description = "Plain-text corpus (UTF-8).", Required = true };
         var steps = new Option<int>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 1000 };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Checkpoint folder (Hugging Face layout).", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Output folder: a checkpoint (Hugging Face layout), or a PEFT adapter with --lora-rank.", Required = true };
         var baseModel = new Option<DirectoryInfo?>("--base") { Description = "Continue from this checkpoint instead of a new model." };
-        var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => 8 };
+        var batch = new Option<int>("--batch") { Description = "Sequences per micro-batch (a step is --batch × --accumulate).", DefaultValueFactory = _ => 8 };
         var accumulate = new Option<int>("--accumulate") { Description = "Micro-batches per step (gradient accumulation).", DefaultValueFactory = _ => 1 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-3 };
         var warmup = new Option<int>("--warmup") { Description = "Warm-up steps.", DefaultValueFactory = _ => 50 };

@@ -17,7 +17,7 @@ internal static class PreferenceTuningCommands
     /// <summary>TRL's metric names, in the order they are printed.</summary>
     private static readonly string[] s_metrics = ["loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"];
 
-    /// <summary>Adds <c>dpo</c>, and <c>preferences</c> to the <c>eval</c> group (made if no other verb set made it).</summary>
+    /// <summary>Adds <c>dpo</c>, and <c>preferences</c> and <c>generations</c> to the <c>eval</c> group (made if no other verb set made it).</summary>
     public static void AddTo(Command root, CliContext context)
     {
         root.Subcommands.Add(CreateDpo(context));

@@ -35,7 +35,7 @@ internal static class RetrievalCommands
     {
         var option = new Option<string>("--embeddings")
         {
-            Description = "Embedding model for dense search: 'default' (built-in all-MiniLM-L6-v2, offline) or 'none' (keyword search only).",
+            Description = "Embedding model for dense search: 'default' (built-in all-MiniLM-L6-v2, offline) or 'none' (keyword search only; with --index, an index that holds vectors is still searched densely).",
             DefaultValueFactory = _ => "default",
         };
         option.AcceptOnlyFromAmong("default", "none");

@@ -299,7 +299,7 @@ internal static class TrainingHeadCommands
     private static Command CreateTrainReward(CliContext context)
     {
         var pairsFile = new Option<FileInfo>("--pairs") { Description = "Preference pairs (JSONL or JSONL.gz: TRL, HH-RLHF or OpenAI shape).", Required = true };
-        var validationFile = new Option<FileInfo?>("--validation") { Description = "Held-out pairs for early stopping; default: hold out 10% of --pairs." };
+        var validationFile = new Option<FileInfo?>("--validation") { Description = "Held-out pairs for early stopping; default: hold out 10% of --pairs (none with fewer than 10 pairs)." };
         var pairOptions = new PairOptions();
         var head = new Option<string>("--head") { Description = "linear or mlp.", DefaultValueFactory = _ => "mlp" }.AcceptOnlyFromAmong("linear", "mlp");
         var features = new Option<string>("--features") { Description = "Comma-separated: response, prompt-response, prompt, interaction, length.", DefaultValueFactory = _ => "response,prompt-response,prompt,interaction" };

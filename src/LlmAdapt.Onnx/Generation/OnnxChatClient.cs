@@ -8,13 +8,15 @@ namespace LlmAdapt.Onnx.Generation;
 /// <summary>
 /// A local decoder model as an <see cref="IChatClient"/>: the conversation is written with a chat template, tokenized
 /// with the model's tokenizer and decoded on ONNX Runtime with a KV cache. Streaming yields text as tokens are decoded;
-/// responses report usage and finish reason. Thread-safe: each request has its own cache.
+/// responses report usage and finish reason. Thread-safe: concurrent requests each decode with their own cache, or join
+/// the model's continuous batch where it has one (<see cref="OnnxDecoderModelOptions.MaxBatchSize"/>).
 /// </summary>
 /// <remarks>
 /// <see cref="ChatOptions"/> maps as follows: <c>MaxOutputTokens</c>, <c>Temperature</c> (absent or 0: greedy),
 /// <c>TopP</c>, <c>TopK</c>, <c>Seed</c>, <c>StopSequences</c>; <c>AdditionalProperties["repetition_penalty"]</c> sets
 /// the repetition penalty; <c>ModelId</c> of the form <c>model:adapter</c> decodes with a LoRA adapter loaded by
-/// <see cref="OnnxDecoderModel.LoadAdapter"/> (any other model id: the base weights). Tools and response formats other than plain text are not supported: a request that sets
+/// <see cref="OnnxDecoderModel.LoadAdapter"/> (a <c>model:adapter</c> id naming an adapter that is not loaded is an
+/// <see cref="ArgumentException"/>; an id without <c>:</c>, or none: the base weights). Tools and response formats other than plain text are not supported: a request that sets
 /// them is refused with <see cref="NotSupportedException"/> rather than answered as if they were honoured.
 /// </remarks>
 public sealed partial class OnnxChatClient : IChatClient

@@ -86,6 +86,7 @@ public sealed class OnnxDecoderModel : IDisposable
     /// <param name="options">Session settings; defaults when <see langword="null"/>.</param>
     /// <returns>The loaded model.</returns>
     /// <exception cref="ModelLoadException">The folder is missing, of an unknown layout, or its config, graph, weights or tokenizer cannot be read; the message names the file.</exception>
+    /// <exception cref="InvalidOptionsException"><paramref name="options"/> failed validation; it lists every problem.</exception>
     public static OnnxDecoderModel Load(string directory, OnnxDecoderModelOptions? options = null) => LoadWith(directory, options, null);
 
     internal static OnnxDecoderModel LoadWith(string directory, OnnxDecoderModelOptions? options, Action<SessionOptions>? configureSession)
@@ -152,7 +153,8 @@ public sealed class OnnxDecoderModel : IDisposable
     /// Turns text into ids with the model's tokenizer, as Hugging Face's tokenizer does. Added tokens written in the text
     /// (special ones such as <c>&lt;|im_end|&gt;</c> or <c>&lt;/s&gt;</c>, and others such as CodeGen's whitespace runs, as
     /// listed in <c>tokenizer.json</c>) become their single ids, as chat templates need; a
-    /// beginning-of-sequence id is added first where the tokenizer's config asks for one and the text does not start with it.
+    /// beginning-of-sequence id is added first for a SentencePiece tokenizer whose config asks for one, where the text does
+    /// not start with it (a byte-level BPE tokenizer gets none).
     /// </summary>
     /// <param name="text">The text.</param>
     /// <returns>The ids.</returns>
@@ -205,8 +207,9 @@ public sealed class OnnxDecoderModel : IDisposable
     }
 
     /// <summary>
-    /// Generates a continuation for each prompt, as one batch (shorter prompts are left-padded and masked, so each
-    /// result equals the one the prompt gets alone).
+    /// Generates a continuation for each prompt, as one batch: shorter prompts are left-padded, and masked where the
+    /// graph has an attention-mask input, so each greedy result equals the one the prompt gets alone (sampled results
+    /// draw from one generator across the batch, so they depend on the batch).
     /// </summary>
     /// <param name="prompts">The prompts' ids.</param>
     /// <param name="options">Decoding and stopping; greedy for 256 tokens when <see langword="null"/>.</param>

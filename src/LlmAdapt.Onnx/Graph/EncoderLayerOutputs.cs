@@ -16,9 +16,6 @@ namespace LlmAdapt.Onnx.Graph;
 /// </remarks>
 internal static class EncoderLayerOutputs
 {
-    /// <summary>Changes whenever the rewrite changes, so cached models made by an older rule are rebuilt.</summary>
-    public const string Version = "1";
-
     /// <summary>The names the added outputs get: <c>llmadapt_hidden_states_{index}</c>.</summary>
     public const string OutputPrefix = "llmadapt_hidden_states_";
 

@@ -8,7 +8,8 @@ namespace LlmAdapt.Training.Dpo;
 /// <summary>The preference loss a <see cref="DpoTrainer"/> minimises (TRL's <c>loss_type</c>).</summary>
 public enum DpoLossType
 {
-    /// <summary>DPO (Rafailov et al. 2023): −log σ(β·Δ) on summed response log-probabilities; TRL's <c>sigmoid</c>.</summary>
+    /// <summary>DPO (Rafailov et al. 2023): −log σ(β·Δ) on summed response log-probabilities; TRL's <c>sigmoid</c>. With
+    /// <see cref="DpoOptions.LabelSmoothing"/> ε &gt; 0 it is conservative DPO: (1 − ε)·(−log σ(β·Δ)) + ε·(−log σ(−β·Δ)).</summary>
     Sigmoid,
 
     /// <summary>IPO (Azar et al. 2023): (Δ − 1/(2β))² on length-normalised (mean per-token) log-probabilities; TRL's <c>ipo</c>.</summary>
@@ -40,7 +41,7 @@ public sealed class DpoOptions : IValidatableObject
     /// </summary>
     public double Beta { get; set; } = 0.1;
 
-    /// <summary>Gets or sets ε, the assumed rate of flipped labels for <see cref="DpoLossType.Robust"/>; in [0, 0.5). Default: 0.</summary>
+    /// <summary>Gets or sets ε, the assumed rate of flipped labels for <see cref="DpoLossType.Robust"/> and <see cref="DpoLossType.Sigmoid"/> (conservative DPO); in [0, 0.5). Default: 0.</summary>
     public double LabelSmoothing { get; set; }
 
     /// <summary>

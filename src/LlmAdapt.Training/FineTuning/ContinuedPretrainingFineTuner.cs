@@ -15,7 +15,8 @@ public sealed class ContinuedPretrainingFineTuner : IFineTuner
 
     /// <summary>Initializes a new instance; the options are validated here.</summary>
     /// <param name="options">The training options.</param>
-    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="InvalidOptionsException">An option is invalid (every problem is listed).</exception>
+    /// <exception cref="ArgumentException">The new model's shape is invalid.</exception>
     public ContinuedPretrainingFineTuner(DecoderTrainingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

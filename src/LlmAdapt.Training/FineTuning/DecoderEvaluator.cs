@@ -13,7 +13,8 @@ public static class DecoderEvaluator
     /// <param name="startFraction">Scores only the tokens after this fraction of the text (0.9: the validation tail that pre-training held out).</param>
     /// <param name="cancellationToken">Cancels loading.</param>
     /// <returns>The loss and perplexity; with <paramref name="startFraction"/> &gt; 0, also the unigram entropy of the part before.</returns>
-    /// <exception cref="InvalidDataFileException">The text is shorter than one block.</exception>
+    /// <exception cref="InvalidDataFileException">The scored part of the text is shorter than two tokens (a shorter text
+    /// than one block is scored as one shorter block).</exception>
     public static async Task<PerplexityResult> PerplexityAsync(string model, string text, int sequenceLength = 0, double startFraction = 0, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);

@@ -19,7 +19,8 @@ public sealed class InstructionFineTuner : IFineTuner
     /// <summary>Initializes a new instance; the options are validated here.</summary>
     /// <param name="options">The training options.</param>
     /// <param name="format">The prompt format, or <see langword="null"/> for <see cref="InstructionPromptFormat.Alpaca"/>.</param>
-    /// <exception cref="ArgumentException">An option is invalid, or the format's <see cref="InstructionPromptFormat.MaxPromptTokens"/> is not positive.</exception>
+    /// <exception cref="InvalidOptionsException">An option is invalid (every problem is listed).</exception>
+    /// <exception cref="ArgumentException">The format's <see cref="InstructionPromptFormat.MaxPromptTokens"/> is not positive, or the new model's shape is invalid.</exception>
     public InstructionFineTuner(DecoderTrainingOptions options, InstructionPromptFormat? format = null)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -29,7 +29,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
     /// <param name="embeddings">The frozen encoder; wrap it in a <see cref="DiskCachingEmbeddingGenerator"/> to embed each text once across runs.</param>
     /// <param name="options">The settings, or <see langword="null"/> for the defaults.</param>
     /// <param name="logger">A logger, or <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="InvalidOptionsException">An option is out of range (every problem is listed).</exception>
     public TaskHeadTrainer(IEmbeddingGenerator<string, Embedding<float>> embeddings, TaskHeadOptions? options = null, ILogger<TaskHeadTrainer>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(embeddings);
@@ -55,7 +55,7 @@ public sealed partial class TaskHeadTrainer : IFineTuner
     /// <param name="embeddingProgress">Receives progress while the distinct texts are embedded.</param>
     /// <param name="cancellationToken">Stops embedding or training; nothing is written then.</param>
     /// <returns>The folder written, with validation <c>accuracy</c>, <c>macro_f1</c> and <c>ece</c> in the report.</returns>
-    /// <exception cref="ArgumentException">An example has no label, an empty text or a weight that is not positive; or
+    /// <exception cref="ArgumentException">An example has no label, no text (null) or a weight that is not positive; or
     /// <see cref="FineTuningRequest.BaseModel"/> names a model other than the encoder's (a head's only base is its encoder).</exception>
     /// <exception cref="LlmAdaptException">The training set has fewer than two classes, a validation label is unseen in
     /// training, or the encoder returns non-finite or ragged features.</exception>

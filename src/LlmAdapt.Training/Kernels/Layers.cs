@@ -6,7 +6,8 @@ namespace LlmAdapt.Training.Kernels;
 
 /// <summary>
 /// The operations a decoder is made of, each forward beside its backward (llm.c style). Backward functions
-/// accumulate (+=) into parameter and input gradients, so micro-batches add up without extra buffers.
+/// accumulate (+=) into parameter and input gradients, so micro-batches add up without extra buffers (except
+/// <see cref="CrossEntropyHeadBackward{T}"/>, which overwrites its input gradient, as its summary says).
 /// Shapes in comments: B batch, T time, C channels, V vocabulary, NH heads.
 /// </summary>
 internal static unsafe class Layers

@@ -62,7 +62,7 @@ public sealed class RewardModelOptions : IValidatableObject, IHeadSettings
     [Range(0, 10_000)]
     public int Patience { get; set; } = 5;
 
-    /// <summary>Gets or sets the share of pairs held out for validation when the request has none; from 0 to 0.5. Default: 0.1.</summary>
+    /// <summary>Gets or sets the share of pairs held out for validation when the request has none and there are at least 10 (with fewer, none is held out and there is no early stopping); from 0 to 0.5. Default: 0.1.</summary>
     [Range(0.0, 0.5)]
     public double ValidationFraction { get; set; } = 0.1;
 

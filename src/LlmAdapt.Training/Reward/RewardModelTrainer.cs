@@ -31,7 +31,7 @@ public sealed partial class RewardModelTrainer : IPreferenceTrainer
     /// <param name="embeddings">The frozen encoder.</param>
     /// <param name="options">The settings, or <see langword="null"/> for the defaults.</param>
     /// <param name="logger">A logger, or <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="InvalidOptionsException">An option is out of range (every problem is listed).</exception>
     public RewardModelTrainer(IEmbeddingGenerator<string, Embedding<float>> embeddings, RewardModelOptions? options = null, ILogger<RewardModelTrainer>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(embeddings);

@@ -18,7 +18,7 @@ public static class Gpt2TokenizerFiles
     /// <summary>GPT-2's vocabulary size, <c>&lt;|endoftext|&gt;</c> included.</summary>
     public const int VocabularySize = 50257;
 
-    /// <summary>The id of <c>&lt;|endoftext|&gt;</c>, GPT-2's only special token (beginning, end and padding).</summary>
+    /// <summary>The id of <c>&lt;|endoftext|&gt;</c>, GPT-2's only special token (written as its beginning, end and unknown token).</summary>
     public const int EndOfText = 50256;
 
     /// <summary>The text of GPT-2's special token.</summary>

@@ -7,7 +7,8 @@ namespace LlmAdapt.Formats;
 
 /// <summary>
 /// Reads a safetensors file (8-byte little-endian header length, JSON header, data section) through a memory map.
-/// Every problem is a <see cref="InvalidDataFileException"/> naming the file and, where it applies, the tensor.
+/// A malformed file is an <see cref="InvalidDataFileException"/> naming the file and, where it applies, the tensor; a
+/// missing file is a <see cref="FileNotFoundException"/>.
 /// Thread-safe for concurrent reads.
 /// </summary>
 public sealed class SafeTensorsReader : IDisposable

@@ -15,8 +15,9 @@ namespace LlmAdapt.Preference;
 /// candidates, since all of them were paid for. Ties go to the earliest candidate. When the caller sets
 /// <see cref="ChatOptions.Seed"/>, candidate i samples with that seed + i, so the n candidates differ and are reproducible. Add it with
 /// <c>UseBestOfN(...)</c> on a <see cref="ChatClientBuilder"/>. With <see cref="BestOfNOptions.RecordRankings"/>, each
-/// request's candidates and scores are also appended to an <see cref="IFeedbackStore"/>; a store that fails is logged
-/// as an error and does not fail the request, whose answer was already paid for.
+/// request's candidates and scores are also appended to an <see cref="IFeedbackStore"/> (not when there is one
+/// candidate or a score is not finite); a store that fails is logged as an error and does not fail the request, whose
+/// answer was already paid for (cancellation still cancels it).
 /// </summary>
 public sealed partial class BestOfNChatClient : DelegatingChatClient
 {

@@ -30,8 +30,9 @@ public sealed class BestOfNOptions
     public float? Temperature { get; set; } = 0.8f;
 
     /// <summary>
-    /// Gets or sets whether every request's candidates and their scores are appended to an
-    /// <see cref="Feedback.IFeedbackStore"/> as a ranking (source <c>best-of-n</c>), so that DPO on the exported pairs
+    /// Gets or sets whether each request's candidates and their scores are appended to an
+    /// <see cref="Feedback.IFeedbackStore"/> as a ranking (source <c>best-of-n</c>; not when there is one candidate or a
+    /// score is not finite), so that DPO on the exported pairs
     /// teaches the model itself what the reward model prefers and one sample can later do what n did. The chosen
     /// response's <c>ResponseId</c> is the record's, so users' own feedback on it can be joined later. Default:
     /// <see langword="false"/>.

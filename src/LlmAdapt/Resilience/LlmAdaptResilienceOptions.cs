@@ -4,7 +4,7 @@ namespace LlmAdapt.Resilience;
 
 /// <summary>
 /// How model calls are retried, timed out, broken and limited. Bound from <c>LlmAdapt:Resilience</c> when registered
-/// through DI; validated when the middleware is added, with one exception that lists every problem.
+/// through DI; validated when the resilient client is built (<c>Build()</c> of the client builder), with one exception that lists every problem.
 /// </summary>
 public sealed class LlmAdaptResilienceOptions : IValidatableObject
 {

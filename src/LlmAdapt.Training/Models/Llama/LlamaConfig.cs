@@ -2,7 +2,9 @@ namespace LlmAdapt.Training.Models.Llama;
 
 /// <summary>
 /// The shape of a Llama-family decoder (RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention). Property
-/// names follow Hugging Face's <c>LlamaConfig</c>; the defaults are SmolLM2-135M's.
+/// names follow Hugging Face's <c>LlamaConfig</c>; the defaults for the vocabulary, layers, widths, heads and tied head
+/// are SmolLM2-135M's shape, while <see cref="ContextLength"/> (2,048) and <see cref="RopeTheta"/> (10,000) are Hugging
+/// Face <c>LlamaConfig</c>'s own defaults (a checkpoint's <c>config.json</c> sets both).
 /// </summary>
 public sealed record LlamaConfig : DecoderConfig
 {

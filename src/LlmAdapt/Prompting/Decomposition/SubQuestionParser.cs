@@ -5,7 +5,7 @@ namespace LlmAdapt.Prompting.Decomposition;
 
 /// <summary>
 /// Reads sub-questions from a model reply: a JSON object with a <c>sub_questions</c> array of strings (also accepted:
-/// <c>subquestions</c>, <c>questions</c>), or a bare array of strings, possibly inside a Markdown code fence or after prose.
+/// <c>subquestions</c>, <c>questions</c>, <c>sub-questions</c>), or a bare array of strings, possibly inside a Markdown code fence or after prose.
 /// </summary>
 internal static class SubQuestionParser
 {

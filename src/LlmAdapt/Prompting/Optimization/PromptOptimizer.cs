@@ -13,12 +13,15 @@ namespace LlmAdapt.Prompting.Optimization;
 /// instructions are scored first; without seeds, the model is first shown dev-set input/output pairs and asked what
 /// instruction produced them (APE's induction), and those answers are the seeds. Each round, a meta-prompt shows the model the best <c>KeepTopK</c> instructions so
 /// far with their scores (lowest first) and a few dev-set examples, and asks for a new instruction between
-/// <c>&lt;INS&gt;</c> and <c>&lt;/INS&gt;</c>; <c>CandidatesPerRound</c> such proposals are made, and each new one is
+/// <c>&lt;INS&gt;</c> and <c>&lt;/INS&gt;</c>; up to <c>CandidatesPerRound</c> such proposals are made (fewer
+/// where the calls left under <c>MaxModelCalls</c> would not score them all), and each new one is
 /// scored on the whole dev set (the instruction as the system message, the input as the user message, the metric
 /// against the expected output). The search stops at the target score, after <c>Patience</c> rounds without a better
 /// score, after <c>MaxRounds</c>, or before any step that would go over <c>MaxModelCalls</c>. For a given seed and a
 /// deterministic model the history is the same on every run: calls are issued concurrently but results are used
-/// in a fixed order. Unreadable proposals (no tags, empty) are skipped, never thrown.
+/// in a fixed order. A reply without tags is
+/// taken whole as the instruction when it is at most 2,000 characters; blank replies, empty tags and longer untagged
+/// replies are skipped, never thrown.
 /// </summary>
 public sealed partial class PromptOptimizer
 {

@@ -12,7 +12,8 @@ public sealed class PromptOptimizerOptions
 
     /// <summary>
     /// Gets the instructions scored first. When empty, the search starts APE-style: the model is shown dev-set
-    /// input/output pairs and asked, <see cref="CandidatesPerRound"/> times, what instruction produced them.
+    /// input/output pairs and asked, up to <see cref="CandidatesPerRound"/> times (fewer where
+    /// <see cref="MaxModelCalls"/> would not cover scoring them), what instruction produced them.
     /// </summary>
     public IList<string> SeedInstructions { get; } = [];
 

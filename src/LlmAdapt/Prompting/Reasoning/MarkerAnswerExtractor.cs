@@ -4,7 +4,8 @@ namespace LlmAdapt.Prompting.Reasoning;
 
 /// <summary>
 /// Finds the last line that starts with a marker (by default <c>Answer:</c>, any case, after optional Markdown
-/// emphasis such as <c>**Answer:**</c>) and returns the rest of that line. A marker line with nothing after it is no answer.
+/// emphasis such as <c>**Answer:**</c>) and returns the rest of that line; a marker line with nothing after it is passed over for the one above it (no such
+/// line: no answer).
 /// </summary>
 public sealed class MarkerAnswerExtractor : IAnswerExtractor
 {

@@ -17,7 +17,8 @@ public sealed class HybridRetriever : IRetriever
     /// <param name="retrievers">The retrievers to fuse; at least one.</param>
     /// <param name="options">Fusion settings; validated here.</param>
     /// <param name="access">Access rules checked before the inner retrievers run.</param>
-    /// <exception cref="ArgumentException">No retriever, or the weights do not match the retrievers.</exception>
+    /// <exception cref="ArgumentException">No retriever.</exception>
+    /// <exception cref="InvalidOptionsException">The weights do not match the retrievers (count, negative or not finite), or an option is out of range.</exception>
     public HybridRetriever(IReadOnlyList<IRetriever> retrievers, HybridOptions? options = null, RetrieverOptions? access = null)
     {
         ArgumentNullException.ThrowIfNull(retrievers);
