@@ -6,6 +6,24 @@ internal sealed class SyncProgress<T>(Action<T> action) : IProgress<T>
     public void Report(T value) => action(value);
 }
 
+/// <summary>Progress that cancels <see cref="Token"/> when step <c>step</c> is reported: how a test interrupts a training run.</summary>
+internal sealed class CancelAtStep(int step) : IProgress<TrainingProgress>, IDisposable
+{
+    private readonly CancellationTokenSource _source = new();
+
+    public CancellationToken Token => _source.Token;
+
+    public void Report(TrainingProgress value)
+    {
+        if (value.Step == step)
+        {
+            _source.Cancel();
+        }
+    }
+
+    public void Dispose() => _source.Dispose();
+}
+
 /// <summary>Comparisons of files the trainers write.</summary>
 internal static class SafeTensorsAssert
 {

@@ -95,16 +95,9 @@ public sealed class DpoTrainerTests
         Assert.Equal(2 * 7, whole.Report.Metrics["reference_sequences_scored"]);
 
         var interrupted = TestData.TempDirectory();
-        using var cts = new CancellationTokenSource();
         var scoring = new List<ReferenceScoringProgress>();
-        var progress = new SyncProgress<TrainingProgress>(p =>
-        {
-            if (p.Step == 3)
-            {
-                cts.Cancel();
-            }
-        });
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new DpoTrainer(Options(6)).TrainAsync(Request(baseDir, interrupted), progress, new SyncProgress<ReferenceScoringProgress>(scoring.Add), cts.Token));
+        using var progress = new CancelAtStep(3);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new DpoTrainer(Options(6)).TrainAsync(Request(baseDir, interrupted), progress, new SyncProgress<ReferenceScoringProgress>(scoring.Add), progress.Token));
         Assert.Equal([4, 7], scoring.Select(s => s.Completed));
         Assert.True(File.Exists(Path.Combine(interrupted, ReferenceLogProbs.FileName)));
 

@@ -170,14 +170,7 @@ public sealed class DecoderTrainerTests
     public async Task Cancellation_LeavesACheckpointWithOptimizerState()
     {
         var output = TestData.TempDirectory();
-        using var cts = new CancellationTokenSource();
-        var progress = new SyncProgress<TrainingProgress>(p =>
-        {
-            if (p.Step == 2)
-            {
-                cts.Cancel();
-            }
-        });
+        using var progress = new CancelAtStep(2);
         var model = new Gpt2Model<float>(Gpt2GradientCheckTests.Tiny);
         model.InitializeRandom(7);
         var options = Options(10);
@@ -191,7 +184,7 @@ public sealed class DecoderTrainerTests
             await writer.WriteAsync(Path.Combine(output, "optimizer.safetensors"), ct);
         };
         var tokens = PatternTokens(300);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => trainer.RunAsync(new TokenBlockSource(tokens, 2, 8, "pattern"), null, progress, cts.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => trainer.RunAsync(new TokenBlockSource(tokens, 2, 8, "pattern"), null, progress, progress.Token));
         Assert.Equal(2, trainer.LastCheckpointStep);
         using var state = SafeTensorsReader.Open(Path.Combine(output, "optimizer.safetensors"));
         Assert.Equal("2", state.Metadata["step"]);
@@ -205,15 +198,8 @@ public sealed class DecoderTrainerTests
         var (straight, _) = await Train(seed: 8, steps: 6);
 
         var output = TestData.TempDirectory();
-        using var cts = new CancellationTokenSource();
-        var progress = new SyncProgress<TrainingProgress>(p =>
-        {
-            if (p.Step == 3)
-            {
-                cts.Cancel();
-            }
-        });
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Train(seed: 8, steps: 6, output, progress, cts.Token));
+        using var progress = new CancelAtStep(3);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Train(seed: 8, steps: 6, output, progress, progress.Token));
 
         var model = (Gpt2Model<float>)await DecoderCheckpoint.LoadAsync(output, CancellationToken.None);
         var trainer = new DecoderTrainer(model, Options(6), 8);
@@ -251,15 +237,8 @@ public sealed class DecoderTrainerTests
         await new ContinuedPretrainingFineTuner(TuneOptions(false)).FineTuneAsync(Request(baseDir, straight));
 
         var interrupted = TestData.TempDirectory();
-        using var cts = new CancellationTokenSource();
-        var progress = new SyncProgress<TrainingProgress>(p =>
-        {
-            if (p.Step == 3)
-            {
-                cts.Cancel();
-            }
-        });
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ContinuedPretrainingFineTuner(TuneOptions(false)).FineTuneAsync(Request(baseDir, interrupted), progress, cts.Token));
+        using var progress = new CancelAtStep(3);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ContinuedPretrainingFineTuner(TuneOptions(false)).FineTuneAsync(Request(baseDir, interrupted), progress, progress.Token));
         using (var state = SafeTensorsReader.Open(Path.Combine(interrupted, "optimizer.safetensors")))
         {
             Assert.Equal("3", state.Metadata["step"]);
