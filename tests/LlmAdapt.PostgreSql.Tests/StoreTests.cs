@@ -50,10 +50,10 @@ public sealed class StoreTests(PgliteFixture fixture)
             Assert.Equal(expected.Count, actual.Count);
             for (var i = 0; i < actual.Count; i++)
             {
+                // The same chunk at each rank, or one the in-process index scores the same (a tie may order either way).
                 Assert.Equal(expected[i].Score, actual[i].Score, 4);
+                Assert.Contains(actual[i].Chunk.Id, expected.Where(e => Math.Abs(e.Score - actual[i].Score) < 1e-4).Select(e => e.Chunk.Id));
             }
-
-            Assert.Equal(chunk.Id, actual[0].Chunk.Id == chunk.Id ? chunk.Id : expected[0].Chunk.Id);
             Assert.Equal("pgvector-exact", actual[0].Chunk.Metadata[PostgresDocumentStore.SearchMethodKey]);
         }
 

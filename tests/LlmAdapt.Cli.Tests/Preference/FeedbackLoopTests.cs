@@ -50,12 +50,10 @@ public sealed class FeedbackLoopTests(ITestOutputHelper output)
 
                 var liked = await chat.GetResponseAsync(s_prompts[0], new ChatOptions { MaxOutputTokens = 6, Temperature = 1.0f, Seed = 100 });
                 var disliked = await chat.GetResponseAsync(s_prompts[0], new ChatOptions { MaxOutputTokens = 6, Temperature = 1.0f, Seed = 200 });
-                if (liked.Text != disliked.Text)
-                {
-                    var (up, down) = VowelShare(liked.Text) >= VowelShare(disliked.Text) ? (liked, disliked) : (disliked, liked);
-                    await store.AppendAsync(FeedbackRecord.Thumbs(up.ResponseId!, s_prompts[0], up.Text, up: true));
-                    await store.AppendAsync(FeedbackRecord.Thumbs(down.ResponseId!, s_prompts[0], down.Text, up: false));
-                }
+                Assert.NotEqual(liked.Text, disliked.Text);
+                var (up, down) = VowelShare(liked.Text) >= VowelShare(disliked.Text) ? (liked, disliked) : (disliked, liked);
+                await store.AppendAsync(FeedbackRecord.Thumbs(up.ResponseId!, s_prompts[0], up.Text, up: true));
+                await store.AppendAsync(FeedbackRecord.Thumbs(down.ResponseId!, s_prompts[0], down.Text, up: false));
             }
 
             // 2. The records become pairs; best-of-n's rankings carry the reward's margins.

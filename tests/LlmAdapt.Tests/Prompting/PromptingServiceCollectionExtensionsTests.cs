@@ -36,7 +36,7 @@ public sealed class PromptingServiceCollectionExtensionsTests
         Assert.IsType<TemplatePromptStrategy>(summarise);
         Assert.IsType<SelfConsistencyPromptStrategy>(vote);
         Assert.Equal(["summarise", "vote", "sentiment", "cot", "l2m", "chain"], new[] { "summarise", "vote", "sentiment", "cot", "l2m", "chain" }.Select(n => provider.GetRequiredKeyedService<IPromptStrategy>(n).Name));
-        Assert.NotNull(provider.GetRequiredKeyedService<PromptOptimizer>("opt"));
+        Assert.Equal("t", provider.GetRequiredKeyedService<PromptOptimizer>("opt").Options.TaskDescription);
 
         var client = ScriptedChatClient.Sequence("Answer: a", "Answer: a", "Answer: b");
         var result = await vote.ExecuteAsync(client, new PromptRequest { Task = "?" });

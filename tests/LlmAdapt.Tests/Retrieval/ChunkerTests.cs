@@ -17,6 +17,7 @@ public sealed class ChunkerTests
         var chunks = new RecursiveChunker(s_counter, new ChunkerOptions { MaxTokens = 60, OverlapTokens = 15 }).Chunk(document);
 
         Assert.True(chunks.Count > 20);
+        var overlapping = 0;
         for (var i = 0; i < chunks.Count; i++)
         {
             var chunk = chunks[i];
@@ -33,9 +34,13 @@ public sealed class ChunkerTests
                 if (chunk.StartOffset < chunks[i - 1].EndOffset)
                 {
                     Assert.InRange(s_counter.CountTokens(text[chunk.StartOffset..chunks[i - 1].EndOffset]), 1, 15 + 2);
+                    overlapping++;
                 }
             }
         }
+
+        // The overlap is used: most consecutive chunks share text.
+        Assert.True(overlapping > (chunks.Count - 1) / 2, $"{overlapping} of {chunks.Count - 1} consecutive pairs overlap");
 
         // Every non-space character of the text is in some chunk.
         var covered = new bool[text.Length];

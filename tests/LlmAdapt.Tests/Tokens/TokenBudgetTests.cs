@@ -63,7 +63,9 @@ public sealed class TokenBudgetTests
         Assert.Equal(2, fitted.Count);
         Assert.Equal(ChatRole.System, fitted[0].Role);
         Assert.StartsWith(fitted[1].Text, messages[3].Text, StringComparison.Ordinal);
+        Assert.True(fitted[1].Text.Length > 0 && fitted[1].Text.Length < messages[3].Text.Length, "the last message is cut, not dropped or kept whole");
         Assert.True(s_counter.CountTokens(fitted) <= budget.MaxTokens);
+        Assert.True(s_counter.CountTokens(fitted) >= budget.MaxTokens - 2, $"{s_counter.CountTokens(fitted)} tokens for a budget of {budget.MaxTokens}");
     }
 
     [Fact]

@@ -84,6 +84,7 @@ public sealed class TokenCounterTests
             var tail = counter.TrimToTokens(text, limit, TrimSide.Start);
             Assert.True(counter.CountTokens(tail) <= limit);
             Assert.EndsWith(tail, text, StringComparison.Ordinal);
+            Assert.True(counter.CountTokens(tail) >= limit - 1, $"trimmed too much from the start: {counter.CountTokens(tail)} for {limit}");
         }
 
         Assert.Same(text, counter.TrimToTokens(text, 100_000));
@@ -106,6 +107,7 @@ public sealed class TokenCounterTests
             {
                 var kept = counter.TrimToTokens(text, limit, side);
                 Assert.True(counter.CountTokens(kept) <= limit);
+                Assert.True(limit < 8 || kept.Length > 0, $"nothing kept at limit {limit} ({side})");
                 if (kept.Length > 0)
                 {
                     Assert.False(char.IsHighSurrogate(kept[^1]), $"cut after a high surrogate at limit {limit}");

@@ -44,6 +44,9 @@ public sealed partial class PromptOptimizer
         _logger = logger ?? NullLogger.Instance;
     }
 
+    /// <summary>Gets the options this optimizer runs with (for the tests of its registration).</summary>
+    internal PromptOptimizerOptions Options => _options;
+
     /// <summary>Runs the search.</summary>
     /// <param name="chatClient">The model whose instruction is optimised; it also writes the proposals.</param>
     /// <param name="devSet">The labelled examples every instruction is scored on; at least one.</param>
