@@ -23,6 +23,17 @@ public sealed class ErrorTests(ServedModelsFixture fixture) : IClassFixture<Serv
     }
 
     [Fact]
+    public async Task TypedFieldOfTheWrongJsonType_Gets400InvalidJsonNamingIt()
+    {
+        using var http = fixture.Server.HttpClient(ServedModelsFixture.ApiKey);
+        using var response = await http.PostAsync("chat/completions", ChatCompletionsTests.Json("""{"model":"gpt2","messages":[{"role":"user","content":"a b"}],"temperature":"hot"}"""));
+
+        var error = await ErrorOf(response, HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_json", error.GetProperty("code").GetString());
+        Assert.Contains("temperature", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnknownModel_Gets404FromTheSdk()
     {
         var ex = await Assert.ThrowsAsync<ClientResultException>(() => Sdk("gpt-5").CompleteChatAsync([new UserChatMessage("a b c")]));
