@@ -79,6 +79,16 @@ public sealed class PhraseGroupsTests
             Assert.Equal(36, held.Length); // 12 of 60 sentences, 3 texts each
             Assert.Empty(train.Select(i => roots[i]).Intersect(held.Select(i => roots[i])));
             Assert.True(artifact.Report.Metrics.ContainsKey("accuracy"));
+
+            // The trainer's own split, seen in its validation accuracy: each sentence's words are hashed features of
+            // their own, so under BySourceText the held-out sentences are unseen (chance), while a stratified split puts
+            // their phrases into training and scores what it has seen.
+            async Task<double> AccuracyAsync(ValidationSplit split, string name) => (await new TaskHeadTrainer(HashingEmbeddingGenerator.WordsAndBigrams(4096, "test/hashing-4096"), new TaskHeadOptions { ValidationSplit = split, ValidationFraction = 0.2, MaxEpochs = 40 })
+                .FineTuneAsync(new FineTuningRequest { TrainingSet = examples, OutputPath = Path.Combine(dir, name) })).Report.Metrics["accuracy"];
+            var grouped = await AccuracyAsync(ValidationSplit.BySourceText, "grouped");
+            var leaky = await AccuracyAsync(ValidationSplit.Stratified, "stratified");
+            Assert.True(grouped <= 0.6, $"BySourceText validation accuracy {grouped}: held-out sentences leaked into training");
+            Assert.True(leaky >= 0.75, $"stratified validation accuracy {leaky}");
         }
         finally
         {
