@@ -70,8 +70,10 @@ public sealed class OnnxEmbeddingGeneratorTests
     [Fact]
     public async Task LongText_IsTruncatedAndReported()
     {
-        var longText = string.Join(' ', Enumerable.Repeat("aerodynamic boundary layer", 200));
+        // A head and a tail about different things, each longer than the model's 256 tokens on its own.
         var head = string.Join(' ', Enumerable.Repeat("aerodynamic boundary layer", 100));
+        var tail = string.Join(' ', Enumerable.Repeat("garlic soup recipe", 100));
+        var longText = head + " " + tail;
         var logger = new ListLogger();
         using var generator = OnnxEmbeddingGenerator.CreateDefault(logger: logger);
 
@@ -86,8 +88,10 @@ public sealed class OnnxEmbeddingGeneratorTests
         Assert.Contains(logger.Messages, m => m.Contains("Truncated 1 of 2 texts to 256 tokens", StringComparison.Ordinal));
 
         // The rule: the first 254 word pieces are kept, so a text that is already longer than that embeds the same.
-        var fromHead = await generator.GenerateAsync([head]);
+        var fromHead = await generator.GenerateAsync([head, tail]);
         Assert.True(EmbeddingTestData.Cosine(fromHead[0].Vector.Span, result[0].Vector.Span) > 0.9999);
+        var toTail = EmbeddingTestData.Cosine(fromHead[1].Vector.Span, result[0].Vector.Span);
+        Assert.True(toTail < 0.8, $"cosine to the tail {toTail}: the tail, not the head, was kept");
     }
 
     [Fact]
