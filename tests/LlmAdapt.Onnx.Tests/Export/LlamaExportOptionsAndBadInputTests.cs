@@ -125,18 +125,47 @@ public sealed class LlamaExportOptionsAndBadInputTests(ITestOutputHelper output)
         var configPath = Path.Combine(checkpoint, "config.json");
         var text = await File.ReadAllTextAsync(configPath);
         Assert.Contains("\"eos_token_id\": 2", text, StringComparison.Ordinal);
-        await File.WriteAllTextAsync(configPath, text.Replace("\"eos_token_id\": 2", "\"eos_token_id\": [2, 5, 7]", StringComparison.Ordinal));
 
+        // The list holds the third id greedy decoding gives after [1, 2, 3] with eos 2 alone, so both decoders must stop
+        // there, and only if they read the whole list.
+        int[] prompt = [1, 2, 3];
+        var single = await OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx-single-eos"), null, CancellationToken.None);
+        int stop;
+        using (var plain = OnnxDecoderModel.Load(single.OutputDirectory))
+        {
+            var free = plain.Generate(prompt, new GenerationOptions { MaxNewTokens = 8 }).TokenIds;
+            Assert.True(free.Count >= 3 && !free.Take(3).Contains(2), $"greedy ids {string.Join(",", free)}");
+            stop = free[2];
+        }
+
+        await File.WriteAllTextAsync(configPath, text.Replace("\"eos_token_id\": 2", $"\"eos_token_id\": [2, {stop}, 7]", StringComparison.Ordinal));
         var result = await OnnxDecoderExporter.ExportAsync(checkpoint, Path.Combine(_dir, "onnx"), null, CancellationToken.None);
         using (var genaiConfig = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(result.OutputDirectory, "genai_config.json"))))
         {
-            Assert.Equal([2, 5, 7], genaiConfig.RootElement.GetProperty("model").GetProperty("eos_token_id").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal([2, stop, 7], genaiConfig.RootElement.GetProperty("model").GetProperty("eos_token_id").EnumerateArray().Select(e => e.GetInt32()));
         }
 
         using var ours = OnnxDecoderModel.Load(result.OutputDirectory);
-        Assert.Equal([2, 5, 7], ours.EosTokenIds);
+        Assert.Equal([2, stop, 7], ours.EosTokenIds);
+        var stopped = ours.Generate(prompt, new GenerationOptions { MaxNewTokens = 8 });
+        Assert.Equal(GenerationFinishReason.EndOfSequence, stopped.FinishReason);
+        Assert.Equal(stop, stopped.TokenIds[^1]);
+        Assert.True(stopped.TokenIds.Count <= 3);
+
         using var genai = new OrtGenAI.Model(result.OutputDirectory);
-        Assert.NotNull(genai);
+        using var parameters = new OrtGenAI.GeneratorParams(genai);
+        parameters.SetSearchOption("max_length", prompt.Length + 8);
+        parameters.SetSearchOption("do_sample", false);
+        using var generator = new OrtGenAI.Generator(genai, parameters);
+        generator.AppendTokens(prompt);
+        while (!generator.IsDone())
+        {
+            generator.GenerateNextToken();
+        }
+
+        // GenAI stops at the same id; its sequence leaves that id out, ours keeps it in TokenIds.
+        var genaiIds = generator.GetSequence(0).ToArray();
+        Assert.Equal(stopped.Sequence.SkipLast(1), genaiIds);
     }
 
     [Fact]
