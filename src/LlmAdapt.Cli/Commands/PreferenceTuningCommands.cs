@@ -52,7 +52,7 @@ internal static class PreferenceTuningCommands
         var threads = new Option<int>("--threads") { Description = "Threads for the kernels.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
         var plot = new Option<FileInfo?>("--plot") { Description = "Write the loss and rewards/accuracies curves (training and validation) to this PNG." };
-        var dropInvalid = new Option<bool>("--drop-invalid") { Description = "Drop pairs with an empty response or chosen = rejected (each is listed) instead of stopping at the first." };
+        var dropInvalid = new Option<bool>("--drop-invalid") { Description = "Drop pairs that break the limits (an empty or over-long text, chosen = rejected, a margin that is not finite; each is listed) instead of stopping at the first." };
         var json = CliContext.JsonOption();
         var command = new Command("dpo", "Tune a decoder on preference pairs with DPO (or IPO, robust DPO, hinge); the reference is the base with the adapter off.")
         {
@@ -171,7 +171,7 @@ internal static class PreferenceTuningCommands
         var pairOptions = new TrainingHeadCommands.PairOptions();
         var reference = new Option<DirectoryInfo?>("--reference") { Description = "The reference checkpoint, when --model is a full checkpoint." };
         var beta = new Option<double?>("--beta") { Description = "β for the rewards (default: the one in the model's dpo_config.json, else 0.1)." };
-        var dropInvalid = new Option<bool>("--drop-invalid") { Description = "Drop pairs with an empty response or chosen = rejected (each is listed) instead of stopping at the first." };
+        var dropInvalid = new Option<bool>("--drop-invalid") { Description = "Drop pairs that break the limits (an empty or over-long text, chosen = rejected, a margin that is not finite; each is listed) instead of stopping at the first." };
         var json = CliContext.JsonOption();
         var command = new Command("preferences", "Measure a DPO-tuned model against its reference on pairs: implicit-reward accuracy and margins (TRL's rewards/*).") { model, pairsFile, reference, beta, dropInvalid, json };
         pairOptions.AddTo(command);

@@ -46,7 +46,7 @@ internal static partial class PromptCommands
         select.AcceptOnlyFromAmong("fixed", "semantic", "mmr");
         var k = new Option<int>("--k") { Description = "Few-shot: how many examples to show.", DefaultValueFactory = _ => 4 };
         var instructions = new Option<string?>("--instructions") { Description = "Few-shot: the system message." };
-        var maxTokens = new Option<int?>("--max-prompt-tokens") { Description = "Refuse any call whose prompt is longer (counted with --tokenizer)." };
+        var maxTokens = new Option<int?>("--max-prompt-tokens") { Description = "Token limit of a call's prompt (counted with --tokenizer): few-shot examples are dropped to fit, and a prompt still longer is refused." };
         var tokenizer = TokenizerOption();
         var json = CliContext.JsonOption();
 

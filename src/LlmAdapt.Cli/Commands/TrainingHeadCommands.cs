@@ -14,7 +14,8 @@ namespace LlmAdapt.Cli.Commands;
 
 /// <summary>
 /// <c>llmadapt train classifier|reward</c>, <c>llmadapt eval classifier|reward</c>, <c>llmadapt pairs from-rankings|from-feedback</c>:
-/// transfer learning and reward models on the frozen built-in encoder, and preference data preparation.
+/// transfer learning and reward models on a frozen encoder (the built-in one unless <c>--embedding-model</c> names
+/// another), and preference data preparation.
 /// </summary>
 internal static class TrainingHeadCommands
 {

@@ -10,7 +10,8 @@ internal enum Int8ActivationQuantization
     PerTensor,
 
     /// <summary>
-    /// One symmetric scale per row (per token): <c>QuantizeLinear</c> along the rows, <c>com.microsoft.MatMulIntegerToFloat</c>
+    /// One scale per row (per token; symmetric, or over 255 levels for an input calibrated as never negative, which is
+    /// shifted first): <c>QuantizeLinear</c> along the rows, <c>com.microsoft.MatMulIntegerToFloat</c>
     /// (uint8 × int8, the column scales applied in the kernel), then the row scales and the bias. Each token keeps its own range,
     /// and a text's result does not depend on the other texts in its batch.
     /// </summary>

@@ -39,8 +39,8 @@ internal static class Int8WeightQuantizer
     /// <param name="minimumElements">The smallest weight matrix (K × N) to quantize.</param>
     /// <param name="keepFloat">Products (by node) to leave in float, or <see langword="null"/> for none.</param>
     /// <param name="calibration">
-    /// For per-row quantization: what calibration saw of each product's input, by input name (see
-    /// <see cref="QuantizableInputs"/>). Such an input's channels are smoothed before quantization, and an input that
+    /// What calibration saw of each product's input, by input name (see <see cref="QuantizableInputs"/>; used by
+    /// per-row quantization, and in <c>Mixed</c> mode also for the layer-norm inputs quantized per tensor). Such an input's channels are smoothed before quantization, and an input that
     /// is (almost) never negative, such as GELU's output, is shifted to be non-negative and quantized asymmetrically.
     /// </param>
     /// <param name="smoothing">How much of a channel's range moves into the weights, from 0 (none) to 1 (all).</param>
@@ -406,7 +406,8 @@ internal static class Int8WeightQuantizer
     /// <summary>
     /// Adds the nodes that quantize <paramref name="x"/> row by row (a row is the last axis: one token's features):
     /// scale = max |row| / 127, at least a tiny floor so an all-zero row divides by nothing; uint8 = round(x / scale) + 128,
-    /// the last step by a per-tensor <c>QuantizeLinear</c> with scale 1 and zero point 128. Every node keeps X's rank,
+    /// the last step by a per-tensor <c>QuantizeLinear</c> with scale 1 and zero point 128. An input with a calibrated
+    /// shift (<paramref name="smoothing"/>) is first made non-negative and quantized with all 255 levels and zero point 0. Every node keeps X's rank,
     /// so shapes stay inferable through the rewrite (the model's output keeps its fixed hidden size).
     /// </summary>
     private static RowQuantizedInput QuantizeRows(string x, int index, Smoothing? smoothing, List<NodeProto> nodes, List<TensorProto> added)

@@ -9,7 +9,8 @@ namespace LlmAdapt.Training.FineTuning;
 /// its <see cref="TrainingExample.Weight"/> (the loss is Σ wᵢ·lossᵢ / Σ wᵢ over answer tokens, so weight 2 counts an
 /// example as if it appeared twice). Text is tokenized with the model's own tokenizer. Full fine-tuning, or
 /// LoRA when <see cref="DecoderTrainingOptions.Lora"/> is set. The report's metrics include the validation answer loss
-/// before training (<c>validation_loss_before</c>) so the gain is visible.
+/// before training (<c>validation_loss_before</c>), on the same first <see cref="DecoderTrainingOptions.EvaluationBatches"/>
+/// batches the run's validation scores, so the gain is visible.
 /// </summary>
 public sealed class InstructionFineTuner : IFineTuner
 {
@@ -63,7 +64,7 @@ public sealed class InstructionFineTuner : IFineTuner
         var t = Math.Min(_options.SequenceLength, session.Model.ContextLength);
         var trainSource = new ExampleBatchSource(Render(train, _format, t, session.Tokenizer), _options.BatchSize, t, request.Seed);
         var validationSource = new ExampleBatchSource(Render(validation, _format, t, session.Tokenizer), _options.BatchSize, t);
-        var before = new DecoderTrainer(session.Model, _options, request.Seed).Evaluate(validationSource, int.MaxValue);
+        var before = new DecoderTrainer(session.Model, _options, request.Seed).Evaluate(validationSource, _options.EvaluationBatches);
         var artifact = await session.TrainAsync(_options, trainSource, validationSource, request, progress, cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>(artifact.Report.Metrics) { ["validation_loss_before"] = before };
         return artifact with { Report = artifact.Report with { Metrics = metrics } };

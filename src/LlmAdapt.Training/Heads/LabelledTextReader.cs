@@ -8,7 +8,7 @@ namespace LlmAdapt.Training.Heads;
 /// <summary>
 /// Reads labelled texts from TSV, CSV or JSONL into <see cref="TrainingExample"/>s (text in <see cref="TrainingExample.Input"/>,
 /// class in <see cref="TrainingExample.Label"/>, <c>file:line</c> in <see cref="TrainingExample.Origin"/>). Columns are
-/// named by header name or by 0-based index. Problems are <see cref="InvalidDataFileException"/>s naming the file and line.
+/// named by header name or by 0-based index (in JSONL, by property name only). Problems are <see cref="InvalidDataFileException"/>s naming the file and line.
 /// </summary>
 public static class LabelledTextReader
 {
@@ -29,8 +29,8 @@ public static class LabelledTextReader
 
     /// <summary>Reads the file.</summary>
     /// <param name="path">The file.</param>
-    /// <param name="textColumn">The text column: a header name, or a 0-based index.</param>
-    /// <param name="labelColumn">The label column: a header name, or a 0-based index.</param>
+    /// <param name="textColumn">The text column: a header name, or a 0-based index (JSONL: a property name).</param>
+    /// <param name="labelColumn">The label column: a header name, or a 0-based index (JSONL: a property name).</param>
     /// <param name="format">The layout, or <see langword="null"/> to go by the extension.</param>
     /// <param name="hasHeader">Whether the first TSV/CSV line is a header (ignored for JSONL).</param>
     /// <param name="cancellationToken">Stops reading.</param>
