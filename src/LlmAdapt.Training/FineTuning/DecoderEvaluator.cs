@@ -90,15 +90,19 @@ public static class DecoderEvaluator
         }
 
         tokens.AddRange(tokenizer.Encode(prompt));
+
+        // The start token (beginning of text, or end of text for an empty prompt without one) is not part of Text.
+        var start = tokenizer.BeginningOfText is null ? 0 : 1;
         if (tokens.Count == 0)
         {
             tokens.Add(tokenizer.EndOfText);
+            start = 1;
         }
 
         var stops = new HashSet<int>(session.Config?.EosTokenIds ?? []) { tokenizer.EndOfText };
         var sampler = new TokenSampler(temperature, topK, topP, 1.0, seed, session.Model.VocabSize);
         var (generated, endOfSequence) = DecoderSampler.Generate(session.Model, tokens, maxNewTokens, sampler, stops, cancellationToken);
-        var text = tokens.Skip(tokenizer.BeginningOfText is null ? 0 : 1).Concat(endOfSequence ? generated.SkipLast(1) : generated);
+        var text = tokens.Skip(start).Concat(endOfSequence ? generated.SkipLast(1) : generated);
         return new DecoderSample(tokenizer.Decode(text), generated.Count, endOfSequence);
     }
 }

@@ -143,4 +143,21 @@ public sealed class DecoderSamplerTests
         Assert.Equal(at + 1, stopped.GeneratedTokens);
         Assert.Equal(tokenizer.Decode(prompt.Concat(ids.Take(at))), stopped.Text);
     }
+
+    [Fact]
+    public async Task SampleAsync_FromAnEmptyPrompt_LeavesTheStartTokenOutOfTheText()
+    {
+        // A GPT-2 checkpoint (GPT-2's vocabulary, no beginning-of-text token): an empty prompt starts from <|endoftext|>.
+        var dir = TestData.TempDirectory();
+        var model = new Gpt2Model<float>(new Gpt2Config { Layers = 1, Heads = 2, Channels = 16, ContextLength = 16 });
+        model.InitializeRandom(3);
+        await DecoderCheckpoint.SaveAsync(model, dir, CancellationToken.None);
+
+        var sample = await DecoderEvaluator.SampleAsync(dir, string.Empty, maxNewTokens: 4, temperature: 0);
+        var withPrompt = await DecoderEvaluator.SampleAsync(dir, "Hello", maxNewTokens: 4, temperature: 0);
+
+        Assert.DoesNotContain("<|endoftext|>", sample.Text, StringComparison.Ordinal);
+        Assert.True(sample.GeneratedTokens > 0);
+        Assert.StartsWith("Hello", withPrompt.Text, StringComparison.Ordinal);
+    }
 }
