@@ -99,7 +99,7 @@ public static class OnnxDecoderExporter
 
             if (separate.Count > 0)
             {
-                await File.WriteAllBytesAsync(
+                await AtomicFile.WriteAllBytesAsync(
                     Path.Combine(temp, AdapterFileName),
                     OnnxAdapterFile.Build(separate.SelectMany(u => new[] { (u.AName, new long[] { u.Rank, u.In }, u.A), (u.BName, new long[] { u.Out, u.Rank }, u.ScaledB()) })),
                     cancellationToken).ConfigureAwait(false);
@@ -124,7 +124,7 @@ public static class OnnxDecoderExporter
                 Directory.Delete(scratch, recursive: true);
             }
 
-            await File.WriteAllTextAsync(Path.Combine(temp, GenAIConfigFileName), GenAIConfig(weights, tokenizerFiles.Contains("tokenizer.json")), cancellationToken).ConfigureAwait(false);
+            await AtomicFile.WriteAllTextAsync(Path.Combine(temp, GenAIConfigFileName), GenAIConfig(weights, tokenizerFiles.Contains("tokenizer.json")), cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             Publish(temp, output);
             return new OnnxExportResult(

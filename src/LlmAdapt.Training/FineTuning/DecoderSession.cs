@@ -70,7 +70,9 @@ internal sealed class DecoderSession
             ? original with { TorchDtype = "float32" }
             : Model.ToHuggingFace() with { BosTokenId = Tokenizer.EndOfText, EosTokenId = Tokenizer.EndOfText };
         await DecoderCheckpoint.SaveAsync(Model, output, cancellationToken, config).ConfigureAwait(false);
-        await Tokenizer.SaveAsync(output, Model.ContextLength, cancellationToken).ConfigureAwait(false);
+
+        // The weights are in place: the tokenizer files follow, cancelled or not, so the folder stays whole.
+        await Tokenizer.SaveAsync(output, Model.ContextLength, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Builds the checkpoint writer the trainer calls: the adapter alone under LoRA, else the whole model.</summary>
@@ -86,9 +88,11 @@ internal sealed class DecoderSession
             await SaveCheckpointAsync(output, ct).ConfigureAwait(false);
         }
 
+        // Once the weights are in place their optimizer state follows, cancelled or not, so a resume never pairs
+        // new weights with the previous checkpoint's moments.
         var writer = new SafeTensorsWriter();
         trainer.Optimizer.Save(writer);
-        await writer.WriteAsync(Path.Combine(output, OptimizerFile), ct).ConfigureAwait(false);
+        await writer.WriteAsync(Path.Combine(output, OptimizerFile), CancellationToken.None).ConfigureAwait(false);
     };
 
     /// <summary>Runs a tuner's common path: options, LoRA, the loop, the final artifact.</summary>

@@ -31,9 +31,11 @@ internal static class HeadFiles
         var weightsPath = Path.Combine(folder, WeightsFileName);
         await writer.WriteAsync(weightsPath, cancellationToken).ConfigureAwait(false);
 
-        manifest = manifest with { WeightsFile = WeightsFileName, WeightsSha256 = await HashAsync(weightsPath, cancellationToken).ConfigureAwait(false) };
+        // The weights are in place: their manifest follows, cancelled or not, so a cancelled save never leaves new
+        // weights beside the old manifest (whose checksum would then refuse the folder).
+        manifest = manifest with { WeightsFile = WeightsFileName, WeightsSha256 = await HashAsync(weightsPath, CancellationToken.None).ConfigureAwait(false) };
         var manifestPath = Path.Combine(folder, ManifestFileName);
-        await AtomicFile.WriteAsync(manifestPath, (stream, token) => JsonSerializer.SerializeAsync(stream, manifest, s_json, token), cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAsync(manifestPath, (stream, token) => JsonSerializer.SerializeAsync(stream, manifest, s_json, token), CancellationToken.None).ConfigureAwait(false);
         return manifest;
     }
 

@@ -14,11 +14,14 @@ internal static class DecoderCheckpoint
     /// <summary>The model_type values the engine loads.</summary>
     public static IReadOnlyList<string> ModelTypes { get; } = ["gpt2", "llama"];
 
-    /// <summary>Writes config.json (<paramref name="config"/>, or the model's own) and model.safetensors, each atomically.</summary>
+    /// <summary>
+    /// Writes model.safetensors, then config.json (<paramref name="config"/>, or the model's own), each atomically;
+    /// cancellation stops it only before the weights are in place, so a cancelled save never splits the pair.
+    /// </summary>
     public static async Task SaveAsync(DecoderModel<float> model, string directory, CancellationToken cancellationToken, HuggingFaceModelConfig? config = null)
     {
         await CheckpointWeights.WriteAsync(model.Tensors, model.Values, directory, cancellationToken).ConfigureAwait(false);
-        await (config ?? model.ToHuggingFace()).WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName), cancellationToken).ConfigureAwait(false);
+        await (config ?? model.ToHuggingFace()).WriteAsync(Path.Combine(directory, HuggingFaceModelConfig.FileName), CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Reads a checkpoint folder's config.json.</summary>

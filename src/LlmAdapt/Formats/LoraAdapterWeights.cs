@@ -98,7 +98,8 @@ internal sealed class LoraAdapterWeights : IDisposable
     /// <param name="directory">The folder; created if needed.</param>
     /// <param name="config">The config to write.</param>
     /// <param name="addTensors">Adds each module's A [r, in] and B [out, r] under <see cref="TensorName"/>.</param>
-    /// <param name="cancellationToken">Cancels before a rename.</param>
+    /// <param name="cancellationToken">Cancels before the weights are put in place; after that the config is written
+    /// regardless, so a cancelled save never leaves new weights beside an old config.</param>
     public static async Task WriteAsync(string directory, PeftAdapterConfig config, Action<SafeTensorsWriter> addTensors, CancellationToken cancellationToken)
     {
         System.IO.Directory.CreateDirectory(directory);
@@ -107,7 +108,7 @@ internal sealed class LoraAdapterWeights : IDisposable
         addTensors(writer);
 
         await writer.WriteAsync(Path.Combine(directory, PeftAdapterConfig.WeightsFileName), cancellationToken).ConfigureAwait(false);
-        await config.WriteAsync(Path.Combine(directory, PeftAdapterConfig.FileName), cancellationToken).ConfigureAwait(false);
+        await config.WriteAsync(Path.Combine(directory, PeftAdapterConfig.FileName), CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
