@@ -1,3 +1,6 @@
+using LlmAdapt.Training.Models;
+using LlmAdapt.Training.Models.Gpt2;
+
 namespace LlmAdapt.Training.Tests;
 
 /// <summary>Reports progress on the caller's thread, in order (<see cref="Progress{T}"/> posts to the thread pool).</summary>
@@ -22,6 +25,29 @@ internal sealed class CancelAtStep(int step) : IProgress<TrainingProgress>, IDis
     }
 
     public void Dispose() => _source.Dispose();
+}
+
+/// <summary>Checkpoints the trainer tests start from.</summary>
+internal static class TinyCheckpoints
+{
+    /// <summary>
+    /// Saves a random 1-layer, 16-wide GPT-2 with GPT-2's vocabulary (so the folder needs no tokenizer files), its token
+    /// embeddings multiplied by <paramref name="embeddingScale"/>, to a new temporary folder, and returns the folder.
+    /// </summary>
+    public static async Task<string> Gpt2Async(int contextLength = 32, int seed = 1, float embeddingScale = 1)
+    {
+        var dir = TestData.TempDirectory();
+        var model = new Gpt2Model<float>(new Gpt2Config { Layers = 1, Heads = 2, Channels = 16, ContextLength = contextLength });
+        model.InitializeRandom(seed);
+        if (embeddingScale != 1)
+        {
+            var wte = model.Values("transformer.wte.weight");
+            System.Numerics.Tensors.TensorPrimitives.Multiply(wte, embeddingScale, wte);
+        }
+
+        await DecoderCheckpoint.SaveAsync(model, dir, CancellationToken.None);
+        return dir;
+    }
 }
 
 /// <summary>Comparisons of files the trainers write.</summary>

@@ -73,17 +73,7 @@ public sealed class LlamaExportOptionsAndBadInputTests(ITestOutputHelper output)
         using var ours = OnnxDecoderModel.Load(half.OutputDirectory);
         var generated = ours.Generate(prompt, new GenerationOptions { MaxNewTokens = 12 }).Sequence;
         using var genai = new OrtGenAI.Model(half.OutputDirectory);
-        using var parameters = new OrtGenAI.GeneratorParams(genai);
-        parameters.SetSearchOption("max_length", prompt.Length + 12);
-        parameters.SetSearchOption("do_sample", false);
-        using var generator = new OrtGenAI.Generator(genai, parameters);
-        generator.AppendTokens(prompt);
-        while (!generator.IsDone())
-        {
-            generator.GenerateNextToken();
-        }
-
-        Assert.Equal(generated, generator.GetSequence(0).ToArray());
+        Assert.Equal(generated, OrtGenAIGreedy.Sequence(genai, prompt, 12));
     }
 
     [Theory]
@@ -153,19 +143,8 @@ public sealed class LlamaExportOptionsAndBadInputTests(ITestOutputHelper output)
         Assert.True(stopped.TokenIds.Count <= 3);
 
         using var genai = new OrtGenAI.Model(result.OutputDirectory);
-        using var parameters = new OrtGenAI.GeneratorParams(genai);
-        parameters.SetSearchOption("max_length", prompt.Length + 8);
-        parameters.SetSearchOption("do_sample", false);
-        using var generator = new OrtGenAI.Generator(genai, parameters);
-        generator.AppendTokens(prompt);
-        while (!generator.IsDone())
-        {
-            generator.GenerateNextToken();
-        }
-
         // GenAI stops at the same id; its sequence leaves that id out, ours keeps it in TokenIds.
-        var genaiIds = generator.GetSequence(0).ToArray();
-        Assert.Equal(stopped.Sequence.SkipLast(1), genaiIds);
+        Assert.Equal(stopped.Sequence.SkipLast(1), OrtGenAIGreedy.Sequence(genai, prompt, 8));
     }
 
     [Fact]

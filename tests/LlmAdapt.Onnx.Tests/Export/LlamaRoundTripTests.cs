@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LlmAdapt.Onnx.Generation;
+using LlmAdapt.Onnx.Tests.Generation;
 using Xunit.Abstractions;
 using static LlmAdapt.Onnx.Tests.Export.LogitChecks;
 using OrtGenAI = Microsoft.ML.OnnxRuntimeGenAI;
@@ -155,17 +156,7 @@ public sealed class LlamaRoundTripTests(LlamaExportFixture fixture, ITestOutputH
             using var genai = new OrtGenAI.Model(folder);
             for (var i = 0; i < prompts.Length; i++)
             {
-                using var parameters = new OrtGenAI.GeneratorParams(genai);
-                parameters.SetSearchOption("max_length", prompts[i].Length + newTokens);
-                parameters.SetSearchOption("do_sample", false);
-                using var generator = new OrtGenAI.Generator(genai, parameters);
-                generator.AppendTokens(prompts[i]);
-                while (!generator.IsDone())
-                {
-                    generator.GenerateNextToken();
-                }
-
-                var expected = generator.GetSequence(0).ToArray();
+                var expected = OrtGenAIGreedy.Sequence(genai, prompts[i], newTokens);
                 var alone = ours.Generate(prompts[i], new GenerationOptions { MaxNewTokens = newTokens });
                 output.WriteLine($"{Path.GetFileName(folder)} prompt {i}: {string.Join(",", expected.Skip(prompts[i].Length))}");
                 Assert.Equal(prompts[i].Length + newTokens, expected.Length);

@@ -1,5 +1,6 @@
 using LlmAdapt.Onnx.Export;
 using LlmAdapt.Onnx.Generation;
+using LlmAdapt.Onnx.Tests.Generation;
 using LlmAdapt.Training.FineTuning;
 using Microsoft.ML.Tokenizers;
 using Xunit.Abstractions;
@@ -165,18 +166,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         using var genai = new OrtGenAI.Model(fixture.ExportedSeparate);
         using var adapters = new OrtGenAI.Adapters(genai);
         adapters.LoadAdapter(result.AdapterPath!, "lora");
-        using var parameters = new OrtGenAI.GeneratorParams(genai);
-        parameters.SetSearchOption("max_length", prompt.Length + 12);
-        parameters.SetSearchOption("do_sample", false);
-        using var generator = new OrtGenAI.Generator(genai, parameters);
-        generator.SetActiveAdapter(adapters, "lora");
-        generator.AppendTokens(prompt);
-        while (!generator.IsDone())
-        {
-            generator.GenerateNextToken();
-        }
-
-        Assert.Equal(expected, generator.GetSequence(0).ToArray());
+        Assert.Equal(expected, OrtGenAIGreedy.Sequence(genai, prompt, 12, adapters, "lora"));
     }
 
     [Fact]
@@ -218,17 +208,7 @@ public sealed class RoundTripTests(ExportFixture fixture, ITestOutputHelper outp
         Assert.Equal(engineText, s_gpt2.Value.Decode(ours.Sequence));
 
         using var genai = new OrtGenAI.Model(fixture.Exported);
-        using var parameters = new OrtGenAI.GeneratorParams(genai);
-        parameters.SetSearchOption("max_length", promptIds.Length + newTokens);
-        parameters.SetSearchOption("do_sample", false);
-        using var generator = new OrtGenAI.Generator(genai, parameters);
-        generator.AppendTokens(promptIds);
-        while (!generator.IsDone())
-        {
-            generator.GenerateNextToken();
-        }
-
-        Assert.Equal(ours.Sequence, generator.GetSequence(0).ToArray());
+        Assert.Equal(ours.Sequence, OrtGenAIGreedy.Sequence(genai, promptIds, newTokens));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using LlmAdapt.Onnx.Export;
 using LlmAdapt.Onnx.Generation;
+using LlmAdapt.Onnx.Tests.Generation;
 using Microsoft.ML.OnnxRuntime;
 using Xunit.Abstractions;
 using static LlmAdapt.Onnx.Tests.Export.LogitChecks;
@@ -64,8 +65,8 @@ public sealed class SeparateLoraTests(LlamaExportFixture fixture, ITestOutputHel
         using var model = new OrtGenAI.Model(fixture.ExportedSeparate);
         using var adapters = new OrtGenAI.Adapters(model);
         adapters.LoadAdapter(fixture.SeparateResult!.AdapterPath!, "sft");
-        Assert.Equal(expectedAdapted, Greedy(model, prompt, newTokens, adapters, "sft"));
-        Assert.Equal(expectedBase, Greedy(model, prompt, newTokens, null, null));
+        Assert.Equal(expectedAdapted, OrtGenAIGreedy.Sequence(model, prompt, newTokens, adapters, "sft"));
+        Assert.Equal(expectedBase, OrtGenAIGreedy.Sequence(model, prompt, newTokens));
 
         // The generation client feeds no adapter: it decodes the separate-LoRA folder as the base model.
         using var ours = OnnxDecoderModel.Load(fixture.ExportedSeparate);
@@ -100,7 +101,7 @@ public sealed class SeparateLoraTests(LlamaExportFixture fixture, ITestOutputHel
             adapters.LoadAdapter(fixture.SeparateResult!.AdapterPath!, "sft");
             adapters.LoadAdapter(file, "second");
             int[] prompt = [1, 450, 4996, 17354];
-            var sequence = Greedy(genai, prompt, 10, adapters, "second");
+            var sequence = OrtGenAIGreedy.Sequence(genai, prompt, 10, adapters, "second");
             var reference = second.Forward(sequence, withLora: true);
             for (var i = prompt.Length; i < sequence.Length; i++)
             {
@@ -108,7 +109,7 @@ public sealed class SeparateLoraTests(LlamaExportFixture fixture, ITestOutputHel
                 Assert.Equal(row.IndexOf(row.ToArray().Max()), sequence[i]);
             }
 
-            Assert.NotEqual(sequence, Greedy(genai, prompt, 10, adapters, "sft"));
+            Assert.NotEqual(sequence, OrtGenAIGreedy.Sequence(genai, prompt, 10, adapters, "sft"));
 
             var ex = await Assert.ThrowsAsync<ModelLoadException>(() => OnnxDecoderExporter.ExportAdapterAsync(adapterFolder, fixture.Exported, Path.Combine(dir, "x.onnx_adapter")));
             Assert.Contains("no LoRA inputs", ex.Message, StringComparison.Ordinal);
@@ -117,26 +118,6 @@ public sealed class SeparateLoraTests(LlamaExportFixture fixture, ITestOutputHel
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private static int[] Greedy(OrtGenAI.Model model, int[] prompt, int newTokens, OrtGenAI.Adapters? adapters, string? name)
-    {
-        using var parameters = new OrtGenAI.GeneratorParams(model);
-        parameters.SetSearchOption("max_length", prompt.Length + newTokens);
-        parameters.SetSearchOption("do_sample", false);
-        using var generator = new OrtGenAI.Generator(model, parameters);
-        if (adapters is not null)
-        {
-            generator.SetActiveAdapter(adapters, name!);
-        }
-
-        generator.AppendTokens(prompt);
-        while (!generator.IsDone())
-        {
-            generator.GenerateNextToken();
-        }
-
-        return generator.GetSequence(0).ToArray();
     }
 
     private static ExportedSession Session(string folder)

@@ -18,7 +18,7 @@ public sealed class OrtGenAIParityTests
         using var model = new OrtGenAI.Model(GenerationModels.LlamaDirectory);
         for (var i = 0; i < prompts.Length; i++)
         {
-            var expected = OrtGenAIGreedy(model, prompts[i], prompts[i].Length + MaxLength);
+            var expected = OrtGenAIGreedy.Sequence(model, prompts[i], MaxLength);
             var alone = ours.Generate(prompts[i], new GenerationOptions { MaxNewTokens = MaxLength });
 
             Assert.Equal(expected, alone.Sequence);
@@ -33,7 +33,7 @@ public sealed class OrtGenAIParityTests
         using var model = new OrtGenAI.Model(GenerationModels.Gpt2Directory);
         foreach (var prompt in prompts)
         {
-            var expected = OrtGenAIGreedy(model, prompt, 64);
+            var expected = OrtGenAIGreedy.Sequence(model, prompt, 64 - prompt.Length);
             var ours = GenerationModels.Gpt2.Generate(prompt, new GenerationOptions { MaxNewTokens = 60 });
             Assert.Equal(expected, ours.Sequence);
         }
@@ -73,20 +73,5 @@ public sealed class OrtGenAIParityTests
                 Assert.Equal(tokenizer.Decode(expected), ours.Decode(expected));
             }
         }
-    }
-
-    private static int[] OrtGenAIGreedy(OrtGenAI.Model model, int[] prompt, int maxLength)
-    {
-        using var parameters = new OrtGenAI.GeneratorParams(model);
-        parameters.SetSearchOption("max_length", maxLength);
-        parameters.SetSearchOption("do_sample", false);
-        using var generator = new OrtGenAI.Generator(model, parameters);
-        generator.AppendTokens(prompt);
-        while (!generator.IsDone())
-        {
-            generator.GenerateNextToken();
-        }
-
-        return generator.GetSequence(0).ToArray();
     }
 }

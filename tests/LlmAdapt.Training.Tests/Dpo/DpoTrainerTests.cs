@@ -18,15 +18,6 @@ public sealed class DpoTrainerTests
 
     internal static IReadOnlyList<PreferencePair> HhPairs(int count) => s_pairs.Value.Where(p => PreferenceLimits.Default.Check(p) is null).Take(count).ToList();
 
-    internal static async Task<string> TinyBaseAsync(int seed = 1)
-    {
-        var dir = TestData.TempDirectory();
-        var model = new Gpt2Model<float>(new Gpt2Config { Layers = 1, Heads = 2, Channels = 16, ContextLength = 32 });
-        model.InitializeRandom(seed);
-        await DecoderCheckpoint.SaveAsync(model, dir, CancellationToken.None);
-        return dir;
-    }
-
     internal static DpoOptions Options(int steps, bool resume = false, DpoLossType loss = DpoLossType.Sigmoid, LoraOptions? lora = null, bool full = false) => new()
     {
         Loss = loss,
@@ -45,7 +36,7 @@ public sealed class DpoTrainerTests
     [Fact]
     public async Task ShortRun_LearnsItsTrainingPairs_AndReportsTrlMetrics()
     {
-        var baseDir = await TinyBaseAsync();
+        var baseDir = await TinyCheckpoints.Gpt2Async();
         var pairs = HhPairs(8);
         var output = TestData.TempDirectory();
         var progress = new List<TrainingProgress>();
@@ -86,7 +77,7 @@ public sealed class DpoTrainerTests
     [Fact]
     public async Task ReferenceLogProbs_AreComputedOncePerPair_AndAResumedRunIsBitIdentical()
     {
-        var baseDir = await TinyBaseAsync();
+        var baseDir = await TinyCheckpoints.Gpt2Async();
         var pairs = HhPairs(7);
         PreferenceTrainingRequest Request(string from, string output) => new() { TrainingPairs = pairs.Take(5).ToList(), ValidationPairs = pairs.Skip(5).ToList(), BaseModel = from, OutputPath = output, Seed = 5 };
 
@@ -112,7 +103,7 @@ public sealed class DpoTrainerTests
     [Fact]
     public async Task FullFineTuning_WritesACheckpoint_WithTheStartingWeightsAsReference()
     {
-        var baseDir = await TinyBaseAsync();
+        var baseDir = await TinyCheckpoints.Gpt2Async();
         var pairs = HhPairs(5);
         var output = TestData.TempDirectory();
         var artifact = await new DpoTrainer(Options(4, full: true)).TrainAsync(new PreferenceTrainingRequest { TrainingPairs = pairs, BaseModel = baseDir, OutputPath = output, Seed = 1 });
@@ -129,7 +120,7 @@ public sealed class DpoTrainerTests
     [Fact]
     public async Task LongPairs_AreCutByTheStatedRule_AndCounted()
     {
-        var baseDir = await TinyBaseAsync();
+        var baseDir = await TinyCheckpoints.Gpt2Async();
         var prompt = string.Join(' ', Enumerable.Repeat("word", 40));
         var pair = new PreferencePair { Prompt = prompt, Chosen = " yes", Rejected = string.Join(' ', Enumerable.Repeat(" no", 30)) };
         var session = await DecoderSession.OpenAsync(baseDir, null, 0, CancellationToken.None);
@@ -156,7 +147,7 @@ public sealed class DpoTrainerTests
     [InlineData(" hello", " hello ", "same text")]
     public async Task BadPairs_AreRejectedBeforeAnyStep_NamingTheirOrigin(string chosen, string rejected, string problem)
     {
-        var baseDir = await TinyBaseAsync();
+        var baseDir = await TinyCheckpoints.Gpt2Async();
         var output = Path.Combine(TestData.TempDirectory(), "out");
         var pairs = HhPairs(3).Append(new PreferencePair { Prompt = "\n\nHuman: hi\n\nAssistant:", Chosen = chosen, Rejected = rejected, Origin = "pairs.jsonl line 4" }).ToList();
         var ex = await Assert.ThrowsAsync<InvalidDataFileException>(() => new DpoTrainer(Options(2)).TrainAsync(new PreferenceTrainingRequest { TrainingPairs = pairs, BaseModel = baseDir, OutputPath = output }));

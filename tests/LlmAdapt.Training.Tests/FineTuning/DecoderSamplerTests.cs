@@ -148,10 +148,7 @@ public sealed class DecoderSamplerTests
     public async Task SampleAsync_FromAnEmptyPrompt_LeavesTheStartTokenOutOfTheText()
     {
         // A GPT-2 checkpoint (GPT-2's vocabulary, no beginning-of-text token): an empty prompt starts from <|endoftext|>.
-        var dir = TestData.TempDirectory();
-        var model = new Gpt2Model<float>(new Gpt2Config { Layers = 1, Heads = 2, Channels = 16, ContextLength = 16 });
-        model.InitializeRandom(3);
-        await DecoderCheckpoint.SaveAsync(model, dir, CancellationToken.None);
+        var dir = await TinyCheckpoints.Gpt2Async(contextLength: 16, seed: 3);
 
         var sample = await DecoderEvaluator.SampleAsync(dir, string.Empty, maxNewTokens: 4, temperature: 0);
         var withPrompt = await DecoderEvaluator.SampleAsync(dir, "Hello", maxNewTokens: 4, temperature: 0);

@@ -219,10 +219,7 @@ public sealed class DecoderTrainerTests
     {
         // A tiny GPT-2 base (GPT-2's vocabulary, so the base folder needs no tokenizer files); LoRA with dropout, whose
         // masks are drawn per step, so the resumed half sees the masks the uninterrupted run saw.
-        var baseDir = TestData.TempDirectory();
-        var model = new Gpt2Model<float>(new Gpt2Config { Layers = 1, Heads = 2, Channels = 16, ContextLength = 16 });
-        model.InitializeRandom(1);
-        await DecoderCheckpoint.SaveAsync(model, baseDir, CancellationToken.None);
+        var baseDir = await TinyCheckpoints.Gpt2Async(contextLength: 16);
 
         // Sample: the first 3,000 characters of tinyshakespeare.
         var text = (await File.ReadAllTextAsync(TestData.PathOf("corpus/tinyshakespeare/input.txt")))[..3000];

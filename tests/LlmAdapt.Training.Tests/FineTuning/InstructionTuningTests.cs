@@ -18,7 +18,7 @@ public sealed class InstructionTuningTests(ITestOutputHelper log)
         var examples = await SeedTasksAsync(24);
         // The base: a random tiny GPT-2 whose embeddings are scaled up so that a frozen base still lets adapters move
         // its logits (a stand-in for pre-training; a fresh N(0, 0.02) head is too flat for any adapter to matter).
-        var baseDir = await TinyBaseAsync(embeddingScale: 20);
+        var baseDir = await TinyCheckpoints.Gpt2Async(contextLength: 64, embeddingScale: 20);
         var output = TestData.TempDirectory();
         var options = new DecoderTrainingOptions
         {
@@ -55,7 +55,7 @@ public sealed class InstructionTuningTests(ITestOutputHelper log)
         // Sample: the first 5 Self-Instruct seed tasks. Batch 2 over 6 steps draws 12 rows: two passes over the 5
         // examples and the start of a third, each pass in its own shuffled order, so the resumed half starts mid-pass.
         var examples = await SeedTasksAsync(5);
-        var baseDir = await TinyBaseAsync(embeddingScale: 1);
+        var baseDir = await TinyCheckpoints.Gpt2Async(contextLength: 64);
         DecoderTrainingOptions Options(bool resume) => new()
         {
             Steps = 6, BatchSize = 2, SequenceLength = 64, WarmupSteps = 2, LearningRate = 1e-2, EvaluationInterval = 3, EvaluationBatches = 1, CheckpointInterval = 100,
@@ -78,16 +78,4 @@ public sealed class InstructionTuningTests(ITestOutputHelper log)
     /// <summary>The first <paramref name="count"/> Self-Instruct seed tasks.</summary>
     private static async Task<List<TrainingExample>> SeedTasksAsync(int count)
         => [.. (await InstructionDatasets.LoadSelfInstructAsync(TestData.PathOf("instructions/self-instruct/seed_tasks.jsonl"))).Take(count)];
-
-    /// <summary>Saves a random 1-layer, 16-wide GPT-2 (seed 1, context 64) with its token embeddings scaled, and returns its folder.</summary>
-    private static async Task<string> TinyBaseAsync(float embeddingScale)
-    {
-        var baseDir = TestData.TempDirectory();
-        var model = new Gpt2Model<float>(new Gpt2Config { Layers = 1, Heads = 2, Channels = 16, ContextLength = 64 });
-        model.InitializeRandom(1);
-        var wte = model.Values("transformer.wte.weight");
-        System.Numerics.Tensors.TensorPrimitives.Multiply(wte, embeddingScale, wte);
-        await DecoderCheckpoint.SaveAsync(model, baseDir, CancellationToken.None);
-        return baseDir;
-    }
 }
