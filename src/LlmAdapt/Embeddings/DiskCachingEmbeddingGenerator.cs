@@ -162,6 +162,9 @@ public sealed class DiskCachingEmbeddingGenerator : DelegatingEmbeddingGenerator
         return new UInt128Key(BinaryPrimitives.ReadUInt128LittleEndian(hash), BinaryPrimitives.ReadUInt128LittleEndian(hash[16..]));
     }
 
+    /// <summary>Gets the header's length in bytes: magic, version, dimension, and the model id as a length-prefixed string.</summary>
+    private int HeaderLength => s_magic.Length + 8 + Encoding.UTF8.GetByteCount(_modelId) + 1 + (Encoding.UTF8.GetByteCount(_modelId) >= 128 ? 1 : 0);
+
     private Dictionary<UInt128Key, float[]> Load()
     {
         var entries = new Dictionary<UInt128Key, float[]>();
@@ -171,6 +174,11 @@ public sealed class DiskCachingEmbeddingGenerator : DelegatingEmbeddingGenerator
         }
 
         using var stream = new FileStream(CacheFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20);
+        if (stream.Length < HeaderLength)
+        {
+            return entries; // a header torn by a crash during the first write: the next append starts the file again
+        }
+
         using var reader = new BinaryReader(stream);
         try
         {
@@ -215,8 +223,11 @@ public sealed class DiskCachingEmbeddingGenerator : DelegatingEmbeddingGenerator
         try
         {
             using var stream = new FileStream(CacheFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 20);
-            if (stream.Length == 0)
+            var headerLength = HeaderLength;
+            if (stream.Length < headerLength)
             {
+                // A new file, or a header torn by a crash during the first write: start the file again.
+                stream.SetLength(0);
                 using var header = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
                 header.Write(s_magic);
                 header.Write(Version);
@@ -230,7 +241,6 @@ public sealed class DiskCachingEmbeddingGenerator : DelegatingEmbeddingGenerator
             }
 
             // Drop a torn last record before appending.
-            var headerLength = s_magic.Length + 8 + Encoding.UTF8.GetByteCount(_modelId) + 1 + (Encoding.UTF8.GetByteCount(_modelId) >= 128 ? 1 : 0);
             var recordLength = 32 + (dimension * 4);
             var whole = headerLength + ((stream.Length - headerLength) / recordLength * recordLength);
             if (stream.Length > whole)

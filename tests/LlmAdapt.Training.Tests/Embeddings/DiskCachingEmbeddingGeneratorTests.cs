@@ -61,6 +61,41 @@ public sealed class DiskCachingEmbeddingGeneratorTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(3)] // inside the magic bytes
+    [InlineData(14)] // inside the dimension
+    [InlineData(20)] // inside the model id
+    public async Task TornHeader_IsWrittenAgain_AndTheCacheWorksAfterwards(int keep)
+    {
+        var inner = HashingEmbeddingGenerator.WordsAndBigrams(16);
+        string file;
+        using (var cache = new DiskCachingEmbeddingGenerator(inner, _dir))
+        {
+            await cache.GenerateAsync(["one"]);
+            file = cache.CacheFile;
+        }
+
+        using (var stream = new FileStream(file, FileMode.Open))
+        {
+            stream.SetLength(keep); // a crash during the file's first write
+        }
+
+        var fresh = HashingEmbeddingGenerator.WordsAndBigrams(16);
+        using (var cache = new DiskCachingEmbeddingGenerator(fresh, _dir))
+        {
+            var result = await cache.GenerateAsync(["one", "two"]);
+            Assert.Equal(2, fresh.Inputs);
+            Assert.Equal(inner.Embed("one"), result[0].Vector.ToArray());
+        }
+
+        var third = HashingEmbeddingGenerator.WordsAndBigrams(16);
+        using (var cache = new DiskCachingEmbeddingGenerator(third, _dir))
+        {
+            await cache.GenerateAsync(["one", "two"]);
+            Assert.Equal(0, third.Inputs);
+        }
+    }
+
     [Fact]
     public void DifferentModels_UseDifferentFiles()
     {
