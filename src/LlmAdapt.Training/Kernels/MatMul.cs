@@ -1382,7 +1382,6 @@ internal static unsafe class MatMul
         public static int Groups => 4;
     }
 
-    /// <summary>A B panel's width as a type, so each kernel is compiled for it with the unused half removed.</summary>
     /// <summary>Whether a <see cref="Kernel12{T, TWidth, TRows, TFetch}"/> call also prefetches rows of A's next panel.</summary>
     private interface INextPanel
     {
@@ -1402,6 +1401,7 @@ internal static unsafe class MatMul
         public static bool Fetch => true;
     }
 
+    /// <summary>A B panel's width as a type, so each kernel is compiled for it with the unused half removed.</summary>
     private interface IPanelWidth
     {
         /// <summary>Gets whether the panel is two vectors wide (else one).</summary>
